@@ -1,0 +1,183 @@
+"""UPS, standard UPS-MIB (RFC 1628), prefix 1.3.6.1.2.1.33.1.
+
+Works with any SNMP card that implements the RFC (APC, Eaton, Riello, Santak
+and the many OEM "UPS-MIB" cards seen at district stations).  Values are read
+exactly as the RFC defines them; known card quirks are corrected in `_fixup`.
+
+Sample config block::
+
+    [[device]]
+    id = "ups1"
+    driver = "ups_rfc1628"
+    host = "192.168.1.20"
+    community = "public"
+    interval = 10
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping
+
+from fieldagent.driver import Driver, Limits, Metric, Scenario, SimModel, ValueType
+from fieldagent.model import HealthState, Quality, Reading, Value
+
+_UPS = "1.3.6.1.2.1.33.1"
+
+BATTERY_STATUS = {1: "unknown", 2: "normal", 3: "low", 4: "depleted"}
+OUTPUT_SOURCE = {
+    1: "other",
+    2: "none",
+    3: "normal",
+    4: "bypass",
+    5: "battery",
+    6: "booster",
+    7: "reducer",
+}
+
+METRICS = (
+    Metric("ups.ident.manufacturer", "", f"{_UPS}.1.1.0", "Manufacturer", ValueType.TEXT),
+    Metric("ups.ident.model", "", f"{_UPS}.1.2.0", "Model", ValueType.TEXT),
+    Metric(
+        "ups.battery.status",
+        "",
+        f"{_UPS}.2.1.0",
+        "Battery status",
+        ValueType.ENUM,
+        enum=BATTERY_STATUS,
+        state_severity={"low": HealthState.WARNING, "depleted": HealthState.CRITICAL},
+    ),
+    Metric("ups.battery.on_battery_s", "s", f"{_UPS}.2.2.0", "Seconds on battery"),
+    Metric(
+        "ups.battery.runtime_min",
+        "min",
+        f"{_UPS}.2.3.0",
+        "Estimated minutes remaining",
+        limits=Limits(warn_low=10, crit_low=5),
+        sentinels=frozenset({-1}),
+    ),
+    Metric(
+        "ups.battery.charge_pct",
+        "%",
+        f"{_UPS}.2.4.0",
+        "Estimated charge remaining",
+        limits=Limits(warn_low=50, crit_low=15),
+        sentinels=frozenset({-1}),
+    ),
+    Metric("ups.battery.voltage_v", "V", f"{_UPS}.2.5.0", "Battery voltage", scale=0.1),
+    Metric(
+        "ups.battery.temperature_c",
+        "°C",
+        f"{_UPS}.2.7.0",
+        "Battery temperature",
+        sentinels=frozenset({-1}),
+    ),
+    Metric("ups.input.voltage_v", "V", f"{_UPS}.3.3.1.3.1", "Input voltage (line 1)"),
+    Metric(
+        "ups.input.frequency_hz", "Hz", f"{_UPS}.3.3.1.2.1", "Input frequency (line 1)", scale=0.1
+    ),
+    Metric(
+        "ups.output.source",
+        "",
+        f"{_UPS}.4.1.0",
+        "Output source",
+        ValueType.ENUM,
+        enum=OUTPUT_SOURCE,
+        state_severity={
+            "battery": HealthState.WARNING,
+            "none": HealthState.CRITICAL,
+        },
+    ),
+    Metric("ups.output.load_pct", "%", f"{_UPS}.4.4.1.5.1", "Output load (line 1)"),
+)
+
+
+def _fixup(readings: dict[str, Reading]) -> None:
+    """Correct a quirk of real UPS cards.
+
+    Many cards answer 0 minutes remaining at 100 % charge while on mains: they
+    have no estimate.  Raising a critical runtime alarm from that would be a
+    false alarm at every station, so the value is shown as unsupported.
+    """
+    runtime = readings["ups.battery.runtime_min"]
+    charge = readings["ups.battery.charge_pct"]
+    source = readings["ups.output.source"]
+    if (
+        runtime.quality is Quality.GOOD
+        and runtime.value == 0
+        and charge.value == 100
+        and source.value == "normal"
+    ):
+        readings[runtime.key] = Reading(
+            runtime.key,
+            None,
+            runtime.unit,
+            Quality.UNSUPPORTED,
+            runtime.ts,
+            "card reports 0 min at full charge on mains: no estimate",
+        )
+
+
+MAINS_FAIL_CHARGE_DROP_PER_S = 1.0
+"""How fast the simulated battery drains in `mains_fail` (percent per second)."""
+
+FULL_RUNTIME_MIN = 40.0
+
+
+def _mains_fail(
+    values: MutableMapping[str, Value], start: Mapping[str, Value], elapsed_s: float
+) -> None:
+    """On battery: charge falls steadily from where it was, runtime follows it."""
+    start_charge = start["ups.battery.charge_pct"]
+    if not isinstance(start_charge, int | float):
+        start_charge = 100
+    charge = max(0.0, float(start_charge) - MAINS_FAIL_CHARGE_DROP_PER_S * elapsed_s)
+    values["ups.output.source"] = "battery"
+    values["ups.input.voltage_v"] = 0
+    values["ups.input.frequency_hz"] = 0.0
+    values["ups.battery.on_battery_s"] = int(elapsed_s)
+    values["ups.battery.charge_pct"] = round(charge)
+    values["ups.battery.runtime_min"] = round(FULL_RUNTIME_MIN * charge / 100)
+    values["ups.battery.status"] = "low" if charge < 25 else "normal"
+    if charge <= 0:
+        values["ups.battery.status"] = "depleted"
+
+
+SIMULATOR = SimModel(
+    initial={
+        "ups.ident.manufacturer": "Santak",
+        "ups.ident.model": "Castle 3K",
+        "ups.battery.status": "normal",
+        "ups.battery.on_battery_s": 0,
+        "ups.battery.runtime_min": 40,
+        "ups.battery.charge_pct": 100,
+        "ups.battery.voltage_v": 81.6,
+        "ups.battery.temperature_c": 29,
+        "ups.input.voltage_v": 226,
+        "ups.input.frequency_hz": 50.0,
+        "ups.output.source": "normal",
+        "ups.output.load_pct": 37,
+    },
+    scenarios={
+        "normal": Scenario("normal", "on mains, battery full"),
+        "mains_fail": Scenario(
+            "mains_fail",
+            f"mains lost: on battery, charge falling {MAINS_FAIL_CHARGE_DROP_PER_S:g} %/s",
+            _mains_fail,
+        ),
+        "no_reply": Scenario("no_reply", "the card stops answering", silent=True),
+    },
+    extra_objects={
+        "1.3.6.1.2.1.1.1.0": "UPS SNMP card (simulated)",
+        "1.3.6.1.2.1.1.2.0": "1.3.6.1.2.1.33",
+    },
+)
+
+DRIVER = Driver(
+    name="ups_rfc1628",
+    title="UPS (RFC 1628 UPS-MIB)",
+    kind="ups",
+    protocol="snmp",
+    metrics=METRICS,
+    simulator=SIMULATOR,
+    fixup=_fixup,
+)

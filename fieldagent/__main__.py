@@ -1,0 +1,5 @@
+"""Allow `python -m fieldagent`."""
+
+from fieldagent.cli import main
+
+raise SystemExit(main())
