@@ -1,0 +1,281 @@
+"""The `fieldagent` command line: one subcommand per job a user has.
+
+Exit codes follow sysexits where no issue fixes them: 78 for a config that
+cannot be used (systemd's RestartPreventExitStatus can stop a restart loop on
+it), 69 when the broker never acknowledged a `--once` run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from drivers import REGISTRY, get_driver
+from fieldagent import __version__
+from fieldagent.config import DEFAULT_CONFIG_PATH, Config, ConfigError, MqttSection, load_config
+from fieldagent.lifecycle import run_until_stopped
+from fieldagent.state import StateStoreError
+
+EXIT_CONFIG = 78
+log = logging.getLogger("fieldagent")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    handler: object = args.handler
+    assert callable(handler)
+    try:
+        code = handler(args)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_CONFIG
+    except StateStoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+    assert isinstance(code, int)
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fieldagent",
+        description="Station agent: polls equipment, publishes health over MQTT.",
+    )
+    parser.add_argument("--version", action="version", version=f"fieldagent {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the agent (the daemon)")
+    _config_option(run)
+    run.add_argument("--once", action="store_true", help="poll every device once, publish, exit")
+    run.add_argument("--broker", metavar="URL", help="broker URL, overrides [mqtt] url")
+    run.add_argument(
+        "--ack-timeout",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="with --once: how long to wait for the broker's acknowledgements (default 30)",
+    )
+    run.set_defaults(handler=_cmd_run)
+
+    check = sub.add_parser("check-config", help="validate a station file")
+    check.add_argument("file", type=Path, metavar="FILE")
+    check.set_defaults(handler=_cmd_check_config)
+
+    poll = sub.add_parser("poll", help="poll one device now and print its readings")
+    _config_option(poll)
+    poll.add_argument("device", metavar="DEVICE_ID")
+    poll.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    poll.set_defaults(handler=_cmd_poll)
+
+    simulate = sub.add_parser("simulate", help="serve simulated devices of a config on loopback")
+    _config_option(simulate)
+    _scenario_options(simulate)
+    simulate.set_defaults(handler=_cmd_simulate)
+
+    demo = sub.add_parser("demo", help="simulated station + local broker + agent + live view")
+    demo.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="station file (default: config/demo-station.toml)",
+    )
+    demo.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S s")
+    demo.add_argument(
+        "--fault-after",
+        type=float,
+        default=20.0,
+        metavar="S",
+        help="cut the mains of the first UPS after S s to show alarms (default 20; 0 = never)",
+    )
+    _scenario_options(demo)
+    demo.set_defaults(handler=_cmd_demo)
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of the published payloads")
+    schema.add_argument("kind", nargs="?", help="status, telemetry or health (default: all)")
+    schema.set_defaults(handler=_cmd_schema)
+    return parser
+
+
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=DEFAULT_CONFIG_PATH,
+        metavar="FILE",
+        help=f"station file (default {DEFAULT_CONFIG_PATH})",
+    )
+
+
+def _scenario_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        metavar="DEVICE=NAME",
+        help="start DEVICE in scenario NAME (repeatable), e.g. ups-main=mains_fail",
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="run scenario time X times faster (default 1)",
+    )
+
+
+def load(path: Path) -> Config:
+    return load_config(path, known_drivers=frozenset(REGISTRY))
+
+
+def _cmd_check_config(args: argparse.Namespace) -> int:
+    try:
+        config = load(args.file)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    print(f"{args.file}: ok (station {config.station.id}, {len(config.device)} devices)")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from fieldagent.agent import Agent
+
+    config = load(args.config)
+    if args.broker is not None:
+        _check_broker_url(args.broker)
+    agent = Agent(config, broker_url=args.broker, once=args.once)
+    if args.once:
+        return asyncio.run(agent.run_once(args.ack_timeout))
+    return asyncio.run(run_until_stopped(agent.run_forever))
+
+
+def _check_broker_url(url: str) -> None:
+    try:
+        MqttSection(url=url)
+    except ValueError as exc:
+        raise ConfigError([f"--broker: {exc}"]) from None
+
+
+def _cmd_poll(args: argparse.Namespace) -> int:
+    from fieldagent.health import evaluate
+    from fieldagent.poller import Poller
+    from fieldagent.transports.snmp import SnmpClient
+
+    config = load(args.config)
+    try:
+        device = config.find_device(args.device)
+    except KeyError as exc:
+        print(f"{args.config}: {exc.args[0]}", file=sys.stderr)
+        return 2
+    driver = get_driver(device.driver)
+
+    async def once() -> int:
+        client = SnmpClient()
+        try:
+            result = await Poller(client).poll(device, driver)
+        finally:
+            client.close()
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        r.key: {"value": r.value, "unit": r.unit, "quality": r.quality}
+                        for r in result.readings
+                    },
+                    ensure_ascii=False,
+                    indent=2,
+                )
+            )
+        else:
+            print(
+                f"{device.id} ({driver.name}) at {device.host}:{device.port}, "
+                f"{result.duration_s * 1000:.0f} ms"
+            )
+            print(_table(result))
+            if result.answered:
+                print(f"health: {evaluate(driver, result).state}")
+        if result.error:
+            print(f"error: {result.error}", file=sys.stderr)
+            return 1
+        return 0
+
+    return asyncio.run(once())
+
+
+def _table(result: object) -> str:
+    from fieldagent.model import PollResult
+
+    assert isinstance(result, PollResult)
+    rows = [("METRIC", "VALUE", "UNIT", "QUALITY")] + [
+        (
+            r.key,
+            "" if r.value is None else str(r.value),
+            r.unit,
+            r.quality + (f" ({r.detail})" if r.detail else ""),
+        )
+        for r in result.readings
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "\n".join(
+        f"{row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}"
+        for row in rows
+    )
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from fieldagent.sim.cli import run_simulator
+
+    return run_simulator(load(args.config), _parse_scenarios(args.scenario), args.time_scale)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from fieldagent.demo import DemoOptions, default_demo_config, run_demo
+
+    path = args.config or default_demo_config()
+    options = DemoOptions(
+        duration=args.duration,
+        fault_after=args.fault_after or None,
+        scenarios=_parse_scenarios(args.scenario),
+        time_scale=args.time_scale,
+    )
+    return run_demo(load(path), options)
+
+
+def _parse_scenarios(items: list[str]) -> dict[str, str]:
+    scenarios: dict[str, str] = {}
+    for item in items:
+        device, sep, name = item.partition("=")
+        if not sep or not device or not name:
+            raise ConfigError([f"--scenario {item!r}: expected DEVICE=NAME"])
+        scenarios[device] = name
+    return scenarios
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from fieldagent.payloads import PUBLISHED_MODELS
+
+    if args.kind is not None and args.kind not in PUBLISHED_MODELS:
+        print(f"unknown kind {args.kind!r} (known: {', '.join(PUBLISHED_MODELS)})", file=sys.stderr)
+        return 2
+    kinds = [args.kind] if args.kind else list(PUBLISHED_MODELS)
+    schemas = {kind: PUBLISHED_MODELS[kind].model_json_schema() for kind in kinds}
+    print(json.dumps(schemas[kinds[0]] if args.kind else schemas, indent=2))
+    return 0

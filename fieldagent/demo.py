@@ -1,0 +1,124 @@
+"""`fieldagent demo`: a whole simulated station on one machine, in one command.
+
+Simulated devices on loopback addresses, a private mosquitto, the real agent
+and a live view of what it publishes: what a newcomer needs to see the product
+work before touching a real station.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from drivers import get_driver
+from fieldagent.agent import Agent
+from fieldagent.config import Config
+from fieldagent.lifecycle import run_until_stopped
+from fieldagent.localbroker import BrokerError, LocalBroker
+from fieldagent.sim.station import SimulatedStation
+from fieldagent.watch import render
+
+EXIT_NO_BROKER = 69
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    duration: float | None = None
+    fault_after: float | None = 20.0
+    scenarios: dict[str, str] = field(default_factory=dict)
+    time_scale: float = 1.0
+
+
+def default_demo_config() -> Path:
+    """config/demo-station.toml of this source tree."""
+    return Path(__file__).resolve().parent.parent / "config" / "demo-station.toml"
+
+
+def run_demo(config: Config, options: DemoOptions) -> int:
+    with tempfile.TemporaryDirectory(prefix="fieldagent-demo-") as tmp:
+        return asyncio.run(_demo(config, options, Path(tmp)))
+
+
+async def _demo(config: Config, options: DemoOptions, workdir: Path) -> int:
+    try:
+        broker = LocalBroker(workdir / "broker")
+        broker.start()
+    except BrokerError as exc:
+        print(f"fieldagent demo: {exc}", file=sys.stderr)
+        return EXIT_NO_BROKER
+    agent_config = config.model_copy(
+        update={"agent": config.agent.model_copy(update={"state_dir": workdir / "state"})}
+    )
+    station = SimulatedStation(
+        agent_config, get_driver, scenarios=options.scenarios, time_scale=options.time_scale
+    )
+    view = LiveView(broker, f"{config.mqtt.topic_root}/{config.station.id}/#")
+    try:
+        await station.start()
+        _banner(config, station, broker)
+        view.start()
+        if options.fault_after is not None:
+            _schedule_fault(station, options.fault_after)
+        agent = Agent(agent_config, broker_url=broker.url)
+        return await run_until_stopped(agent.run_forever, options.duration)
+    finally:
+        view.stop()
+        station.stop()
+        broker.stop()
+
+
+def _banner(config: Config, station: SimulatedStation, broker: LocalBroker) -> None:
+    print(f"fieldagent demo: station {config.station.id} — {config.station.name}")
+    for device_id, simulated in station.devices.items():
+        device = config.find_device(device_id)
+        where = f"{device.host}:{device.port}"
+        print(f"  simulated {device_id:<12} {simulated.driver.name:<14} at {where}")
+    for device_id, reason in station.skipped:
+        print(f"  not simulated {device_id}: {reason}")
+    topics = f"{config.mqtt.topic_root}/{config.station.id}/#"
+    print(f"  broker {broker.url} (private mosquitto); topics {topics}")
+    print("  Ctrl-C to stop.\n", flush=True)
+
+
+def _schedule_fault(station: SimulatedStation, after: float) -> None:
+    ups = next((d for d in station.devices.items() if d[1].driver.kind == "ups"), None)
+    if ups is None:
+        return
+    device_id, device = ups
+
+    def cut_mains() -> None:
+        device.play("mains_fail")
+        print(f"\n*** demo: mains power cut at {device_id} (scenario mains_fail) ***\n", flush=True)
+
+    asyncio.get_running_loop().call_later(after, cut_mains)
+
+
+class LiveView:
+    """Subscribes to the station's topics and prints each message on one line."""
+
+    def __init__(self, broker: LocalBroker, topic_filter: str) -> None:
+        self._broker = broker
+        self._filter = topic_filter
+        self._lock = threading.Lock()
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="fieldagent-demo-view")
+        self._client.on_connect = lambda c, u, f, rc, p: c.subscribe(self._filter, qos=1)
+        self._client.on_message = self._print
+
+    def start(self) -> None:
+        self._client.connect(self._broker.host, self._broker.port)
+        self._client.loop_start()
+
+    def stop(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def _print(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            print(render(message.topic, message.payload, bool(message.retain)), flush=True)

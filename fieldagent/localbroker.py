@@ -1,0 +1,121 @@
+"""A private mosquitto broker on a free loopback port, for the demo and the tests.
+
+It runs as a child process with its own config file, so it needs no service
+manager and touches no system broker.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+INSTALL_HINT = (
+    "mosquitto is not installed: on Debian / Raspberry Pi OS run "
+    "`sudo apt-get install mosquitto mosquitto-clients`"
+)
+
+
+class BrokerError(Exception):
+    """The local broker is missing or would not start."""
+
+
+def find_mosquitto() -> str:
+    """The mosquitto binary (Debian puts it in /usr/sbin, often not on a user's PATH)."""
+    found = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
+    if found is None:
+        raise BrokerError(INSTALL_HINT)
+    return found
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class LocalBroker:
+    """Start, stop and restart one mosquitto on a fixed free port."""
+
+    def __init__(self, workdir: Path, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self._workdir = workdir
+        self._process: subprocess.Popen[bytes] | None = None
+        self._binary = find_mosquitto()
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self._workdir / "mosquitto.log"
+
+    def start(self, timeout: float = 10.0) -> None:
+        self._workdir.mkdir(parents=True, exist_ok=True)
+        conf = self._workdir / "mosquitto.conf"
+        conf.write_text(
+            f"listener {self.port} {self.host}\n"
+            "allow_anonymous true\n"
+            "persistence false\n"
+            f"log_dest file {self.log_path}\n"
+            "log_type error\nlog_type warning\nlog_type notice\n",
+            encoding="utf-8",
+        )
+        self._process = subprocess.Popen(
+            [self._binary, "-c", str(conf)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                err = (
+                    self._process.stderr.read().decode(errors="replace")
+                    if self._process.stderr
+                    else ""
+                )
+                raise BrokerError(f"mosquitto exited at start: {err.strip() or self._log_tail()}")
+            if _accepts(self.host, self.port):
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise BrokerError(f"mosquitto did not listen on {self.host}:{self.port} within {timeout} s")
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        if self._process.stderr:
+            self._process.stderr.close()
+        self._process = None
+
+    def __enter__(self) -> LocalBroker:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _log_tail(self) -> str:
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")[-500:]
+        except OSError:
+            return ""
+
+
+def _accepts(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.2):
+            return True
+    except OSError:
+        return False

@@ -1,0 +1,33 @@
+"""The MQTT topic contract, in one place: {root}/{station}/..."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Topics:
+    root: str
+    station: str
+
+    @property
+    def base(self) -> str:
+        return f"{self.root}/{self.station}"
+
+    @property
+    def status(self) -> str:
+        return f"{self.base}/status"
+
+    @property
+    def alarm(self) -> str:
+        return f"{self.base}/alarm"
+
+    @property
+    def checklist_report(self) -> str:
+        return f"{self.base}/checklist/report"
+
+    def telemetry(self, device_id: str) -> str:
+        return f"{self.base}/{device_id}/telemetry"
+
+    def health(self, device_id: str) -> str:
+        return f"{self.base}/{device_id}/health"

@@ -1,0 +1,232 @@
+"""SNMP v1 / v2c / v3 reads over UDP with one shared pysnmp engine.
+
+One engine serves every device: pysnmp keeps per-agent v3 engine-id discovery
+and request ids in it, and one engine costs far less than one per device.  Only
+GET, GETNEXT and GETBULK are ever sent: the agent never writes to a device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pyasn1.type import univ
+from pysnmp.hlapi.v3arch.asyncio import (
+    CommunityData,
+    ContextData,
+    ObjectIdentity,
+    ObjectType,
+    SnmpEngine,
+    UdpTransportTarget,
+    UsmUserData,
+    bulk_walk_cmd,
+    get_cmd,
+    usmAesCfb128Protocol,
+    usmHMAC192SHA256AuthProtocol,
+    usmHMACSHAAuthProtocol,
+    walk_cmd,
+)
+from pysnmp.proto import rfc1902, rfc1905
+
+from fieldagent.config import AuthProtocol, DeviceSection, PrivProtocol, SnmpVersion
+from fieldagent.driver import RawValue
+
+MAX_OIDS_PER_GET = 24
+"""Varbinds per GET: small enough for any agent's PDU size, large enough to poll in one trip."""
+
+MAX_WALK_VARBINDS = 10_000
+"""A walk stops here: a misbehaving agent must not keep the poller busy forever."""
+
+_AUTH = {
+    AuthProtocol.SHA: usmHMACSHAAuthProtocol,
+    AuthProtocol.SHA256: usmHMAC192SHA256AuthProtocol,
+}
+_PRIV = {PrivProtocol.AES128: usmAesCfb128Protocol}
+_ABSENT = (rfc1905.NoSuchObject, rfc1905.NoSuchInstance, rfc1905.EndOfMibView, univ.Null)
+
+
+class SnmpError(Exception):
+    """A device could not be read; the message says what to check."""
+
+
+@dataclass(frozen=True)
+class SnmpTarget:
+    """Where and how to reach one agent; built from a device's config."""
+
+    host: str
+    port: int
+    version: SnmpVersion
+    community: str
+    user: str | None
+    auth_protocol: AuthProtocol | None
+    auth_key: str | None
+    priv_protocol: PrivProtocol | None
+    priv_key: str | None
+    timeout: float
+    retries: int
+
+    @classmethod
+    def from_device(cls, device: DeviceSection) -> SnmpTarget:
+        return cls(
+            host=device.host,
+            port=device.port,
+            version=device.snmp_version,
+            community=device.effective_community,
+            user=device.user,
+            auth_protocol=device.auth_protocol,
+            auth_key=device.auth_key,
+            priv_protocol=device.priv_protocol,
+            priv_key=device.priv_key,
+            timeout=device.timeout,
+            retries=device.request_retries,
+        )
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def credentials(self) -> CommunityData | UsmUserData:
+        if self.version is SnmpVersion.V3:
+            return UsmUserData(
+                self.user,
+                authKey=self.auth_key,
+                privKey=self.priv_key,
+                authProtocol=_AUTH[self.auth_protocol] if self.auth_protocol else None,
+                privProtocol=_PRIV[self.priv_protocol] if self.priv_protocol else None,
+            )
+        return CommunityData(self.community, mpModel=0 if self.version is SnmpVersion.V1 else 1)
+
+    def no_reply_hint(self) -> str:
+        who = f"user {self.user!r} and its keys" if self.user else f"community {self.community!r}"
+        return (
+            f"no reply from {self.address} (SNMP v{self.version}) within "
+            f"{self.timeout:g} s x {self.retries + 1} tries: check the address, {who}, "
+            "and that the device's SNMP agent is enabled"
+        )
+
+
+class SnmpClient:
+    """Reads raw values from SNMP agents; safe to share across concurrent polls."""
+
+    def __init__(self) -> None:
+        self._engine = SnmpEngine()
+
+    def close(self) -> None:
+        self._engine.close_dispatcher()
+
+    async def get(self, target: SnmpTarget, oids: Sequence[str]) -> dict[str, RawValue]:
+        """GET every OID (in as few requests as is safe); absent objects map to None."""
+        values: dict[str, RawValue] = {}
+        for start in range(0, len(oids), MAX_OIDS_PER_GET):
+            values.update(
+                await self._get_chunk(target, list(oids[start : start + MAX_OIDS_PER_GET]))
+            )
+        return values
+
+    async def walk(self, target: SnmpTarget, root: str) -> dict[str, RawValue]:
+        """Every object under `root` (GETBULK on v2c/v3, GETNEXT on v1)."""
+        transport = await self._transport(target)
+        start = ObjectType(ObjectIdentity(root))
+        if target.version is SnmpVersion.V1:
+            walker = walk_cmd(
+                self._engine,
+                target.credentials(),
+                transport,
+                ContextData(),
+                start,
+                lookupMib=False,
+                lexicographicMode=False,
+            )
+        else:
+            walker = bulk_walk_cmd(
+                self._engine,
+                target.credentials(),
+                transport,
+                ContextData(),
+                0,
+                25,
+                start,
+                lookupMib=False,
+                lexicographicMode=False,
+            )
+        values: dict[str, RawValue] = {}
+        async for error_indication, error_status, error_index, var_binds in walker:
+            _raise_on_error(target, error_indication, error_status, error_index, var_binds)
+            values.update(_convert(var_binds))
+            if len(values) >= MAX_WALK_VARBINDS:
+                raise SnmpError(
+                    f"{target.address}: walk of {root} exceeded {MAX_WALK_VARBINDS} objects"
+                )
+        return values
+
+    async def _get_chunk(self, target: SnmpTarget, oids: list[str]) -> dict[str, RawValue]:
+        transport = await self._transport(target)
+        absent: dict[str, RawValue] = {}
+        while oids:
+            error_indication, error_status, error_index, var_binds = await get_cmd(
+                self._engine,
+                target.credentials(),
+                transport,
+                ContextData(),
+                *(ObjectType(ObjectIdentity(oid)) for oid in oids),
+                lookupMib=False,
+            )
+            if _is_v1_no_such_name(error_status, error_index, len(oids)):
+                # SNMPv1 fails the whole request for one unknown OID: drop it and ask again.
+                absent[oids.pop(int(error_index) - 1)] = None
+                continue
+            _raise_on_error(target, error_indication, error_status, error_index, var_binds)
+            return {**absent, **_convert(var_binds)}
+        return absent
+
+    async def _transport(self, target: SnmpTarget) -> UdpTransportTarget:
+        try:
+            return await UdpTransportTarget.create(
+                (target.host, target.port), timeout=target.timeout, retries=target.retries
+            )
+        except Exception as exc:  # pysnmp wraps resolver errors in its own types
+            raise SnmpError(f"{target.address}: cannot resolve address: {exc}") from None
+
+
+def _is_v1_no_such_name(error_status: Any, error_index: Any, count: int) -> bool:
+    return (
+        bool(error_status) and str(error_status) == "noSuchName" and 0 < int(error_index) <= count
+    )
+
+
+def _raise_on_error(
+    target: SnmpTarget,
+    error_indication: Any,
+    error_status: Any,
+    error_index: Any,
+    var_binds: Sequence[Any],
+) -> None:
+    if error_indication:
+        text = str(error_indication)
+        if "before timeout" in text or "timeout" in text.lower():
+            raise SnmpError(target.no_reply_hint())
+        raise SnmpError(f"{target.address}: {text}")
+    if error_status:
+        index = int(error_index)
+        where = f" at {var_binds[index - 1][0]}" if 0 < index <= len(var_binds) else ""
+        raise SnmpError(f"{target.address}: agent answered {error_status.prettyPrint()}{where}")
+
+
+def _convert(var_binds: Iterable[Any]) -> dict[str, RawValue]:
+    return {str(name): to_raw(value) for name, value in var_binds}
+
+
+def to_raw(value: Any) -> RawValue:
+    """Turn a pysnmp value into a plain Python value (None for absent objects)."""
+    if isinstance(value, _ABSENT):
+        return None
+    if isinstance(value, rfc1902.IpAddress):
+        return ".".join(str(octet) for octet in value.asNumbers())
+    if isinstance(value, univ.OctetString):
+        return bytes(value.asOctets())
+    if isinstance(value, univ.ObjectIdentifier):
+        return str(value)
+    if isinstance(value, univ.Integer):
+        return int(value)
+    return str(value)

@@ -1,0 +1,87 @@
+"""Readable one-line renderings of what the agent publishes.
+
+Used by `fieldagent demo` to show a newcomer what reaches the province, and
+meant for the fleet monitor later.  Untrusted input: a payload that is not the
+JSON we expect is shown as such, never raised.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+TELEMETRY_SUMMARY_LIMIT = 6
+"""How many numeric metrics a telemetry line shows; the rest is summarised as a count."""
+
+
+def render(topic: str, payload: bytes, retained: bool = False) -> str:
+    """One line for one MQTT message: time, device, kind, the essentials."""
+    kind = topic.rsplit("/", 1)[-1]
+    try:
+        data = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return f"{topic}: not JSON ({len(payload)} bytes)"
+    if not isinstance(data, dict):
+        return f"{topic}: unexpected payload {payload[:60]!r}"
+    head = f"{_time(data)} #{data.get('seq', '?'):<5} {'(retained) ' if retained else ''}"
+    if kind == "status":
+        return head + _status(data)
+    if kind == "health":
+        return head + _health(data)
+    if kind == "telemetry":
+        return head + _telemetry(data)
+    return head + f"{topic}: {json.dumps(data, ensure_ascii=False)[:200]}"
+
+
+def _time(data: dict[str, Any]) -> str:
+    ts = str(data.get("ts", ""))
+    return ts[11:19] if len(ts) >= 19 else "--:--:--"
+
+
+def _status(data: dict[str, Any]) -> str:
+    devices = data.get("devices") or []
+    agent = data.get("agent") or {}
+    return (
+        f"STATUS   {str(data.get('state', '?')).upper():<8} {data.get('name', '')} "
+        f"(agent {agent.get('version', '?')} on {agent.get('hostname', '?')}, "
+        f"{len(devices)} devices)"
+    )
+
+
+def _health(data: dict[str, Any]) -> str:
+    problems = data.get("problems") or []
+    details = ", ".join(
+        f"{p.get('metric')}={_value(p.get('value'))}{p.get('unit') or ''}"
+        + (f" (limit {_value(p.get('limit'))})" if p.get("limit") is not None else "")
+        for p in problems
+        if isinstance(p, dict)
+    )
+    reason = data.get("reason")
+    text = details or reason or "all metrics within limits"
+    return (
+        f"HEALTH   {data.get('device', '?'):<12} {str(data.get('state', '?')).upper():<11} {text}"
+    )
+
+
+def _telemetry(data: dict[str, Any]) -> str:
+    if data.get("error"):
+        return f"DATA     {data.get('device', '?'):<12} no reply: {data['error']}"
+    metrics = data.get("metrics") or {}
+    shown = [
+        f"{key.rsplit('.', 1)[-1]}={_value(m.get('value'))}{m.get('unit') or ''}"
+        for key, m in metrics.items()
+        if isinstance(m, dict)
+        and m.get("quality") == "good"
+        and not isinstance(m.get("value"), str)
+    ]
+    more = len(metrics) - min(len(shown), TELEMETRY_SUMMARY_LIMIT)
+    tail = f" (+{more} more)" if more > 0 else ""
+    return (
+        f"DATA     {data.get('device', '?'):<12} {' '.join(shown[:TELEMETRY_SUMMARY_LIMIT])}{tail}"
+    )
+
+
+def _value(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
