@@ -15,7 +15,7 @@ import tomllib
 import zoneinfo
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -87,6 +87,7 @@ class MqttSection(_Strict):
     topic_root: str = "bctv/v1"
     keepalive: int = Field(default=60, ge=5, le=3600)
     client_id: str | None = None
+    telemetry_qos: Literal[0, 1] = 1
     reconnect_min_s: float = Field(default=1.0, ge=0.1, le=60)
     reconnect_max_s: float = Field(default=60.0, ge=1, le=3600)
 
@@ -94,6 +95,9 @@ class MqttSection(_Strict):
     @classmethod
     def _broker_url(cls, value: str) -> str:
         parts = urlsplit(value)
+        if parts.username is not None or parts.password is not None:
+            # Would be ignored, and echoed (password included) in messages and logs.
+            raise ValueError("no user name or password in the URL: use username and password_file")
         if parts.scheme not in ("mqtt", "mqtts"):
             raise ValueError(f"{value!r}: the scheme must be mqtt:// or mqtts://")
         if not parts.hostname:
@@ -121,6 +125,8 @@ class MqttSection(_Strict):
             raise ValueError("give either password or password_file, not both")
         if (self.cert_file is None) != (self.key_file is None):
             raise ValueError("cert_file and key_file go together")
+        if self.reconnect_min_s > self.reconnect_max_s:
+            raise ValueError("reconnect_min_s must not be greater than reconnect_max_s")
         return self
 
     @property
@@ -152,7 +158,12 @@ def read_secret_file(path: Path) -> str:
         raise ConfigError(
             [f"{path}: secret file is readable by other users; run: chmod 600 {path}"]
         )
-    return path.read_text(encoding="utf-8").strip()
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read secret file: {exc.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}: secret file is not UTF-8 text"]) from None
 
 
 class SnmpVersion(StrEnum):
@@ -244,14 +255,19 @@ class Config(_Strict):
     mqtt: MqttSection = MqttSection()
     device: list[DeviceSection] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _unique_device_ids(self) -> Self:
-        seen: set[str] = set()
-        for device in self.device:
+    @field_validator("device")
+    @classmethod
+    def _unique_device_ids(cls, devices: list[DeviceSection]) -> list[DeviceSection]:
+        # A field validator, so the message names `device`, not the top level.
+        seen: dict[str, int] = {}
+        for index, device in enumerate(devices):
             if device.id in seen:
-                raise ValueError(f"duplicate device id {device.id!r}")
-            seen.add(device.id)
-        return self
+                raise ValueError(
+                    f"duplicate device id {device.id!r} (device[{seen[device.id]}] and"
+                    f" device[{index}])"
+                )
+            seen[device.id] = index
+        return devices
 
     def find_device(self, device_id: str) -> DeviceSection:
         for device in self.device:
@@ -268,9 +284,11 @@ def load_config(path: Path, known_drivers: frozenset[str] | None = None) -> Conf
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
     try:
-        data = tomllib.loads(raw_text.decode("utf-8"))
+        # Windows Notepad may start the file with a byte-order mark; TOML does not allow one.
+        data = tomllib.loads(raw_text.decode("utf-8").removeprefix("\ufeff"))
     except UnicodeDecodeError as exc:
-        problem = f"{path}: not UTF-8 text (byte {exc.start}): save it as UTF-8"
+        line = raw_text.count(b"\n", 0, exc.start) + 1
+        problem = f"{path}: not UTF-8 text (line {line}, byte {exc.start}): save it as UTF-8"
         raise ConfigError([problem]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: TOML syntax: {exc}"]) from None
@@ -316,9 +334,17 @@ def _describe(source: str, data: dict[str, Any], error: Any) -> str:
         )
     elif error["type"] == "missing":
         message = "required key is missing"
-    elif "input" in error and not isinstance(error["input"], dict | list):
+    elif (
+        "input" in error
+        and not isinstance(error["input"], dict | list)
+        and not set(error["loc"][-1:]) & _SECRET_KEYS
+    ):
         message = f"{message} (got {error['input']!r})"
     return f"{source}: {location or '(top level)'}: {message}"
+
+
+# Values never echoed in messages: they end up in terminals, logs and support chats.
+_SECRET_KEYS = frozenset({"password", "community", "auth_key", "priv_key"})
 
 
 def _location(loc: tuple[Any, ...]) -> str:

@@ -1,0 +1,603 @@
+"""The station file: shipped examples load, and every fault is reported precisely."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+import drivers
+from fieldagent.config import (
+    AgentSection,
+    AuthProtocol,
+    ConfigError,
+    DeviceSection,
+    MqttSection,
+    PrivProtocol,
+    SnmpVersion,
+    StationSection,
+    load_config,
+    parse_config,
+    read_secret_file,
+)
+
+PROJECT = Path(__file__).parent.parent
+CONFIG_DIR = PROJECT / "config"
+KNOWN = frozenset(drivers.REGISTRY)
+SECTIONS: dict[str, type[BaseModel]] = {
+    "station": StationSection,
+    "agent": AgentSection,
+    "mqtt": MqttSection,
+    "device": DeviceSection,
+}
+
+DROP = object()
+"""An override value that removes the key."""
+
+STATION = {"id": "bt-test", "name": "Trạm thử"}
+UPS = {"id": "ups1", "driver": "ups_rfc1628", "host": "192.168.1.20"}
+V3 = {
+    **UPS,
+    "snmp_version": 3,
+    "user": "fieldagent",
+    "auth_protocol": "SHA-256",
+    "auth_key": "auth-key-1",
+    "priv_protocol": "AES-128",
+    "priv_key": "priv-key-1",
+}
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return repr(value)
+
+
+def _table(values: dict[str, Any]) -> str:
+    return "".join(f"{k} = {_value(v)}\n" for k, v in values.items() if v is not DROP)
+
+
+def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    return {**base, **changes}
+
+
+def ups(**changes: Any) -> dict[str, Any]:
+    return _merge(UPS, changes)
+
+
+def v3(**changes: Any) -> dict[str, Any]:
+    return _merge(V3, changes)
+
+
+def station_toml(
+    *,
+    top: dict[str, Any] | None = None,
+    station: dict[str, Any] | None = None,
+    agent: dict[str, Any] | None = None,
+    mqtt: dict[str, Any] | None = None,
+    devices: list[dict[str, Any]] | None = None,
+) -> str:
+    """A station file: the base station, changed as given; one v2c UPS by default."""
+    text = _table(top or {})
+    text += "[station]\n" + _table(_merge(STATION, station or {}))
+    if agent is not None:
+        text += "[agent]\n" + _table(agent)
+    if mqtt is not None:
+        text += "[mqtt]\n" + _table(mqtt)
+    for device in [UPS] if devices is None else devices:
+        text += "[[device]]\n" + _table(device)
+    return text
+
+
+def write(folder: Path, text: str | bytes, name: str = "station.toml") -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, str):
+        path.write_text(text, encoding="utf-8")
+    else:
+        path.write_bytes(text)
+    return path
+
+
+def problems_of(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, KNOWN)
+    assert caught.value.problems, "a ConfigError must list at least one problem"
+    assert str(caught.value) == "\n".join(caught.value.problems)
+    return caught.value.problems
+
+
+# ---------------------------------------------------------------- shipped files
+
+
+@pytest.mark.parametrize("name", ["demo-station.toml", "station.example.toml"])
+def test_shipped_example_loads(name: str) -> None:
+    config = load_config(CONFIG_DIR / name, KNOWN)
+    assert config.device, "an example without devices shows nothing"
+    assert {d.driver for d in config.device} <= KNOWN
+    assert config.agent.state_dir.is_absolute()
+
+
+def test_demo_station_matches_the_simulator_addresses() -> None:
+    config = load_config(CONFIG_DIR / "demo-station.toml", KNOWN)
+    assert config.station.id == "demo-hamtan"
+    assert "Hàm Tân" in config.station.name
+    assert config.station.timezone == "Asia/Ho_Chi_Minh"
+    assert config.agent.state_dir == (PROJECT / "state" / "demo").resolve()
+    assert (config.mqtt.url, config.mqtt.tls) == ("mqtt://127.0.0.1:1883", False)
+    main, studio = config.find_device("ups-main"), config.find_device("ups-studio")
+    assert (main.host, main.port, main.snmp_version) == ("127.0.0.2", 16161, SnmpVersion.V2C)
+    assert main.effective_community == "public"
+    assert (studio.host, studio.port, studio.snmp_version) == ("127.0.0.3", 16161, SnmpVersion.V3)
+    assert studio.user == "fieldagent"
+    assert studio.auth_protocol is AuthProtocol.SHA256
+    assert studio.priv_protocol is PrivProtocol.AES128
+    assert main.interval == studio.interval == 5.0
+
+
+def test_real_station_example_uses_tls_and_a_protected_password() -> None:
+    config = load_config(CONFIG_DIR / "station.example.toml", KNOWN)
+    assert config.mqtt.tls and config.mqtt.tls_verify
+    assert config.mqtt.password is None and config.mqtt.password_file is not None
+    assert config.mqtt.ca_file is not None
+    assert config.agent.state_dir == Path("/var/lib/fieldagent")
+    versions = {d.snmp_version for d in config.device}
+    assert versions == {SnmpVersion.V2C, SnmpVersion.V3}
+    v3_device = next(d for d in config.device if d.snmp_version is SnmpVersion.V3)
+    assert v3_device.auth_protocol is not None and v3_device.priv_protocol is not None
+
+
+@pytest.mark.parametrize(("section", "model"), list(SECTIONS.items()))
+def test_real_station_example_shows_every_key(section: str, model: type[BaseModel]) -> None:
+    text = (CONFIG_DIR / "station.example.toml").read_text(encoding="utf-8")
+    shown = set(re.findall(r"^(?:# )?(\w+) = ", text, flags=re.MULTILINE))
+    assert set(model.model_fields) - shown == set(), f"[{section}] keys missing"
+
+
+@pytest.mark.parametrize(("section", "model"), list(SECTIONS.items()))
+def test_reference_documents_every_key(section: str, model: type[BaseModel]) -> None:
+    text = (PROJECT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    table = text.split(f"## `[{section}]`" if section != "device" else "## `[[device]]`")[1]
+    table = table.split("\n## ")[0]
+    missing = {key for key in model.model_fields if f"| `{key}` " not in table}
+    assert missing == set()
+
+
+# ---------------------------------------------------------------- valid files
+
+
+def test_vietnamese_station_name_round_trips(tmp_path: Path) -> None:
+    name = "Trung tâm Văn hóa - Thông tin - Thể thao huyện Hàm Thuận Bắc"
+    config = load_config(write(tmp_path, station_toml(station={"name": name})), KNOWN)
+    assert config.station.name == name
+    assert json.loads(config.model_dump_json())["station"]["name"] == name
+
+
+def test_defaults_of_a_minimal_file(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, station_toml()), KNOWN)
+    assert config.station.timezone == "Asia/Ho_Chi_Minh"
+    assert config.agent.state_dir == Path("/var/lib/fieldagent")
+    assert (config.mqtt.host, config.mqtt.port, config.mqtt.tls) == ("127.0.0.1", 1883, False)
+    device = config.device[0]
+    assert (device.port, device.snmp_version, device.interval) == (161, SnmpVersion.V2C, 10.0)
+    assert (device.timeout, device.retries, device.request_retries) == (2.0, 3, 1)
+    assert device.effective_community == "public"
+    assert device.display_name == "ups1"
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "port", "tls"),
+    [
+        ("mqtt://broker.example.vn", "broker.example.vn", 1883, False),
+        ("mqtts://broker.example.vn", "broker.example.vn", 8883, True),
+        ("mqtts://10.0.0.5:9883/", "10.0.0.5", 9883, True),
+        ("mqtt://[fd00::5]:1884", "fd00::5", 1884, False),
+    ],
+)
+def test_broker_url_gives_host_port_and_tls(
+    tmp_path: Path, url: str, host: str, port: int, tls: bool
+) -> None:
+    mqtt = load_config(write(tmp_path, station_toml(mqtt={"url": url})), KNOWN).mqtt
+    assert (mqtt.host, mqtt.port, mqtt.tls) == (host, port, tls)
+
+
+@pytest.mark.parametrize(
+    "device",
+    [
+        pytest.param(ups(snmp_version="1", community="private"), id="v1"),
+        pytest.param(ups(snmp_version=1), id="v1-as-integer"),
+        pytest.param(
+            v3(auth_protocol=DROP, auth_key=DROP, priv_protocol=DROP, priv_key=DROP),
+            id="v3-noAuthNoPriv",
+        ),
+        pytest.param(
+            v3(priv_protocol=DROP, priv_key=DROP, auth_protocol="SHA"), id="v3-authNoPriv"
+        ),
+        pytest.param(v3(), id="v3-authPriv"),
+        pytest.param(ups(host="ups-1.tram.local"), id="host-name"),
+        pytest.param(ups(host="fd00::20"), id="ipv6"),
+    ],
+)
+def test_valid_device_variants(tmp_path: Path, device: dict[str, Any]) -> None:
+    config = load_config(write(tmp_path, station_toml(devices=[device])), KNOWN)
+    assert config.device[0].id == "ups1"
+
+
+def test_byte_order_mark_is_tolerated(tmp_path: Path) -> None:
+    path = write(tmp_path, b"\xef\xbb\xbf" + station_toml().encode())
+    assert load_config(path, KNOWN).station.id == "bt-test"
+
+
+def test_relative_paths_resolve_against_the_file_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = station_toml(
+        agent={"state_dir": "../state/demo"},
+        mqtt={
+            "url": "mqtts://broker.example.vn",
+            "password_file": "secret/mqtt-password",
+            "ca_file": "ca.pem",
+            "cert_file": "/etc/fieldagent/station.crt",
+            "key_file": "station.key",
+        },
+    )
+    path = write(tmp_path / "etc", text)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    config = load_config(path, KNOWN)
+    assert config.agent.state_dir == (tmp_path / "state" / "demo").resolve()
+    assert config.mqtt.password_file == (tmp_path / "etc" / "secret" / "mqtt-password").resolve()
+    assert config.mqtt.ca_file == (tmp_path / "etc" / "ca.pem").resolve()
+    assert config.mqtt.key_file == (tmp_path / "etc" / "station.key").resolve()
+    assert config.mqtt.cert_file == Path("/etc/fieldagent/station.crt")
+
+
+def test_relative_file_name_resolves_against_its_folder_not_the_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path / "etc", station_toml(agent={"state_dir": "state"}))
+    monkeypatch.chdir(tmp_path)
+    config = load_config(Path("etc/station.toml"), KNOWN)
+    assert config.agent.state_dir == tmp_path.resolve() / "etc" / "state"
+
+
+def test_parse_config_names_the_source_and_skips_drivers_when_unknown() -> None:
+    data = {"station": STATION, "device": [ups(driver="future_driver")]}
+    assert parse_config(data, "inline").device[0].driver == "future_driver"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, "inline", KNOWN)
+    assert caught.value.problems == [
+        "inline: device[0].driver: unknown driver 'future_driver' (known: ups_rfc1628)"
+    ]
+
+
+# ---------------------------------------------------------------- one fault, one line
+
+TOPIC_SAFE = "is not topic-safe: use letters, digits, '-' and '_'"
+URL_PORT = "the port must be a number from 1 to 65535"
+
+INVALID = [
+    # unknown keys, with a hint when one is close
+    ({"top": {"devices": 1}}, "devices", "unknown key (did you mean 'device'?)"),
+    (
+        {"station": {"timezon": "Asia/Ho_Chi_Minh"}},
+        "station.timezon",
+        "unknown key (did you mean 'timezone'?)",
+    ),
+    (
+        {"mqtt": {"pasword_file": "p"}},
+        "mqtt.pasword_file",
+        "unknown key (did you mean 'password_file'?)",
+    ),
+    (
+        {"devices": [ups(comunity="public")]},
+        "device[0].comunity",
+        "unknown key (did you mean 'community'?)",
+    ),
+    (
+        {"devices": [UPS, ups(id="ups2", intervall=5)]},
+        "device[1].intervall",
+        "unknown key (did you mean 'interval'?)",
+    ),
+    # missing keys and sections
+    ({"station": {"name": DROP}}, "station.name", "required key is missing"),
+    ({"devices": [ups(host=DROP)]}, "device[0].host", "required key is missing"),
+    # wrong types
+    ({"devices": [ups(port="abc")]}, "device[0].port", "Input should be a valid integer"),
+    ({"devices": [ups(id=5)]}, "device[0].id", "Input should be a valid string (got 5)"),
+    ({"mqtt": {"keepalive": 1.5}}, "mqtt.keepalive", "Input should be a valid integer"),
+    ({"mqtt": {"tls_verify": "maybe"}}, "mqtt.tls_verify", "Input should be a valid boolean"),
+    # broker URL
+    (
+        {"mqtt": {"url": "http://broker.example.vn"}},
+        "mqtt.url",
+        "'http://broker.example.vn': the scheme must be mqtt:// or mqtts://",
+    ),
+    ({"mqtt": {"url": "broker.example.vn"}}, "mqtt.url", "the scheme must be mqtt:// or mqtts://"),
+    ({"mqtt": {"url": "mqtt://"}}, "mqtt.url", "'mqtt://': no host"),
+    ({"mqtt": {"url": "mqtt://:1883"}}, "mqtt.url", "no host"),
+    ({"mqtt": {"url": "mqtt://broker:0"}}, "mqtt.url", URL_PORT),
+    ({"mqtt": {"url": "mqtt://broker:70000"}}, "mqtt.url", URL_PORT),
+    ({"mqtt": {"url": "mqtt://broker:abc"}}, "mqtt.url", URL_PORT),
+    ({"mqtt": {"url": "mqtt://broker/topic"}}, "mqtt.url", "no path or query is allowed"),
+    (
+        {"mqtt": {"url": "mqtts://bt:s3cret@broker"}},
+        "mqtt.url",
+        "no user name or password in the URL: use username and password_file",
+    ),
+    # other [mqtt] rules
+    (
+        {"mqtt": {"password": "p", "password_file": "p.txt"}},
+        "mqtt",
+        "give either password or password_file, not both",
+    ),
+    ({"mqtt": {"cert_file": "c.pem"}}, "mqtt", "cert_file and key_file go together"),
+    ({"mqtt": {"key_file": "k.pem"}}, "mqtt", "cert_file and key_file go together"),
+    (
+        {"mqtt": {"reconnect_min_s": 30, "reconnect_max_s": 5}},
+        "mqtt",
+        "reconnect_min_s must not be greater than reconnect_max_s",
+    ),
+    (
+        {"mqtt": {"topic_root": "bctv/+/v1"}},
+        "mqtt.topic_root",
+        "must be non-empty, without '+', '#' or a leading '/'",
+    ),
+    ({"mqtt": {"topic_root": "/bctv"}}, "mqtt.topic_root", "without '+', '#' or a leading '/'"),
+    ({"mqtt": {"keepalive": 4}}, "mqtt.keepalive", "greater than or equal to 5"),
+    ({"mqtt": {"telemetry_qos": 2}}, "mqtt.telemetry_qos", "Input should be 0 or 1 (got 2)"),
+    # [station] and [agent]
+    ({"station": {"id": "Hàm Tân"}}, "station.id", f"'Hàm Tân' {TOPIC_SAFE}"),
+    ({"station": {"id": "bt.hamtan"}}, "station.id", TOPIC_SAFE),
+    ({"station": {"id": "-hamtan"}}, "station.id", TOPIC_SAFE),
+    ({"station": {"id": "x" * 65}}, "station.id", TOPIC_SAFE),
+    ({"station": {"id": "a/b"}}, "station.id", TOPIC_SAFE),
+    ({"station": {"name": "   "}}, "station.name", "at least 1 character"),
+    (
+        {"station": {"timezone": "Vietnam/Hanoi"}},
+        "station.timezone",
+        "unknown time zone 'Vietnam/Hanoi' (e.g. 'Asia/Ho_Chi_Minh')",
+    ),
+    ({"station": {"timezone": "../../etc/passwd"}}, "station.timezone", "unknown time zone"),
+    (
+        {"agent": {"log_level": "verbose"}},
+        "agent.log_level",
+        "Input should be 'debug', 'info', 'warning' or 'error'",
+    ),
+    # [[device]]
+    ({"devices": [ups(id="ups main")]}, "device[0].id", f"'ups main' {TOPIC_SAFE}"),
+    (
+        {"devices": [ups(), ups(host="192.168.1.21")]},
+        "device",
+        "duplicate device id 'ups1' (device[0] and device[1])",
+    ),
+    ({"devices": [ups(port=0)]}, "device[0].port", "greater than or equal to 1 (got 0)"),
+    ({"devices": [ups(port=65536)]}, "device[0].port", "less than or equal to 65535 (got 65536)"),
+    (
+        {"devices": [ups(driver="ups_rfc1682")]},
+        "device[0].driver",
+        "unknown driver 'ups_rfc1682' (did you mean 'ups_rfc1628'?) (known: ups_rfc1628)",
+    ),
+    (
+        {"devices": [ups(driver="genset_modbus")]},
+        "device[0].driver",
+        "unknown driver 'genset_modbus' (known: ups_rfc1628)",
+    ),
+    (
+        {"devices": [ups(interval=0.5)]},
+        "device[0].interval",
+        "greater than or equal to 1 (got 0.5)",
+    ),
+    ({"devices": [ups(interval=0)]}, "device[0].interval", "greater than or equal to 1"),
+    ({"devices": [ups(timeout=0)]}, "device[0].timeout", "greater than 0"),
+    ({"devices": [ups(retries=0)]}, "device[0].retries", "greater than or equal to 1"),
+    (
+        {"devices": [ups(request_retries=11)]},
+        "device[0].request_retries",
+        "less than or equal to 10",
+    ),
+    (
+        {"devices": [ups(host="ups 1")]},
+        "device[0].host",
+        "'ups 1' is neither an IP address nor a host name",
+    ),
+    ({"devices": [ups(host="-ups")]}, "device[0].host", "is neither an IP address nor a host name"),
+    (
+        {"devices": [ups(snmp_version=2)]},
+        "device[0].snmp_version",
+        "Input should be '1', '2c' or '3' (got '2')",
+    ),
+    (
+        {"devices": [v3(auth_protocol="MD5")]},
+        "device[0].auth_protocol",
+        "Input should be 'SHA' or 'SHA-256'",
+    ),
+    # SNMP v3 rules
+    ({"devices": [v3(user=DROP)]}, "device[0]", "snmp_version 3 needs user"),
+    ({"devices": [v3(user="")]}, "device[0]", "snmp_version 3 needs user"),
+    (
+        {"devices": [v3(community="public")]},
+        "device[0]",
+        "community is not used with snmp_version 3; set user instead",
+    ),
+    (
+        {"devices": [v3(auth_protocol=DROP, auth_key=DROP)]},
+        "device[0]",
+        "privacy (priv_protocol) needs authentication (auth_protocol)",
+    ),
+    ({"devices": [v3(auth_key=DROP)]}, "device[0]", "auth_protocol and auth_key go together"),
+    ({"devices": [v3(priv_protocol=DROP)]}, "device[0]", "priv_protocol and priv_key go together"),
+    (
+        {"devices": [ups(snmp_version="2c", user="u", auth_protocol="SHA", auth_key="12345678")]},
+        "device[0]",
+        "user, auth_protocol, auth_key only apply to snmp_version 3",
+    ),
+    ({"devices": [ups(priv_key="12345678")]}, "device[0]", "priv_key only apply to snmp_version 3"),
+    (
+        {"devices": [ups(snmp_version="1", user="u")]},
+        "device[0]",
+        "user only apply to snmp_version 3",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("parts", "where", "says"),
+    [pytest.param(p, w, s, id=f"{w}:{s[:40]}") for p, w, s in INVALID],
+)
+def test_invalid_value_is_reported_with_its_key_path(
+    tmp_path: Path, parts: dict[str, Any], where: str, says: str
+) -> None:
+    path = write(tmp_path, station_toml(**parts))
+    problems = problems_of(path)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{path}: {where}: "), problems[0]
+    assert says in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("device", "where", "secret"),
+    [
+        (v3(auth_key="s3cr3t!"), "device[0].auth_key", "s3cr3t!"),
+        (v3(priv_key="hush-7"), "device[0].priv_key", "hush-7"),
+        (ups(community=12345), "device[0].community", "12345"),
+    ],
+)
+def test_secret_values_are_not_echoed(
+    tmp_path: Path, device: dict[str, Any], where: str, secret: str
+) -> None:
+    path = write(tmp_path, station_toml(devices=[device]))
+    [problem] = problems_of(path)
+    assert problem.startswith(f"{path}: {where}: ")
+    assert secret not in problem
+
+
+def test_mqtt_password_of_wrong_type_is_not_echoed(tmp_path: Path) -> None:
+    path = write(tmp_path, station_toml(mqtt={"password": 98765432}))
+    assert problems_of(path) == [f"{path}: mqtt.password: Input should be a valid string"]
+
+
+def test_device_table_instead_of_array_of_tables(tmp_path: Path) -> None:
+    text = station_toml(devices=[]) + "[device]\n" + _table(UPS)
+    path = write(tmp_path, text)
+    assert problems_of(path) == [f"{path}: device: Input should be a valid list"]
+
+
+def test_missing_station_section(tmp_path: Path) -> None:
+    path = write(tmp_path, "[[device]]\n" + _table(UPS))
+    assert problems_of(path) == [f"{path}: station: required key is missing"]
+
+
+def test_section_given_as_a_value(tmp_path: Path) -> None:
+    path = write(tmp_path, 'station = "bt-test"\n')
+    [problem] = problems_of(path)
+    assert problem.startswith(f"{path}: station: Input should be a valid dictionary")
+
+
+# ---------------------------------------------------------------- whole-file faults
+
+
+def test_toml_syntax_error_names_the_file_and_the_line(tmp_path: Path) -> None:
+    text = '[station]\nid = "bt-test"\nname = Trạm thử\n'
+    path = write(tmp_path, text)
+    [problem] = problems_of(path)
+    assert problem.startswith(f"{path}: TOML syntax: ")
+    assert "line 3" in problem
+
+
+def test_non_utf8_file_is_refused_with_the_line(tmp_path: Path) -> None:
+    head = b'[station]\nid = "bt-test"\n'
+    path = write(tmp_path, head + 'name = "Hàm Tân"\n'.encode("cp1258"))
+    offset = len(head) + len(b'name = "H')
+    assert problems_of(path) == [
+        f"{path}: not UTF-8 text (line 3, byte {offset}): save it as UTF-8"
+    ]
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere.toml"
+    assert problems_of(path) == [f"{path}: cannot read: No such file or directory"]
+
+
+def test_several_problems_are_all_listed(tmp_path: Path) -> None:
+    text = station_toml(
+        top={"devics": []},
+        station={"id": "bt test", "timezone": "Asia/Saigon City"},
+        agent={"log_level": "loud"},
+        mqtt={"url": "http://broker", "keepalive": 1},
+        devices=[ups(port=0), ups(id="ups2", driver="ups_rfc1682", interval=0.1, comunity="x")],
+    )
+    path = write(tmp_path, text)
+    problems = problems_of(path)
+    where = [line.removeprefix(f"{path}: ").split(": ", 1)[0] for line in problems]
+    assert sorted(where) == sorted(
+        [
+            "devics",
+            "station.id",
+            "station.timezone",
+            "agent.log_level",
+            "mqtt.url",
+            "mqtt.keepalive",
+            "device[0].port",
+            "device[1].interval",
+            "device[1].comunity",
+            "device[1].driver",
+        ]
+    )
+
+
+# ---------------------------------------------------------------- secrets
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o604, 0o602, 0o666])
+def test_password_file_open_to_other_users_is_refused(tmp_path: Path, mode: int) -> None:
+    secret = write(tmp_path, "hunter22\n", "mqtt-password")
+    secret.chmod(mode)
+    mqtt = MqttSection(password_file=secret)
+    for read in (mqtt.resolved_password, lambda: read_secret_file(secret)):
+        with pytest.raises(ConfigError) as caught:
+            read()
+        assert caught.value.problems == [
+            f"{secret}: secret file is readable by other users; run: chmod 600 {secret}"
+        ]
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o400])
+def test_password_file_private_to_its_owner_is_read(tmp_path: Path, mode: int) -> None:
+    secret = write(tmp_path, "  hunter22\n", "mqtt-password")
+    secret.chmod(mode)
+    assert read_secret_file(secret) == "hunter22"
+    assert MqttSection(password_file=secret).resolved_password() == "hunter22"
+
+
+def test_relative_password_file_is_read_from_the_station_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "etc"
+    write(folder, "hunter22\n", "mqtt-password").chmod(0o600)
+    path = write(folder, station_toml(mqtt={"password_file": "mqtt-password"}))
+    monkeypatch.chdir(tmp_path)
+    assert load_config(path, KNOWN).mqtt.resolved_password() == "hunter22"
+
+
+def test_inline_password_or_none(tmp_path: Path) -> None:
+    assert MqttSection(password="hunter22").resolved_password() == "hunter22"
+    assert MqttSection().resolved_password() is None
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory"])
+def test_unreadable_password_file_is_a_config_error(tmp_path: Path, kind: str) -> None:
+    secret = tmp_path / "mqtt-password"
+    if kind == "directory":
+        secret.mkdir(mode=0o700)
+    with pytest.raises(ConfigError) as caught:
+        read_secret_file(secret)
+    [problem] = caught.value.problems
+    assert problem.startswith(f"{secret}: cannot read secret file: ")
