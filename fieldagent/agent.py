@@ -89,7 +89,8 @@ class Agent:
         self._publisher.start(self._mqtt.host, self._mqtt.port)
         tasks = [
             asyncio.create_task(
-                run_every(d.config.interval, partial(self._poll_and_publish, d)), name=d.config.id
+                run_every(d.config.interval, partial(self._poll_and_publish, d), name=d.config.id),
+                name=d.config.id,
             )
             for d in self._devices
         ]

@@ -103,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="S",
         help="cut the mains of the first UPS after S s to show alarms (default 20; 0 = never)",
     )
-    _scenario_options(demo)
+    _scenario_options(demo, time_scale=3.0)
     demo.set_defaults(handler=_cmd_demo)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of the published payloads")
@@ -123,7 +123,7 @@ def _config_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _scenario_options(parser: argparse.ArgumentParser) -> None:
+def _scenario_options(parser: argparse.ArgumentParser, time_scale: float = 1.0) -> None:
     parser.add_argument(
         "--scenario",
         action="append",
@@ -134,9 +134,9 @@ def _scenario_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--time-scale",
         type=float,
-        default=1.0,
+        default=time_scale,
         metavar="X",
-        help="run scenario time X times faster (default 1)",
+        help=f"run scenario time X times faster (default {time_scale:g})",
     )
 
 

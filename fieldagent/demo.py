@@ -8,6 +8,7 @@ work before touching a real station.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import tempfile
 import threading
@@ -60,6 +61,8 @@ async def _demo(config: Config, options: DemoOptions, workdir: Path) -> int:
         agent_config, get_driver, scenarios=options.scenarios, time_scale=options.time_scale
     )
     view = LiveView(broker, f"{config.mqtt.topic_root}/{config.station.id}/#")
+    # The live view is the demo's output; the agent's own log would interleave with it.
+    logging.getLogger("fieldagent").setLevel(logging.WARNING)
     try:
         await station.start()
         _banner(config, station, broker)
@@ -121,4 +124,4 @@ class LiveView:
 
     def _print(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
         with self._lock:
-            print(render(message.topic, message.payload, bool(message.retain)), flush=True)
+            print(render(message.topic, bytes(message.payload), bool(message.retain)), flush=True)

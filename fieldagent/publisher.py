@@ -13,6 +13,7 @@ import logging
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -49,10 +50,11 @@ class MqttPublisher:
     ) -> None:
         self._settings = settings
         self._on_connected = on_connected
-        # Re-entrant: paho may call on_publish from inside publish() in the same thread.
-        self._lock = threading.RLock()
-        self._unacked: dict[int, mqtt.MQTTMessageInfo] = {}
+        self._lock = threading.Lock()
+        self._unacked: set[int] = set()
+        self._acks: deque[int] = deque()
         self._connected = threading.Event()
+        self._stopping = False
         self._last_error: str | None = None
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
@@ -77,8 +79,8 @@ class MqttPublisher:
         client.max_queued_messages_set(MAX_QUEUED_MESSAGES)
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
-        client.on_publish = self._handle_publish
         client.on_connect_fail = self._handle_connect_fail
+        client.on_publish = self._handle_publish
         self._client = client
 
     @property
@@ -96,7 +98,14 @@ class MqttPublisher:
         self._client.loop_start()
 
     def publish(self, message: Message) -> None:
-        """Queue a message; thread-safe.  QoS 1 messages are tracked until PUBACK."""
+        """Queue a message; thread-safe.  QoS 1 messages are tracked until PUBACK.
+
+        The mid is recorded under our lock right after paho returns it, and
+        acknowledgements are only applied under the same lock, so a PUBACK
+        that races ahead of the recording is still matched.  paho's callback
+        never takes our lock (it only appends to a deque), so the two threads
+        cannot deadlock on each other's mutexes.
+        """
         with self._lock:
             info = self._client.publish(
                 message.topic, message.payload, qos=message.qos, retain=message.retain
@@ -104,13 +113,18 @@ class MqttPublisher:
             if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
                 log.error("MQTT queue full (%d): dropped %s", MAX_QUEUED_MESSAGES, message.topic)
                 return
-            if message.qos > 0 and not info.is_published():
-                self._unacked[info.mid] = info
+            if message.qos > 0:
+                self._unacked.add(info.mid)
+            self._apply_acks()
 
     def unacked_count(self) -> int:
         with self._lock:
-            self._forget_acked()
+            self._apply_acks()
             return len(self._unacked)
+
+    def _apply_acks(self) -> None:
+        while self._acks:
+            self._unacked.discard(self._acks.popleft())
 
     def wait_acked(self, timeout: float) -> bool:
         """Block until the broker acknowledged every QoS 1 message so far."""
@@ -126,12 +140,9 @@ class MqttPublisher:
         if last is not None and self.connected:
             self.publish(last)
             self.wait_acked(timeout)
+        self._stopping = True
         self._client.disconnect()
         self._client.loop_stop()
-
-    def _forget_acked(self) -> None:
-        for mid in [mid for mid, info in self._unacked.items() if info.is_published()]:
-            del self._unacked[mid]
 
     def _handle_connect(
         self,
@@ -158,7 +169,7 @@ class MqttPublisher:
         reason_code: ReasonCode,
         properties: object,
     ) -> None:
-        if self._connected.is_set():
+        if self._connected.is_set() and not self._stopping:
             log.warning("disconnected from broker (%s); reconnecting", reason_code)
         self._connected.clear()
 
@@ -174,5 +185,4 @@ class MqttPublisher:
         reason_code: ReasonCode,
         properties: object,
     ) -> None:
-        with self._lock:
-            self._unacked.pop(mid, None)
+        self._acks.append(mid)  # deque.append is atomic: no lock in paho's thread

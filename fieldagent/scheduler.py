@@ -8,22 +8,34 @@ its interval skips the missed slots instead of firing a burst to catch up.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
+
+log = logging.getLogger("fieldagent.scheduler")
 
 
 async def run_every(
     interval: float,
     action: Callable[[], Awaitable[object]],
     clock: Callable[[], float] = time.monotonic,
+    name: str = "task",
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
 ) -> None:
-    """Run `action` now and then every `interval` seconds, until cancelled."""
+    """Run `action` now and then every `interval` seconds, until cancelled.
+
+    `clock` and `sleep` are injectable so the rhythm can be tested on a fake
+    clock, without real waits.
+    """
     next_due = clock()
     while True:
-        await action()
+        try:
+            await action()
+        except Exception:  # one failed round must not end this device's polling for good
+            log.exception("%s: round failed; continuing on schedule", name)
         next_due += interval
         now = clock()
         if next_due <= now:
             missed = int((now - next_due) // interval) + 1
             next_due += missed * interval
-        await asyncio.sleep(next_due - now)
+        await sleep(next_due - now)

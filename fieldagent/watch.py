@@ -68,7 +68,7 @@ def _telemetry(data: dict[str, Any]) -> str:
         return f"DATA     {data.get('device', '?'):<12} no reply: {data['error']}"
     metrics = data.get("metrics") or {}
     shown = [
-        f"{key.rsplit('.', 1)[-1]}={_value(m.get('value'))}{m.get('unit') or ''}"
+        f"{key.split('.', 1)[-1]}={_value(m.get('value'))}{m.get('unit') or ''}"
         for key, m in metrics.items()
         if isinstance(m, dict)
         and m.get("quality") == "good"

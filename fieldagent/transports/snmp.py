@@ -46,6 +46,15 @@ _PRIV = {PrivProtocol.AES128: usmAesCfb128Protocol}
 _ABSENT = (rfc1905.NoSuchObject, rfc1905.NoSuchInstance, rfc1905.EndOfMibView, univ.Null)
 
 
+_V3_HINTS = {
+    "Wrong SNMP PDU digest": "authentication failed: check auth_key and auth_protocol of {user!r}",
+    "Ciphering services not available": "decryption failed: check priv_key and priv_protocol",
+    "Unknown USM user": "the device has no SNMPv3 user {user!r}",
+    "Unsupported security level": "the device wants another security level for {user!r}",
+}
+"""pysnmp's words for SNMPv3 failures, and what a technician should check."""
+
+
 class SnmpError(Exception):
     """A device could not be read; the message says what to check."""
 
@@ -204,8 +213,11 @@ def _raise_on_error(
 ) -> None:
     if error_indication:
         text = str(error_indication)
-        if "before timeout" in text or "timeout" in text.lower():
+        if "timeout" in text.lower():
             raise SnmpError(target.no_reply_hint())
+        for fragment, hint in _V3_HINTS.items():
+            if fragment in text:
+                raise SnmpError(f"{target.address}: {text}: {hint.format(user=target.user)}")
         raise SnmpError(f"{target.address}: {text}")
     if error_status:
         index = int(error_index)

@@ -1,0 +1,50 @@
+"""The agent as a real process, the way systemd or a technician runs it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def fieldagent(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    """Run `fieldagent ARGS...` to completion and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "fieldagent", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        check=False,
+    )
+
+
+class AgentProcess:
+    """A long-running `fieldagent run`; stop() sends SIGTERM like systemd does."""
+
+    def __init__(self, *args: str) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "fieldagent", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+
+    def stop(self, timeout: float = 15.0) -> tuple[int, str]:
+        """SIGTERM, wait, and return (exit code, stderr)."""
+        if self._process.poll() is None:
+            self._process.send_signal(signal.SIGTERM)
+        try:
+            _, stderr = self._process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            _, stderr = self._process.communicate()
+            raise AssertionError(f"agent did not stop within {timeout} s:\n{stderr}") from None
+        return self._process.returncode, stderr

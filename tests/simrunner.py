@@ -1,0 +1,55 @@
+"""Simulated devices served from a background event loop.
+
+The agent under test often runs as a real subprocess (or in the test's own
+event loop); the simulators need a loop of their own to keep answering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from drivers import get_driver
+from fieldagent.sim.device import SimulatedDevice
+from fieldagent.sim.snmp_agent import SnmpAccess, SnmpSimulator
+
+T = TypeVar("T")
+
+
+class SimRunner:
+    """Owns a loop thread and the simulators started on it."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="sim-loop", daemon=True)
+        self._thread.start()
+        self._simulators: list[SnmpSimulator] = []
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float = 10.0) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def serve(
+        self,
+        driver_name: str,
+        host: str,
+        access: SnmpAccess | None = None,
+        time_scale: float = 1.0,
+    ) -> SnmpSimulator:
+        """Start a simulator for `driver_name` on host:free-port; returns it (with .port)."""
+        device = SimulatedDevice(get_driver(driver_name), time_scale=time_scale)
+        simulator = SnmpSimulator(device, host, 0, access)
+        self.call(simulator.start())
+        self._simulators.append(simulator)
+        return simulator
+
+    def close(self) -> None:
+        async def stop_all() -> None:
+            for simulator in self._simulators:
+                simulator.stop()
+
+        self.call(stop_all())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop.close()

@@ -1,0 +1,46 @@
+"""Write station files for tests, the way a technician would: TOML on disk."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, Path):
+        return json.dumps(str(value))
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    raise TypeError(f"cannot write {value!r} as TOML here")
+
+
+def write_station(
+    folder: Path,
+    devices: list[dict[str, Any]],
+    mqtt: dict[str, Any] | None = None,
+    station_id: str = "test-station",
+    name: str = "Đài Truyền thanh - Truyền hình huyện Thử Nghiệm",
+) -> Path:
+    """A complete station file with a state dir inside `folder`; returns its path."""
+    lines = [
+        "[station]",
+        f"id = {toml_value(station_id)}",
+        f"name = {toml_value(name)}",
+        "",
+        "[agent]",
+        f"state_dir = {toml_value(folder / 'state')}",
+        "",
+        "[mqtt]",
+    ]
+    lines += [f"{key} = {toml_value(value)}" for key, value in (mqtt or {}).items()]
+    for device in devices:
+        lines += ["", "[[device]]"]
+        lines += [f"{key} = {toml_value(value)}" for key, value in device.items()]
+    path = folder / "station.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

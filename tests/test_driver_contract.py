@@ -1,0 +1,113 @@
+"""The driver contract: decoding raw values, limits, quirks, and the simulator's encoding."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from drivers import REGISTRY, get_driver
+from drivers.ups_rfc1628 import DRIVER as UPS
+from fieldagent.driver import Limits
+from fieldagent.model import HealthState, Quality
+
+TS = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def test_scaling_turns_tenths_into_engineering_units() -> None:
+    reading = UPS.metric("ups.battery.voltage_v").decode(2301, TS)
+    assert (reading.value, reading.unit, reading.quality) == (230.1, "V", Quality.GOOD)
+    assert UPS.metric("ups.input.frequency_hz").decode(499, TS).value == 49.9
+
+
+def test_encode_is_the_inverse_of_decode_for_every_simulated_value() -> None:
+    for driver in REGISTRY.values():
+        for key, value in driver.simulator.initial.items():
+            metric = driver.metric(key)
+            assert metric.decode(metric.encode(value), TS).value == value, key
+
+
+@pytest.mark.parametrize(
+    ("raw", "quality", "detail"),
+    [
+        (None, Quality.UNSUPPORTED, "no such object"),
+        (-1, Quality.UNSUPPORTED, "sentinel -1"),
+        (b"garbage", Quality.INVALID, "expected a number"),
+    ],
+)
+def test_untrusted_raw_values_become_qualities_not_exceptions(
+    raw: object, quality: Quality, detail: str
+) -> None:
+    reading = UPS.metric("ups.battery.charge_pct").decode(raw, TS)  # type: ignore[arg-type]
+    assert reading.value is None
+    assert reading.quality is quality
+    assert detail in reading.detail
+
+
+def test_unknown_enum_value_is_invalid() -> None:
+    reading = UPS.metric("ups.output.source").decode(42, TS)
+    assert reading.quality is Quality.INVALID
+    assert "42" in reading.detail
+
+
+def test_text_with_padding_and_bad_utf8_is_cleaned() -> None:
+    reading = UPS.metric("ups.ident.model").decode(b"Castle 3K\x00\x00 \xff", TS)
+    assert reading.quality is Quality.GOOD
+    assert str(reading.value).startswith("Castle 3K")
+
+
+@pytest.mark.parametrize(
+    ("value", "state", "limit"),
+    [
+        (100, HealthState.OK, None),
+        (50, HealthState.OK, None),
+        (49, HealthState.WARNING, 50),
+        (15, HealthState.WARNING, 50),
+        (14, HealthState.CRITICAL, 15),
+    ],
+)
+def test_charge_limits(value: int, state: HealthState, limit: float | None) -> None:
+    metric = UPS.metric("ups.battery.charge_pct")
+    assert metric.bad_state(metric.decode(value, TS)) == (state, limit)
+
+
+def test_high_limits() -> None:
+    limits = Limits(warn_high=1.5, crit_high=2.0)
+    assert limits.evaluate(1.4) == (HealthState.OK, None)
+    assert limits.evaluate(1.6) == (HealthState.WARNING, 1.5)
+    assert limits.evaluate(2.1) == (HealthState.CRITICAL, 2.0)
+
+
+def test_output_source_battery_is_a_warning() -> None:
+    metric = UPS.metric("ups.output.source")
+    assert metric.bad_state(metric.decode(5, TS))[0] is HealthState.WARNING
+    assert metric.bad_state(metric.decode(3, TS))[0] is HealthState.OK
+
+
+def _raws(**overrides: int) -> dict[str, int | bytes | None]:
+    raws: dict[str, int | bytes | None] = {
+        m.key: m.encode(UPS.simulator.initial[m.key])
+        for m in UPS.metrics  # type: ignore[misc]
+    }
+    raws.update({k.replace("__", "."): v for k, v in overrides.items()})
+    return raws
+
+
+def test_zero_runtime_at_full_charge_on_mains_is_shown_unsupported() -> None:
+    readings = {r.key: r for r in UPS.decode(_raws(ups__battery__runtime_min=0), TS)}
+    runtime = readings["ups.battery.runtime_min"]
+    assert runtime.quality is Quality.UNSUPPORTED
+    assert "no estimate" in runtime.detail
+
+
+def test_zero_runtime_on_battery_stays_a_real_value() -> None:
+    readings = {
+        r.key: r for r in UPS.decode(_raws(ups__battery__runtime_min=0, ups__output__source=5), TS)
+    }
+    assert readings["ups.battery.runtime_min"].value == 0
+    assert readings["ups.battery.runtime_min"].quality is Quality.GOOD
+
+
+def test_registry_lookup_names_known_drivers() -> None:
+    with pytest.raises(KeyError, match="ups_rfc1628"):
+        get_driver("nope")

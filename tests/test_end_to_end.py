@@ -1,0 +1,235 @@
+"""The whole slice with real parts: simulated UPSes over UDP, the agent as a process,
+a real mosquitto, and a subscriber checking what arrives."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from fieldagent.config import AuthProtocol, PrivProtocol, SnmpVersion
+from fieldagent.localbroker import LocalBroker, free_port
+from fieldagent.sim.snmp_agent import SnmpAccess, SnmpSimulator
+from tests.agentproc import AgentProcess, fieldagent
+from tests.mqtt_probe import MqttProbe, Received, retained_snapshot
+from tests.simrunner import SimRunner
+from tests.stationfile import write_station
+
+ROOT_TOPIC = "bctv/v1/test-station"
+V3 = SnmpAccess(
+    version=SnmpVersion.V3,
+    user="fieldagent",
+    auth_protocol=AuthProtocol.SHA256,
+    auth_key="e2e-auth-key",
+    priv_protocol=PrivProtocol.AES128,
+    priv_key="e2e-priv-key",
+)
+
+
+def device_entry(device_id: str, sim: SnmpSimulator, **extra: object) -> dict[str, object]:
+    entry: dict[str, object] = {
+        "id": device_id,
+        "driver": "ups_rfc1628",
+        "host": sim.host,
+        "port": sim.port,
+        "timeout": 0.5,
+        "request_retries": 0,
+    }
+    access = sim.access
+    if access.version is SnmpVersion.V3:
+        entry.update(
+            snmp_version="3",
+            user=access.user,
+            auth_protocol=str(access.auth_protocol),
+            auth_key=access.auth_key,
+            priv_protocol=str(access.priv_protocol),
+            priv_key=access.priv_key,
+        )
+    else:
+        entry.update(snmp_version=str(access.version), community=access.community)
+    entry.update(extra)
+    return entry
+
+
+def states(messages: list[Received], device: str) -> list[str]:
+    return [m.json()["state"] for m in messages if m.topic == f"{ROOT_TOPIC}/{device}/health"]
+
+
+def test_run_once_publishes_status_health_and_telemetry_that_match_the_devices(
+    tmp_path: Path, broker: LocalBroker, probe: MqttProbe, sims: SimRunner
+) -> None:
+    main = sims.serve("ups_rfc1628", "127.0.0.2")
+    studio = sims.serve("ups_rfc1628", "127.0.0.3", V3)
+    main.device.set("ups.battery.voltage_v", 54.3)
+    main.device.set("ups.battery.charge_pct", 77)
+    studio.device.set("ups.input.voltage_v", 219)
+    config = write_station(
+        tmp_path,
+        [device_entry("ups-main", main), device_entry("ups-studio", studio)],
+        mqtt={"url": broker.url},
+    )
+
+    done = fieldagent("run", "-c", str(config), "--once")
+
+    assert done.returncode == 0, done.stderr
+    retained = retained_snapshot(
+        broker.host,
+        broker.port,
+        [
+            f"{ROOT_TOPIC}/status",
+            f"{ROOT_TOPIC}/ups-main/health",
+            f"{ROOT_TOPIC}/ups-studio/health",
+        ],
+    )
+    status = retained[f"{ROOT_TOPIC}/status"]
+    assert status["state"] == "offline"  # a --once run ends by saying so
+    assert status["name"] == "Đài Truyền thanh - Truyền hình huyện Thử Nghiệm"
+    assert [d["id"] for d in status["devices"]] == ["ups-main", "ups-studio"]
+    assert status["agent"]["version"]
+    for device in ("ups-main", "ups-studio"):
+        health = retained[f"{ROOT_TOPIC}/{device}/health"]
+        assert (health["state"], health["problems"]) == ("ok", [])
+
+    messages = probe.wait_for(lambda ms: len([m for m in ms if "telemetry" in m.topic]) == 2)
+    telemetry = {m.json()["device"]: m.json() for m in messages if m.topic.endswith("/telemetry")}
+    assert telemetry["ups-main"]["metrics"]["ups.battery.voltage_v"]["value"] == 54.3
+    assert telemetry["ups-main"]["metrics"]["ups.battery.charge_pct"] == {
+        "value": 77,
+        "unit": "%",
+        "quality": "good",
+        "detail": None,
+    }
+    assert telemetry["ups-studio"]["metrics"]["ups.input.voltage_v"]["value"] == 219
+    assert telemetry["ups-main"]["metrics"]["ups.output.source"]["value"] == "normal"
+
+    seqs = [m.json()["seq"] for m in messages]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    for message in messages:
+        stamp = message.json()["ts"]
+        assert stamp.endswith("Z")
+        assert datetime.fromisoformat(stamp).utcoffset() is not None
+
+
+def test_wrong_community_makes_the_device_unreachable_with_a_clear_message(
+    tmp_path: Path, broker: LocalBroker, sims: SimRunner
+) -> None:
+    sim = sims.serve("ups_rfc1628", "127.0.0.2", SnmpAccess(community="s3cret"))
+    entry = device_entry("ups-main", sim, community="public")
+    config = write_station(tmp_path, [entry], mqtt={"url": broker.url})
+
+    done = fieldagent("run", "-c", str(config), "--once")
+
+    assert done.returncode == 1
+    assert "ups-main" in done.stderr and "community 'public'" in done.stderr
+    health = retained_snapshot(broker.host, broker.port, [f"{ROOT_TOPIC}/ups-main/health"])
+    payload = health[f"{ROOT_TOPIC}/ups-main/health"]
+    assert payload["state"] == "unreachable"
+    assert "no reply from 127.0.0.2" in payload["reason"]
+
+
+@pytest.fixture
+def late_broker(tmp_path: Path) -> Iterator[LocalBroker]:
+    """A broker on a reserved port that the test starts only later."""
+    local = LocalBroker(tmp_path / "late-broker", port=free_port())
+    yield local
+    local.stop()
+
+
+def test_broker_down_at_start_then_up_the_agent_connects_and_publishes(
+    tmp_path: Path, late_broker: LocalBroker, sims: SimRunner
+) -> None:
+    sim = sims.serve("ups_rfc1628", "127.0.0.2")
+    config = write_station(
+        tmp_path,
+        [device_entry("ups-main", sim, interval=1)],
+        mqtt={"url": "mqtt://127.0.0.1:1", "reconnect_max_s": 2},
+    )
+    agent = AgentProcess("run", "-c", str(config), "--broker", late_broker.url)
+    try:
+        time.sleep(2.5)  # it polls a few times with nowhere to publish
+        late_broker.start()
+        probe = MqttProbe(late_broker.host, late_broker.port, f"{ROOT_TOPIC}/#")
+        try:
+            probe.wait_for(
+                lambda ms: (
+                    any(m.topic.endswith("/status") and m.json()["state"] == "online" for m in ms)
+                    and any(m.topic.endswith("/ups-main/health") for m in ms)
+                    and any(m.topic.endswith("/ups-main/telemetry") for m in ms)
+                ),
+                timeout=20,
+            )
+        finally:
+            probe.close()
+    finally:
+        code, stderr = agent.stop()
+    assert code == 0, stderr
+    status = retained_snapshot(late_broker.host, late_broker.port, [f"{ROOT_TOPIC}/status"])
+    assert status[f"{ROOT_TOPIC}/status"]["state"] == "offline"
+
+
+def test_a_dead_device_does_not_delay_a_live_one(
+    tmp_path: Path, broker: LocalBroker, probe: MqttProbe, sims: SimRunner
+) -> None:
+    live = sims.serve("ups_rfc1628", "127.0.0.2")
+    dead = sims.serve("ups_rfc1628", "127.0.0.3")
+    dead.device.play("no_reply")
+    config = write_station(
+        tmp_path,
+        [
+            device_entry("live", live, interval=1),
+            device_entry("dead", dead, interval=1, timeout=2.0, request_retries=1, retries=2),
+        ],
+        mqtt={"url": broker.url},
+    )
+    agent = AgentProcess("run", "-c", str(config))
+    try:
+        messages = probe.wait_for(
+            lambda ms: (
+                "unreachable" in states(ms, "dead")
+                and len([m for m in ms if m.topic.endswith("/live/telemetry")]) >= 8
+            ),
+            timeout=30,
+        )
+    finally:
+        code, stderr = agent.stop()
+    assert code == 0, stderr
+    stamps = [
+        datetime.fromisoformat(m.json()["ts"])
+        for m in messages
+        if m.topic.endswith("/live/telemetry")
+    ]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(stamps)]
+    # Each dead poll costs 2 s x 2 tries; the live device still keeps its 1 s rhythm.
+    assert max(gaps) < 2.5, gaps
+    dead_health = [m.json() for m in messages if m.topic.endswith("/dead/health")][-1]
+    assert "2 polls in a row" in dead_health["reason"]
+
+
+def test_mains_fail_takes_health_from_warning_to_critical(
+    tmp_path: Path, broker: LocalBroker, probe: MqttProbe, sims: SimRunner
+) -> None:
+    sim = sims.serve("ups_rfc1628", "127.0.0.2", time_scale=10)
+    sim.device.play("mains_fail")
+    config = write_station(
+        tmp_path, [device_entry("ups-main", sim, interval=1)], mqtt={"url": broker.url}
+    )
+    agent = AgentProcess("run", "-c", str(config))
+    try:
+        messages = probe.wait_for(lambda ms: "critical" in states(ms, "ups-main"), timeout=30)
+    finally:
+        agent.stop()
+    seen = states(messages, "ups-main")
+    distinct = [s for i, s in enumerate(seen) if i == 0 or seen[i - 1] != s]
+    assert distinct == ["warning", "critical"], seen
+    critical = [m.json() for m in messages if m.topic.endswith("/health")][-1]
+    problems = {p["metric"]: p for p in critical["problems"]}
+    assert problems["ups.output.source"]["value"] == "battery"
+    assert problems["ups.battery.charge_pct"]["state"] == "critical"
+    assert problems["ups.battery.charge_pct"]["limit"] == 15
+    assert problems["ups.battery.charge_pct"]["value"] < 15
+    assert json.loads(json.dumps(critical)) == critical

@@ -1,0 +1,198 @@
+"""The SNMP transport and the UPS driver against the UPS simulator, over real UDP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import TypeVar
+
+import pytest
+
+from drivers.ups_rfc1628 import DRIVER as UPS
+from fieldagent.config import AuthProtocol, DeviceSection, PrivProtocol, SnmpVersion
+from fieldagent.model import Quality
+from fieldagent.poller import Poller
+from fieldagent.sim.snmp_agent import SnmpAccess, SnmpSimulator
+from fieldagent.transports.snmp import SnmpClient, SnmpTarget
+from tests.simrunner import SimRunner
+
+T = TypeVar("T")
+
+V3_SHA256 = SnmpAccess(
+    version=SnmpVersion.V3,
+    user="fieldagent",
+    auth_protocol=AuthProtocol.SHA256,
+    auth_key="auth-key-256",
+    priv_protocol=PrivProtocol.AES128,
+    priv_key="priv-key-aes",
+)
+V3_SHA1 = SnmpAccess(
+    version=SnmpVersion.V3,
+    user="tech",
+    auth_protocol=AuthProtocol.SHA,
+    auth_key="auth-key-sha1",
+    priv_protocol=PrivProtocol.AES128,
+    priv_key="priv-key-aes1",
+)
+
+
+def device_for(sim: SnmpSimulator, access: SnmpAccess, **overrides: object) -> DeviceSection:
+    fields: dict[str, object] = {
+        "id": "ups1",
+        "driver": "ups_rfc1628",
+        "host": sim.host,
+        "port": sim.port,
+        "snmp_version": access.version,
+        "timeout": 0.5,
+        "request_retries": 0,
+    }
+    if access.version is SnmpVersion.V3:
+        fields.update(
+            user=access.user,
+            auth_protocol=access.auth_protocol,
+            auth_key=access.auth_key,
+            priv_protocol=access.priv_protocol,
+            priv_key=access.priv_key,
+        )
+    else:
+        fields["community"] = access.community
+    fields.update(overrides)
+    return DeviceSection.model_validate(fields)
+
+
+def run(awaitable: Awaitable[T]) -> T:
+    async def main() -> T:
+        return await awaitable
+
+    return asyncio.run(main())
+
+
+async def poll(device: DeviceSection):  # type: ignore[no-untyped-def]
+    client = SnmpClient()
+    try:
+        return await Poller(client).poll(device, UPS)
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize(
+    "access",
+    [SnmpAccess(version=SnmpVersion.V1), SnmpAccess(version=SnmpVersion.V2C), V3_SHA256, V3_SHA1],
+    ids=["v1", "v2c", "v3-sha256-aes128", "v3-sha-aes128"],
+)
+def test_ups_driver_reads_and_scales_what_the_simulator_serves(
+    sims: SimRunner, access: SnmpAccess
+) -> None:
+    sim = sims.serve("ups_rfc1628", "127.0.0.2", access)
+    sim.device.set("ups.battery.voltage_v", 54.3)
+    sim.device.set("ups.input.frequency_hz", 49.8)
+    sim.device.set("ups.battery.charge_pct", 87)
+    sim.device.set("ups.output.source", "bypass")
+    result = run(poll(device_for(sim, access)))
+    assert result.error is None
+    values = {r.key: r.value for r in result.readings}
+    assert values["ups.battery.voltage_v"] == 54.3
+    assert values["ups.input.frequency_hz"] == 49.8
+    assert values["ups.battery.charge_pct"] == 87
+    assert values["ups.output.source"] == "bypass"
+    assert values["ups.ident.model"] == UPS.simulator.initial["ups.ident.model"]
+    assert all(r.quality is Quality.GOOD for r in result.readings)
+
+
+def test_a_value_changed_while_running_is_read_on_the_next_poll(sims: SimRunner) -> None:
+    access = SnmpAccess()
+    sim = sims.serve("ups_rfc1628", "127.0.0.2", access)
+    first = run(poll(device_for(sim, access)))
+    sim.device.set("ups.battery.charge_pct", 42)
+    second = run(poll(device_for(sim, access)))
+    charge = {r.key: r.value for r in first.readings}["ups.battery.charge_pct"]
+    assert charge == 100
+    assert {r.key: r.value for r in second.readings}["ups.battery.charge_pct"] == 42
+
+
+@pytest.mark.parametrize("version", [SnmpVersion.V1, SnmpVersion.V2C])
+def test_a_missing_object_is_unsupported_and_the_rest_still_read(
+    sims: SimRunner, version: SnmpVersion
+) -> None:
+    access = SnmpAccess(version=version)
+    sim = sims.serve("ups_rfc1628", "127.0.0.2", access)
+    sim.device.set("ups.battery.temperature_c", None)
+    result = run(poll(device_for(sim, access)))
+    readings = {r.key: r for r in result.readings}
+    assert readings["ups.battery.temperature_c"].quality is Quality.UNSUPPORTED
+    assert readings["ups.battery.charge_pct"].value == 100
+    assert result.error is None
+
+
+def test_many_oids_are_split_into_several_requests(sims: SimRunner) -> None:
+    access = SnmpAccess()
+    sim = sims.serve("ups_rfc1628", "127.0.0.2", access)
+    target = SnmpTarget.from_device(device_for(sim, access))
+    real = [m.oid for m in UPS.metrics]
+    absent = [f"1.3.6.1.4.1.99999.{i}.0" for i in range(40)]
+
+    async def get() -> dict[str, object]:
+        client = SnmpClient()
+        try:
+            return await client.get(target, absent + real)
+        finally:
+            client.close()
+
+    values = run(get())
+    assert len(values) == len(real) + len(absent)
+    assert all(values[oid] is None for oid in absent)
+    assert values[UPS.metric("ups.battery.charge_pct").oid] == 100
+
+
+@pytest.mark.parametrize("version", [SnmpVersion.V1, SnmpVersion.V2C])
+def test_walk_returns_the_whole_subtree(sims: SimRunner, version: SnmpVersion) -> None:
+    access = SnmpAccess(version=version)
+    sim = sims.serve("ups_rfc1628", "127.0.0.2", access)
+    target = SnmpTarget.from_device(device_for(sim, access))
+
+    async def walk() -> dict[str, object]:
+        client = SnmpClient()
+        try:
+            return await client.walk(target, "1.3.6.1.2.1.33.1")
+        finally:
+            client.close()
+
+    values = run(walk())
+    assert set(values) == {m.oid for m in UPS.metrics}
+    assert values[UPS.metric("ups.input.voltage_v").oid] == 226
+
+
+def test_wrong_community_is_a_clear_no_reply_error(sims: SimRunner) -> None:
+    sim = sims.serve("ups_rfc1628", "127.0.0.2", SnmpAccess(community="secret"))
+    result = run(poll(device_for(sim, SnmpAccess(community="public"))))
+    assert result.error is not None
+    assert "no reply from 127.0.0.2" in result.error
+    assert "community 'public'" in result.error
+    assert all(r.quality is Quality.BAD for r in result.readings)
+
+
+@pytest.mark.parametrize(
+    ("override", "hint"),
+    [
+        ({"auth_key": "not-the-key"}, "check auth_key and auth_protocol"),
+        ({"priv_key": "not-the-key"}, "check priv_key and priv_protocol"),
+        ({"user": "nobody"}, "no SNMPv3 user 'nobody'"),
+    ],
+)
+def test_wrong_v3_credentials_say_what_to_check(
+    sims: SimRunner, override: dict[str, str], hint: str
+) -> None:
+    sim = sims.serve("ups_rfc1628", "127.0.0.2", V3_SHA256)
+    result = run(poll(device_for(sim, V3_SHA256, **override)))
+    assert result.error is not None
+    assert result.error.startswith(f"127.0.0.2:{sim.port}: ")
+    assert hint in result.error
+
+
+def test_a_silent_device_times_out_within_its_budget(sims: SimRunner) -> None:
+    access = SnmpAccess()
+    sim = sims.serve("ups_rfc1628", "127.0.0.2", access)
+    sim.device.play("no_reply")
+    result = run(poll(device_for(sim, access, timeout=0.3, request_retries=1)))
+    assert result.error is not None and "no reply" in result.error
+    assert result.duration_s < 0.3 * 2 + 0.5
