@@ -1,0 +1,353 @@
+"""Serve one simulated device as a read-only SNMP agent over real UDP.
+
+The agent uses pysnmp's full v3arch engine (message processing, community and
+USM security, VACM), so the poller is tested against the same protocol
+behaviour a real UPS card shows: a wrong community or key gets no data, a
+silent device sends nothing at all, and nothing can be written.  One engine per
+device gives every simulated device its own engine id, as on a real network.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import os
+import socket
+from bisect import bisect_right
+from dataclasses import dataclass
+from typing import Any
+
+from pysnmp.carrier.asyncio.dgram import udp, udp6
+from pysnmp.carrier.asyncio.dgram.base import DgramAsyncioProtocol
+from pysnmp.entity import config, engine
+from pysnmp.entity.rfc3413 import cmdrsp
+from pysnmp.entity.rfc3413 import context as snmp_context
+from pysnmp.proto import rfc1902
+from pysnmp.proto.api import v2c
+from pysnmp.smi.instrum import AbstractMibInstrumController
+
+from fieldagent.config import AuthProtocol, DeviceSection, PrivProtocol, SnmpVersion
+from fieldagent.driver import RawValue
+from fieldagent.sim.device import Oid, SimulatedDevice
+
+_AUTH = {
+    AuthProtocol.SHA: config.USM_AUTH_HMAC96_SHA,
+    AuthProtocol.SHA256: config.USM_AUTH_HMAC192_SHA256,
+}
+_PRIV = {PrivProtocol.AES128: config.USM_PRIV_CFB128_AES}
+
+_COMMUNITY_INDEX = "sim"
+_SPOKEN: dict[SnmpVersion, dict[int, int]] = {
+    SnmpVersion.V1: {0: 1},
+    SnmpVersion.V2C: {0: 1, 1: 2},
+    SnmpVersion.V3: {3: 3},
+}
+"""Message processing model -> security model, per configured version.
+
+A v2c card also answers v1 with the same community, as real cards do; other
+versions are not spoken at all, so their messages are dropped unanswered.
+"""
+_READ_VIEW: Oid = (1,)
+_ENGINE_ID_PREFIX = bytes([0x80, 0x00, 0x4F, 0xB8, 0x05])
+"""pysnmp's enterprise number, format 5 (octets): random octets follow."""
+
+MIN_KEY_LENGTH = 8
+
+_BIND_HINTS = {
+    errno.EADDRINUSE: " (another agent or simulator already uses it)",
+    errno.EADDRNOTAVAIL: " (no local interface has this address)",
+    errno.EACCES: " (ports below 1024 need root or CAP_NET_BIND_SERVICE)",
+}
+
+
+@dataclass(frozen=True)
+class SnmpAccess:
+    """Who may read the agent: the same settings the poller is configured with."""
+
+    version: SnmpVersion = SnmpVersion.V2C
+    community: str = "public"
+    user: str | None = None
+    auth_protocol: AuthProtocol | None = None
+    auth_key: str | None = None
+    priv_protocol: PrivProtocol | None = None
+    priv_key: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.version is SnmpVersion.V3 and not self.user:
+            raise ValueError("SNMPv3 access needs a user")
+        if (self.auth_protocol is None) != (self.auth_key is None):
+            raise ValueError("auth_protocol and auth_key go together")
+        if (self.priv_protocol is None) != (self.priv_key is None):
+            raise ValueError("priv_protocol and priv_key go together")
+        if self.priv_protocol is not None and self.auth_protocol is None:
+            raise ValueError("privacy needs authentication")
+        if any(
+            key is not None and len(key) < MIN_KEY_LENGTH for key in (self.auth_key, self.priv_key)
+        ):
+            raise ValueError(f"SNMPv3 keys need at least {MIN_KEY_LENGTH} characters (RFC 3414)")
+
+    @classmethod
+    def of(cls, device: DeviceSection) -> SnmpAccess:
+        """The access a station file grants its poller for `device`."""
+        return cls(
+            version=device.snmp_version,
+            community=device.effective_community,
+            user=device.user,
+            auth_protocol=device.auth_protocol,
+            auth_key=device.auth_key,
+            priv_protocol=device.priv_protocol,
+            priv_key=device.priv_key,
+        )
+
+    @property
+    def security_level(self) -> str:
+        """The VACM level a request must reach to be answered."""
+        if self.priv_protocol is not None:
+            return "authPriv"
+        return "authNoPriv" if self.auth_protocol is not None else "noAuthNoPriv"
+
+
+class SnmpSimulator:
+    """A read-only SNMP agent for one simulated device at (host, port).
+
+    The socket is bound here, not by pysnmp, so a busy or foreign address fails
+    at `start()` with an error naming it, instead of a task failing later in
+    the event loop.  There is no SET responder: a write gets no success.
+    """
+
+    def __init__(
+        self,
+        device: SimulatedDevice,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        access: SnmpAccess | None = None,
+    ) -> None:
+        try:
+            self._ip = ipaddress.ip_address(host)
+        except ValueError:
+            raise ValueError(f"the simulator binds to an IP address, not {host!r}") from None
+        self.device = device
+        self.host = host
+        self.access = access or SnmpAccess()
+        self._port = port
+        self._sock: socket.socket | None = None
+        self._engine: Any = None
+
+    @property
+    def port(self) -> int:
+        """The UDP port served (the one picked by the system once started with port 0)."""
+        return self._port
+
+    @property
+    def address(self) -> str:
+        """host:port as a technician would type it (IPv6 in brackets)."""
+        host = f"[{self.host}]" if self._ip.version == 6 else self.host
+        return f"{host}:{self._port}"
+
+    @property
+    def engine_id(self) -> bytes:
+        """This agent's SNMP engine id (what a v3 poller discovers)."""
+        if self._engine is None:
+            raise RuntimeError(f"the SNMP simulator at {self.address} is not running")
+        return bytes(self._engine.snmpEngineID.asOctets())
+
+    async def start(self) -> None:
+        """Bind the socket and begin answering; OSError names host:port if it cannot."""
+        if self._engine is not None:
+            raise RuntimeError(f"the SNMP simulator at {self.address} is already running")
+        self._sock = self._bind()
+        self._port = self._sock.getsockname()[1]
+        try:
+            self._engine = _new_engine()
+            _grant_access(self._engine, self.access)
+            transport_class, domain = _TRANSPORTS[self._ip.version]
+            transport = transport_class(self.device).open_server_mode(sock=self._sock)
+            config.add_transport(self._engine, domain, transport)
+            _register_responders(self._engine, self.device)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop answering and release the socket; safe to call twice.
+
+        Call it while the event loop that ran `start()` is still open: pysnmp
+        closes its transport through that loop.
+        """
+        snmp_engine, sock, self._engine, self._sock = self._engine, self._sock, None, None
+        try:
+            if snmp_engine is not None:
+                snmp_engine.close_dispatcher()
+        finally:
+            if sock is not None:
+                # The transport closes it once attached; this covers a stop right after
+                # start, and a stop that pysnmp could not complete.
+                sock.close()
+
+    def _bind(self) -> socket.socket:
+        family = socket.AF_INET6 if self._ip.version == 6 else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.bind((self.host, self._port))
+        except OSError as exc:
+            sock.close()
+            hint = _BIND_HINTS.get(exc.errno or 0, "")
+            message = f"cannot serve SNMP at {self.address}: {exc.strerror}{hint}"
+            raise OSError(exc.errno, message) from None
+        return sock
+
+
+class _SilenceableTransport(DgramAsyncioProtocol):  # type: ignore[misc]
+    """Drops every datagram while the device is silent.
+
+    Dropping at the transport, not in the responders, keeps a silent device
+    fully dead: the engine would otherwise still answer SNMPv3 discovery.
+    """
+
+    def __init__(self, device: SimulatedDevice) -> None:
+        super().__init__()
+        self._device = device
+
+    def datagram_received(self, datagram: bytes, address: Any) -> None:
+        if not self._device.silent:
+            super().datagram_received(datagram, address)
+
+
+class _Udp4(_SilenceableTransport, udp.UdpAsyncioTransport):  # type: ignore[misc]
+    """IPv4 server transport for a simulated device."""
+
+
+class _Udp6(_SilenceableTransport, udp6.Udp6AsyncioTransport):  # type: ignore[misc]
+    """IPv6 server transport for a simulated device."""
+
+
+_TRANSPORTS: dict[int, tuple[type[_SilenceableTransport], tuple[int, ...]]] = {
+    4: (_Udp4, udp.DOMAIN_NAME),
+    6: (_Udp6, udp6.DOMAIN_NAME),
+}
+
+
+class _DeviceInstrumentation(AbstractMibInstrumController):  # type: ignore[misc]
+    """Answers reads from the device's objects of the moment; it has no write path.
+
+    Each object is checked with the engine's access-control callback, so VACM
+    refuses a v3 request below the configured security level, as a card does.
+    """
+
+    def __init__(self, device: SimulatedDevice) -> None:
+        self._device = device
+
+    def read_variables(self, *var_binds: tuple[Any, Any], **context: Any) -> list[tuple[Any, Any]]:
+        objects = dict(_served_objects(self._device))
+        answers: list[tuple[Any, Any]] = []
+        for idx, (name, _) in enumerate(var_binds):
+            value = objects.get(tuple(name))
+            if value is None or not _readable(tuple(name), value, idx, context):
+                value = v2c.NoSuchInstance()
+            answers.append((name, value))
+        return answers
+
+    def read_next_variables(
+        self, *var_binds: tuple[Any, Any], **context: Any
+    ) -> list[tuple[Any, Any]]:
+        objects = _served_objects(self._device)
+        oids = [oid for oid, _ in objects]
+        return [
+            _next_readable(objects, bisect_right(oids, tuple(name)), name, idx, context)
+            for idx, (name, _) in enumerate(var_binds)
+        ]
+
+
+def _next_readable(
+    objects: list[tuple[Oid, Any]], start: int, name: Any, idx: int, context: dict[str, Any]
+) -> tuple[Any, Any]:
+    for oid, value in objects[start:]:
+        if _readable(oid, value, idx, context):
+            return v2c.ObjectIdentifier(oid), value
+    return name, v2c.EndOfMibView()
+
+
+def _readable(oid: Oid, value: Any, idx: int, context: dict[str, Any]) -> bool:
+    """Ask the engine's VACM; it raises an SMI error (sent back as such) if access is denied."""
+    verify = context.get("acFun")
+    if verify is None:
+        return True
+    not_in_view = verify("read", (oid, value), **{**context, "idx": idx})
+    return not not_in_view
+
+
+def _served_objects(device: SimulatedDevice) -> list[tuple[Oid, Any]]:
+    """The device's present objects as SNMP values, in OID order."""
+    return sorted(
+        (oid, _snmp_value(raw)) for oid, raw in device.objects().items() if raw is not None
+    )
+
+
+def _snmp_value(raw: RawValue) -> Any:
+    """Integers as Integer32; everything else as an OctetString of its text."""
+    if isinstance(raw, int):
+        return rfc1902.Integer32(raw)
+    if isinstance(raw, float):
+        raw = repr(raw)
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8")
+    return rfc1902.OctetString(raw)
+
+
+def _new_engine() -> Any:
+    """An SNMP engine with a random engine id.
+
+    pysnmp's default id differs between engines in only 16 bits (taken from
+    the id() of a freed list) and repeats between engines made one after
+    another; passing `snmpEngineID=` instead makes pysnmp persist a boot
+    counter under /tmp/__pysnmp/ for every id.  So the id is set here, before
+    any security data (which is keyed by it) is configured.
+    """
+    snmp_engine = engine.SnmpEngine()
+    builder = snmp_engine.get_mib_builder()
+    (engine_id,) = builder.import_symbols("__SNMP-FRAMEWORK-MIB", "snmpEngineID")
+    engine_id.syntax = engine_id.syntax.clone(_ENGINE_ID_PREFIX + os.urandom(8))
+    snmp_engine.snmpEngineID = engine_id.syntax
+    return snmp_engine
+
+
+def _grant_access(snmp_engine: Any, access: SnmpAccess) -> None:
+    """Configure the one community or v3 user that may read the whole tree."""
+    spoken = _SPOKEN[access.version]
+    _speak_only(snmp_engine, spoken)
+    if access.version is SnmpVersion.V3:
+        config.add_v3_user(
+            snmp_engine,
+            access.user,
+            _AUTH[access.auth_protocol] if access.auth_protocol else config.USM_AUTH_NONE,
+            access.auth_key,
+            _PRIV[access.priv_protocol] if access.priv_protocol else config.USM_PRIV_NONE,
+            access.priv_key,
+        )
+        security_name, security_level = access.user, access.security_level
+    else:
+        config.add_v1_system(snmp_engine, _COMMUNITY_INDEX, access.community)
+        security_name, security_level = _COMMUNITY_INDEX, "noAuthNoPriv"
+    for security_model in spoken.values():
+        config.add_vacm_user(snmp_engine, security_model, security_name, security_level, _READ_VIEW)
+
+
+def _speak_only(snmp_engine: Any, spoken: dict[int, int]) -> None:
+    """Remove the other message processing models: their messages are then dropped.
+
+    That is RFC 3412's rule for a version an engine does not support (counted
+    in snmpInBadVersions), and what a card with that version disabled does.
+    """
+    for model in list(snmp_engine.message_processing_subsystems):
+        if model not in spoken:
+            del snmp_engine.message_processing_subsystems[model]
+
+
+def _register_responders(snmp_engine: Any, device: SimulatedDevice) -> None:
+    """Serve GET, GETNEXT and GETBULK from the device; SET has no responder on purpose."""
+    snmp_ctx = snmp_context.SnmpContext(snmp_engine)
+    snmp_ctx.unregister_context_name(b"")
+    snmp_ctx.register_context_name(b"", _DeviceInstrumentation(device))
+    cmdrsp.GetCommandResponder(snmp_engine, snmp_ctx)
+    cmdrsp.NextCommandResponder(snmp_engine, snmp_ctx)
+    cmdrsp.BulkCommandResponder(snmp_engine, snmp_ctx)
