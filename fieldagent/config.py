@@ -13,6 +13,7 @@ import re
 import stat
 import tomllib
 import zoneinfo
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -181,6 +182,56 @@ class PrivProtocol(StrEnum):
     AES128 = "AES-128"
 
 
+MIN_KEY_LENGTH = 8
+"""RFC 3414: SNMPv3 passphrases shorter than this are refused by agents."""
+
+
+@dataclass(frozen=True)
+class SnmpCredentials:
+    """Who the poller says it is, and whom a simulator answers: one value for both ends.
+
+    The rules are the protocol's own (RFC 3414 / 3415): a v3 user, auth and
+    priv each with their key, no privacy without authentication, no v3 keys
+    on v1 / v2c.  Messages name the station-file keys.
+    """
+
+    version: SnmpVersion = SnmpVersion.V2C
+    community: str = "public"
+    user: str | None = None
+    auth_protocol: AuthProtocol | None = None
+    auth_key: str | None = None
+    priv_protocol: PrivProtocol | None = None
+    priv_key: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.version is not SnmpVersion.V3:
+            v3_keys = [
+                k
+                for k in ("user", "auth_protocol", "auth_key", "priv_protocol", "priv_key")
+                if getattr(self, k) is not None
+            ]
+            if v3_keys:
+                raise ValueError(f"{', '.join(v3_keys)} only apply to snmp_version 3")
+            return
+        if not self.user:
+            raise ValueError("snmp_version 3 needs user")
+        if (self.auth_protocol is None) != (self.auth_key is None):
+            raise ValueError("auth_protocol and auth_key go together")
+        if (self.priv_protocol is None) != (self.priv_key is None):
+            raise ValueError("priv_protocol and priv_key go together")
+        if self.priv_protocol is not None and self.auth_protocol is None:
+            raise ValueError("privacy (priv_protocol) needs authentication (auth_protocol)")
+        if any(k is not None and len(k) < MIN_KEY_LENGTH for k in (self.auth_key, self.priv_key)):
+            raise ValueError(f"SNMPv3 keys need at least {MIN_KEY_LENGTH} characters (RFC 3414)")
+
+    @property
+    def security_level(self) -> str:
+        """The USM / VACM level: noAuthNoPriv, authNoPriv or authPriv."""
+        if self.priv_protocol is not None:
+            return "authPriv"
+        return "authNoPriv" if self.auth_protocol is not None else "noAuthNoPriv"
+
+
 class DeviceSection(_Strict):
     id: TopicSafeId
     driver: str
@@ -191,9 +242,9 @@ class DeviceSection(_Strict):
     community: str | None = None
     user: str | None = None
     auth_protocol: AuthProtocol | None = None
-    auth_key: str | None = Field(default=None, min_length=8)
+    auth_key: str | None = Field(default=None, min_length=MIN_KEY_LENGTH)
     priv_protocol: PrivProtocol | None = None
-    priv_key: str | None = Field(default=None, min_length=8)
+    priv_key: str | None = Field(default=None, min_length=MIN_KEY_LENGTH)
     interval: float = Field(default=10.0, ge=1.0, le=86400)
     timeout: float = Field(default=2.0, gt=0, le=60)
     retries: int = Field(default=3, ge=1, le=100)
@@ -217,26 +268,22 @@ class DeviceSection(_Strict):
 
     @model_validator(mode="after")
     def _snmp_security(self) -> Self:
-        if self.snmp_version is SnmpVersion.V3:
-            if self.community is not None:
-                raise ValueError("community is not used with snmp_version 3; set user instead")
-            if not self.user:
-                raise ValueError("snmp_version 3 needs user")
-            if (self.auth_protocol is None) != (self.auth_key is None):
-                raise ValueError("auth_protocol and auth_key go together")
-            if (self.priv_protocol is None) != (self.priv_key is None):
-                raise ValueError("priv_protocol and priv_key go together")
-            if self.priv_protocol is not None and self.auth_protocol is None:
-                raise ValueError("privacy (priv_protocol) needs authentication (auth_protocol)")
-        else:
-            v3_keys = [
-                k
-                for k in ("user", "auth_protocol", "auth_key", "priv_protocol", "priv_key")
-                if getattr(self, k) is not None
-            ]
-            if v3_keys:
-                raise ValueError(f"{', '.join(v3_keys)} only apply to snmp_version 3")
+        if self.snmp_version is SnmpVersion.V3 and self.community is not None:
+            raise ValueError("community is not used with snmp_version 3; set user instead")
+        self.snmp_credentials  # noqa: B018 (building it applies the protocol's rules)
         return self
+
+    @property
+    def snmp_credentials(self) -> SnmpCredentials:
+        return SnmpCredentials(
+            version=self.snmp_version,
+            community=self.effective_community,
+            user=self.user,
+            auth_protocol=self.auth_protocol,
+            auth_key=self.auth_key,
+            priv_protocol=self.priv_protocol,
+            priv_key=self.priv_key,
+        )
 
     @property
     def effective_community(self) -> str:

@@ -12,8 +12,9 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from drivers import get_driver
+from fieldagent.config import SnmpCredentials
 from fieldagent.sim.device import SimulatedDevice
-from fieldagent.sim.snmp_agent import SnmpAccess, SnmpSimulator
+from fieldagent.sim.snmp_agent import SnmpSimulator
 
 T = TypeVar("T")
 
@@ -34,7 +35,7 @@ class SimRunner:
         self,
         driver_name: str,
         host: str,
-        access: SnmpAccess | None = None,
+        access: SnmpCredentials | None = None,
         time_scale: float = 1.0,
     ) -> SnmpSimulator:
         """Start a simulator for `driver_name` on host:free-port; returns it (with .port)."""

@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from fieldagent.config import AuthProtocol, PrivProtocol, SnmpVersion
+from fieldagent.config import AuthProtocol, PrivProtocol, SnmpCredentials, SnmpVersion
 from fieldagent.localbroker import LocalBroker, free_port
-from fieldagent.sim.snmp_agent import SnmpAccess, SnmpSimulator
+from fieldagent.sim.snmp_agent import SnmpSimulator
 from tests.agentproc import AgentProcess, fieldagent
 from tests.mqtt_probe import MqttProbe, Received, retained_snapshot
 from tests.simrunner import SimRunner
 from tests.stationfile import write_station
 
 ROOT_TOPIC = "bctv/v1/test-station"
-V3 = SnmpAccess(
+V3 = SnmpCredentials(
     version=SnmpVersion.V3,
     user="fieldagent",
     auth_protocol=AuthProtocol.SHA256,
@@ -118,7 +118,7 @@ def test_run_once_publishes_status_health_and_telemetry_that_match_the_devices(
 def test_wrong_community_makes_the_device_unreachable_with_a_clear_message(
     tmp_path: Path, broker: LocalBroker, sims: SimRunner
 ) -> None:
-    sim = sims.serve("ups_rfc1628", "127.0.0.2", SnmpAccess(community="s3cret"))
+    sim = sims.serve("ups_rfc1628", "127.0.0.2", SnmpCredentials(community="s3cret"))
     entry = device_entry("ups-main", sim, community="public")
     config = write_station(tmp_path, [entry], mqtt={"url": broker.url})
 

@@ -32,9 +32,9 @@ from pysnmp.hlapi.v3arch.asyncio import (
 from pysnmp.proto import rfc1902, rfc1905
 
 from drivers import ups_rfc1628
-from fieldagent.config import AuthProtocol, PrivProtocol, SnmpVersion
+from fieldagent.config import AuthProtocol, PrivProtocol, SnmpCredentials, SnmpVersion
 from fieldagent.sim.device import SimulatedDevice
-from fieldagent.sim.snmp_agent import SnmpAccess, SnmpSimulator
+from fieldagent.sim.snmp_agent import SnmpSimulator
 
 CHARGE = "1.3.6.1.2.1.33.1.2.4.0"
 MANUFACTURER = "1.3.6.1.2.1.33.1.1.1.0"
@@ -44,7 +44,7 @@ LAST = "1.3.6.1.2.1.33.1.4.4.1.5.1"
 NO_REPLY = 0.3
 """Seconds to wait when no reply is the expected outcome; answers get 2 s."""
 
-V3_SHA256 = SnmpAccess(
+V3_SHA256 = SnmpCredentials(
     SnmpVersion.V3,
     user="tech",
     auth_protocol=AuthProtocol.SHA256,
@@ -73,7 +73,7 @@ def ups() -> SimulatedDevice:
 
 @asynccontextmanager
 async def serving(
-    device: SimulatedDevice, host: str, access: SnmpAccess | None = None
+    device: SimulatedDevice, host: str, access: SnmpCredentials | None = None
 ) -> AsyncIterator[SnmpSimulator]:
     simulator = SnmpSimulator(device, host, 0, access)
     await simulator.start()
@@ -154,7 +154,7 @@ def test_v2c_get_serves_the_device_values() -> None:
 
 def test_v1_get_and_missing_object_gives_no_such_name() -> None:
     async def scenario() -> None:
-        v1 = SnmpAccess(SnmpVersion.V1, community="area")
+        v1 = SnmpCredentials(SnmpVersion.V1, community="area")
         async with serving(ups(), "127.0.0.3", v1) as simulator:
             assert_value(await get(simulator, CommunityData("area", mpModel=0), CHARGE), 100)
             error, status, index, _ = await get(
@@ -233,7 +233,7 @@ def test_getnext_past_the_last_object_is_end_of_mib_view() -> None:
 )
 def test_v3_auth_priv_with_aes128(auth_protocol: AuthProtocol, client_auth: Any) -> None:
     async def scenario() -> None:
-        access = SnmpAccess(
+        access = SnmpCredentials(
             SnmpVersion.V3,
             user="tech",
             auth_protocol=auth_protocol,
@@ -256,7 +256,7 @@ def test_v3_auth_priv_with_aes128(auth_protocol: AuthProtocol, client_auth: Any)
 
 def test_v3_no_auth_user() -> None:
     async def scenario() -> None:
-        access = SnmpAccess(SnmpVersion.V3, user="monitor")
+        access = SnmpCredentials(SnmpVersion.V3, user="monitor")
         async with serving(ups(), "127.0.0.6", access) as simulator:
             assert_value(await get(simulator, UsmUserData("monitor"), CHARGE), 100)
             assert_no_answer(await get(simulator, UsmUserData("intruder"), CHARGE))
@@ -321,7 +321,7 @@ def test_a_scenario_is_visible_over_snmp() -> None:
 
 
 @pytest.mark.parametrize("access", [None, V3_SHA256], ids=["v2c", "v3"])
-def test_a_silent_device_does_not_answer_at_all(access: SnmpAccess | None) -> None:
+def test_a_silent_device_does_not_answer_at_all(access: SnmpCredentials | None) -> None:
     auth = TECH_SHA256 if access else CommunityData("public")
 
     async def scenario() -> None:
@@ -338,7 +338,7 @@ def test_a_silent_device_does_not_answer_at_all(access: SnmpAccess | None) -> No
 
 
 @pytest.mark.parametrize("access", [None, V3_SHA256], ids=["v2c", "v3"])
-def test_set_gets_no_success_and_changes_nothing(access: SnmpAccess | None) -> None:
+def test_set_gets_no_success_and_changes_nothing(access: SnmpCredentials | None) -> None:
     auth = TECH_SHA256 if access else CommunityData("public")
 
     async def scenario() -> None:
@@ -450,12 +450,13 @@ def test_start_twice_is_refused() -> None:
 @pytest.mark.parametrize(
     ("fields", "problem"),
     [
-        ({"version": SnmpVersion.V3}, "needs a user"),
+        ({"user": None}, "needs user"),
         ({"auth_protocol": AuthProtocol.SHA}, "go together"),
         ({"priv_protocol": PrivProtocol.AES128, "priv_key": "privkey123"}, "needs authentication"),
         ({"auth_protocol": AuthProtocol.SHA, "auth_key": "short"}, "at least 8 characters"),
+        ({"version": SnmpVersion.V2C}, "user only apply to snmp_version 3"),
     ],
 )
 def test_inconsistent_access_is_refused(fields: dict[str, Any], problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
-        SnmpAccess(**fields)
+        SnmpCredentials(**{"version": SnmpVersion.V3, "user": "tech", **fields})

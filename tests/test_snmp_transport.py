@@ -9,16 +9,22 @@ from typing import TypeVar
 import pytest
 
 from drivers.ups_rfc1628 import DRIVER as UPS
-from fieldagent.config import AuthProtocol, DeviceSection, PrivProtocol, SnmpVersion
+from fieldagent.config import (
+    AuthProtocol,
+    DeviceSection,
+    PrivProtocol,
+    SnmpCredentials,
+    SnmpVersion,
+)
 from fieldagent.model import Quality
 from fieldagent.poller import Poller
-from fieldagent.sim.snmp_agent import SnmpAccess, SnmpSimulator
+from fieldagent.sim.snmp_agent import SnmpSimulator
 from fieldagent.transports.snmp import SnmpClient, SnmpTarget
 from tests.simrunner import SimRunner
 
 T = TypeVar("T")
 
-V3_SHA256 = SnmpAccess(
+V3_SHA256 = SnmpCredentials(
     version=SnmpVersion.V3,
     user="fieldagent",
     auth_protocol=AuthProtocol.SHA256,
@@ -26,7 +32,7 @@ V3_SHA256 = SnmpAccess(
     priv_protocol=PrivProtocol.AES128,
     priv_key="priv-key-aes",
 )
-V3_SHA1 = SnmpAccess(
+V3_SHA1 = SnmpCredentials(
     version=SnmpVersion.V3,
     user="tech",
     auth_protocol=AuthProtocol.SHA,
@@ -36,7 +42,7 @@ V3_SHA1 = SnmpAccess(
 )
 
 
-def device_for(sim: SnmpSimulator, access: SnmpAccess, **overrides: object) -> DeviceSection:
+def device_for(sim: SnmpSimulator, access: SnmpCredentials, **overrides: object) -> DeviceSection:
     fields: dict[str, object] = {
         "id": "ups1",
         "driver": "ups_rfc1628",
@@ -77,11 +83,16 @@ async def poll(device: DeviceSection):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(
     "access",
-    [SnmpAccess(version=SnmpVersion.V1), SnmpAccess(version=SnmpVersion.V2C), V3_SHA256, V3_SHA1],
+    [
+        SnmpCredentials(version=SnmpVersion.V1),
+        SnmpCredentials(version=SnmpVersion.V2C),
+        V3_SHA256,
+        V3_SHA1,
+    ],
     ids=["v1", "v2c", "v3-sha256-aes128", "v3-sha-aes128"],
 )
 def test_ups_driver_reads_and_scales_what_the_simulator_serves(
-    sims: SimRunner, access: SnmpAccess
+    sims: SimRunner, access: SnmpCredentials
 ) -> None:
     sim = sims.serve("ups_rfc1628", "127.0.0.2", access)
     sim.device.set("ups.battery.voltage_v", 54.3)
@@ -100,7 +111,7 @@ def test_ups_driver_reads_and_scales_what_the_simulator_serves(
 
 
 def test_a_value_changed_while_running_is_read_on_the_next_poll(sims: SimRunner) -> None:
-    access = SnmpAccess()
+    access = SnmpCredentials()
     sim = sims.serve("ups_rfc1628", "127.0.0.2", access)
     first = run(poll(device_for(sim, access)))
     sim.device.set("ups.battery.charge_pct", 42)
@@ -114,7 +125,7 @@ def test_a_value_changed_while_running_is_read_on_the_next_poll(sims: SimRunner)
 def test_a_missing_object_is_unsupported_and_the_rest_still_read(
     sims: SimRunner, version: SnmpVersion
 ) -> None:
-    access = SnmpAccess(version=version)
+    access = SnmpCredentials(version=version)
     sim = sims.serve("ups_rfc1628", "127.0.0.2", access)
     sim.device.set("ups.battery.temperature_c", None)
     result = run(poll(device_for(sim, access)))
@@ -125,7 +136,7 @@ def test_a_missing_object_is_unsupported_and_the_rest_still_read(
 
 
 def test_many_oids_are_split_into_several_requests(sims: SimRunner) -> None:
-    access = SnmpAccess()
+    access = SnmpCredentials()
     sim = sims.serve("ups_rfc1628", "127.0.0.2", access)
     target = SnmpTarget.from_device(device_for(sim, access))
     real = [m.oid for m in UPS.metrics]
@@ -146,7 +157,7 @@ def test_many_oids_are_split_into_several_requests(sims: SimRunner) -> None:
 
 @pytest.mark.parametrize("version", [SnmpVersion.V1, SnmpVersion.V2C])
 def test_walk_returns_the_whole_subtree(sims: SimRunner, version: SnmpVersion) -> None:
-    access = SnmpAccess(version=version)
+    access = SnmpCredentials(version=version)
     sim = sims.serve("ups_rfc1628", "127.0.0.2", access)
     target = SnmpTarget.from_device(device_for(sim, access))
 
@@ -163,8 +174,8 @@ def test_walk_returns_the_whole_subtree(sims: SimRunner, version: SnmpVersion) -
 
 
 def test_wrong_community_is_a_clear_no_reply_error(sims: SimRunner) -> None:
-    sim = sims.serve("ups_rfc1628", "127.0.0.2", SnmpAccess(community="secret"))
-    result = run(poll(device_for(sim, SnmpAccess(community="public"))))
+    sim = sims.serve("ups_rfc1628", "127.0.0.2", SnmpCredentials(community="secret"))
+    result = run(poll(device_for(sim, SnmpCredentials(community="public"))))
     assert result.error is not None
     assert "no reply from 127.0.0.2" in result.error
     assert "community 'public'" in result.error
@@ -190,7 +201,7 @@ def test_wrong_v3_credentials_say_what_to_check(
 
 
 def test_a_silent_device_times_out_within_its_budget(sims: SimRunner) -> None:
-    access = SnmpAccess()
+    access = SnmpCredentials()
     sim = sims.serve("ups_rfc1628", "127.0.0.2", access)
     sim.device.play("no_reply")
     result = run(poll(device_for(sim, access, timeout=0.3, request_retries=1)))

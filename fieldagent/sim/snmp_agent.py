@@ -14,7 +14,6 @@ import ipaddress
 import os
 import socket
 from bisect import bisect_right
-from dataclasses import dataclass
 from typing import Any
 
 from pysnmp.carrier.asyncio.dgram import udp, udp6
@@ -26,7 +25,7 @@ from pysnmp.proto import rfc1902
 from pysnmp.proto.api import v2c
 from pysnmp.smi.instrum import AbstractMibInstrumController
 
-from fieldagent.config import AuthProtocol, DeviceSection, PrivProtocol, SnmpVersion
+from fieldagent.config import AuthProtocol, PrivProtocol, SnmpCredentials, SnmpVersion
 from fieldagent.driver import RawValue
 from fieldagent.sim.device import Oid, SimulatedDevice
 
@@ -60,53 +59,6 @@ _BIND_HINTS = {
 }
 
 
-@dataclass(frozen=True)
-class SnmpAccess:
-    """Who may read the agent: the same settings the poller is configured with."""
-
-    version: SnmpVersion = SnmpVersion.V2C
-    community: str = "public"
-    user: str | None = None
-    auth_protocol: AuthProtocol | None = None
-    auth_key: str | None = None
-    priv_protocol: PrivProtocol | None = None
-    priv_key: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.version is SnmpVersion.V3 and not self.user:
-            raise ValueError("SNMPv3 access needs a user")
-        if (self.auth_protocol is None) != (self.auth_key is None):
-            raise ValueError("auth_protocol and auth_key go together")
-        if (self.priv_protocol is None) != (self.priv_key is None):
-            raise ValueError("priv_protocol and priv_key go together")
-        if self.priv_protocol is not None and self.auth_protocol is None:
-            raise ValueError("privacy needs authentication")
-        if any(
-            key is not None and len(key) < MIN_KEY_LENGTH for key in (self.auth_key, self.priv_key)
-        ):
-            raise ValueError(f"SNMPv3 keys need at least {MIN_KEY_LENGTH} characters (RFC 3414)")
-
-    @classmethod
-    def of(cls, device: DeviceSection) -> SnmpAccess:
-        """The access a station file grants its poller for `device`."""
-        return cls(
-            version=device.snmp_version,
-            community=device.effective_community,
-            user=device.user,
-            auth_protocol=device.auth_protocol,
-            auth_key=device.auth_key,
-            priv_protocol=device.priv_protocol,
-            priv_key=device.priv_key,
-        )
-
-    @property
-    def security_level(self) -> str:
-        """The VACM level a request must reach to be answered."""
-        if self.priv_protocol is not None:
-            return "authPriv"
-        return "authNoPriv" if self.auth_protocol is not None else "noAuthNoPriv"
-
-
 class SnmpSimulator:
     """A read-only SNMP agent for one simulated device at (host, port).
 
@@ -120,7 +72,7 @@ class SnmpSimulator:
         device: SimulatedDevice,
         host: str = "127.0.0.1",
         port: int = 0,
-        access: SnmpAccess | None = None,
+        access: SnmpCredentials | None = None,
     ) -> None:
         try:
             self._ip = ipaddress.ip_address(host)
@@ -128,7 +80,7 @@ class SnmpSimulator:
             raise ValueError(f"the simulator binds to an IP address, not {host!r}") from None
         self.device = device
         self.host = host
-        self.access = access or SnmpAccess()
+        self.access = access or SnmpCredentials()
         self._port = port
         self._sock: socket.socket | None = None
         self._engine: Any = None
@@ -311,7 +263,7 @@ def _new_engine() -> Any:
     return snmp_engine
 
 
-def _grant_access(snmp_engine: Any, access: SnmpAccess) -> None:
+def _grant_access(snmp_engine: Any, access: SnmpCredentials) -> None:
     """Configure the one community or v3 user that may read the whole tree."""
     spoken = _SPOKEN[access.version]
     _speak_only(snmp_engine, spoken)

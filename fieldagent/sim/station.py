@@ -19,7 +19,7 @@ from fieldagent.config import Config, DeviceSection
 from fieldagent.driver import Driver
 from fieldagent.model import Value
 from fieldagent.sim.device import Clock, SimulatedDevice
-from fieldagent.sim.snmp_agent import SnmpAccess, SnmpSimulator
+from fieldagent.sim.snmp_agent import SnmpSimulator
 
 SIMULATED_PROTOCOLS = frozenset({"snmp"})
 
@@ -99,7 +99,7 @@ class SimulatedStation:
         device = SimulatedDevice(driver, name=section.id, clock=clock, time_scale=time_scale)
         self._devices[section.id] = device
         self._simulators[section.id] = SnmpSimulator(
-            device, section.host, section.port, SnmpAccess.of(section)
+            device, section.host, section.port, section.snmp_credentials
         )
 
 

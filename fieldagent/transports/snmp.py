@@ -29,7 +29,13 @@ from pysnmp.hlapi.v3arch.asyncio import (
 )
 from pysnmp.proto import rfc1902, rfc1905
 
-from fieldagent.config import AuthProtocol, DeviceSection, PrivProtocol, SnmpVersion
+from fieldagent.config import (
+    AuthProtocol,
+    DeviceSection,
+    PrivProtocol,
+    SnmpCredentials,
+    SnmpVersion,
+)
 from fieldagent.driver import RawValue
 
 MAX_OIDS_PER_GET = 24
@@ -65,13 +71,7 @@ class SnmpTarget:
 
     host: str
     port: int
-    version: SnmpVersion
-    community: str
-    user: str | None
-    auth_protocol: AuthProtocol | None
-    auth_key: str | None
-    priv_protocol: PrivProtocol | None
-    priv_key: str | None
+    credentials: SnmpCredentials
     timeout: float
     retries: int
 
@@ -80,13 +80,7 @@ class SnmpTarget:
         return cls(
             host=device.host,
             port=device.port,
-            version=device.snmp_version,
-            community=device.effective_community,
-            user=device.user,
-            auth_protocol=device.auth_protocol,
-            auth_key=device.auth_key,
-            priv_protocol=device.priv_protocol,
-            priv_key=device.priv_key,
+            credentials=device.snmp_credentials,
             timeout=device.timeout,
             retries=device.request_retries,
         )
@@ -95,21 +89,25 @@ class SnmpTarget:
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
-    def credentials(self) -> CommunityData | UsmUserData:
-        if self.version is SnmpVersion.V3:
+    def auth_data(self) -> CommunityData | UsmUserData:
+        creds = self.credentials
+        if creds.version is SnmpVersion.V3:
             return UsmUserData(
-                self.user,
-                authKey=self.auth_key,
-                privKey=self.priv_key,
-                authProtocol=_AUTH[self.auth_protocol] if self.auth_protocol else None,
-                privProtocol=_PRIV[self.priv_protocol] if self.priv_protocol else None,
+                creds.user,
+                authKey=creds.auth_key,
+                privKey=creds.priv_key,
+                authProtocol=_AUTH[creds.auth_protocol] if creds.auth_protocol else None,
+                privProtocol=_PRIV[creds.priv_protocol] if creds.priv_protocol else None,
             )
-        return CommunityData(self.community, mpModel=0 if self.version is SnmpVersion.V1 else 1)
+        return CommunityData(creds.community, mpModel=0 if creds.version is SnmpVersion.V1 else 1)
 
     def no_reply_hint(self) -> str:
-        who = f"user {self.user!r} and its keys" if self.user else f"community {self.community!r}"
+        creds = self.credentials
+        who = (
+            f"user {creds.user!r} and its keys" if creds.user else f"community {creds.community!r}"
+        )
         return (
-            f"no reply from {self.address} (SNMP v{self.version}) within "
+            f"no reply from {self.address} (SNMP v{creds.version}) within "
             f"{self.timeout:g} s x {self.retries + 1} tries: check the address, {who}, "
             "and that the device's SNMP agent is enabled"
         )
@@ -137,10 +135,10 @@ class SnmpClient:
         """Every object under `root` (GETBULK on v2c/v3, GETNEXT on v1)."""
         transport = await self._transport(target)
         start = ObjectType(ObjectIdentity(root))
-        if target.version is SnmpVersion.V1:
+        if target.credentials.version is SnmpVersion.V1:
             walker = walk_cmd(
                 self._engine,
-                target.credentials(),
+                target.auth_data(),
                 transport,
                 ContextData(),
                 start,
@@ -150,7 +148,7 @@ class SnmpClient:
         else:
             walker = bulk_walk_cmd(
                 self._engine,
-                target.credentials(),
+                target.auth_data(),
                 transport,
                 ContextData(),
                 0,
@@ -175,7 +173,7 @@ class SnmpClient:
         while oids:
             error_indication, error_status, error_index, var_binds = await get_cmd(
                 self._engine,
-                target.credentials(),
+                target.auth_data(),
                 transport,
                 ContextData(),
                 *(ObjectType(ObjectIdentity(oid)) for oid in oids),
@@ -217,7 +215,9 @@ def _raise_on_error(
             raise SnmpError(target.no_reply_hint())
         for fragment, hint in _V3_HINTS.items():
             if fragment in text:
-                raise SnmpError(f"{target.address}: {text}: {hint.format(user=target.user)}")
+                raise SnmpError(
+                    f"{target.address}: {text}: {hint.format(user=target.credentials.user)}"
+                )
         raise SnmpError(f"{target.address}: {text}")
     if error_status:
         index = int(error_index)
