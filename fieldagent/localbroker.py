@@ -6,6 +6,7 @@ manager and touches no system broker.
 
 from __future__ import annotations
 
+import getpass
 import shutil
 import socket
 import subprocess
@@ -39,9 +40,17 @@ def free_port(host: str = "127.0.0.1") -> int:
 class LocalBroker:
     """Start, stop and restart one mosquitto on a fixed free port."""
 
-    def __init__(self, workdir: Path, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        listener_options: tuple[str, ...] = ("allow_anonymous true",),
+    ) -> None:
+        """`listener_options` are mosquitto.conf lines for the listener (TLS, auth)."""
         self.host = host
         self.port = port or free_port(host)
+        self._listener_options = listener_options
         self._workdir = workdir
         self._process: subprocess.Popen[bytes] | None = None
         self._binary = find_mosquitto()
@@ -59,10 +68,13 @@ class LocalBroker:
         conf = self._workdir / "mosquitto.conf"
         conf.write_text(
             f"listener {self.port} {self.host}\n"
-            "allow_anonymous true\n"
-            "persistence false\n"
-            f"log_dest file {self.log_path}\n"
-            "log_type error\nlog_type warning\nlog_type notice\n",
+            + "".join(f"{line}\n" for line in self._listener_options)
+            # Started as root, mosquitto drops to user "mosquitto", which cannot read
+            # this private folder; stay the user who started it.
+            + f"user {getpass.getuser()}\n"
+            + "persistence false\n"
+            + f"log_dest file {self.log_path}\n"
+            + "log_type error\nlog_type warning\nlog_type notice\n",
             encoding="utf-8",
         )
         self._process = subprocess.Popen(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import sys
 import threading
 import time
 from collections import deque
@@ -174,8 +175,13 @@ class MqttPublisher:
         self._connected.clear()
 
     def _handle_connect_fail(self, client: mqtt.Client, userdata: object) -> None:
-        self._last_error = "cannot reach the broker"
-        log.debug("connection attempt failed; paho retries with backoff")
+        # paho calls this inside its `except OSError` block and drops the exception:
+        # fetch it here, because "certificate verify failed" is what a technician needs.
+        exc = sys.exc_info()[1]
+        error = f"cannot connect: {exc}" if exc else "cannot connect"
+        if error != self._last_error:
+            log.warning("broker: %s (retrying with backoff)", error)
+        self._last_error = error
 
     def _handle_publish(
         self,

@@ -37,6 +37,10 @@ class AgentProcess:
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
 
+    def kill(self, sig: signal.Signals) -> None:
+        self._process.send_signal(sig)
+        self._process.wait(10)
+
     def stop(self, timeout: float = 15.0) -> tuple[int, str]:
         """SIGTERM, wait, and return (exit code, stderr)."""
         if self._process.poll() is None:

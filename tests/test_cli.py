@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from pytest_mock import MockerFixture
 
 from tests.agentproc import ROOT, fieldagent
 from tests.simrunner import SimRunner
@@ -158,3 +159,13 @@ def test_demo_shows_health_arrive_then_the_mains_failure() -> None:
     assert "HEALTH   ups-main     CRITICAL" in out
     assert out.index("HEALTH   ups-main     OK") < out.index("HEALTH   ups-main     CRITICAL")
     assert "STATUS   OFFLINE" in out
+
+
+def test_demo_without_mosquitto_says_what_to_install(
+    mocker: MockerFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fieldagent.cli import main
+
+    mocker.patch("fieldagent.localbroker.shutil.which", return_value=None)  # a machine without it
+    assert main(["demo", "--duration", "1"]) == 69
+    assert "apt-get install mosquitto" in capsys.readouterr().err

@@ -195,6 +195,8 @@ def test_a_dead_device_does_not_delay_a_live_one(
             ),
             timeout=30,
         )
+        dead.device.play("normal")  # it answers again: health recovers by itself
+        probe.wait_for(lambda ms: states(ms, "dead")[-1] == "ok", timeout=20)
     finally:
         code, stderr = agent.stop()
     assert code == 0, stderr

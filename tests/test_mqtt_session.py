@@ -1,0 +1,119 @@
+"""The broker connection: TLS with CA verification, username / password, the last will."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fieldagent.localbroker import LocalBroker
+from tests.agentproc import AgentProcess, fieldagent
+from tests.mqtt_probe import MqttProbe
+from tests.simrunner import SimRunner
+from tests.stationfile import write_station
+from tests.test_end_to_end import ROOT_TOPIC, device_entry
+from tests.tlsfiles import make_tls_files
+
+
+@pytest.fixture
+def tls_broker(tmp_path: Path) -> Iterator[tuple[LocalBroker, Path]]:
+    files = make_tls_files(tmp_path / "tls")
+    broker = LocalBroker(
+        tmp_path / "tls-broker",
+        listener_options=(
+            "allow_anonymous true",
+            f"cafile {files.ca_cert}",
+            f"certfile {files.server_cert}",
+            f"keyfile {files.server_key}",
+        ),
+    )
+    broker.start()
+    yield broker, files.ca_cert
+    broker.stop()
+
+
+def test_tls_with_the_station_ca_publishes(
+    tmp_path: Path, tls_broker: tuple[LocalBroker, Path], sims: SimRunner
+) -> None:
+    broker, ca = tls_broker
+    sim = sims.serve("ups_rfc1628", "127.0.0.2")
+    config = write_station(
+        tmp_path,
+        [device_entry("ups-main", sim)],
+        mqtt={"url": f"mqtts://127.0.0.1:{broker.port}", "ca_file": ca},
+    )
+    done = fieldagent("run", "-c", str(config), "--once", "--ack-timeout", "10")
+    assert done.returncode == 0, done.stderr
+
+
+def test_tls_verification_is_on_by_default(
+    tmp_path: Path, tls_broker: tuple[LocalBroker, Path], sims: SimRunner
+) -> None:
+    broker, _ = tls_broker
+    sim = sims.serve("ups_rfc1628", "127.0.0.2")
+    config = write_station(
+        tmp_path,
+        [device_entry("ups-main", sim)],
+        mqtt={"url": f"mqtts://127.0.0.1:{broker.port}"},  # no ca_file: system CAs only
+    )
+    done = fieldagent("run", "-c", str(config), "--once", "--ack-timeout", "3")
+    assert done.returncode == 69
+    assert "did not acknowledge" in done.stderr
+    assert "certificate verify failed" in done.stderr
+
+
+@pytest.fixture
+def auth_broker(tmp_path: Path) -> Iterator[LocalBroker]:
+    passwd = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+    password_file = tmp_path / "passwd"
+    subprocess.run([passwd, "-c", "-b", str(password_file), "station", "đúng-mật-khẩu"], check=True)
+    broker = LocalBroker(
+        tmp_path / "auth-broker",
+        listener_options=("allow_anonymous false", f"password_file {password_file}"),
+    )
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.mark.parametrize(("password", "code"), [("đúng-mật-khẩu", 0), ("sai", 69)])
+def test_username_and_password_file(
+    tmp_path: Path, auth_broker: LocalBroker, sims: SimRunner, password: str, code: int
+) -> None:
+    sim = sims.serve("ups_rfc1628", "127.0.0.2")
+    secret = tmp_path / "broker.secret"
+    secret.write_text(password + "\n", encoding="utf-8")
+    secret.chmod(0o600)
+    config = write_station(
+        tmp_path,
+        [device_entry("ups-main", sim)],
+        mqtt={"url": auth_broker.url, "username": "station", "password_file": secret},
+    )
+    done = fieldagent("run", "-c", str(config), "--once", "--ack-timeout", "3")
+    assert done.returncode == code, done.stderr
+    if code:
+        assert "refused the connection" in done.stderr and "authori" in done.stderr.lower()
+
+
+def test_last_will_marks_the_station_offline_when_the_agent_dies(
+    tmp_path: Path, broker: LocalBroker, probe: MqttProbe, sims: SimRunner
+) -> None:
+    sim = sims.serve("ups_rfc1628", "127.0.0.2")
+    config = write_station(tmp_path, [device_entry("ups-main", sim)], mqtt={"url": broker.url})
+    agent = AgentProcess("run", "-c", str(config))
+    status = f"{ROOT_TOPIC}/status"
+    try:
+        probe.wait_for(lambda ms: any(m.topic == status for m in ms))
+        agent.kill(signal.SIGKILL)  # no goodbye: only the broker can tell
+        messages = probe.wait_for(
+            lambda ms: [m.json()["state"] for m in ms if m.topic == status][-1] == "offline",
+            timeout=15,
+        )
+    finally:
+        agent.stop()
+    states = [m.json()["state"] for m in messages if m.topic == status]
+    assert states == ["online", "offline"]
