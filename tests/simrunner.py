@@ -12,7 +12,7 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from drivers import get_driver
-from fieldagent.config import SnmpCredentials
+from fieldagent.config import AuthProtocol, PrivProtocol, SnmpCredentials, SnmpVersion
 from fieldagent.sim.device import SimulatedDevice
 from fieldagent.sim.snmp_agent import SnmpSimulator
 
@@ -54,3 +54,48 @@ class SimRunner:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
         self._loop.close()
+
+
+V3_SHA256 = SnmpCredentials(
+    version=SnmpVersion.V3,
+    user="fieldagent",
+    auth_protocol=AuthProtocol.SHA256,
+    auth_key="auth-key-256",
+    priv_protocol=PrivProtocol.AES128,
+    priv_key="priv-key-aes",
+)
+V3_SHA1 = SnmpCredentials(
+    version=SnmpVersion.V3,
+    user="tech",
+    auth_protocol=AuthProtocol.SHA,
+    auth_key="auth-key-sha1",
+    priv_protocol=PrivProtocol.AES128,
+    priv_key="priv-key-aes1",
+)
+
+
+def device_fields(device_id: str, sim: SnmpSimulator, **extra: object) -> dict[str, object]:
+    """A [[device]] table (as TOML would give it) that reaches `sim` with its credentials."""
+    entry: dict[str, object] = {
+        "id": device_id,
+        "driver": sim.device.driver.name,
+        "host": sim.host,
+        "port": sim.port,
+        "timeout": 0.5,
+        "request_retries": 0,
+        "snmp_version": str(sim.access.version),
+    }
+    creds = sim.access
+    if creds.version is SnmpVersion.V3:
+        v3 = {
+            "user": creds.user,
+            "auth_protocol": creds.auth_protocol,
+            "auth_key": creds.auth_key,
+            "priv_protocol": creds.priv_protocol,
+            "priv_key": creds.priv_key,
+        }
+        entry.update({key: str(value) for key, value in v3.items() if value is not None})
+    else:
+        entry["community"] = creds.community
+    entry.update(extra)
+    return entry

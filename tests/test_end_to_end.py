@@ -12,48 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from fieldagent.config import AuthProtocol, PrivProtocol, SnmpCredentials, SnmpVersion
+from fieldagent.config import SnmpCredentials
 from fieldagent.localbroker import LocalBroker, free_port
-from fieldagent.sim.snmp_agent import SnmpSimulator
 from tests.agentproc import AgentProcess, fieldagent
 from tests.mqtt_probe import MqttProbe, Received, retained_snapshot
-from tests.simrunner import SimRunner
+from tests.simrunner import V3_SHA256, SimRunner, device_fields
 from tests.stationfile import write_station
 
 ROOT_TOPIC = "bctv/v1/test-station"
-V3 = SnmpCredentials(
-    version=SnmpVersion.V3,
-    user="fieldagent",
-    auth_protocol=AuthProtocol.SHA256,
-    auth_key="e2e-auth-key",
-    priv_protocol=PrivProtocol.AES128,
-    priv_key="e2e-priv-key",
-)
-
-
-def device_entry(device_id: str, sim: SnmpSimulator, **extra: object) -> dict[str, object]:
-    entry: dict[str, object] = {
-        "id": device_id,
-        "driver": "ups_rfc1628",
-        "host": sim.host,
-        "port": sim.port,
-        "timeout": 0.5,
-        "request_retries": 0,
-    }
-    access = sim.access
-    if access.version is SnmpVersion.V3:
-        entry.update(
-            snmp_version="3",
-            user=access.user,
-            auth_protocol=str(access.auth_protocol),
-            auth_key=access.auth_key,
-            priv_protocol=str(access.priv_protocol),
-            priv_key=access.priv_key,
-        )
-    else:
-        entry.update(snmp_version=str(access.version), community=access.community)
-    entry.update(extra)
-    return entry
 
 
 def states(messages: list[Received], device: str) -> list[str]:
@@ -64,13 +30,13 @@ def test_run_once_publishes_status_health_and_telemetry_that_match_the_devices(
     tmp_path: Path, broker: LocalBroker, probe: MqttProbe, sims: SimRunner
 ) -> None:
     main = sims.serve("ups_rfc1628", "127.0.0.2")
-    studio = sims.serve("ups_rfc1628", "127.0.0.3", V3)
+    studio = sims.serve("ups_rfc1628", "127.0.0.3", V3_SHA256)
     main.device.set("ups.battery.voltage_v", 54.3)
     main.device.set("ups.battery.charge_pct", 77)
     studio.device.set("ups.input.voltage_v", 219)
     config = write_station(
         tmp_path,
-        [device_entry("ups-main", main), device_entry("ups-studio", studio)],
+        [device_fields("ups-main", main), device_fields("ups-studio", studio)],
         mqtt={"url": broker.url},
     )
 
@@ -119,7 +85,7 @@ def test_wrong_community_makes_the_device_unreachable_with_a_clear_message(
     tmp_path: Path, broker: LocalBroker, sims: SimRunner
 ) -> None:
     sim = sims.serve("ups_rfc1628", "127.0.0.2", SnmpCredentials(community="s3cret"))
-    entry = device_entry("ups-main", sim, community="public")
+    entry = device_fields("ups-main", sim, community="public")
     config = write_station(tmp_path, [entry], mqtt={"url": broker.url})
 
     done = fieldagent("run", "-c", str(config), "--once")
@@ -146,7 +112,7 @@ def test_broker_down_at_start_then_up_the_agent_connects_and_publishes(
     sim = sims.serve("ups_rfc1628", "127.0.0.2")
     config = write_station(
         tmp_path,
-        [device_entry("ups-main", sim, interval=1)],
+        [device_fields("ups-main", sim, interval=1)],
         mqtt={"url": "mqtt://127.0.0.1:1", "reconnect_max_s": 2},
     )
     agent = AgentProcess("run", "-c", str(config), "--broker", late_broker.url)
@@ -181,8 +147,8 @@ def test_a_dead_device_does_not_delay_a_live_one(
     config = write_station(
         tmp_path,
         [
-            device_entry("live", live, interval=1),
-            device_entry("dead", dead, interval=1, timeout=2.0, request_retries=1, retries=2),
+            device_fields("live", live, interval=1),
+            device_fields("dead", dead, interval=1, timeout=2.0, request_retries=1, retries=2),
         ],
         mqtt={"url": broker.url},
     )
@@ -218,7 +184,7 @@ def test_mains_fail_takes_health_from_warning_to_critical(
     sim = sims.serve("ups_rfc1628", "127.0.0.2", time_scale=10)
     sim.device.play("mains_fail")
     config = write_station(
-        tmp_path, [device_entry("ups-main", sim, interval=1)], mqtt={"url": broker.url}
+        tmp_path, [device_fields("ups-main", sim, interval=1)], mqtt={"url": broker.url}
     )
     agent = AgentProcess("run", "-c", str(config))
     try:

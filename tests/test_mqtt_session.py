@@ -13,9 +13,9 @@ import pytest
 from fieldagent.localbroker import LocalBroker
 from tests.agentproc import AgentProcess, fieldagent
 from tests.mqtt_probe import MqttProbe
-from tests.simrunner import SimRunner
+from tests.simrunner import SimRunner, device_fields
 from tests.stationfile import write_station
-from tests.test_end_to_end import ROOT_TOPIC, device_entry
+from tests.test_end_to_end import ROOT_TOPIC
 from tests.tlsfiles import make_tls_files
 
 
@@ -43,7 +43,7 @@ def test_tls_with_the_station_ca_publishes(
     sim = sims.serve("ups_rfc1628", "127.0.0.2")
     config = write_station(
         tmp_path,
-        [device_entry("ups-main", sim)],
+        [device_fields("ups-main", sim)],
         mqtt={"url": f"mqtts://127.0.0.1:{broker.port}", "ca_file": ca},
     )
     done = fieldagent("run", "-c", str(config), "--once", "--ack-timeout", "10")
@@ -57,7 +57,7 @@ def test_tls_verification_is_on_by_default(
     sim = sims.serve("ups_rfc1628", "127.0.0.2")
     config = write_station(
         tmp_path,
-        [device_entry("ups-main", sim)],
+        [device_fields("ups-main", sim)],
         mqtt={"url": f"mqtts://127.0.0.1:{broker.port}"},  # no ca_file: system CAs only
     )
     done = fieldagent("run", "-c", str(config), "--once", "--ack-timeout", "3")
@@ -90,7 +90,7 @@ def test_username_and_password_file(
     secret.chmod(0o600)
     config = write_station(
         tmp_path,
-        [device_entry("ups-main", sim)],
+        [device_fields("ups-main", sim)],
         mqtt={"url": auth_broker.url, "username": "station", "password_file": secret},
     )
     done = fieldagent("run", "-c", str(config), "--once", "--ack-timeout", "3")
@@ -103,7 +103,7 @@ def test_last_will_marks_the_station_offline_when_the_agent_dies(
     tmp_path: Path, broker: LocalBroker, probe: MqttProbe, sims: SimRunner
 ) -> None:
     sim = sims.serve("ups_rfc1628", "127.0.0.2")
-    config = write_station(tmp_path, [device_entry("ups-main", sim)], mqtt={"url": broker.url})
+    config = write_station(tmp_path, [device_fields("ups-main", sim)], mqtt={"url": broker.url})
     agent = AgentProcess("run", "-c", str(config))
     status = f"{ROOT_TOPIC}/status"
     try:

@@ -10,9 +10,7 @@ import pytest
 
 from drivers.ups_rfc1628 import DRIVER as UPS
 from fieldagent.config import (
-    AuthProtocol,
     DeviceSection,
-    PrivProtocol,
     SnmpCredentials,
     SnmpVersion,
 )
@@ -20,50 +18,13 @@ from fieldagent.model import Quality
 from fieldagent.poller import Poller
 from fieldagent.sim.snmp_agent import SnmpSimulator
 from fieldagent.transports.snmp import SnmpClient, SnmpTarget
-from tests.simrunner import SimRunner
+from tests.simrunner import V3_SHA1, V3_SHA256, SimRunner, device_fields
 
 T = TypeVar("T")
 
-V3_SHA256 = SnmpCredentials(
-    version=SnmpVersion.V3,
-    user="fieldagent",
-    auth_protocol=AuthProtocol.SHA256,
-    auth_key="auth-key-256",
-    priv_protocol=PrivProtocol.AES128,
-    priv_key="priv-key-aes",
-)
-V3_SHA1 = SnmpCredentials(
-    version=SnmpVersion.V3,
-    user="tech",
-    auth_protocol=AuthProtocol.SHA,
-    auth_key="auth-key-sha1",
-    priv_protocol=PrivProtocol.AES128,
-    priv_key="priv-key-aes1",
-)
 
-
-def device_for(sim: SnmpSimulator, access: SnmpCredentials, **overrides: object) -> DeviceSection:
-    fields: dict[str, object] = {
-        "id": "ups1",
-        "driver": "ups_rfc1628",
-        "host": sim.host,
-        "port": sim.port,
-        "snmp_version": access.version,
-        "timeout": 0.5,
-        "request_retries": 0,
-    }
-    if access.version is SnmpVersion.V3:
-        fields.update(
-            user=access.user,
-            auth_protocol=access.auth_protocol,
-            auth_key=access.auth_key,
-            priv_protocol=access.priv_protocol,
-            priv_key=access.priv_key,
-        )
-    else:
-        fields["community"] = access.community
-    fields.update(overrides)
-    return DeviceSection.model_validate(fields)
+def device_for(sim: SnmpSimulator, **overrides: object) -> DeviceSection:
+    return DeviceSection.model_validate(device_fields("ups1", sim, **overrides))
 
 
 def run(awaitable: Awaitable[T]) -> T:
@@ -99,7 +60,7 @@ def test_ups_driver_reads_and_scales_what_the_simulator_serves(
     sim.device.set("ups.input.frequency_hz", 49.8)
     sim.device.set("ups.battery.charge_pct", 87)
     sim.device.set("ups.output.source", "bypass")
-    result = run(poll(device_for(sim, access)))
+    result = run(poll(device_for(sim)))
     assert result.error is None
     values = {r.key: r.value for r in result.readings}
     assert values["ups.battery.voltage_v"] == 54.3
@@ -113,9 +74,9 @@ def test_ups_driver_reads_and_scales_what_the_simulator_serves(
 def test_a_value_changed_while_running_is_read_on_the_next_poll(sims: SimRunner) -> None:
     access = SnmpCredentials()
     sim = sims.serve("ups_rfc1628", "127.0.0.2", access)
-    first = run(poll(device_for(sim, access)))
+    first = run(poll(device_for(sim)))
     sim.device.set("ups.battery.charge_pct", 42)
-    second = run(poll(device_for(sim, access)))
+    second = run(poll(device_for(sim)))
     charge = {r.key: r.value for r in first.readings}["ups.battery.charge_pct"]
     assert charge == 100
     assert {r.key: r.value for r in second.readings}["ups.battery.charge_pct"] == 42
@@ -128,7 +89,7 @@ def test_a_missing_object_is_unsupported_and_the_rest_still_read(
     access = SnmpCredentials(version=version)
     sim = sims.serve("ups_rfc1628", "127.0.0.2", access)
     sim.device.set("ups.battery.temperature_c", None)
-    result = run(poll(device_for(sim, access)))
+    result = run(poll(device_for(sim)))
     readings = {r.key: r for r in result.readings}
     assert readings["ups.battery.temperature_c"].quality is Quality.UNSUPPORTED
     assert readings["ups.battery.charge_pct"].value == 100
@@ -138,7 +99,7 @@ def test_a_missing_object_is_unsupported_and_the_rest_still_read(
 def test_many_oids_are_split_into_several_requests(sims: SimRunner) -> None:
     access = SnmpCredentials()
     sim = sims.serve("ups_rfc1628", "127.0.0.2", access)
-    target = SnmpTarget.from_device(device_for(sim, access))
+    target = SnmpTarget.from_device(device_for(sim))
     real = [m.oid for m in UPS.metrics]
     absent = [f"1.3.6.1.4.1.99999.{i}.0" for i in range(40)]
 
@@ -159,7 +120,7 @@ def test_many_oids_are_split_into_several_requests(sims: SimRunner) -> None:
 def test_walk_returns_the_whole_subtree(sims: SimRunner, version: SnmpVersion) -> None:
     access = SnmpCredentials(version=version)
     sim = sims.serve("ups_rfc1628", "127.0.0.2", access)
-    target = SnmpTarget.from_device(device_for(sim, access))
+    target = SnmpTarget.from_device(device_for(sim))
 
     async def walk() -> dict[str, object]:
         client = SnmpClient()
@@ -175,7 +136,7 @@ def test_walk_returns_the_whole_subtree(sims: SimRunner, version: SnmpVersion) -
 
 def test_wrong_community_is_a_clear_no_reply_error(sims: SimRunner) -> None:
     sim = sims.serve("ups_rfc1628", "127.0.0.2", SnmpCredentials(community="secret"))
-    result = run(poll(device_for(sim, SnmpCredentials(community="public"))))
+    result = run(poll(device_for(sim, community="public")))
     assert result.error is not None
     assert "no reply from 127.0.0.2" in result.error
     assert "community 'public'" in result.error
@@ -194,7 +155,7 @@ def test_wrong_v3_credentials_say_what_to_check(
     sims: SimRunner, override: dict[str, str], hint: str
 ) -> None:
     sim = sims.serve("ups_rfc1628", "127.0.0.2", V3_SHA256)
-    result = run(poll(device_for(sim, V3_SHA256, **override)))
+    result = run(poll(device_for(sim, **override)))
     assert result.error is not None
     assert result.error.startswith(f"127.0.0.2:{sim.port}: ")
     assert hint in result.error
@@ -204,6 +165,6 @@ def test_a_silent_device_times_out_within_its_budget(sims: SimRunner) -> None:
     access = SnmpCredentials()
     sim = sims.serve("ups_rfc1628", "127.0.0.2", access)
     sim.device.play("no_reply")
-    result = run(poll(device_for(sim, access, timeout=0.3, request_retries=1)))
+    result = run(poll(device_for(sim, timeout=0.3, request_retries=1)))
     assert result.error is not None and "no reply" in result.error
     assert result.duration_s < 0.3 * 2 + 0.5
