@@ -4,21 +4,24 @@ Works with any SNMP card that implements the RFC (APC, Eaton, Riello, Santak
 and the many OEM "UPS-MIB" cards seen at district stations).  Values are read
 exactly as the RFC defines them; known card quirks are corrected in `_fixup`.
 
-Sample config block::
-
-    [[device]]
-    id = "ups1"
-    driver = "ups_rfc1628"
-    host = "192.168.1.20"
-    community = "public"
-    interval = 10
+Cards that report charge or runtime in another scale (seen: charge in tenths
+of a percent) are read correctly with a per-device `[device.scaling]` override.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
 
-from fieldagent.driver import Driver, Limits, Metric, Scenario, SimModel, ValueType
+from fieldagent.driver import (
+    Driver,
+    Expect,
+    Identity,
+    Limits,
+    Metric,
+    Scenario,
+    SimModel,
+    ValueType,
+)
 from fieldagent.model import HealthState, Quality, Reading, Value
 
 _UPS = "1.3.6.1.2.1.33.1"
@@ -44,14 +47,15 @@ METRICS = (
         "Battery status",
         ValueType.ENUM,
         enum=BATTERY_STATUS,
-        state_severity={"low": HealthState.WARNING, "depleted": HealthState.CRITICAL},
+        states={"low": HealthState.WARNING, "depleted": HealthState.CRITICAL},
     ),
-    Metric("ups.battery.on_battery_s", "s", f"{_UPS}.2.2.0", "Seconds on battery"),
+    Metric("ups.battery.on_battery_s", "s", f"{_UPS}.2.2.0", "Seconds on battery", valid=(0, None)),
     Metric(
         "ups.battery.runtime_min",
         "min",
         f"{_UPS}.2.3.0",
         "Estimated minutes remaining",
+        valid=(0, 10_000),
         limits=Limits(warn_low=10, crit_low=5),
         sentinels=frozenset({-1}),
     ),
@@ -60,20 +64,31 @@ METRICS = (
         "%",
         f"{_UPS}.2.4.0",
         "Estimated charge remaining",
+        valid=(0, 100),
         limits=Limits(warn_low=50, crit_low=15),
         sentinels=frozenset({-1}),
     ),
-    Metric("ups.battery.voltage_v", "V", f"{_UPS}.2.5.0", "Battery voltage", scale=0.1),
+    Metric(
+        "ups.battery.voltage_v", "V", f"{_UPS}.2.5.0", "Battery voltage", scale=0.1, valid=(0, 1000)
+    ),
     Metric(
         "ups.battery.temperature_c",
         "°C",
         f"{_UPS}.2.7.0",
         "Battery temperature",
+        valid=(-40, 100),
         sentinels=frozenset({-1}),
     ),
-    Metric("ups.input.voltage_v", "V", f"{_UPS}.3.3.1.3.1", "Input voltage (line 1)"),
     Metric(
-        "ups.input.frequency_hz", "Hz", f"{_UPS}.3.3.1.2.1", "Input frequency (line 1)", scale=0.1
+        "ups.input.voltage_v", "V", f"{_UPS}.3.3.1.3.1", "Input voltage (line 1)", valid=(0, 600)
+    ),
+    Metric(
+        "ups.input.frequency_hz",
+        "Hz",
+        f"{_UPS}.3.3.1.2.1",
+        "Input frequency (line 1)",
+        scale=0.1,
+        valid=(0, 100),
     ),
     Metric(
         "ups.output.source",
@@ -82,12 +97,12 @@ METRICS = (
         "Output source",
         ValueType.ENUM,
         enum=OUTPUT_SOURCE,
-        state_severity={
+        states={
             "battery": HealthState.WARNING,
             "none": HealthState.CRITICAL,
         },
     ),
-    Metric("ups.output.load_pct", "%", f"{_UPS}.4.4.1.5.1", "Output load (line 1)"),
+    Metric("ups.output.load_pct", "%", f"{_UPS}.4.4.1.5.1", "Output load (line 1)", valid=(0, 250)),
 )
 
 
@@ -96,13 +111,13 @@ def _fixup(readings: dict[str, Reading]) -> None:
 
     Many cards answer 0 minutes remaining at 100 % charge while on mains: they
     have no estimate.  Raising a critical runtime alarm from that would be a
-    false alarm at every station, so the value is shown as unsupported.
+    false alarm at every station, so the value is shown as missing (no estimate).
     """
     runtime = readings["ups.battery.runtime_min"]
     charge = readings["ups.battery.charge_pct"]
     source = readings["ups.output.source"]
     if (
-        runtime.quality is Quality.GOOD
+        runtime.quality is Quality.OK
         and runtime.value == 0
         and charge.value == 100
         and source.value == "normal"
@@ -111,7 +126,7 @@ def _fixup(readings: dict[str, Reading]) -> None:
             runtime.key,
             None,
             runtime.unit,
-            Quality.UNSUPPORTED,
+            Quality.MISSING,
             runtime.ts,
             "card reports 0 min at full charge on mains: no estimate",
         )
@@ -142,6 +157,19 @@ def _mains_fail(
         values["ups.battery.status"] = "depleted"
 
 
+def _battery_low(
+    values: MutableMapping[str, Value], start: Mapping[str, Value], elapsed_s: float
+) -> None:
+    """An old battery: on battery at once, little charge left, runtime short."""
+    values["ups.output.source"] = "battery"
+    values["ups.input.voltage_v"] = 0
+    values["ups.input.frequency_hz"] = 0.0
+    values["ups.battery.on_battery_s"] = int(elapsed_s)
+    values["ups.battery.status"] = "low"
+    values["ups.battery.charge_pct"] = 30
+    values["ups.battery.runtime_min"] = 8
+
+
 SIMULATOR = SimModel(
     initial={
         "ups.ident.manufacturer": "Santak",
@@ -158,14 +186,34 @@ SIMULATOR = SimModel(
         "ups.output.load_pct": 37,
     },
     scenarios={
-        "normal": Scenario("normal", "on mains, battery full"),
+        "normal": Scenario("normal", "on mains, battery full", expect=Expect(HealthState.OK)),
         "mains_fail": Scenario(
             "mains_fail",
             f"mains lost: on battery, charge falling {MAINS_FAIL_CHARGE_DROP_PER_S:g} %/s",
             _mains_fail,
+            expect=Expect(
+                HealthState.CRITICAL,
+                {"ups.output.source": "battery", "ups.input.voltage_v": 0},
+                after_s=90,
+            ),
         ),
-        "no_reply": Scenario("no_reply", "the card stops answering", silent=True),
+        "battery_low": Scenario(
+            "battery_low",
+            "on battery with a worn battery: status low, 30 %, 8 min",
+            _battery_low,
+            expect=Expect(
+                HealthState.WARNING,
+                {"ups.battery.status": "low", "ups.battery.runtime_min": 8},
+            ),
+        ),
+        "no_reply": Scenario(
+            "no_reply",
+            "the card stops answering",
+            silent=True,
+            expect=Expect(HealthState.UNREACHABLE),
+        ),
     },
+    noise={"ups.input.voltage_v": 3, "ups.output.load_pct": 2, "ups.battery.temperature_c": 0.5},
     extra_objects={
         "1.3.6.1.2.1.1.1.0": "UPS SNMP card (simulated)",
         "1.3.6.1.2.1.1.2.0": "1.3.6.1.2.1.33",
@@ -180,4 +228,13 @@ DRIVER = Driver(
     metrics=METRICS,
     simulator=SIMULATOR,
     fixup=_fixup,
+    identity=Identity(probe_oid=f"{_UPS}.1.1.0"),
+    description="Any UPS whose SNMP card implements the standard UPS-MIB (RFC 1628).",
+    sample_config="""[[device]]
+id = "ups1"
+driver = "ups_rfc1628"
+host = "192.168.1.20"
+community = "public"
+interval = 10
+""",
 )

@@ -34,6 +34,7 @@ from fieldagent.publisher import Message, MqttPublisher
 from fieldagent.scheduler import run_every
 from fieldagent.state import StateStore
 from fieldagent.topics import Topics
+from fieldagent.transports.local import LocalReader
 from fieldagent.transports.snmp import SnmpClient
 
 log = logging.getLogger("fieldagent.agent")
@@ -64,7 +65,7 @@ class Agent:
         self._started = utc_now()
         self._store = StateStore(config.agent.state_dir)
         self._snmp = SnmpClient()
-        self._poller = Poller(self._snmp)
+        self._poller = Poller(self._snmp, LocalReader(state_dir=config.agent.state_dir))
         self._devices = [
             _Device(
                 d,

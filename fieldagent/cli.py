@@ -177,6 +177,7 @@ def _check_broker_url(url: str) -> None:
 def _cmd_poll(args: argparse.Namespace) -> int:
     from fieldagent.health import evaluate
     from fieldagent.poller import Poller
+    from fieldagent.transports.local import LocalReader
     from fieldagent.transports.snmp import SnmpClient
 
     config = load(args.config)
@@ -190,7 +191,8 @@ def _cmd_poll(args: argparse.Namespace) -> int:
     async def once() -> int:
         client = SnmpClient()
         try:
-            result = await Poller(client).poll(device, driver)
+            local = LocalReader(state_dir=config.agent.state_dir)
+            result = await Poller(client, local).poll(device, driver)
         finally:
             client.close()
         if args.json:

@@ -4,15 +4,24 @@ A driver is data, not a class hierarchy: a name, a kind, a protocol and a table
 of metrics.  The core reads the table to build requests, decode answers,
 evaluate limits and serve simulators, so a new device model is mostly a new
 table.  The core never knows a vendor's OID; a driver never knows about MQTT.
+
+A metric is either a scalar (one OID) or a table column (`table="input"`):
+the column is walked and every row becomes its own reading, keyed
+``key[input=2]`` by the row's OID suffix.  Drivers whose rows cannot be
+described by a column (ENTITY-SENSOR rows whose *type* picks the metric, say)
+replace the table decode with `decoder` and the simulator's with `encoder`.
 """
 
 from __future__ import annotations
 
 import enum
+import math
+import re
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
 from fieldagent.model import HealthState, Quality, Reading, Value
 
@@ -20,10 +29,32 @@ RawValue = int | float | str | bytes | None
 """A value as the transport got it; None means the device has no such object."""
 
 
+class Counter(int):
+    """A raw counter value that remembers its width (32 or 64 bits).
+
+    It is an int everywhere; a simulator uses the width to serve it as the
+    device would (SNMP Counter32 / Counter64, unsigned, beyond INTEGER's range).
+    """
+
+    bits: int
+
+    def __new__(cls, value: int, bits: int = 32) -> Counter:
+        counter = super().__new__(cls, value)
+        counter.bits = bits
+        return counter
+
+
+Objects = Mapping[str, RawValue]
+"""What one poll read: dotted OID (or register, command) -> raw value."""
+
+
 class ValueType(enum.StrEnum):
     NUMBER = "number"
     ENUM = "enum"
     TEXT = "text"
+    BOOL = "bool"
+    COUNTER = "counter"
+    """A wrapping counter; the agent publishes its rate per second between polls."""
 
 
 @dataclass(frozen=True)
@@ -48,13 +79,29 @@ class Limits:
         return HealthState.OK, None
 
 
+_ROW_KEY = re.compile(r"^(?P<key>[^\[\]]+)\[(?P<label>[A-Za-z_]+)=(?P<index>[^\]]+)\]$")
+
+
+def row_key(key: str, label: str, index: str) -> str:
+    """The reading key of one table row: ``ird.cn_db[input=2]``."""
+    return f"{key}[{label}={index}]"
+
+
+def split_row_key(key: str) -> tuple[str, str, str] | None:
+    """``ird.cn_db[input=2]`` -> ("ird.cn_db", "input", "2"); None for a scalar key."""
+    match = _ROW_KEY.match(key)
+    return (match["key"], match["label"], match["index"]) if match else None
+
+
 @dataclass(frozen=True)
 class Metric:
     """One row of a driver's metric table.
 
-    `scale` turns the raw integer into engineering units (value = raw * scale);
-    `sentinels` are raw values a device uses to say "not supported" (e.g. -1);
-    `state_severity` maps enum labels to the state they put the device in.
+    Engineering value = raw * scale / divisor, rounded to `decimals` (derived
+    from scale and divisor when not given).  `valid` is the range a sane
+    device can report; outside it the reading is `invalid`.  `sentinels` are
+    raw values a device uses to say "not available" (e.g. -1).  `states` maps
+    enum labels (or booleans) to the state they put the device in.
     """
 
     key: str
@@ -63,27 +110,71 @@ class Metric:
     title: str
     type: ValueType = ValueType.NUMBER
     scale: float = 1.0
+    divisor: float = 1.0
+    decimals: int | None = None
     enum: Mapping[int, str] = field(default_factory=dict)
+    valid: tuple[float | None, float | None] = (None, None)
     limits: Limits = Limits()
-    state_severity: Mapping[str, HealthState] = field(default_factory=dict)
+    states: Mapping[str | bool, HealthState] = field(default_factory=dict)
     sentinels: frozenset[int] = frozenset()
+    table: str | None = None
+    counter_bits: int = 32
 
-    def decode(self, raw: RawValue, ts: datetime) -> Reading:
+    @property
+    def is_column(self) -> bool:
+        return self.table is not None
+
+    def decode(self, raw: RawValue, ts: datetime, key: str | None = None) -> Reading:
         """Turn a transport value into a reading; never raises on device input."""
+        key = key or self.key
         if raw is None:
-            return self._reading(None, Quality.UNSUPPORTED, ts, "device has no such object")
+            return self._reading(key, None, Quality.MISSING, ts, "device has no such object")
         if self.type is ValueType.TEXT:
-            return self._reading(_as_text(raw), Quality.GOOD, ts)
-        if not isinstance(raw, int | float):
-            return self._reading(None, Quality.INVALID, ts, f"expected a number, got {raw!r:.60}")
+            return self._reading(key, _as_text(raw), Quality.OK, ts)
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            detail = f"expected a number, got {raw!r:.60}"
+            return self._reading(key, None, Quality.INVALID, ts, detail)
         if isinstance(raw, int) and raw in self.sentinels:
-            return self._reading(None, Quality.UNSUPPORTED, ts, f"device sentinel {raw}")
+            return self._reading(key, None, Quality.MISSING, ts, f"device sentinel {raw}")
         if self.type is ValueType.ENUM:
             label = self.enum.get(int(raw))
             if label is None:
-                return self._reading(None, Quality.INVALID, ts, f"unknown enum value {raw}")
-            return self._reading(label, Quality.GOOD, ts)
-        return self._reading(_scaled(raw, self.scale), Quality.GOOD, ts)
+                return self._reading(key, None, Quality.INVALID, ts, f"unknown enum value {raw}")
+            return self._reading(key, label, Quality.OK, ts)
+        if self.type is ValueType.BOOL:
+            if raw not in (0, 1, 2):
+                return self._reading(key, None, Quality.INVALID, ts, f"not a truth value: {raw}")
+            return self._reading(key, raw == 1, Quality.OK, ts)  # 1 true; 0 or 2 (TruthValue) false
+        if self.type is ValueType.COUNTER:
+            if not isinstance(raw, int) or not 0 <= raw < (1 << self.counter_bits):
+                detail = f"not a {self.counter_bits}-bit counter: {raw}"
+                return self._reading(key, None, Quality.INVALID, ts, detail)
+            return self._reading(key, raw, Quality.OK, ts)
+        value = self.scaled(raw)
+        if not self.in_range(value):
+            detail = f"{value:g} outside the valid range {self._range_text()}"
+            return self._reading(key, None, Quality.INVALID, ts, detail)
+        return self._reading(key, value, Quality.OK, ts)
+
+    def scaled(self, raw: int | float) -> float | int:
+        if self.scale == 1 and self.divisor == 1:
+            return raw
+        value = raw * self.scale / self.divisor
+        return round(value, self.precision)
+
+    @property
+    def precision(self) -> int:
+        """Decimal places of the engineering value."""
+        if self.decimals is not None:
+            return self.decimals
+        # 0.1 -> 1 place, divisor 1000 -> 3 places: no binary noise like 230.10000000000002.
+        return _places(self.scale) + max(0, math.ceil(math.log10(self.divisor)))
+
+    def in_range(self, value: float) -> bool:
+        low, high = self.valid
+        if not math.isfinite(value):
+            return False
+        return (low is None or value >= low) and (high is None or value <= high)
 
     def encode(self, value: Value) -> RawValue:
         """The raw value a device would send for `value`; used by simulators."""
@@ -96,29 +187,38 @@ class Metric:
                 if label == value:
                     return raw
             raise ValueError(f"{self.key}: {value!r} is not one of {sorted(self.enum.values())}")
-        if isinstance(value, str):
+        if self.type is ValueType.BOOL:
+            if not isinstance(value, bool):
+                raise ValueError(f"{self.key}: expected true or false, got {value!r}")
+            return 1 if value else 2
+        if isinstance(value, str | bool):
             raise ValueError(f"{self.key}: expected a number, got {value!r}")
-        return round(float(value) / self.scale)
+        if self.type is ValueType.COUNTER:
+            return Counter(int(value) % (1 << self.counter_bits), self.counter_bits)
+        encoded: int = round(float(value) * self.divisor / self.scale)
+        return encoded
 
     def bad_state(self, reading: Reading) -> tuple[HealthState, float | None]:
         """The state a good reading puts this metric in, and the limit it broke."""
-        if reading.quality is not Quality.GOOD or reading.value is None:
+        if reading.quality is not Quality.OK or reading.value is None:
             return HealthState.OK, None
-        if isinstance(reading.value, str):
-            return self.state_severity.get(reading.value, HealthState.OK), None
+        if isinstance(reading.value, str | bool):
+            return self.states.get(reading.value, HealthState.OK), None
         return self.limits.evaluate(float(reading.value))
 
-    def _reading(self, value: Value, quality: Quality, ts: datetime, detail: str = "") -> Reading:
-        return Reading(self.key, value, self.unit, quality, ts, detail)
+    def _range_text(self) -> str:
+        low, high = self.valid
+        return f"[{'' if low is None else f'{low:g}'}, {'' if high is None else f'{high:g}'}]"
+
+    def _reading(
+        self, key: str, value: Value, quality: Quality, ts: datetime, detail: str = ""
+    ) -> Reading:
+        return Reading(key, value, self.unit, quality, ts, detail)
 
 
-def _scaled(raw: int | float, scale: float) -> float | int:
-    if scale == 1.0:
-        return raw
-    # Round away binary noise (0.1 * 2301 == 230.10000000000002) to the scale's precision.
-    exponent = Decimal(repr(scale)).as_tuple().exponent
-    decimals = -exponent if isinstance(exponent, int) and exponent < 0 else 0
-    return round(raw * scale, decimals)
+def _places(number: float) -> int:
+    exponent = Decimal(repr(number)).as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
 def _as_text(raw: RawValue) -> str:
@@ -130,12 +230,44 @@ def _as_text(raw: RawValue) -> str:
 Fixup = Callable[[dict[str, Reading]], None]
 """A driver hook that corrects known device quirks across the readings of one poll."""
 
+Decoder = Callable[["Driver", Objects, datetime], list[Reading]]
+"""Replaces the table decode for drivers whose rows a column cannot describe."""
+
+Encoder = Callable[["Driver", Mapping[str, Value]], dict[str, RawValue]]
+"""The simulator's side of a `Decoder`: values by reading key -> objects by OID."""
+
+
+@dataclass(frozen=True)
+class LocalContext:
+    """What a `local` driver may read: the state directory, and the filesystem root
+    (so /proc and /sys can be a prepared tree in tests)."""
+
+    state_dir: Path
+    root: Path = Path("/")
+
+
+LocalReaderFn = Callable[[LocalContext], dict[str, RawValue]]
+"""A `local` driver's reader: source name -> raw value, for the same keys as its metrics' oid."""
+
 ScenarioStep = Callable[[MutableMapping[str, Value], Mapping[str, Value], float], None]
 """Moves simulated values along.
 
 Called with the live values, a snapshot of them when the scenario began, and
 the seconds since then, so a step is a pure function of time (repeatable).
 """
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What a scenario must do to the readings, checked by the conformance suite.
+
+    `values`: reading key -> expected value (or quality name prefixed by "quality:").
+    `health`: the device state the scenario leads to (after `after_s` of scenario time).
+    """
+
+    health: HealthState | None = None
+    values: Mapping[str, Value] = field(default_factory=dict)
+    after_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -146,20 +278,40 @@ class Scenario:
     description: str
     step: ScenarioStep | None = None
     silent: bool = False
+    expect: Expect = Expect()
 
 
 @dataclass(frozen=True)
 class SimModel:
-    """How a driver's simulator starts and what faults it can play."""
+    """How a driver's simulator starts, what faults it can play, how its values wander.
+
+    `initial` is keyed by reading key (row keys for table metrics); `noise`
+    by metric key: the amplitude of a slow, deterministic wobble added when
+    the simulator is asked for live-looking values.
+    """
 
     initial: Mapping[str, Value]
     scenarios: Mapping[str, Scenario]
     extra_objects: Mapping[str, RawValue] = field(default_factory=dict)
+    noise: Mapping[str, float] = field(default_factory=dict)
+    encoder: Encoder | None = None
+
+
+@dataclass(frozen=True)
+class Identity:
+    """How `fieldagent identify` recognises the device family.
+
+    `sys_object_ids`: sysObjectID prefixes of the vendor's products.
+    `probe_oid`: an object only this family serves (a standard MIB's, say).
+    """
+
+    sys_object_ids: tuple[str, ...] = ()
+    probe_oid: str | None = None
 
 
 @dataclass(frozen=True)
 class Driver:
-    """A device family: its identity, metric table, quirk hook and simulator model."""
+    """A device family: identity, metric table, quirk hooks and simulator model."""
 
     name: str
     title: str
@@ -168,17 +320,62 @@ class Driver:
     metrics: tuple[Metric, ...]
     simulator: SimModel
     fixup: Fixup | None = None
+    decoder: Decoder | None = None
+    walk_roots: tuple[str, ...] = ()
+    identity: Identity = Identity()
+    local_reader: LocalReaderFn | None = None
     default_port: int = 161
+    description: str = ""
+    sample_config: str = ""
 
     def metric(self, key: str) -> Metric:
+        """The metric of a reading key (scalar or row key)."""
+        parts = split_row_key(key)
+        base = parts[0] if parts else key
         for metric in self.metrics:
-            if metric.key == key:
+            if metric.key == base and (parts is None) == (metric.table is None):
                 return metric
         raise KeyError(f"driver {self.name} has no metric {key!r}")
 
-    def decode(self, raws: Mapping[str, RawValue], ts: datetime) -> tuple[Reading, ...]:
-        """Decode one poll's raw values (by metric key) and apply the quirk hook."""
-        readings = {m.key: m.decode(raws.get(m.key), ts) for m in self.metrics}
+    def scalar_oids(self) -> dict[str, str]:
+        """OID -> metric key of every scalar metric: what one GET asks for."""
+        return {m.oid: m.key for m in self.metrics if not m.is_column}
+
+    def walks(self) -> tuple[str, ...]:
+        """Every subtree a poll walks: table columns and the decoder's roots."""
+        columns = () if self.decoder else tuple(m.oid for m in self.metrics if m.is_column)
+        return tuple(dict.fromkeys(columns + self.walk_roots))
+
+    def oid_of(self, key: str) -> str:
+        """The OID that serves a reading key (row keys add the row index)."""
+        metric = self.metric(key)
+        parts = split_row_key(key)
+        return f"{metric.oid}.{parts[2]}" if parts else metric.oid
+
+    def decode(self, objects: Objects, ts: datetime) -> tuple[Reading, ...]:
+        """Decode one poll's objects (by OID) and apply the quirk hook."""
+        if self.decoder is not None:
+            decoded = self.decoder(self, objects, ts)
+        else:
+            decoded = [r for m in self.metrics for r in self._decode_metric(m, objects, ts)]
+        readings = {r.key: r for r in decoded}
         if self.fixup is not None:
             self.fixup(readings)
-        return tuple(readings[m.key] for m in self.metrics)
+        return tuple(readings.values())
+
+    def encode(self, values: Mapping[str, Value]) -> dict[str, RawValue]:
+        """Values by reading key -> raw objects by OID, as the device would serve them."""
+        if self.simulator.encoder is not None:
+            return self.simulator.encoder(self, values)
+        return {self.oid_of(key): self.metric(key).encode(value) for key, value in values.items()}
+
+    def _decode_metric(self, metric: Metric, objects: Objects, ts: datetime) -> list[Reading]:
+        if not metric.is_column:
+            return [metric.decode(objects.get(metric.oid), ts)]
+        assert metric.table is not None
+        prefix = metric.oid + "."
+        return [
+            metric.decode(raw, ts, row_key(metric.key, metric.table, oid[len(prefix) :]))
+            for oid, raw in objects.items()
+            if oid.startswith(prefix)
+        ]

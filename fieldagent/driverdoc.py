@@ -46,7 +46,7 @@ def _row(metric: Metric) -> str:
     kind = str(metric.type)
     if metric.type is ValueType.ENUM:
         kind = "enum: " + ", ".join(f"{raw} {label}" for raw, label in metric.enum.items())
-    states = ", ".join(f"{label} → {state}" for label, state in metric.state_severity.items())
+    states = ", ".join(f"{label} → {state}" for label, state in metric.states.items())
     scale = "" if metric.scale == 1 else f"× {metric.scale:g}"  # noqa: RUF001 (a real multiplication sign)
     return (
         f"| `{metric.key}` | {metric.unit} | `{metric.oid}` | {kind} | {scale} "

@@ -16,15 +16,16 @@ Value = float | int | str | bool | None
 class Quality(enum.StrEnum):
     """How far a reading can be trusted.
 
-    `bad` means the transport failed (no answer); `invalid` means the device
-    answered something we could not decode; `unsupported` means the device says
-    (or shows by a sentinel) that it has no such value.
+    `bad`: no answer (the transport failed).  `missing`: the device has no such
+    value (noSuchObject / noSuchInstance / endOfMibView, a NULL or sentinel, a
+    known "no estimate" quirk).  `invalid`: it answered something of the wrong
+    type or outside the value's declared range.
     """
 
-    GOOD = "good"
+    OK = "ok"
     BAD = "bad"
+    MISSING = "missing"
     INVALID = "invalid"
-    UNSUPPORTED = "unsupported"
 
 
 class HealthState(enum.StrEnum):

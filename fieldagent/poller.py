@@ -14,38 +14,74 @@ from datetime import datetime
 from fieldagent.config import DeviceSection
 from fieldagent.driver import Driver, RawValue
 from fieldagent.model import PollResult, Quality, Reading, utc_now
+from fieldagent.rates import CounterRates
+from fieldagent.transports.local import LocalReader
 from fieldagent.transports.snmp import SnmpClient, SnmpError, SnmpTarget
 
 log = logging.getLogger("fieldagent.poll")
 
 
 class Poller:
-    """Polls devices over their driver's protocol with shared transports."""
+    """Polls devices over their driver's protocol with shared transports.
 
-    def __init__(self, snmp: SnmpClient) -> None:
+    It keeps, per device, the previous sample of every counter, so counters
+    are published as rates.
+    """
+
+    def __init__(self, snmp: SnmpClient, local: LocalReader | None = None) -> None:
         self._snmp = snmp
+        self._local = local or LocalReader()
+        self._rates: dict[str, CounterRates] = {}
+        self._known_keys: dict[str, tuple[str, ...]] = {}
 
     async def poll(self, device: DeviceSection, driver: Driver) -> PollResult:
         started = time.monotonic()
         ts = utc_now()
         try:
-            raws = await self._read(device, driver)
-            readings = driver.decode(raws, ts)
+            objects = await self._read(device, driver)
+            readings = driver.decode(objects, ts)
+            readings = self._rates.setdefault(device.id, CounterRates()).apply(driver, readings)
+            self._known_keys[device.id] = tuple(r.key for r in readings)
             error = None
         except SnmpError as exc:
-            readings, error = _all_bad(driver, ts, str(exc)), str(exc)
+            readings, error = self._all_bad(device, driver, ts, str(exc)), str(exc)
         except Exception as exc:  # a driver or transport bug must not stop polling
             log.exception("%s: unexpected error while polling", device.id)
-            readings, error = _all_bad(driver, ts, repr(exc)), f"internal error: {exc!r}"
+            readings, error = (
+                self._all_bad(device, driver, ts, repr(exc)),
+                f"internal error: {exc!r}",
+            )
         return PollResult(device.id, ts, readings, error, time.monotonic() - started)
 
+    def _all_bad(
+        self, device: DeviceSection, driver: Driver, ts: datetime, detail: str
+    ) -> tuple[Reading, ...]:
+        """Every reading the device gave last time (its scalars if never read), as `bad`."""
+        keys = self._known_keys.get(device.id) or tuple(driver.scalar_oids().values())
+        return tuple(
+            Reading(key, None, driver.metric(key).unit, Quality.BAD, ts, detail) for key in keys
+        )
+
     async def _read(self, device: DeviceSection, driver: Driver) -> dict[str, RawValue]:
+        if driver.protocol == "local":
+            return await self._local.read(device, driver)
         if driver.protocol != "snmp":
             raise SnmpError(f"{device.id}: protocol {driver.protocol!r} is not supported yet")
-        by_oid = {metric.oid: metric.key for metric in driver.metrics}
-        raws = await self._snmp.get(SnmpTarget.from_device(device), list(by_oid))
-        return {by_oid[oid]: value for oid, value in raws.items() if oid in by_oid}
+        target = SnmpTarget.from_device(device)
+        objects = await self._snmp.get(target, list(driver.scalar_oids()))
+        await self._retry_without_instance(target, objects)
+        for root in driver.walks():
+            objects.update(await self._snmp.walk(target, root))
+        return objects
 
-
-def _all_bad(driver: Driver, ts: datetime, detail: str) -> tuple[Reading, ...]:
-    return tuple(Reading(m.key, None, m.unit, Quality.BAD, ts, detail) for m in driver.metrics)
+    async def _retry_without_instance(
+        self, target: SnmpTarget, objects: dict[str, RawValue]
+    ) -> None:
+        """Ask again for missing scalars without their `.0`: some cards serve them so."""
+        missing = [oid for oid, raw in objects.items() if raw is None and oid.endswith(".0")]
+        if not missing:
+            return
+        retried = await self._snmp.get(target, [oid[:-2] for oid in missing])
+        for oid in missing:
+            if retried.get(oid[:-2]) is not None:
+                objects[oid] = retried[oid[:-2]]

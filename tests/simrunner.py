@@ -45,6 +45,10 @@ class SimRunner:
         self._simulators.append(simulator)
         return simulator
 
+    def adopt(self, simulator: SnmpSimulator) -> None:
+        """Stop `simulator` (started on this runner's loop) when the runner closes."""
+        self._simulators.append(simulator)
+
     def close(self) -> None:
         async def stop_all() -> None:
             for simulator in self._simulators:

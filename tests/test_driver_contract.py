@@ -8,15 +8,15 @@ import pytest
 
 from drivers import REGISTRY, get_driver
 from drivers.ups_rfc1628 import DRIVER as UPS
-from fieldagent.driver import Limits
-from fieldagent.model import HealthState, Quality
+from fieldagent.driver import Limits, RawValue
+from fieldagent.model import HealthState, Quality, Value
 
 TS = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
 def test_scaling_turns_tenths_into_engineering_units() -> None:
     reading = UPS.metric("ups.battery.voltage_v").decode(2301, TS)
-    assert (reading.value, reading.unit, reading.quality) == (230.1, "V", Quality.GOOD)
+    assert (reading.value, reading.unit, reading.quality) == (230.1, "V", Quality.OK)
     assert UPS.metric("ups.input.frequency_hz").decode(499, TS).value == 49.9
 
 
@@ -30,8 +30,8 @@ def test_encode_is_the_inverse_of_decode_for_every_simulated_value() -> None:
 @pytest.mark.parametrize(
     ("raw", "quality", "detail"),
     [
-        (None, Quality.UNSUPPORTED, "no such object"),
-        (-1, Quality.UNSUPPORTED, "sentinel -1"),
+        (None, Quality.MISSING, "no such object"),
+        (-1, Quality.MISSING, "sentinel -1"),
         (b"garbage", Quality.INVALID, "expected a number"),
     ],
 )
@@ -52,7 +52,7 @@ def test_unknown_enum_value_is_invalid() -> None:
 
 def test_text_with_padding_and_bad_utf8_is_cleaned() -> None:
     reading = UPS.metric("ups.ident.model").decode(b"Castle 3K\x00\x00 \xff", TS)
-    assert reading.quality is Quality.GOOD
+    assert reading.quality is Quality.OK
     assert str(reading.value).startswith("Castle 3K")
 
 
@@ -84,28 +84,28 @@ def test_output_source_battery_is_a_warning() -> None:
     assert metric.bad_state(metric.decode(3, TS))[0] is HealthState.OK
 
 
-def _raws(**overrides: int) -> dict[str, int | bytes | None]:
-    raws: dict[str, int | bytes | None] = {
-        m.key: m.encode(UPS.simulator.initial[m.key])
-        for m in UPS.metrics  # type: ignore[misc]
-    }
-    raws.update({k.replace("__", "."): v for k, v in overrides.items()})
-    return raws
+def _objects(**overrides: Value) -> dict[str, RawValue]:
+    """What a UPS with the simulator's initial values (and `overrides`) serves, by OID."""
+    values = {**UPS.simulator.initial, **{k.replace("__", "."): v for k, v in overrides.items()}}
+    return UPS.encode(values)
 
 
-def test_zero_runtime_at_full_charge_on_mains_is_shown_unsupported() -> None:
-    readings = {r.key: r for r in UPS.decode(_raws(ups__battery__runtime_min=0), TS)}
+def test_zero_runtime_at_full_charge_on_mains_is_shown_missing() -> None:
+    readings = {r.key: r for r in UPS.decode(_objects(ups__battery__runtime_min=0), TS)}
     runtime = readings["ups.battery.runtime_min"]
-    assert runtime.quality is Quality.UNSUPPORTED
+    assert runtime.quality is Quality.MISSING
     assert "no estimate" in runtime.detail
 
 
 def test_zero_runtime_on_battery_stays_a_real_value() -> None:
     readings = {
-        r.key: r for r in UPS.decode(_raws(ups__battery__runtime_min=0, ups__output__source=5), TS)
+        r.key: r
+        for r in UPS.decode(
+            _objects(ups__battery__runtime_min=0, ups__output__source="battery"), TS
+        )
     }
     assert readings["ups.battery.runtime_min"].value == 0
-    assert readings["ups.battery.runtime_min"].quality is Quality.GOOD
+    assert readings["ups.battery.runtime_min"].quality is Quality.OK
 
 
 def test_registry_lookup_names_known_drivers() -> None:

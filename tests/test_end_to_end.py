@@ -67,7 +67,7 @@ def test_run_once_publishes_status_health_and_telemetry_that_match_the_devices(
     assert telemetry["ups-main"]["metrics"]["ups.battery.charge_pct"] == {
         "value": 77,
         "unit": "%",
-        "quality": "good",
+        "quality": "ok",
         "detail": None,
     }
     assert telemetry["ups-studio"]["metrics"]["ups.input.voltage_v"]["value"] == 219

@@ -6,16 +6,14 @@ from datetime import UTC, datetime
 
 from drivers.ups_rfc1628 import DRIVER as UPS
 from fieldagent.health import HealthTracker, evaluate
-from fieldagent.model import HealthState, PollResult
+from fieldagent.model import HealthState, PollResult, Value
 
 TS = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
-def answered(**values: object) -> PollResult:
-    raws = {m.key: m.encode(UPS.simulator.initial[m.key]) for m in UPS.metrics}
-    for key, value in values.items():
-        raws[key.replace("__", ".")] = UPS.metric(key.replace("__", ".")).encode(value)  # type: ignore[arg-type]
-    return PollResult("ups1", TS, UPS.decode(raws, TS))
+def answered(**overrides: Value) -> PollResult:
+    values = {**UPS.simulator.initial, **{k.replace("__", "."): v for k, v in overrides.items()}}
+    return PollResult("ups1", TS, UPS.decode(UPS.encode(values), TS))
 
 
 def silent() -> PollResult:

@@ -43,7 +43,8 @@ def test_starts_from_the_driver_initial_values(ups: SimulatedDevice) -> None:
     assert ups.snapshot() == dict(UPS.simulator.initial)
     assert ups.scenario == "normal"
     assert not ups.silent
-    assert set(ups.scenarios) == {"normal", "mains_fail", "no_reply"}
+    assert set(ups.scenarios) == {"normal", "no_reply", *ups.driver.simulator.scenarios}
+    assert {"mains_fail", "battery_low"} <= set(ups.scenarios)
 
 
 def test_objects_are_raw_values_at_the_metric_oids(ups: SimulatedDevice) -> None:

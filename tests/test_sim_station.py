@@ -195,7 +195,7 @@ def test_show_command_lists_devices_and_details(station: SimulatedStation) -> No
     assert details.splitlines()[0] == "ups-a (ups_rfc1628), scenario normal"
     assert "  ups.battery.charge_pct = 100 %" in details
     assert "  ups.battery.status = 'normal'" in details
-    assert "scenarios: mains_fail, no_reply, normal" in details
+    assert "scenarios: battery_low, mains_fail, no_reply, normal" in details
 
 
 def test_help_and_empty_lines(station: SimulatedStation) -> None:

@@ -68,7 +68,7 @@ def test_ups_driver_reads_and_scales_what_the_simulator_serves(
     assert values["ups.battery.charge_pct"] == 87
     assert values["ups.output.source"] == "bypass"
     assert values["ups.ident.model"] == UPS.simulator.initial["ups.ident.model"]
-    assert all(r.quality is Quality.GOOD for r in result.readings)
+    assert all(r.quality is Quality.OK for r in result.readings)
 
 
 def test_a_value_changed_while_running_is_read_on_the_next_poll(sims: SimRunner) -> None:
@@ -83,7 +83,7 @@ def test_a_value_changed_while_running_is_read_on_the_next_poll(sims: SimRunner)
 
 
 @pytest.mark.parametrize("version", [SnmpVersion.V1, SnmpVersion.V2C])
-def test_a_missing_object_is_unsupported_and_the_rest_still_read(
+def test_a_missing_object_is_missing_and_the_rest_still_read(
     sims: SimRunner, version: SnmpVersion
 ) -> None:
     access = SnmpCredentials(version=version)
@@ -91,7 +91,7 @@ def test_a_missing_object_is_unsupported_and_the_rest_still_read(
     sim.device.set("ups.battery.temperature_c", None)
     result = run(poll(device_for(sim)))
     readings = {r.key: r for r in result.readings}
-    assert readings["ups.battery.temperature_c"].quality is Quality.UNSUPPORTED
+    assert readings["ups.battery.temperature_c"].quality is Quality.MISSING
     assert readings["ups.battery.charge_pct"].value == 100
     assert result.error is None
 

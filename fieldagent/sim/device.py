@@ -12,19 +12,29 @@ from __future__ import annotations
 import math
 import threading
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
-from fieldagent.driver import Driver, Metric, RawValue, Scenario
-from fieldagent.model import Value
+from fieldagent.driver import Counter, Driver, Expect, Metric, RawValue, Scenario
+from fieldagent.model import HealthState, Value
 
 Oid = tuple[int, ...]
 Clock = Callable[[], float]
 """Monotonic seconds; injectable so tests move time without sleeping."""
 
 NORMAL = "normal"
-_NORMAL = Scenario(NORMAL, "initial values, no fault")
-"""Used when a driver declares no `normal` scenario of its own: every device can go back."""
+NO_REPLY = "no_reply"
+_IMPLICIT = {
+    NORMAL: Scenario(NORMAL, "initial values, no fault", expect=Expect(HealthState.OK)),
+    NO_REPLY: Scenario(
+        NO_REPLY, "does not answer at all", silent=True, expect=Expect(HealthState.UNREACHABLE)
+    ),
+}
+"""Every device can go back to normal and can fall silent, whatever its driver declares."""
+
+NOISE_PERIOD_S = 120.0
+"""Period of the simulated wobble: slow enough that limits are not crossed by noise alone."""
 
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
@@ -48,9 +58,23 @@ def check_raw(where: str, raw: RawValue) -> RawValue:
     value outside that range would fail deep inside the protocol stack while
     answering, far from the `set` that caused it.
     """
+    if isinstance(raw, Counter):
+        if not 0 <= raw < (1 << raw.bits):
+            raise ValueError(f"{where}: {raw} does not fit a {raw.bits}-bit counter")
+        return raw
     if isinstance(raw, int) and not INT32_MIN <= raw <= INT32_MAX:
         raise ValueError(f"{where}: raw value {raw} is outside the 32-bit integer range")
     return raw
+
+
+class Absent:
+    """Marks an object a fault injection removes from what the device serves."""
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT = Absent()
 
 
 class SimulatedDevice:
@@ -70,6 +94,7 @@ class SimulatedDevice:
         name: str | None = None,
         clock: Clock = time.monotonic,
         time_scale: float = 1.0,
+        noise: bool = False,
     ) -> None:
         if not (math.isfinite(time_scale) and time_scale > 0):
             raise ValueError(f"time_scale must be a positive number, got {time_scale!r}")
@@ -77,15 +102,15 @@ class SimulatedDevice:
         self.name = name or driver.name
         self._clock = clock
         self._time_scale = time_scale
-        self._metrics = {metric.key: metric for metric in driver.metrics}
-        self._oids = {metric.key: parse_oid(metric.oid) for metric in driver.metrics}
+        self._noise = noise
         self._extra = {
             parse_oid(oid): check_raw(f"{self._label} extra object {oid}", raw)
             for oid, raw in driver.simulator.extra_objects.items()
         }
-        self._scenarios = MappingProxyType({NORMAL: _NORMAL, **driver.simulator.scenarios})
+        self._scenarios = MappingProxyType({**_IMPLICIT, **driver.simulator.scenarios})
         self._initial = self._checked_initial(driver.simulator.initial)
         self._lock = threading.Lock()
+        self._injected: dict[Oid, RawValue | Absent] = {}
         self._values = dict(self._initial)
         self._scenario = self._scenarios[NORMAL]
         self._start_values = dict(self._initial)
@@ -114,6 +139,20 @@ class SimulatedDevice:
         with self._lock:
             self._values[key] = value
 
+    def inject(self, oid: str, raw: RawValue | Absent) -> None:
+        """Serve `raw` at `oid` whatever the metric table says (ABSENT removes the object).
+
+        For fault tests: a card that answers text where a number belongs, an
+        out-of-range value, an object it does not have.  `clear_injections`
+        goes back to serving the values.
+        """
+        with self._lock:
+            self._injected[parse_oid(oid)] = raw
+
+    def clear_injections(self) -> None:
+        with self._lock:
+            self._injected.clear()
+
     def play(self, name: str) -> None:
         """Start scenario `name` from the current values (`normal` restores the initial ones)."""
         scenario = self._scenarios.get(name)
@@ -135,21 +174,47 @@ class SimulatedDevice:
 
     def objects(self) -> dict[Oid, RawValue]:
         """Every object the device serves now, by OID; a None value means absent."""
-        values = self.snapshot()
+        values = self._noisy(self.snapshot()) if self._noise else self.snapshot()
+        try:
+            encoded = self.driver.encode(values)
+        except ValueError as exc:
+            raise ValueError(f"{self._label}: {exc}") from None
         objects = dict(self._extra)
-        for key, metric in self._metrics.items():
-            objects[self._oids[key]] = self._raw(metric, values.get(key))
+        for oid, raw in encoded.items():
+            objects[parse_oid(oid)] = check_raw(f"{self._label}: {oid}", raw)
+        with self._lock:
+            injected = dict(self._injected)
+        for oid_tuple, injected_raw in injected.items():
+            if isinstance(injected_raw, Absent):
+                objects.pop(oid_tuple, None)
+            else:
+                objects[oid_tuple] = injected_raw
         return objects
+
+    def _noisy(self, values: dict[str, Value]) -> dict[str, Value]:
+        """Add the driver's slow wobble: live-looking, yet a pure function of time."""
+        now = self._clock() * self._time_scale
+        for key, value in values.items():
+            metric = self._metric(key)
+            amplitude = self.driver.simulator.noise.get(metric.key, 0.0)
+            if amplitude and isinstance(value, int | float) and not isinstance(value, bool):
+                phase = zlib.crc32(key.encode()) / 2**32 * 2 * math.pi
+                wobble = amplitude * math.sin(2 * math.pi * now / NOISE_PERIOD_S + phase)
+                noisy = round(float(value) + wobble, metric.precision)
+                values[key] = (
+                    int(noisy) if isinstance(value, int) and metric.precision == 0 else noisy
+                )
+        return values
 
     @property
     def _label(self) -> str:
         return self.name if self.name == self.driver.name else f"{self.name} ({self.driver.name})"
 
     def _metric(self, key: str) -> Metric:
-        metric = self._metrics.get(key)
-        if metric is None:
-            raise KeyError(f"{self._label} has no metric {key!r}")
-        return metric
+        try:
+            return self.driver.metric(key)
+        except KeyError:
+            raise KeyError(f"{self._label} has no metric {key!r}") from None
 
     def _raw(self, metric: Metric, value: Value) -> RawValue:
         """Encode `value` as the device would send it, or say why it cannot be."""
@@ -162,10 +227,15 @@ class SimulatedDevice:
         return check_raw(f"{self._label}: {metric.key} = {value!r}", raw)
 
     def _checked_initial(self, initial: Mapping[str, Value]) -> dict[str, Value]:
-        """Every metric's starting value, refusing a driver whose SimModel is inconsistent."""
+        """Every metric's starting value, refusing a driver whose SimModel is inconsistent.
+
+        Scalars the model leaves out are absent (served as noSuchObject); table
+        rows exist only where the model declares them.
+        """
         for key, value in initial.items():
             self._raw(self._metric(key), value)
-        return {key: initial.get(key) for key in self._metrics}
+        scalars = {m.key: None for m in self.driver.metrics if not m.is_column}
+        return {**scalars, **initial}
 
     def _stepped(self, now: float) -> dict[str, Value]:
         values = dict(self._values)

@@ -21,12 +21,12 @@ from pysnmp.carrier.asyncio.dgram.base import DgramAsyncioProtocol
 from pysnmp.entity import config, engine
 from pysnmp.entity.rfc3413 import cmdrsp
 from pysnmp.entity.rfc3413 import context as snmp_context
-from pysnmp.proto import rfc1902
+from pysnmp.proto import rfc1902, rfc1905
 from pysnmp.proto.api import v2c
 from pysnmp.smi.instrum import AbstractMibInstrumController
 
 from fieldagent.config import AuthProtocol, PrivProtocol, SnmpCredentials, SnmpVersion
-from fieldagent.driver import RawValue
+from fieldagent.driver import Counter, RawValue
 from fieldagent.sim.device import Oid, SimulatedDevice
 
 _AUTH = {
@@ -236,7 +236,9 @@ def _served_objects(device: SimulatedDevice) -> list[tuple[Oid, Any]]:
 
 
 def _snmp_value(raw: RawValue) -> Any:
-    """Integers as Integer32; everything else as an OctetString of its text."""
+    """Counters as Counter32/64, other integers as Integer32, the rest as OctetString."""
+    if isinstance(raw, Counter):
+        return rfc1902.Counter64(raw) if raw.bits == 64 else rfc1902.Counter32(raw)
     if isinstance(raw, int):
         return rfc1902.Integer32(raw)
     if isinstance(raw, float):
@@ -302,4 +304,49 @@ def _register_responders(snmp_engine: Any, device: SimulatedDevice) -> None:
     snmp_ctx.register_context_name(b"", _DeviceInstrumentation(device))
     cmdrsp.GetCommandResponder(snmp_engine, snmp_ctx)
     cmdrsp.NextCommandResponder(snmp_engine, snmp_ctx)
-    cmdrsp.BulkCommandResponder(snmp_engine, snmp_ctx)
+    _BulkResponder(snmp_engine, snmp_ctx)
+
+
+class _BulkResponder(cmdrsp.BulkCommandResponder):  # type: ignore[misc]
+    """GETBULK that stops at the end of the MIB, as real agents (net-snmp's snmpd) do.
+
+    pysnmp fills every remaining repetition with endOfMibView; net-snmp's
+    snmpbulkwalk then prints each of them.  The response is cut after the
+    first repetition in which every repeated variable reached endOfMibView.
+    """
+
+    def __init__(self, snmp_engine: Any, snmp_ctx: Any) -> None:
+        super().__init__(snmp_engine, snmp_ctx)
+        self._shape: dict[Any, tuple[int, int]] = {}
+
+    def handle_management_operation(
+        self, snmp_engine: Any, state_reference: Any, context_name: Any, pdu: Any
+    ) -> None:
+        count = len(v2c.apiPDU.get_varbinds(pdu))
+        non_repeaters = min(max(int(v2c.apiBulkPDU.get_non_repeaters(pdu)), 0), count)
+        self._shape[state_reference] = (non_repeaters, count - non_repeaters)
+        try:
+            super().handle_management_operation(snmp_engine, state_reference, context_name, pdu)
+        finally:
+            self._shape.pop(state_reference, None)
+
+    def send_varbinds(
+        self,
+        snmp_engine: Any,
+        state_reference: Any,
+        error_status: Any,
+        error_index: Any,
+        var_binds: Any,
+    ) -> None:
+        non_repeaters, repeaters = self._shape.get(state_reference, (0, 0))
+        if repeaters:
+            var_binds = _cut_after_end_of_mib(list(var_binds), non_repeaters, repeaters)
+        super().send_varbinds(snmp_engine, state_reference, error_status, error_index, var_binds)
+
+
+def _cut_after_end_of_mib(var_binds: list[Any], non_repeaters: int, repeaters: int) -> list[Any]:
+    for row_start in range(non_repeaters, len(var_binds), repeaters):
+        row = var_binds[row_start : row_start + repeaters]
+        if len(row) == repeaters and all(isinstance(v, rfc1905.EndOfMibView) for _, v in row):
+            return var_binds[: row_start + repeaters]
+    return var_binds

@@ -1,0 +1,250 @@
+"""The driver conformance suite: every registered SNMP driver against its own simulator,
+over real UDP, and against net-snmp's walker.
+
+What a maintainer runs after touching a driver:
+    .venv/bin/pytest tests/conformance -k DRIVER_NAME
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from drivers import REGISTRY
+from fieldagent.config import DeviceSection
+from fieldagent.driver import Driver, Metric, ValueType
+from fieldagent.health import HealthTracker
+from fieldagent.model import HealthState, PollResult, Quality
+from fieldagent.poller import Poller
+from fieldagent.sim.device import ABSENT, SimulatedDevice
+from fieldagent.sim.snmp_agent import SnmpSimulator
+from fieldagent.transports.snmp import SnmpClient
+from tests.simrunner import SimRunner, device_fields
+
+SNMP_DRIVERS = [d for _, d in sorted(REGISTRY.items()) if d.protocol == "snmp"]
+SCENARIOS = [
+    (driver, name) for driver in SNMP_DRIVERS for name in SimulatedDevice(driver).scenarios
+]
+RATE_GAP_S = 0.5
+"""Real time between the two polls of a check: counters need two samples for a rate."""
+
+
+class OffsetClock:
+    """Monotonic time that a test can jump forward: scenario time without waiting."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.offset
+
+    def jump(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@dataclass
+class Served:
+    driver: Driver
+    device: SimulatedDevice
+    simulator: SnmpSimulator
+    clock: OffsetClock
+
+    def section(self) -> DeviceSection:
+        return DeviceSection.model_validate(
+            device_fields("dut", self.simulator, timeout=1.0, request_retries=1)
+        )
+
+    def poll(self, times: int = 2) -> PollResult:
+        """Poll `times` times, RATE_GAP_S apart, with one poller (so counters become rates)."""
+
+        async def run() -> PollResult:
+            client = SnmpClient()
+            poller = Poller(client)
+            try:
+                result = await poller.poll(self.section(), self.driver)
+                for _ in range(times - 1):
+                    await asyncio.sleep(RATE_GAP_S)
+                    result = await poller.poll(self.section(), self.driver)
+                return result
+            finally:
+                client.close()
+
+        return asyncio.run(run())
+
+
+ServeFn = Callable[..., Served]
+
+
+@pytest.fixture
+def serve(sims: SimRunner) -> Iterator[ServeFn]:
+    def start(driver: Driver, noise: bool = False) -> Served:
+        clock = OffsetClock()
+        device = SimulatedDevice(driver, clock=clock, noise=noise)
+        simulator = SnmpSimulator(device, "127.0.0.5", 0)
+        sims.call(simulator.start())
+        sims.adopt(simulator)
+        return Served(driver, device, simulator, clock)
+
+    yield start
+
+
+def health_of(driver: Driver, result: PollResult) -> HealthState:
+    health = HealthTracker(driver, unreachable_after=1).update(result)
+    assert health is not None
+    return health.state
+
+
+def expected_keys(driver: Driver, device: SimulatedDevice) -> set[str]:
+    return set(device.snapshot())
+
+
+def assert_sane(metric: Metric, value: object, key: str) -> None:
+    if metric.type is ValueType.ENUM:
+        assert value in metric.enum.values(), key
+    elif metric.type is ValueType.BOOL:
+        assert isinstance(value, bool), key
+    elif metric.type is ValueType.TEXT:
+        assert isinstance(value, str), key
+    else:
+        assert isinstance(value, int | float) and not isinstance(value, bool), key
+        if metric.type is ValueType.NUMBER:
+            assert metric.in_range(float(value)), (key, value, metric.valid)
+
+
+@pytest.mark.parametrize("driver", SNMP_DRIVERS, ids=lambda d: d.name)
+def test_every_declared_metric_reads_ok_with_its_unit_and_in_range(
+    serve: ServeFn, driver: Driver
+) -> None:
+    served = serve(driver, noise=True)
+    result = served.poll()
+    assert result.error is None
+    readings = {r.key: r for r in result.readings}
+    assert set(readings) == expected_keys(driver, served.device)
+    for metric in driver.metrics:
+        if metric.is_column:
+            assert any(driver.metric(k) is metric for k in readings), f"no row of {metric.key}"
+        elif metric.key not in driver.simulator.initial:
+            continue  # a scalar the simulated model does not have (the driver must cope)
+    for key, reading in readings.items():
+        metric = driver.metric(key)
+        assert reading.quality is Quality.OK, (key, reading.detail)
+        assert reading.unit == metric.unit, key
+        assert_sane(metric, reading.value, key)
+    assert health_of(driver, result) is HealthState.OK
+
+
+@pytest.mark.parametrize(("driver", "scenario"), SCENARIOS, ids=lambda x: getattr(x, "name", x))
+def test_each_scenario_gives_the_readings_and_health_it_declares(
+    serve: ServeFn, driver: Driver, scenario: str
+) -> None:
+    served = serve(driver)
+    declared = served.device.scenarios[scenario]
+    served.device.play(scenario)
+    served.clock.jump(declared.expect.after_s)
+    result = served.poll()
+    if declared.silent:
+        assert result.error is not None
+        assert all(r.quality is Quality.BAD for r in result.readings)
+    else:
+        assert result.error is None
+        values = {r.key: r.value for r in result.readings}
+        for key, expected in declared.expect.values.items():
+            assert key in values, f"{scenario}: no reading {key}"
+            if isinstance(expected, float):
+                assert values[key] == pytest.approx(expected, rel=0.02), key
+            else:
+                assert values[key] == expected, key
+    if declared.expect.health is not None:
+        assert health_of(driver, result) is declared.expect.health, scenario
+
+
+@pytest.mark.parametrize("driver", SNMP_DRIVERS, ids=lambda d: d.name)
+def test_a_missing_object_is_missing_and_spoils_nothing_else(
+    serve: ServeFn, driver: Driver
+) -> None:
+    served = serve(driver)
+    keys = sorted(served.device.snapshot())
+    victim = keys[len(keys) // 2]
+    served.device.inject(driver.oid_of(victim), ABSENT)
+    result = served.poll(times=1)
+    readings = {r.key: r for r in result.readings}
+    if victim in readings:  # a table row that is gone is simply not read
+        assert readings[victim].quality is Quality.MISSING
+    others = [r for k, r in readings.items() if k != victim]
+    counters = {k for k in readings if driver.metric(k).type is ValueType.COUNTER}
+    assert all(r.quality is Quality.OK for r in others if r.key not in counters)
+
+
+def _numeric_keys(driver: Driver, device: SimulatedDevice) -> list[str]:
+    return [
+        k
+        for k in sorted(device.snapshot())
+        if driver.metric(k).type in (ValueType.NUMBER, ValueType.ENUM, ValueType.BOOL)
+    ]
+
+
+@pytest.mark.parametrize("driver", SNMP_DRIVERS, ids=lambda d: d.name)
+def test_a_wrong_type_is_invalid_and_spoils_nothing_else(serve: ServeFn, driver: Driver) -> None:
+    served = serve(driver)
+    victims = _numeric_keys(driver, served.device)[:3]
+    for key in victims:
+        served.device.inject(driver.oid_of(key), b"\xff garbage")
+    readings = {r.key: r for r in served.poll(times=1).readings}
+    for key in victims:
+        assert readings[key].quality is Quality.INVALID, key
+    counters = {k for k in readings if driver.metric(k).type is ValueType.COUNTER}
+    untouched = set(readings) - set(victims) - counters
+    assert all(readings[k].quality is Quality.OK for k in untouched)
+
+
+@pytest.mark.parametrize("driver", SNMP_DRIVERS, ids=lambda d: d.name)
+def test_an_out_of_range_value_is_invalid(serve: ServeFn, driver: Driver) -> None:
+    served = serve(driver)
+    bounded = [
+        k
+        for k in sorted(served.device.snapshot())
+        if driver.metric(k).type is ValueType.NUMBER and driver.metric(k).valid != (None, None)
+    ]
+    if not bounded:
+        pytest.skip(f"{driver.name} declares no valid range")
+    for key in bounded:
+        _, high = driver.metric(key).valid
+        served.device.inject(driver.oid_of(key), 2**31 - 1 if high is not None else -(2**31))
+    readings = {r.key: r for r in served.poll(times=1).readings}
+    for key in bounded:
+        assert readings[key].quality is Quality.INVALID, (key, readings[key])
+        assert "outside the valid range" in readings[key].detail
+
+
+@pytest.mark.skipif(shutil.which("snmpbulkwalk") is None, reason="net-snmp tools not installed")
+@pytest.mark.parametrize("driver", SNMP_DRIVERS, ids=lambda d: d.name)
+@pytest.mark.parametrize(("tool", "version"), [("snmpbulkwalk", "2c"), ("snmpwalk", "1")])
+def test_net_snmp_walks_the_simulator_without_errors(
+    serve: ServeFn, driver: Driver, tool: str, version: str
+) -> None:
+    served = serve(driver)
+    address = f"udp:{served.simulator.host}:{served.simulator.port}"
+    done = subprocess.run(
+        [tool, "-v", version, "-c", "public", "-On", "-t", "2", "-r", "1", address, ".1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Error" not in done.stderr and "not increasing" not in done.stderr
+    served_objects = [oid for oid, raw in served.device.objects().items() if raw is not None]
+    # Walking to the very end, net-snmp prints one "No more variables left" line, as with snmpd.
+    lines = [line for line in done.stdout.splitlines() if " = " in line]
+    end_of_mib = [line for line in lines if "No more variables left" in line]
+    assert len(end_of_mib) <= 1, end_of_mib
+    lines = [line for line in lines if line not in end_of_mib]
+    assert len(lines) == len(served_objects)
+    walked = [tuple(int(p) for p in line.split(" ", 1)[0].strip(".").split(".")) for line in lines]
+    assert walked == sorted(served_objects)
