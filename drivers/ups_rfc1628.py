@@ -18,6 +18,7 @@ from fieldagent.driver import (
     Identity,
     Limits,
     Metric,
+    OidValue,
     Scenario,
     SimModel,
     ValueType,
@@ -216,7 +217,7 @@ SIMULATOR = SimModel(
     noise={"ups.input.voltage_v": 3, "ups.output.load_pct": 2, "ups.battery.temperature_c": 0.5},
     extra_objects={
         "1.3.6.1.2.1.1.1.0": "UPS SNMP card (simulated)",
-        "1.3.6.1.2.1.1.2.0": "1.3.6.1.2.1.33",
+        "1.3.6.1.2.1.1.2.0": OidValue("1.3.6.1.2.1.33"),
     },
 )
 
@@ -228,7 +229,7 @@ DRIVER = Driver(
     metrics=METRICS,
     simulator=SIMULATOR,
     fixup=_fixup,
-    identity=Identity(probe_oid=f"{_UPS}.1.1.0"),
+    identity=Identity(probe_oid=_UPS),
     description="Any UPS whose SNMP card implements the standard UPS-MIB (RFC 1628).",
     sample_config="""[[device]]
 id = "ups1"

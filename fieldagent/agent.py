@@ -50,6 +50,15 @@ class _Device:
     driver: Driver
     health: HealthTracker
 
+    @classmethod
+    def of(cls, config: DeviceSection, once: bool) -> _Device:
+        """A device with its driver (per-device scaling applied) and health tracker.
+
+        A --once run has no later poll to wait for: one failure is unreachable.
+        """
+        driver = get_driver(config.driver).with_scaling(config.scaling)
+        return cls(config, driver, HealthTracker(driver, 1 if once else config.retries))
+
 
 class Agent:
     """One station's agent: its devices, its broker connection, its state."""
@@ -66,14 +75,7 @@ class Agent:
         self._store = StateStore(config.agent.state_dir)
         self._snmp = SnmpClient()
         self._poller = Poller(self._snmp, LocalReader(state_dir=config.agent.state_dir))
-        self._devices = [
-            _Device(
-                d,
-                get_driver(d.driver),
-                HealthTracker(get_driver(d.driver), 1 if once else d.retries),
-            )
-            for d in config.device
-        ]
+        self._devices = [_Device.of(d, once) for d in config.device]
         self._retained_health: dict[str, Message] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._publisher = MqttPublisher(

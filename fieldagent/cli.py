@@ -106,6 +106,18 @@ def _parser() -> argparse.ArgumentParser:
     _scenario_options(demo, time_scale=3.0)
     demo.set_defaults(handler=_cmd_demo)
 
+    drivers_cmd = sub.add_parser("drivers", help="list the drivers and their metrics")
+    drivers_cmd.add_argument("name", nargs="?", help="show one driver in full")
+    drivers_cmd.set_defaults(handler=_cmd_drivers)
+
+    identify = sub.add_parser("identify", help="read a device's identity and suggest drivers")
+    identify.add_argument("host", metavar="HOST")
+    identify.add_argument("--community", default="public", help="SNMP community (default public)")
+    identify.add_argument("--port", type=int, default=161)
+    identify.add_argument("--snmp-version", choices=["1", "2c"], default="2c")
+    identify.add_argument("--timeout", type=float, default=2.0, metavar="S")
+    identify.set_defaults(handler=_cmd_identify)
+
     schema = sub.add_parser("schema", help="print the JSON Schema of the published payloads")
     schema.add_argument("kind", nargs="?", help="status, telemetry or health (default: all)")
     schema.set_defaults(handler=_cmd_schema)
@@ -141,7 +153,7 @@ def _scenario_options(parser: argparse.ArgumentParser, time_scale: float = 1.0) 
 
 
 def load(path: Path) -> Config:
-    return load_config(path, known_drivers=frozenset(REGISTRY))
+    return load_config(path, known_drivers=REGISTRY)
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
@@ -186,7 +198,7 @@ def _cmd_poll(args: argparse.Namespace) -> int:
     except KeyError as exc:
         print(f"{args.config}: {exc.args[0]}", file=sys.stderr)
         return 2
-    driver = get_driver(device.driver)
+    driver = get_driver(device.driver).with_scaling(device.scaling)
 
     async def once() -> int:
         client = SnmpClient()
@@ -269,6 +281,63 @@ def _parse_scenarios(items: list[str]) -> dict[str, str]:
             raise ConfigError([f"--scenario {item!r}: expected DEVICE=NAME"])
         scenarios[device] = name
     return scenarios
+
+
+def _cmd_drivers(args: argparse.Namespace) -> int:
+    from fieldagent.driverdoc import render_text
+
+    if args.name is not None:
+        try:
+            print(render_text(get_driver(args.name), full=True), end="")
+        except KeyError as exc:
+            print(exc.args[0], file=sys.stderr)
+            return 2
+        return 0
+    for driver in REGISTRY.values():
+        print(render_text(driver, full=False), end="")
+    return 0
+
+
+def _cmd_identify(args: argparse.Namespace) -> int:
+    from fieldagent.config import DeviceSection
+    from fieldagent.identify import identify
+    from fieldagent.transports.snmp import SnmpClient, SnmpError, SnmpTarget
+
+    try:
+        device = DeviceSection(
+            id="identify",
+            driver="-",
+            host=args.host,
+            port=args.port,
+            snmp_version=args.snmp_version,
+            community=args.community,
+            timeout=args.timeout,
+        )
+    except ValueError as exc:
+        raise ConfigError([f"identify: {exc}"]) from None
+    target = SnmpTarget.from_device(device)
+
+    async def run() -> int:
+        client = SnmpClient()
+        try:
+            found = await identify(client, target, REGISTRY.values())
+        except SnmpError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            client.close()
+        print(f"{target.address}")
+        print(f"  sysObjectID  {found.sys_object_id or '(none)'}")
+        print(f"  sysDescr     {found.sys_descr or '(none)'}")
+        if not found.suggestions:
+            print("no driver matches this device")
+            return 1
+        print("matching drivers:")
+        for suggestion in found.suggestions:
+            print(f"  {suggestion.driver.name:<24} {suggestion.reason}")
+        return 0
+
+    return asyncio.run(run())
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ import re
 import stat
 import tomllib
 import zoneinfo
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -28,6 +29,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from fieldagent.driver import Driver
 
 DEFAULT_CONFIG_PATH = Path("/etc/fieldagent/station.toml")
 
@@ -249,6 +252,9 @@ class DeviceSection(_Strict):
     timeout: float = Field(default=2.0, gt=0, le=60)
     retries: int = Field(default=3, ge=1, le=100)
     request_retries: int = Field(default=1, ge=0, le=10)
+    scaling: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
+        default_factory=dict
+    )
 
     @field_validator("snmp_version", mode="before")
     @classmethod
@@ -324,7 +330,7 @@ class Config(_Strict):
         raise KeyError(f"no device {device_id!r} in the config (devices: {known})")
 
 
-def load_config(path: Path, known_drivers: frozenset[str] | None = None) -> Config:
+def load_config(path: Path, known_drivers: Mapping[str, Driver] | None = None) -> Config:
     """Read and validate a station file; raise ConfigError listing every problem."""
     try:
         raw_text = path.read_bytes()
@@ -343,9 +349,13 @@ def load_config(path: Path, known_drivers: frozenset[str] | None = None) -> Conf
 
 
 def parse_config(
-    data: dict[str, Any], source: str, known_drivers: frozenset[str] | None = None
+    data: dict[str, Any], source: str, known_drivers: Mapping[str, Driver] | None = None
 ) -> Config:
-    """Validate already-parsed TOML data; `source` names it in messages."""
+    """Validate already-parsed TOML data; `source` names it in messages.
+
+    With `known_drivers`, driver names and the metric keys a device's
+    `scaling` names are checked against the drivers' declarations too.
+    """
     problems: list[str] = []
     config: Config | None = None
     try:
@@ -355,16 +365,33 @@ def parse_config(
     devices = data.get("device")
     if known_drivers is not None and isinstance(devices, list):
         for index, device in enumerate(devices):
-            driver = device.get("driver") if isinstance(device, dict) else None
-            if isinstance(driver, str) and driver not in known_drivers:
-                hint = _suggest(driver, known_drivers)
-                problems.append(
-                    f"{source}: device[{index}].driver: unknown driver {driver!r}{hint}"
-                    f" (known: {', '.join(sorted(known_drivers))})"
+            if isinstance(device, dict):
+                problems.extend(
+                    _driver_problems(f"{source}: device[{index}]", device, known_drivers)
                 )
     if problems or config is None:
         raise ConfigError(problems)
     return config
+
+
+def _driver_problems(
+    where: str, device: dict[str, Any], known_drivers: Mapping[str, Driver]
+) -> list[str]:
+    name = device.get("driver")
+    if not isinstance(name, str):
+        return []
+    driver = known_drivers.get(name)
+    if driver is None:
+        hint = _suggest(name, frozenset(known_drivers))
+        known = ", ".join(sorted(known_drivers))
+        return [f"{where}.driver: unknown driver {name!r}{hint} (known: {known})"]
+    scaling = device.get("scaling")
+    metric_keys = frozenset(m.key for m in driver.metrics)
+    return [
+        f"{where}.scaling: driver {name} has no metric {key!r}{_suggest(key, metric_keys)}"
+        for key in (scaling if isinstance(scaling, dict) else {})
+        if key not in metric_keys
+    ]
 
 
 def _describe(source: str, data: dict[str, Any], error: Any) -> str:

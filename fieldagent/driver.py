@@ -18,7 +18,7 @@ import enum
 import math
 import re
 from collections.abc import Callable, Mapping, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -42,6 +42,10 @@ class Counter(int):
         counter = super().__new__(cls, value)
         counter.bits = bits
         return counter
+
+
+class OidValue(str):
+    """A raw value that is an OBJECT IDENTIFIER (sysObjectID, say), not text."""
 
 
 Objects = Mapping[str, RawValue]
@@ -302,7 +306,8 @@ class Identity:
     """How `fieldagent identify` recognises the device family.
 
     `sys_object_ids`: sysObjectID prefixes of the vendor's products.
-    `probe_oid`: an object only this family serves (a standard MIB's, say).
+    `probe_oid`: a subtree only this family serves (a standard MIB's table,
+    say); a device matches when one GETNEXT at it returns an OID inside it.
     """
 
     sys_object_ids: tuple[str, ...] = ()
@@ -327,6 +332,20 @@ class Driver:
     default_port: int = 161
     description: str = ""
     sample_config: str = ""
+
+    def with_scaling(self, multipliers: Mapping[str, float]) -> Driver:
+        """This driver with some metrics' scale multiplied: a card that misreports scale.
+
+        Some UPS cards send charge in tenths of a percent; the station file
+        says so per device (`[device.scaling]`) instead of a driver per card.
+        """
+        if not multipliers:
+            return self
+        metrics = tuple(
+            replace(m, scale=m.scale * multipliers[m.key]) if m.key in multipliers else m
+            for m in self.metrics
+        )
+        return replace(self, metrics=metrics)
 
     def metric(self, key: str) -> Metric:
         """The metric of a reading key (scalar or row key)."""

@@ -1,7 +1,8 @@
 """Driver documentation generated from the declarations, so it cannot drift.
 
-docs/drivers.md is this module's output; a test fails when the file and the
-declarations disagree (regenerate with `python -m fieldagent.driverdoc`).
+docs/drivers.md is `render_markdown`'s output (a test fails when the file and
+the declarations disagree: regenerate with `python -m fieldagent.driverdoc`);
+`fieldagent drivers` prints `render_text`.
 """
 
 from __future__ import annotations
@@ -9,53 +10,151 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from drivers import REGISTRY
-from fieldagent.driver import Driver, Metric, ValueType
+from fieldagent.driver import Driver, Limits, Metric, ValueType
 
-HEADER = """# Drivers
+GUIDE = """# Drivers
 
-Generated from the drivers' declarations by `python -m fieldagent.driverdoc`;
-do not edit by hand.
+Generated from the drivers' declarations by `python -m fieldagent.driverdoc`; do not edit
+by hand (edit the driver, then regenerate). `fieldagent drivers [NAME]` prints the same.
 
-Limits: a value below a `low` or above a `high` limit breaks it; critical wins over warning.
+## How to add a driver
+
+A driver is one module `drivers/<name>.py` that defines `DRIVER = Driver(...)`; the registry
+finds it by itself. Most of it is a table (see `drivers/ups_rfc1628.py`):
+
+1. **Metrics.** One `Metric` per value: a key from the shared vocabulary (dot-separated,
+   unit-suffixed: `rf.vswr`, `ups.battery.charge_pct`), its unit, the OID, the type
+   (`number`, `enum`, `text`, `bool`, `counter`), the scaling (`scale` multiplier, `divisor`,
+   `decimals`), the `valid` range a sane device can report (outside it the reading is
+   `invalid`), default `limits` (warning / critical, low / high), `states` for enum or
+   boolean values that mean trouble, and `sentinels` (raw values meaning "not available").
+   A table column sets `table="input"`: the column is walked (GETBULK) and each row becomes
+   a reading keyed `key[input=<row index>]`. A `counter` is published as a rate per second.
+2. **Quirks.** `fixup` corrects known device quirks across one poll's readings; `decoder`
+   (with `walk_roots`) replaces the table decode when a column cannot describe the rows.
+3. **Simulator.** `SimModel`: healthy initial values (by reading key), `noise` amplitudes,
+   and named `Scenario`s whose `step(values, start, elapsed_s)` plays a fault as a pure
+   function of time, each with an `Expect` (the health and values it must lead to).
+   Every device can also play `normal` and `no_reply`.
+4. **Identity and docs.** `identity` (sysObjectID prefixes, or a probe OID only this family
+   serves) lets `fieldagent identify HOST` suggest the driver; `description` and
+   `sample_config` appear below.
+5. **Check.** `.venv/bin/pytest tests/conformance -k <name>` runs the conformance suite
+   against the driver's own simulator over real UDP (every metric ok, in range, with its
+   unit; every scenario's expectation; missing objects, wrong types, out-of-range values;
+   net-snmp's `snmpwalk` and `snmpbulkwalk`). Then regenerate this file.
+
+Qualities: `ok`; `bad` (no answer); `missing` (no such object, NULL, sentinel, no estimate);
+`invalid` (wrong type, or outside the valid range). One bad value never spoils the others.
 """
 
 
-def render_all(drivers: Iterable[Driver]) -> str:
-    return HEADER + "".join(render(driver) for driver in drivers)
+def render_markdown(drivers: Iterable[Driver]) -> str:
+    drivers = list(drivers)
+    index = ["", "## Drivers", "", "| driver | kind | protocol | what |", "|---|---|---|---|"]
+    index += [f"| [{d.name}](#{d.name}) | {d.kind} | {d.protocol} | {d.title} |" for d in drivers]
+    return GUIDE + "\n".join(index) + "\n" + "".join(_markdown(driver) for driver in drivers)
 
 
-def render(driver: Driver) -> str:
+def _markdown(driver: Driver) -> str:
     lines = [
         "",
-        f"## {driver.name} — {driver.title}",
+        f"### {driver.name}",
         "",
-        f"Kind `{driver.kind}`, protocol `{driver.protocol}`.",
+        f"**{driver.title}** — kind `{driver.kind}`, "
+        f"protocol `{driver.protocol}`. {driver.description}".rstrip(),
         "",
-        "| metric | unit | source | type | scale | warning | critical | states |",
-        "|---|---|---|---|---|---|---|---|",
     ]
-    lines += [_row(metric) for metric in driver.metrics]
+    lines += [
+        "| metric | unit | source | type | scaling | valid | warning | critical | states |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [_markdown_row(metric) for metric in driver.metrics]
     scenarios = ", ".join(
         f"`{s.name}` ({s.description})" for s in driver.simulator.scenarios.values()
     )
-    lines += ["", f"Simulator scenarios: {scenarios}.", ""]
-    return "\n".join(lines)
+    if scenarios:
+        lines += ["", f"Simulator scenarios: {scenarios}; also `normal` and `no_reply`."]
+    if driver.identity.sys_object_ids or driver.identity.probe_oid:
+        lines += ["", f"Identified by: {_identity(driver)}."]
+    if driver.sample_config:
+        lines += ["", "```toml", driver.sample_config.rstrip(), "```"]
+    return "\n".join(lines) + "\n"
 
 
-def _row(metric: Metric) -> str:
-    kind = str(metric.type)
+def _markdown_row(metric: Metric) -> str:
+    key = f"{metric.key}[{metric.table}=…]" if metric.table else metric.key
+    cells = [
+        f"`{key}`",
+        metric.unit,
+        f"`{metric.oid}`",
+        _type(metric),
+        _scaling(metric),
+        _valid(metric),
+        _bounds(metric.limits, critical=False),
+        _bounds(metric.limits, critical=True),
+        _states(metric),
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def render_text(driver: Driver, full: bool) -> str:
+    """Plain text for the terminal: the metric table, and with `full` the rest."""
+    lines = [f"{driver.name} — {driver.title} ({driver.kind}, {driver.protocol})"]
+    width = max(len(_key(m)) for m in driver.metrics)
+    for metric in driver.metrics:
+        limits = " / ".join(
+            part
+            for part in (
+                _bounds(metric.limits, critical=False) and f"warn {_bounds(metric.limits, False)}",
+                _bounds(metric.limits, critical=True) and f"crit {_bounds(metric.limits, True)}",
+                _states(metric),
+            )
+            if part
+        )
+        lines.append(f"  {_key(metric):<{width}}  {metric.unit:<6} {limits}".rstrip())
+    if full:
+        if driver.description:
+            lines += ["", driver.description]
+        scenarios = dict.fromkeys(["normal", "no_reply", *driver.simulator.scenarios])
+        lines += ["", f"scenarios: {', '.join(scenarios)}"]
+        if driver.sample_config:
+            lines += ["", "sample config:", driver.sample_config.rstrip()]
+    return "\n".join(lines) + "\n\n"
+
+
+def _key(metric: Metric) -> str:
+    return f"{metric.key}[{metric.table}=…]" if metric.table else metric.key
+
+
+def _type(metric: Metric) -> str:
     if metric.type is ValueType.ENUM:
-        kind = "enum: " + ", ".join(f"{raw} {label}" for raw, label in metric.enum.items())
-    states = ", ".join(f"{label} → {state}" for label, state in metric.states.items())
-    scale = "" if metric.scale == 1 else f"× {metric.scale:g}"  # noqa: RUF001 (a real multiplication sign)
-    return (
-        f"| `{metric.key}` | {metric.unit} | `{metric.oid}` | {kind} | {scale} "
-        f"| {_bounds(metric.limits.warn_low, metric.limits.warn_high)} "
-        f"| {_bounds(metric.limits.crit_low, metric.limits.crit_high)} | {states} |"
+        return "enum: " + ", ".join(f"{raw} {label}" for raw, label in metric.enum.items())
+    if metric.type is ValueType.COUNTER:
+        return f"counter{metric.counter_bits} → rate/s"
+    return str(metric.type)
+
+
+def _scaling(metric: Metric) -> str:
+    parts = []
+    if metric.scale != 1:
+        parts.append(f"× {metric.scale:g}")  # noqa: RUF001 (a real multiplication sign)
+    if metric.divisor != 1:
+        parts.append(f"÷ {metric.divisor:g}")
+    return " ".join(parts)
+
+
+def _valid(metric: Metric) -> str:
+    low, high = metric.valid
+    if low is None and high is None:
+        return ""
+    return f"{'' if low is None else f'{low:g}'} … {'' if high is None else f'{high:g}'}"
+
+
+def _bounds(limits: Limits, critical: bool) -> str:
+    low, high = (
+        (limits.crit_low, limits.crit_high) if critical else (limits.warn_low, limits.warn_high)
     )
-
-
-def _bounds(low: float | None, high: float | None) -> str:
     parts = []
     if low is not None:
         parts.append(f"< {low:g}")
@@ -64,5 +163,16 @@ def _bounds(low: float | None, high: float | None) -> str:
     return " or ".join(parts)
 
 
+def _states(metric: Metric) -> str:
+    return ", ".join(f"{label} → {state}" for label, state in metric.states.items())
+
+
+def _identity(driver: Driver) -> str:
+    parts = [f"sysObjectID under `{p}`" for p in driver.identity.sys_object_ids]
+    if driver.identity.probe_oid:
+        parts.append(f"serves `{driver.identity.probe_oid}`")
+    return " or ".join(parts)
+
+
 if __name__ == "__main__":
-    print(render_all(REGISTRY.values()), end="")
+    print(render_markdown(REGISTRY.values()), end="")

@@ -169,3 +169,16 @@ def test_demo_without_mosquitto_says_what_to_install(
     mocker.patch("fieldagent.localbroker.shutil.which", return_value=None)  # a machine without it
     assert main(["demo", "--duration", "1"]) == 69
     assert "apt-get install mosquitto" in capsys.readouterr().err
+
+
+def test_identify_reads_the_identity_and_suggests_the_driver(sims: SimRunner) -> None:
+    sim = sims.serve("ups_rfc1628", "127.0.0.6")
+    done = fieldagent("identify", "127.0.0.6", "--port", str(sim.port))
+    assert done.returncode == 0, done.stderr
+    assert "sysDescr     UPS SNMP card (simulated)" in done.stdout
+    assert "ups_rfc1628" in done.stdout and "serves 1.3.6.1.2.1.33.1" in done.stdout
+    silent = fieldagent(
+        "identify", "127.0.0.6", "--port", str(sim.port), "--community", "x", "--timeout", "0.3"
+    )
+    assert silent.returncode == 1
+    assert "no reply from 127.0.0.6" in silent.stderr

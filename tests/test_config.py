@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from fieldagent.config import (
 
 PROJECT = Path(__file__).parent.parent
 CONFIG_DIR = PROJECT / "config"
-KNOWN = frozenset(drivers.REGISTRY)
+KNOWN = drivers.REGISTRY
 SECTIONS: dict[str, type[BaseModel]] = {
     "station": StationSection,
     "agent": AgentSection,
@@ -120,7 +121,7 @@ def problems_of(path: Path) -> list[str]:
 def test_shipped_example_loads(name: str) -> None:
     config = load_config(CONFIG_DIR / name, KNOWN)
     assert config.device, "an example without devices shows nothing"
-    assert {d.driver for d in config.device} <= KNOWN
+    assert {d.driver for d in config.device} <= set(KNOWN)
     assert config.agent.state_dir.is_absolute()
 
 
@@ -157,6 +158,7 @@ def test_real_station_example_uses_tls_and_a_protected_password() -> None:
 def test_real_station_example_shows_every_key(section: str, model: type[BaseModel]) -> None:
     text = (CONFIG_DIR / "station.example.toml").read_text(encoding="utf-8")
     shown = set(re.findall(r"^(?:# )?(\w+) = ", text, flags=re.MULTILINE))
+    shown |= set(re.findall(r"^(?:# )?\[\w+\.(\w+)\]$", text, flags=re.MULTILINE))  # sub-tables
     assert set(model.model_fields) - shown == set(), f"[{section}] keys missing"
 
 
@@ -601,3 +603,38 @@ def test_unreadable_password_file_is_a_config_error(tmp_path: Path, kind: str) -
         read_secret_file(secret)
     [problem] = caught.value.problems
     assert problem.startswith(f"{secret}: cannot read secret file: ")
+
+
+def test_scaling_names_metrics_of_the_device_driver(tmp_path: Path) -> None:
+    path = tmp_path / "station.toml"
+    path.write_text(
+        '[station]\nid = "s"\nname = "S"\n\n'
+        '[[device]]\nid = "ups1"\ndriver = "ups_rfc1628"\nhost = "127.0.0.2"\n'
+        '[device.scaling]\n"ups.battery.charge_pctt" = 0.1\n"ups.battery.runtime_min" = -1\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, KNOWN)
+    problems = "\n".join(caught.value.problems)
+    assert f"{path}: device[0].scaling.ups.battery.runtime_min: " in problems
+    assert "greater than 0" in problems
+    assert (
+        "has no metric 'ups.battery.charge_pctt' (did you mean 'ups.battery.charge_pct'?)"
+        in problems
+    )
+
+
+def test_scaling_multiplies_the_metric_scale(tmp_path: Path) -> None:
+    path = tmp_path / "station.toml"
+    path.write_text(
+        '[station]\nid = "s"\nname = "S"\n\n'
+        '[[device]]\nid = "ups1"\ndriver = "ups_rfc1628"\nhost = "127.0.0.2"\n'
+        '[device.scaling]\n"ups.battery.charge_pct" = 0.1\n',
+        encoding="utf-8",
+    )
+    device = load_config(path, KNOWN).device[0]
+    driver = KNOWN["ups_rfc1628"].with_scaling(device.scaling)
+    charge = driver.metric("ups.battery.charge_pct")
+    assert charge.decode(1000, datetime.now(UTC)).value == 100
+    assert charge.precision == 1
+    assert KNOWN["ups_rfc1628"].metric("ups.battery.charge_pct").scale == 1.0

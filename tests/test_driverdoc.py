@@ -3,20 +3,34 @@
 from __future__ import annotations
 
 from drivers import REGISTRY
-from fieldagent.driverdoc import render_all
+from fieldagent.driverdoc import render_markdown
 from tests.agentproc import ROOT
 
 
 def test_drivers_doc_is_current() -> None:
     committed = (ROOT / "docs" / "drivers.md").read_text(encoding="utf-8")
-    assert committed == render_all(REGISTRY.values()), (
+    assert committed == render_markdown(REGISTRY.values()), (
         "docs/drivers.md is stale: run `python -m fieldagent.driverdoc > docs/drivers.md`"
     )
 
 
 def test_every_metric_appears_with_its_limits() -> None:
-    text = render_all(REGISTRY.values())
+    text = render_markdown(REGISTRY.values())
     for driver in REGISTRY.values():
         for metric in driver.metrics:
             assert f"`{metric.key}`" in text
-    assert "| < 50 | < 15 |" in text  # ups.battery.charge_pct
+    assert "| 0 … 100 | < 50 | < 15 |" in text  # ups.battery.charge_pct
+
+
+def test_drivers_command_lists_every_driver_and_shows_one_in_full() -> None:
+    from tests.agentproc import fieldagent
+
+    listing = fieldagent("drivers")
+    assert listing.returncode == 0
+    for name in REGISTRY:
+        assert name in listing.stdout
+    one = fieldagent("drivers", "ups_rfc1628")
+    assert "ups.battery.charge_pct" in one.stdout and "warn < 50 / crit < 15" in one.stdout
+    assert "scenarios: normal, no_reply, mains_fail" in one.stdout
+    assert 'driver = "ups_rfc1628"' in one.stdout
+    assert fieldagent("drivers", "nope").returncode == 2

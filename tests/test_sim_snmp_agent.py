@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from pyasn1.type import univ
 from pysnmp.hlapi.v3arch.asyncio import (
     CommunityData,
     ContextData,
@@ -188,6 +189,15 @@ def test_wrong_community_gets_no_reply() -> None:
     run(scenario)
 
 
+def as_raw(value: Any) -> object:
+    """A served SNMP value back as the raw value the device model holds."""
+    if isinstance(value, rfc1902.OctetString):
+        return value.asOctets()
+    if isinstance(value, univ.ObjectIdentifier):
+        return str(value)
+    return int(value)
+
+
 def test_bulk_walk_returns_every_present_object_in_oid_order() -> None:
     async def scenario() -> None:
         device = ups()
@@ -197,8 +207,8 @@ def test_bulk_walk_returns_every_present_object_in_oid_order() -> None:
         present = sorted((oid, raw) for oid, raw in device.objects().items() if raw is not None)
         assert [name for name, _ in found] == [".".join(map(str, oid)) for oid, _ in present]
         assert "1.3.6.1.2.1.33.1.2.7.0" not in [name for name, _ in found]
-        served = [v.asOctets() if isinstance(v, rfc1902.OctetString) else int(v) for _, v in found]
-        assert served == [raw.encode() if isinstance(raw, str) else raw for _, raw in present]
+        served = [as_raw(v) for _, v in found]
+        assert served == [raw.encode() if type(raw) is str else raw for _, raw in present]
 
     run(scenario)
 

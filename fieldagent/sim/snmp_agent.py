@@ -26,7 +26,7 @@ from pysnmp.proto.api import v2c
 from pysnmp.smi.instrum import AbstractMibInstrumController
 
 from fieldagent.config import AuthProtocol, PrivProtocol, SnmpCredentials, SnmpVersion
-from fieldagent.driver import Counter, RawValue
+from fieldagent.driver import Counter, OidValue, RawValue
 from fieldagent.sim.device import Oid, SimulatedDevice
 
 _AUTH = {
@@ -239,6 +239,8 @@ def _snmp_value(raw: RawValue) -> Any:
     """Counters as Counter32/64, other integers as Integer32, the rest as OctetString."""
     if isinstance(raw, Counter):
         return rfc1902.Counter64(raw) if raw.bits == 64 else rfc1902.Counter32(raw)
+    if isinstance(raw, OidValue):
+        return rfc1902.ObjectName(raw)
     if isinstance(raw, int):
         return rfc1902.Integer32(raw)
     if isinstance(raw, float):

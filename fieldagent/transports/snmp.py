@@ -22,6 +22,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
     UsmUserData,
     bulk_walk_cmd,
     get_cmd,
+    next_cmd,
     usmAesCfb128Protocol,
     usmHMAC192SHA256AuthProtocol,
     usmHMACSHAAuthProtocol,
@@ -130,6 +131,23 @@ class SnmpClient:
                 await self._get_chunk(target, list(oids[start : start + MAX_OIDS_PER_GET]))
             )
         return values
+
+    async def first_under(self, target: SnmpTarget, prefixes: Sequence[str]) -> dict[str, bool]:
+        """For each OID prefix, whether the agent serves anything under it (one GETNEXT)."""
+        error_indication, error_status, error_index, var_binds = await next_cmd(
+            self._engine,
+            target.auth_data(),
+            await self._transport(target),
+            ContextData(),
+            *(ObjectType(ObjectIdentity(prefix)) for prefix in prefixes),
+            lookupMib=False,
+        )
+        _raise_on_error(target, error_indication, error_status, error_index, var_binds)
+        found = [str(name) for name, value in var_binds if not isinstance(value, _ABSENT)]
+        return {
+            prefix: any(oid == prefix or oid.startswith(prefix + ".") for oid in found[i : i + 1])
+            for i, prefix in enumerate(prefixes)
+        }
 
     async def walk(self, target: SnmpTarget, root: str) -> dict[str, RawValue]:
         """Every object under `root` (GETBULK on v2c/v3, GETNEXT on v1)."""

@@ -20,11 +20,12 @@ from drivers import REGISTRY
 from fieldagent.config import DeviceSection
 from fieldagent.driver import Driver, Metric, ValueType
 from fieldagent.health import HealthTracker
+from fieldagent.identify import identify
 from fieldagent.model import HealthState, PollResult, Quality
 from fieldagent.poller import Poller
 from fieldagent.sim.device import ABSENT, SimulatedDevice
 from fieldagent.sim.snmp_agent import SnmpSimulator
-from fieldagent.transports.snmp import SnmpClient
+from fieldagent.transports.snmp import SnmpClient, SnmpTarget
 from tests.simrunner import SimRunner, device_fields
 
 SNMP_DRIVERS = [d for _, d in sorted(REGISTRY.items()) if d.protocol == "snmp"]
@@ -248,3 +249,19 @@ def test_net_snmp_walks_the_simulator_without_errors(
     assert len(lines) == len(served_objects)
     walked = [tuple(int(p) for p in line.split(" ", 1)[0].strip(".").split(".")) for line in lines]
     assert walked == sorted(served_objects)
+
+
+@pytest.mark.parametrize("driver", SNMP_DRIVERS, ids=lambda d: d.name)
+def test_identify_suggests_the_driver_for_its_own_simulator(serve: ServeFn, driver: Driver) -> None:
+    served = serve(driver)
+    target = SnmpTarget.from_device(served.section())
+
+    async def run() -> list[str]:
+        client = SnmpClient()
+        try:
+            found = await identify(client, target, REGISTRY.values())
+        finally:
+            client.close()
+        return [s.driver.name for s in found.suggestions]
+
+    assert driver.name in asyncio.run(run())
