@@ -265,7 +265,7 @@ the seconds since then, so a step is a pure function of time (repeatable).
 class Expect:
     """What a scenario must do to the readings, checked by the conformance suite.
 
-    `values`: reading key -> expected value (or quality name prefixed by "quality:").
+    `values`: reading key -> expected value.
     `health`: the device state the scenario leads to (after `after_s` of scenario time).
     """
 
