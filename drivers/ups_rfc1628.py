@@ -78,7 +78,8 @@ METRICS = (
         f"{_UPS}.2.7.0",
         "Battery temperature",
         valid=(-40, 100),
-        sentinels=frozenset({-1}),
+        # Cards without a battery sensor answer 0; at a station in Vietnam 0 °C is not real.
+        sentinels=frozenset({-1, 0}),
     ),
     Metric(
         "ups.input.voltage_v", "V", f"{_UPS}.3.3.1.3.1", "Input voltage (line 1)", valid=(0, 600)
