@@ -39,6 +39,9 @@ class Poller:
         ts = utc_now()
         try:
             objects = await self._read(device, driver)
+            # Stamped when the answer is in: a first poll spends time on engine discovery
+            # and address resolution, and a rate must divide by the time between reads.
+            ts = utc_now()
             readings = driver.decode(objects, ts)
             readings = self._rates.setdefault(device.id, CounterRates()).apply(driver, readings)
             self._known_keys[device.id] = tuple(r.key for r in readings)
