@@ -143,10 +143,11 @@ class SnmpClient:
             lookupMib=False,
         )
         _raise_on_error(target, error_indication, error_status, error_index, var_binds)
-        found = [str(name) for name, value in var_binds if not isinstance(value, _ABSENT)]
+        # Answers come back in request order; an end-of-MIB answer keeps its place.
+        found = [None if isinstance(value, _ABSENT) else str(name) for name, value in var_binds]
         return {
-            prefix: any(oid == prefix or oid.startswith(prefix + ".") for oid in found[i : i + 1])
-            for i, prefix in enumerate(prefixes)
+            prefix: oid is not None and (oid == prefix or oid.startswith(prefix + "."))
+            for prefix, oid in zip(prefixes, found, strict=False)
         }
 
     async def walk(self, target: SnmpTarget, root: str) -> dict[str, RawValue]:
