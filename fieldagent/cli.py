@@ -219,10 +219,8 @@ def _cmd_poll(args: argparse.Namespace) -> int:
                 )
             )
         else:
-            print(
-                f"{device.id} ({driver.name}) at {device.host}:{device.port}, "
-                f"{result.duration_s * 1000:.0f} ms"
-            )
+            where = device.host if driver.protocol == "local" else f"{device.host}:{device.port}"
+            print(f"{device.id} ({driver.name}) at {where}, {result.duration_s * 1000:.0f} ms")
             print(_table(result))
             if result.answered:
                 print(f"health: {evaluate(driver, result).state}")

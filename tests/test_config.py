@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from datetime import UTC, datetime
@@ -14,11 +15,9 @@ from pydantic import BaseModel
 import drivers
 from fieldagent.config import (
     AgentSection,
-    AuthProtocol,
     ConfigError,
     DeviceSection,
     MqttSection,
-    PrivProtocol,
     SnmpVersion,
     StationSection,
     load_config,
@@ -29,6 +28,7 @@ from fieldagent.config import (
 PROJECT = Path(__file__).parent.parent
 CONFIG_DIR = PROJECT / "config"
 KNOWN = drivers.REGISTRY
+KNOWN_LIST = ", ".join(sorted(KNOWN))
 SECTIONS: dict[str, type[BaseModel]] = {
     "station": StationSection,
     "agent": AgentSection,
@@ -125,21 +125,26 @@ def test_shipped_example_loads(name: str) -> None:
     assert config.agent.state_dir.is_absolute()
 
 
-def test_demo_station_matches_the_simulator_addresses() -> None:
+def test_demo_station_is_a_whole_simulated_district_station() -> None:
     config = load_config(CONFIG_DIR / "demo-station.toml", KNOWN)
-    assert config.station.id == "demo-hamtan"
-    assert "Hàm Tân" in config.station.name
-    assert config.station.timezone == "Asia/Ho_Chi_Minh"
+    assert config.station.id == "demo-hamtan" and "Hàm Tân" in config.station.name
     assert config.agent.state_dir == (PROJECT / "state" / "demo").resolve()
-    assert (config.mqtt.url, config.mqtt.tls) == ("mqtt://127.0.0.1:1883", False)
-    main, studio = config.find_device("ups-main"), config.find_device("ups-studio")
-    assert (main.host, main.port, main.snmp_version) == ("127.0.0.2", 16161, SnmpVersion.V2C)
-    assert main.effective_community == "public"
-    assert (studio.host, studio.port, studio.snmp_version) == ("127.0.0.3", 16161, SnmpVersion.V3)
-    assert studio.user == "fieldagent"
-    assert studio.auth_protocol is AuthProtocol.SHA256
-    assert studio.priv_protocol is PrivProtocol.AES128
-    assert main.interval == studio.interval == 5.0
+    drivers_used = [d.driver for d in config.device]
+    assert drivers_used.count("fm_transmitter_nautel") == 2  # main and standby
+    for driver in (
+        "dvbt2_transmitter",
+        "ird_satellite",
+        "scte_hms_optical",
+        "docsis_cmts",
+        "ups_rfc1628",
+        "entity_sensors",
+        "agent_host",
+    ):
+        assert driver in drivers_used
+    snmp = [d for d in config.device if KNOWN[d.driver].protocol == "snmp"]
+    assert all(ipaddress.ip_address(d.host).is_loopback for d in snmp)
+    assert len({d.host for d in snmp}) == len(snmp), "each simulated device has its own address"
+    assert any(d.snmp_version is SnmpVersion.V3 and d.priv_protocol for d in snmp)
 
 
 def test_real_station_example_uses_tls_and_a_protected_password() -> None:
@@ -276,7 +281,7 @@ def test_parse_config_names_the_source_and_skips_drivers_when_unknown() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config(data, "inline", KNOWN)
     assert caught.value.problems == [
-        "inline: device[0].driver: unknown driver 'future_driver' (known: ups_rfc1628)"
+        f"inline: device[0].driver: unknown driver 'future_driver' (known: {KNOWN_LIST})"
     ]
 
 
@@ -385,12 +390,12 @@ INVALID = [
     (
         {"devices": [ups(driver="ups_rfc1682")]},
         "device[0].driver",
-        "unknown driver 'ups_rfc1682' (did you mean 'ups_rfc1628'?) (known: ups_rfc1628)",
+        f"unknown driver 'ups_rfc1682' (did you mean 'ups_rfc1628'?) (known: {KNOWN_LIST})",
     ),
     (
-        {"devices": [ups(driver="genset_modbus")]},
+        {"devices": [ups(driver="xyz")]},
         "device[0].driver",
-        "unknown driver 'genset_modbus' (known: ups_rfc1628)",
+        f"unknown driver 'xyz' (known: {KNOWN_LIST})",
     ),
     (
         {"devices": [ups(interval=0.5)]},

@@ -18,7 +18,8 @@ def test_every_metric_appears_with_its_limits() -> None:
     text = render_markdown(REGISTRY.values())
     for driver in REGISTRY.values():
         for metric in driver.metrics:
-            assert f"`{metric.key}`" in text
+            shown = f"{metric.key}[{metric.table}=…]" if metric.table else metric.key
+            assert f"`{shown}`" in text
     assert "| 0 … 100 | < 50 | < 15 |" in text  # ups.battery.charge_pct
 
 

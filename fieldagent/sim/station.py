@@ -104,6 +104,8 @@ class SimulatedStation:
 
 
 def _not_simulated(section: DeviceSection, driver: Driver) -> str | None:
+    if driver.protocol == "local":
+        return "read from this machine itself: nothing to simulate"
     if driver.protocol not in SIMULATED_PROTOCOLS:
         return f"protocol {driver.protocol!r} is not simulated"
     if not _is_loopback(section.host):
