@@ -58,7 +58,11 @@ async def _demo(config: Config, options: DemoOptions, workdir: Path) -> int:
         update={"agent": config.agent.model_copy(update={"state_dir": workdir / "state"})}
     )
     station = SimulatedStation(
-        agent_config, get_driver, scenarios=options.scenarios, time_scale=options.time_scale
+        agent_config,
+        get_driver,
+        scenarios=options.scenarios,
+        time_scale=options.time_scale,
+        noise=True,
     )
     view = LiveView(broker, f"{config.mqtt.topic_root}/{config.station.id}/#")
     # The live view is the demo's output; the agent's own log would interleave with it.

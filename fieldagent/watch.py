@@ -10,8 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-TELEMETRY_SUMMARY_LIMIT = 6
+TELEMETRY_SUMMARY_LIMIT = 5
 """How many numeric metrics a telemetry line shows; the rest is summarised as a count."""
+
+LINE_LIMIT = 160
+"""A line never wraps a normal terminal twice: longer ones end in an ellipsis."""
 
 
 def render(topic: str, payload: bytes, retained: bool = False) -> str:
@@ -25,12 +28,14 @@ def render(topic: str, payload: bytes, retained: bool = False) -> str:
         return f"{topic}: unexpected payload {payload[:60]!r}"
     head = f"{_time(data)} #{data.get('seq', '?'):<5} {'(retained) ' if retained else ''}"
     if kind == "status":
-        return head + _status(data)
-    if kind == "health":
-        return head + _health(data)
-    if kind == "telemetry":
-        return head + _telemetry(data)
-    return head + f"{topic}: {json.dumps(data, ensure_ascii=False)[:200]}"
+        line = head + _status(data)
+    elif kind == "health":
+        line = head + _health(data)
+    elif kind == "telemetry":
+        line = head + _telemetry(data)
+    else:
+        line = head + f"{topic}: {json.dumps(data, ensure_ascii=False)}"
+    return line if len(line) <= LINE_LIMIT else line[: LINE_LIMIT - 1] + "…"
 
 
 def _time(data: dict[str, Any]) -> str:

@@ -21,7 +21,9 @@ def run_simulator(config: Config, scenarios: dict[str, str], time_scale: float) 
 
 
 async def _simulate(config: Config, scenarios: dict[str, str], time_scale: float) -> int:
-    station = SimulatedStation(config, get_driver, scenarios=scenarios, time_scale=time_scale)
+    station = SimulatedStation(
+        config, get_driver, scenarios=scenarios, time_scale=time_scale, noise=True
+    )
     await station.start()
     try:
         for device_id, device in station.devices.items():

@@ -36,6 +36,8 @@ class SimulatedStation:
 
     `scenarios` maps device ids to the scenario each starts in; an unknown
     device or scenario is a KeyError here rather than a surprise later.
+    `noise` makes values wander slightly, as live equipment does (the
+    `simulate` command and the demo turn it on; exact-value tests leave it off).
     """
 
     def __init__(
@@ -46,13 +48,14 @@ class SimulatedStation:
         scenarios: Mapping[str, str] | None = None,
         time_scale: float = 1.0,
         clock: Clock = time.monotonic,
+        noise: bool = False,
     ) -> None:
         self.config = config
         self.skipped: list[Skipped] = []
         self._devices: dict[str, SimulatedDevice] = {}
         self._simulators: dict[str, SnmpSimulator] = {}
         for section in config.device:
-            self._add(section, get_driver, time_scale, clock)
+            self._add(section, get_driver, time_scale, clock, noise)
         for device_id, scenario in (scenarios or {}).items():
             device_of(self, device_id).play(scenario)
 
@@ -86,6 +89,7 @@ class SimulatedStation:
         get_driver: Callable[[str], Driver],
         time_scale: float,
         clock: Clock,
+        noise: bool,
     ) -> None:
         try:
             driver = get_driver(section.driver)
@@ -96,7 +100,9 @@ class SimulatedStation:
         if reason is not None:
             self.skipped.append(Skipped(section.id, reason))
             return
-        device = SimulatedDevice(driver, name=section.id, clock=clock, time_scale=time_scale)
+        device = SimulatedDevice(
+            driver, name=section.id, clock=clock, time_scale=time_scale, noise=noise
+        )
         self._devices[section.id] = device
         self._simulators[section.id] = SnmpSimulator(
             device, section.host, section.port, section.snmp_credentials
