@@ -181,7 +181,7 @@ class Agent:
                     name=d.config.display_name,
                     driver=d.driver.name,
                     kind=d.driver.kind,
-                    host=d.config.host,
+                    host=d.config.address,
                 )
                 for d in self._devices
             ],

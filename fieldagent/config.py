@@ -185,6 +185,9 @@ class PrivProtocol(StrEnum):
     AES128 = "AES-128"
 
 
+SERIAL_PROTOCOLS = frozenset({"ascii", "modbus"})
+"""Driver protocols spoken over a serial line (they need `serial_port`)."""
+
 MIN_KEY_LENGTH = 8
 """RFC 3414: SNMPv3 passphrases shorter than this are refused by agents."""
 
@@ -235,12 +238,31 @@ class SnmpCredentials:
         return "authNoPriv" if self.auth_protocol is not None else "noAuthNoPriv"
 
 
+class Parity(StrEnum):
+    NONE = "N"
+    EVEN = "E"
+    ODD = "O"
+
+
+STANDARD_BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+
+
 class DeviceSection(_Strict):
+    """One device: reached over the network (`host`) or a serial line (`serial_port`)."""
+
     id: TopicSafeId
     driver: str
     name: str | None = None
-    host: str
+    host: str | None = None
     port: int = Field(default=161, ge=1, le=65535)
+    serial_port: Path | None = None
+    baud: int = 9600
+    data_bits: Literal[7, 8] = 8
+    parity: Parity = Parity.NONE
+    stop_bits: Literal[1, 2] = 1
+    rs485: bool = False
+    gap_ms: float = Field(default=20.0, ge=0, le=5000)
+    unit: int = Field(default=1, ge=1, le=247)
     snmp_version: SnmpVersion = SnmpVersion.V2C
     community: str | None = None
     user: str | None = None
@@ -264,13 +286,35 @@ class DeviceSection(_Strict):
 
     @field_validator("host")
     @classmethod
-    def _host(cls, value: str) -> str:
+    def _host(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             ipaddress.ip_address(value)
         except ValueError:
             if not _HOSTNAME.match(value):
                 raise ValueError(f"{value!r} is neither an IP address nor a host name") from None
         return value
+
+    @field_validator("baud")
+    @classmethod
+    def _baud(cls, value: int) -> int:
+        if value not in STANDARD_BAUDS:
+            raise ValueError(
+                f"{value} is not a standard rate ({', '.join(map(str, STANDARD_BAUDS))})"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_address(self) -> Self:
+        if (self.host is None) == (self.serial_port is None):
+            raise ValueError("give either host (network device) or serial_port (serial device)")
+        return self
+
+    @property
+    def address(self) -> str:
+        """Where the device is: host, or serial port path."""
+        return self.host if self.host is not None else str(self.serial_port)
 
     @model_validator(mode="after")
     def _snmp_security(self) -> Self:
@@ -385,9 +429,17 @@ def _driver_problems(
         hint = _suggest(name, frozenset(known_drivers))
         known = ", ".join(sorted(known_drivers))
         return [f"{where}.driver: unknown driver {name!r}{hint} (known: {known})"]
+    problems = []
+    if driver.protocol == "snmp" and "host" not in device:
+        problems.append(f"{where}: driver {name} reads over SNMP: give host (the device's IP)")
+    if driver.protocol in SERIAL_PROTOCOLS and "serial_port" not in device:
+        problems.append(
+            f"{where}: driver {name} reads a serial line: give serial_port "
+            "(e.g. /dev/serial/by-id/usb-FTDI_...-if00-port0)"
+        )
     scaling = device.get("scaling")
     metric_keys = frozenset(m.key for m in driver.metrics)
-    return [
+    return problems + [
         f"{where}.scaling: driver {name} has no metric {key!r}{_suggest(key, metric_keys)}"
         for key in (scaling if isinstance(scaling, dict) else {})
         if key not in metric_keys
@@ -468,4 +520,12 @@ def _resolve_paths(config: Config, base: Path) -> Config:
         }
     )
     agent = config.agent.model_copy(update={"state_dir": fix(config.agent.state_dir)})
-    return config.model_copy(update={"mqtt": mqtt, "agent": agent})
+    devices = [
+        d.model_copy(update={"serial_port": _absolute(d.serial_port, base)}) for d in config.device
+    ]
+    return config.model_copy(update={"mqtt": mqtt, "agent": agent, "device": devices})
+
+
+def _absolute(value: Path | None, base: Path) -> Path | None:
+    """Absolute, but not resolved: /dev/serial/by-id links must stay links."""
+    return value if value is None or value.is_absolute() else base.resolve() / value

@@ -97,6 +97,55 @@ def split_row_key(key: str) -> tuple[str, str, str] | None:
     return (match["key"], match["label"], match["index"]) if match else None
 
 
+class RegisterKind(enum.StrEnum):
+    """The Modbus data table a value lives in (its read function)."""
+
+    HOLDING = "holding"
+    INPUT = "input"
+    COIL = "coil"
+    DISCRETE = "discrete"
+
+
+class RegisterType(enum.StrEnum):
+    U16 = "u16"
+    S16 = "s16"
+    U32 = "u32"
+    S32 = "s32"
+    FLOAT32 = "float32"
+    BIT = "bit"
+
+
+class WordOrder(enum.StrEnum):
+    """Which 16-bit word of a 32-bit value comes first (devices disagree)."""
+
+    BIG = "big"
+    LITTLE = "little"
+
+
+@dataclass(frozen=True)
+class Register:
+    """Where a Modbus value is: table, 0-based address, type and word order."""
+
+    kind: RegisterKind
+    address: int
+    type: RegisterType = RegisterType.U16
+    word_order: WordOrder = WordOrder.BIG
+
+    @property
+    def count(self) -> int:
+        """How many registers (or bits) the value spans."""
+        return 2 if self.type in (RegisterType.U32, RegisterType.S32, RegisterType.FLOAT32) else 1
+
+
+class LineFault(enum.StrEnum):
+    """Faults of a serial line a simulator can play (beyond not answering at all)."""
+
+    SLOW_REPLY = "slow_reply"
+    GARBAGE = "garbage"
+    CRC_ERROR = "crc_error"
+    UNPLUG = "unplug"
+
+
 @dataclass(frozen=True)
 class Metric:
     """One row of a driver's metric table.
@@ -123,6 +172,7 @@ class Metric:
     sentinels: frozenset[int] = frozenset()
     table: str | None = None
     counter_bits: int = 32
+    register: Register | None = None
 
     @property
     def is_column(self) -> bool:
@@ -135,6 +185,8 @@ class Metric:
             return self._reading(key, None, Quality.MISSING, ts, "device has no such object")
         if self.type is ValueType.TEXT:
             return self._reading(key, _as_text(raw), Quality.OK, ts)
+        if self.type is ValueType.ENUM and isinstance(raw, str | bytes):
+            return self._enum_from_text(key, _as_text(raw), ts)
         if isinstance(raw, bool) or not isinstance(raw, int | float):
             detail = f"expected a number, got {raw!r:.60}"
             return self._reading(key, None, Quality.INVALID, ts, detail)
@@ -159,6 +211,13 @@ class Metric:
             detail = f"{value:g} outside the valid range {self._range_text()}"
             return self._reading(key, None, Quality.INVALID, ts, detail)
         return self._reading(key, value, Quality.OK, ts)
+
+    def _enum_from_text(self, key: str, text: str, ts: datetime) -> Reading:
+        """Text protocols answer an enum by its name ("remote", "open")."""
+        for label in self.enum.values():
+            if label.lower() == text.lower():
+                return self._reading(key, label, Quality.OK, ts)
+        return self._reading(key, None, Quality.INVALID, ts, f"unknown enum value {text!r:.40}")
 
     def scaled(self, raw: int | float) -> float | int:
         if self.scale == 1 and self.divisor == 1:
@@ -283,6 +342,7 @@ class Scenario:
     step: ScenarioStep | None = None
     silent: bool = False
     expect: Expect = Expect()
+    line_fault: LineFault | None = None
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,15 @@ import zlib
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
-from fieldagent.driver import Counter, Driver, Expect, Metric, RawValue, Scenario
+from fieldagent.driver import (
+    Counter,
+    Driver,
+    Expect,
+    LineFault,
+    Metric,
+    RawValue,
+    Scenario,
+)
 from fieldagent.model import HealthState, Value
 
 Oid = tuple[int, ...]
@@ -32,6 +40,38 @@ _IMPLICIT = {
     ),
 }
 """Every device can go back to normal and can fall silent, whatever its driver declares."""
+
+_LINE_FAULTS = {
+    LineFault.SLOW_REPLY: Scenario(
+        "slow_reply",
+        "answers, but only after the request timeout",
+        line_fault=LineFault.SLOW_REPLY,
+        expect=Expect(HealthState.UNREACHABLE),
+    ),
+    LineFault.GARBAGE: Scenario(
+        "garbage", "random bytes before and inside replies", line_fault=LineFault.GARBAGE
+    ),
+    LineFault.CRC_ERROR: Scenario(
+        "crc_error", "replies with a wrong checksum", line_fault=LineFault.CRC_ERROR
+    ),
+    LineFault.UNPLUG: Scenario(
+        "unplug",
+        "the USB-serial adapter is pulled out (until another scenario is played)",
+        line_fault=LineFault.UNPLUG,
+        expect=Expect(HealthState.UNREACHABLE),
+    ),
+}
+SERIAL_FAULTS = {
+    "ascii": (LineFault.SLOW_REPLY, LineFault.GARBAGE, LineFault.UNPLUG),
+    "modbus": (LineFault.SLOW_REPLY, LineFault.GARBAGE, LineFault.CRC_ERROR, LineFault.UNPLUG),
+}
+"""The line faults every device of a serial protocol can play."""
+
+
+def implicit_scenarios(driver: Driver) -> dict[str, Scenario]:
+    faults = [_LINE_FAULTS[f] for f in SERIAL_FAULTS.get(driver.protocol, ())]
+    return {**_IMPLICIT, **{s.name: s for s in faults}}
+
 
 NOISE_PERIOD_S = 120.0
 """Period of the simulated wobble: slow enough that limits are not crossed by noise alone."""
@@ -107,7 +147,9 @@ class SimulatedDevice:
             parse_oid(oid): check_raw(f"{self._label} extra object {oid}", raw)
             for oid, raw in driver.simulator.extra_objects.items()
         }
-        self._scenarios = MappingProxyType({**_IMPLICIT, **driver.simulator.scenarios})
+        self._scenarios = MappingProxyType(
+            {**implicit_scenarios(driver), **driver.simulator.scenarios}
+        )
         self._initial = self._checked_initial(driver.simulator.initial)
         self._lock = threading.Lock()
         self._injected: dict[Oid, RawValue | Absent] = {}
@@ -127,6 +169,12 @@ class SimulatedDevice:
         """True while the device must not answer at all (a dead card, a cut cable)."""
         with self._lock:
             return self._scenario.silent
+
+    @property
+    def line_fault(self) -> LineFault | None:
+        """The serial-line fault being played, if any (the line simulator acts on it)."""
+        with self._lock:
+            return self._scenario.line_fault
 
     @property
     def scenarios(self) -> Mapping[str, Scenario]:

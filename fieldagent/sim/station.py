@@ -105,7 +105,7 @@ class SimulatedStation:
         )
         self._devices[section.id] = device
         self._simulators[section.id] = SnmpSimulator(
-            device, section.host, section.port, section.snmp_credentials
+            device, section.address, section.port, section.snmp_credentials
         )
 
 
@@ -119,7 +119,9 @@ def _not_simulated(section: DeviceSection, driver: Driver) -> str | None:
     return None
 
 
-def _is_loopback(host: str) -> bool:
+def _is_loopback(host: str | None) -> bool:
+    if host is None:
+        return False
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:  # a host name: could resolve anywhere, so never simulated

@@ -78,6 +78,8 @@ class SnmpTarget:
 
     @classmethod
     def from_device(cls, device: DeviceSection) -> SnmpTarget:
+        if device.host is None:
+            raise SnmpError(f"{device.id}: an SNMP device needs host, not serial_port")
         return cls(
             host=device.host,
             port=device.port,
