@@ -35,6 +35,7 @@ from fieldagent.scheduler import run_every
 from fieldagent.state import StateStore
 from fieldagent.topics import Topics
 from fieldagent.transports.local import LocalReader
+from fieldagent.transports.serialport import SerialLines
 from fieldagent.transports.snmp import SnmpClient
 
 log = logging.getLogger("fieldagent.agent")
@@ -74,7 +75,10 @@ class Agent:
         self._started = utc_now()
         self._store = StateStore(config.agent.state_dir)
         self._snmp = SnmpClient()
-        self._poller = Poller(self._snmp, LocalReader(state_dir=config.agent.state_dir))
+        self._serial = SerialLines()
+        self._poller = Poller(
+            self._snmp, LocalReader(state_dir=config.agent.state_dir), self._serial
+        )
         self._devices = [_Device.of(d, once) for d in config.device]
         self._retained_health: dict[str, Message] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -134,6 +138,7 @@ class Agent:
     def _shutdown(self) -> None:
         self._publisher.stop(last=self._status_message("offline"))
         self._snmp.close()
+        self._serial.close()
         self._store.close()
 
     async def _poll_and_publish(self, device: _Device) -> PollResult:

@@ -190,6 +190,7 @@ def _cmd_poll(args: argparse.Namespace) -> int:
     from fieldagent.health import evaluate
     from fieldagent.poller import Poller
     from fieldagent.transports.local import LocalReader
+    from fieldagent.transports.serialport import SerialLines
     from fieldagent.transports.snmp import SnmpClient
 
     config = load(args.config)
@@ -201,12 +202,13 @@ def _cmd_poll(args: argparse.Namespace) -> int:
     driver = get_driver(device.driver).with_scaling(device.scaling)
 
     async def once() -> int:
-        client = SnmpClient()
+        client, serial = SnmpClient(), SerialLines()
         try:
             local = LocalReader(state_dir=config.agent.state_dir)
-            result = await Poller(client, local).poll(device, driver)
+            result = await Poller(client, local, serial).poll(device, driver)
         finally:
             client.close()
+            serial.close()
         if args.json:
             print(
                 json.dumps(

@@ -25,9 +25,6 @@ from pathlib import Path
 
 from fieldagent.model import HealthState, Quality, Reading, Value
 
-RawValue = int | float | str | bytes | None
-"""A value as the transport got it; None means the device has no such object."""
-
 
 class Counter(int):
     """A raw counter value that remembers its width (32 or 64 bits).
@@ -42,6 +39,21 @@ class Counter(int):
         counter = super().__new__(cls, value)
         counter.bits = bits
         return counter
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """A raw value a device sent that could not be parsed; `detail` says what was wrong.
+
+    Text protocols use it for a garbled, truncated or mismatched reply, so the
+    metric reads `invalid` with the reason instead of a guess.
+    """
+
+    detail: str
+
+
+RawValue = int | float | str | bytes | None | Malformed
+"""A value as the transport got it; None means the device has no such object."""
 
 
 class OidValue(str):
@@ -183,6 +195,8 @@ class Metric:
         key = key or self.key
         if raw is None:
             return self._reading(key, None, Quality.MISSING, ts, "device has no such object")
+        if isinstance(raw, Malformed):
+            return self._reading(key, None, Quality.INVALID, ts, raw.detail)
         if self.type is ValueType.TEXT:
             return self._reading(key, _as_text(raw), Quality.OK, ts)
         if self.type is ValueType.ENUM and isinstance(raw, str | bytes):

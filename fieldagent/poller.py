@@ -7,6 +7,7 @@ exception that could stop the other devices' loops.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import time
 from datetime import datetime
@@ -15,10 +16,18 @@ from fieldagent.config import DeviceSection
 from fieldagent.driver import Driver, RawValue
 from fieldagent.model import PollResult, Quality, Reading, utc_now
 from fieldagent.rates import CounterRates
+from fieldagent.transports import TransportError
 from fieldagent.transports.local import LocalReader
+from fieldagent.transports.serialport import SerialLines
 from fieldagent.transports.snmp import SnmpClient, SnmpError, SnmpTarget
 
 log = logging.getLogger("fieldagent.poll")
+
+SERIAL_READERS = {
+    "ascii": "fieldagent.transports.ascii",
+    "modbus": "fieldagent.transports.modbus",
+}
+"""Protocol -> module whose `async read(line, device, driver)` reads one device's objects."""
 
 
 class Poller:
@@ -28,9 +37,12 @@ class Poller:
     are published as rates.
     """
 
-    def __init__(self, snmp: SnmpClient, local: LocalReader | None = None) -> None:
+    def __init__(
+        self, snmp: SnmpClient, local: LocalReader | None = None, serial: SerialLines | None = None
+    ) -> None:
         self._snmp = snmp
         self._local = local or LocalReader()
+        self._serial = serial or SerialLines()
         self._rates: dict[str, CounterRates] = {}
         self._known_keys: dict[str, tuple[str, ...]] = {}
 
@@ -46,7 +58,7 @@ class Poller:
             readings = self._rates.setdefault(device.id, CounterRates()).apply(driver, readings)
             self._known_keys[device.id] = tuple(r.key for r in readings)
             error = None
-        except SnmpError as exc:
+        except TransportError as exc:
             readings, error = self._all_bad(device, driver, ts, str(exc)), str(exc)
         except Exception as exc:  # a driver or transport bug must not stop polling
             log.exception("%s: unexpected error while polling", device.id)
@@ -68,6 +80,12 @@ class Poller:
     async def _read(self, device: DeviceSection, driver: Driver) -> dict[str, RawValue]:
         if driver.protocol == "local":
             return await self._local.read(device, driver)
+        if driver.protocol in SERIAL_READERS:
+            reader = importlib.import_module(SERIAL_READERS[driver.protocol])
+            objects: dict[str, RawValue] = await reader.read(
+                self._serial.line_for(device), device, driver
+            )
+            return objects
         if driver.protocol != "snmp":
             raise SnmpError(f"{device.id}: protocol {driver.protocol!r} is not supported yet")
         target = SnmpTarget.from_device(device)

@@ -27,13 +27,14 @@ import serial
 import serial.rs485
 
 from fieldagent.config import DeviceSection
+from fieldagent.transports import TransportError
 
 T = TypeVar("T")
 
 _PARITY = {"N": serial.PARITY_NONE, "E": serial.PARITY_EVEN, "O": serial.PARITY_ODD}
 
 
-class SerialLineError(Exception):
+class SerialLineError(TransportError):
     """The port cannot be used now (absent, held by another program, I/O error)."""
 
 

@@ -38,6 +38,7 @@ from fieldagent.config import (
     SnmpVersion,
 )
 from fieldagent.driver import RawValue
+from fieldagent.transports import TransportError
 
 MAX_OIDS_PER_GET = 24
 """Varbinds per GET: small enough for any agent's PDU size, large enough to poll in one trip."""
@@ -62,7 +63,7 @@ _V3_HINTS = {
 """pysnmp's words for SNMPv3 failures, and what a technician should check."""
 
 
-class SnmpError(Exception):
+class SnmpError(TransportError):
     """A device could not be read; the message says what to check."""
 
 
