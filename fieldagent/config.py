@@ -430,9 +430,10 @@ def _driver_problems(
         known = ", ".join(sorted(known_drivers))
         return [f"{where}.driver: unknown driver {name!r}{hint} (known: {known})"]
     problems = []
-    if driver.protocol == "snmp" and "host" not in device:
+    one_address = ("host" in device) != ("serial_port" in device)  # else the model says so
+    if one_address and driver.protocol == "snmp" and "host" not in device:
         problems.append(f"{where}: driver {name} reads over SNMP: give host (the device's IP)")
-    if driver.protocol in SERIAL_PROTOCOLS and "serial_port" not in device:
+    if one_address and driver.protocol in SERIAL_PROTOCOLS and "serial_port" not in device:
         problems.append(
             f"{where}: driver {name} reads a serial line: give serial_port "
             "(e.g. /dev/serial/by-id/usb-FTDI_...-if00-port0)"

@@ -315,7 +315,24 @@ INVALID = [
     ),
     # missing keys and sections
     ({"station": {"name": DROP}}, "station.name", "required key is missing"),
-    ({"devices": [ups(host=DROP)]}, "device[0].host", "required key is missing"),
+    (
+        {"devices": [ups(host=DROP)]},
+        "device[0]",
+        "give either host (network device) or serial_port (serial device)",
+    ),
+    (
+        {"devices": [ups(serial_port="/dev/ttyUSB0")]},
+        "device[0]",
+        "give either host (network device) or serial_port (serial device)",
+    ),
+    ({"devices": [ups(baud=9601)]}, "device[0].baud", "9601 is not a standard rate"),
+    ({"devices": [ups(parity="X")]}, "device[0].parity", "Input should be 'N', 'E' or 'O'"),
+    ({"devices": [ups(unit=0)]}, "device[0].unit", "greater than or equal to 1"),
+    (
+        {"devices": [ups(host=DROP, serial_port="/dev/ttyUSB0")]},
+        "device[0]",
+        "driver ups_rfc1628 reads over SNMP: give host",
+    ),
     # wrong types
     ({"devices": [ups(port="abc")]}, "device[0].port", "Input should be a valid integer"),
     ({"devices": [ups(id=5)]}, "device[0].id", "Input should be a valid string (got 5)"),

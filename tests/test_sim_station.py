@@ -58,13 +58,13 @@ def station() -> SimulatedStation:
         ups("ups-b", "::1", snmp_version="1"),
         ups("ups-real", "192.168.1.20"),
         ups("ups-named", "ups.local"),
-        {"id": "meter", "driver": "meter", "host": "127.0.0.15"},
+        {"id": "meter", "driver": "meter", "serial_port": "/dev/ttyUSB0"},
         {"id": "mystery", "driver": "no_such_driver", "host": "127.0.0.15"},
     )
     return SimulatedStation(config, drivers)
 
 
-def test_only_loopback_snmp_devices_are_simulated(station: SimulatedStation) -> None:
+def test_only_loopback_and_non_dev_serial_devices_are_simulated(station: SimulatedStation) -> None:
     assert list(station.devices) == ["ups-a", "ups-b"]
     assert station.devices["ups-a"].name == "ups-a"
     assert station.simulators["ups-b"].address == "[::1]:16161"
@@ -72,7 +72,7 @@ def test_only_loopback_snmp_devices_are_simulated(station: SimulatedStation) -> 
     assert set(reasons) == {"ups-real", "ups-named", "meter", "mystery"}
     assert "not a loopback address" in reasons["ups-real"]
     assert "not a loopback address" in reasons["ups-named"]
-    assert "protocol 'modbus' is not simulated" in reasons["meter"]
+    assert "/dev/ttyUSB0 is a real port (under /dev): never simulated" in reasons["meter"]
     assert "unknown driver 'no_such_driver'" in reasons["mystery"]
     assert all(isinstance(skipped, Skipped) for skipped in station.skipped)
 

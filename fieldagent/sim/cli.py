@@ -13,7 +13,7 @@ import threading
 from drivers import get_driver
 from fieldagent.config import Config
 from fieldagent.lifecycle import run_until_stopped
-from fieldagent.sim.station import SimulatedStation, apply_command
+from fieldagent.sim.station import SimulatedStation, apply_command, served_at
 
 
 def run_simulator(config: Config, scenarios: dict[str, str], time_scale: float) -> int:
@@ -29,7 +29,7 @@ async def _simulate(config: Config, scenarios: dict[str, str], time_scale: float
         for device_id, device in station.devices.items():
             section = config.find_device(device_id)
             print(
-                f"simulating {device_id} ({device.driver.name}) at {section.host}:{section.port}"
+                f"simulating {device_id} ({device.driver.name}) at {served_at(section)}"
                 f" [{device.scenario}]"
             )
         for device_id, reason in station.skipped:

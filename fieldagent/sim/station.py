@@ -12,16 +12,18 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from types import MappingProxyType
 from typing import NamedTuple
 
-from fieldagent.config import Config, DeviceSection
+from fieldagent.config import SERIAL_PROTOCOLS, Config, DeviceSection
 from fieldagent.driver import Driver
 from fieldagent.model import Value
 from fieldagent.sim.device import Clock, SimulatedDevice
+from fieldagent.sim.serial_sim import SerialBusSimulator
 from fieldagent.sim.snmp_agent import SnmpSimulator
 
-SIMULATED_PROTOCOLS = frozenset({"snmp"})
+SIMULATED_PROTOCOLS = frozenset({"snmp"}) | SERIAL_PROTOCOLS
 
 
 class Skipped(NamedTuple):
@@ -54,8 +56,14 @@ class SimulatedStation:
         self.skipped: list[Skipped] = []
         self._devices: dict[str, SimulatedDevice] = {}
         self._simulators: dict[str, SnmpSimulator] = {}
+        self._buses: dict[Path, SerialBusSimulator] = {}
+        serial: dict[Path, list[tuple[DeviceSection, SimulatedDevice]]] = {}
         for section in config.device:
-            self._add(section, get_driver, time_scale, clock, noise)
+            added = self._add(section, get_driver, time_scale, clock, noise)
+            if added is not None and section.serial_port is not None:
+                serial.setdefault(section.serial_port, []).append((section, added))
+        for path, members in serial.items():
+            self._buses[path] = _bus(path, members)
         for device_id, scenario in (scenarios or {}).items():
             device_of(self, device_id).play(scenario)
 
@@ -69,19 +77,28 @@ class SimulatedStation:
         """The SNMP agents by device id (for their bound address)."""
         return MappingProxyType(self._simulators)
 
+    @property
+    def buses(self) -> Mapping[Path, SerialBusSimulator]:
+        """The simulated serial lines by port path (one pty each, all units on it)."""
+        return MappingProxyType(self._buses)
+
     async def start(self) -> None:
-        """Start every agent; if one cannot bind, stop the others and raise its OSError."""
+        """Start every agent and bus; if one cannot start, stop the others and raise."""
         try:
             for simulator in self._simulators.values():
                 await simulator.start()
+            for bus in self._buses.values():
+                await bus.start()
         except BaseException:
             self.stop()
             raise
 
     def stop(self) -> None:
-        """Stop every agent; safe to call twice or after a failed start."""
+        """Stop every agent and bus; safe to call twice or after a failed start."""
         for simulator in self._simulators.values():
             simulator.stop()
+        for bus in self._buses.values():
+            bus.stop()
 
     def _add(
         self,
@@ -90,28 +107,55 @@ class SimulatedStation:
         time_scale: float,
         clock: Clock,
         noise: bool,
-    ) -> None:
+    ) -> SimulatedDevice | None:
         try:
             driver = get_driver(section.driver)
         except KeyError as exc:
             self.skipped.append(Skipped(section.id, str(exc.args[0])))
-            return
+            return None
         reason = _not_simulated(section, driver)
         if reason is not None:
             self.skipped.append(Skipped(section.id, reason))
-            return
+            return None
         device = SimulatedDevice(
             driver, name=section.id, clock=clock, time_scale=time_scale, noise=noise
         )
         self._devices[section.id] = device
-        self._simulators[section.id] = SnmpSimulator(
-            device, section.address, section.port, section.snmp_credentials
-        )
+        if driver.protocol == "snmp":
+            self._simulators[section.id] = SnmpSimulator(
+                device, section.address, section.port, section.snmp_credentials
+            )
+        return device
+
+
+def served_at(section: DeviceSection) -> str:
+    """Where a simulated device answers, as a technician would name it."""
+    if section.serial_port is not None:
+        return f"{section.serial_port} (unit {section.unit})"
+    return f"{section.address}:{section.port}"
+
+
+def _bus(path: Path, members: list[tuple[DeviceSection, SimulatedDevice]]) -> SerialBusSimulator:
+    protocols = {device.driver.protocol for _, device in members}
+    if len(protocols) != 1:
+        raise ValueError(f"{path}: devices of different protocols cannot share one line")
+    units: dict[int, SimulatedDevice] = {}
+    for section, device in members:
+        if section.unit in units:
+            raise ValueError(f"{path}: two devices use unit {section.unit}")
+        units[section.unit] = device
+    return SerialBusSimulator(path, protocols.pop(), units)
 
 
 def _not_simulated(section: DeviceSection, driver: Driver) -> str | None:
     if driver.protocol == "local":
         return "read from this machine itself: nothing to simulate"
+    if driver.protocol in SERIAL_PROTOCOLS:
+        if section.serial_port is None:
+            return "a serial device without serial_port"
+        if section.serial_port.is_relative_to("/dev"):
+            return f"{section.serial_port} is a real port (under /dev): never simulated"
+        return None
     if driver.protocol not in SIMULATED_PROTOCOLS:
         return f"protocol {driver.protocol!r} is not simulated"
     if not _is_loopback(section.host):
