@@ -220,9 +220,16 @@ class SimulatedDevice:
         with self._lock:
             return self._stepped(self._clock())
 
+    def live_values(self) -> dict[str, Value]:
+        """What the device shows now: the snapshot, with the slow wobble when noise is on.
+
+        Protocol servers that do not serve OIDs (serial ones) take their values here.
+        """
+        return self._noisy(self.snapshot()) if self._noise else self.snapshot()
+
     def objects(self) -> dict[Oid, RawValue]:
         """Every object the device serves now, by OID; a None value means absent."""
-        values = self._noisy(self.snapshot()) if self._noise else self.snapshot()
+        values = self.live_values()
         try:
             encoded = self.driver.encode(values)
         except ValueError as exc:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import termios
 import threading
 import time
 from collections.abc import Callable
@@ -101,7 +102,7 @@ class SerialLine:
             time.sleep(wait)
         try:
             return request(port)
-        except (serial.SerialException, OSError) as exc:
+        except (serial.SerialException, OSError, termios.error) as exc:
             # The adapter was unplugged or the line failed: drop the descriptor now,
             # reopen on a later request once the device node is back.
             self._close_port()
