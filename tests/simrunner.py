@@ -1,20 +1,35 @@
-"""Simulated devices served from a background event loop.
+"""Simulated devices served from a background event loop, and the driver tests' helpers.
 
 The agent under test often runs as a real subprocess (or in the test's own
 event loop); the simulators need a loop of their own to keep answering.
+The helpers below play scenarios on a hand-moved clock, decode and judge
+readings, and poll or identify a served simulator once, as the agent would.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from drivers import get_driver
-from fieldagent.config import AuthProtocol, PrivProtocol, SnmpCredentials, SnmpVersion
+from fieldagent.config import (
+    AuthProtocol,
+    DeviceSection,
+    PrivProtocol,
+    SnmpCredentials,
+    SnmpVersion,
+)
+from fieldagent.driver import Driver, RawValue
+from fieldagent.health import evaluate
+from fieldagent.identify import identify
+from fieldagent.model import HealthState, PollResult, Reading
+from fieldagent.poller import Poller
 from fieldagent.sim.device import SimulatedDevice
 from fieldagent.sim.snmp_agent import SnmpSimulator
+from fieldagent.transports.snmp import SnmpClient, SnmpTarget
 
 T = TypeVar("T")
 
@@ -40,6 +55,12 @@ class SimRunner:
     ) -> SnmpSimulator:
         """Start a simulator for `driver_name` on host:free-port; returns it (with .port)."""
         device = SimulatedDevice(get_driver(driver_name), time_scale=time_scale)
+        return self.serve_device(device, host, access)
+
+    def serve_device(
+        self, device: SimulatedDevice, host: str, access: SnmpCredentials | None = None
+    ) -> SnmpSimulator:
+        """Serve an already built `device` (say, one on a StepClock) on host:free-port."""
         simulator = SnmpSimulator(device, host, 0, access)
         self.call(simulator.start())
         self._simulators.append(simulator)
@@ -103,3 +124,89 @@ def device_fields(device_id: str, sim: SnmpSimulator, **extra: object) -> dict[s
         entry["community"] = creds.community
     entry.update(extra)
     return entry
+
+
+class StepClock:
+    """Scenario time for a SimulatedDevice, moved by hand."""
+
+    START = 1000.0
+    """Where every StepClock starts: the moment `played` starts its scenario."""
+
+    def __init__(self) -> None:
+        self.now = self.START
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def played(
+    driver: Driver, scenario: str, elapsed_s: float = 0.0
+) -> tuple[SimulatedDevice, StepClock]:
+    """A simulated `driver` device `elapsed_s` into `scenario`, and the clock that moves it."""
+    clock = StepClock()
+    device = SimulatedDevice(driver, clock=clock)
+    device.play(scenario)
+    clock.advance(elapsed_s)
+    return device, clock
+
+
+def served_objects(device: SimulatedDevice) -> dict[str, RawValue]:
+    """What `device` serves, by dotted OID, as a poll of it would return it."""
+    return {".".join(map(str, oid)): raw for oid, raw in device.objects().items()}
+
+
+def by_key(readings: Iterable[Reading]) -> dict[str, Reading]:
+    """Readings by their key."""
+    return {r.key: r for r in readings}
+
+
+def health_of(
+    driver: Driver, readings: Iterable[Reading], ts: datetime, device_id: str = "dut"
+) -> HealthState:
+    """The health `driver`'s limits give one answered poll that read `readings`."""
+    return evaluate(driver, PollResult(device_id, ts, tuple(readings))).state
+
+
+def poll_once(
+    sim: SnmpSimulator, driver: Driver, device_id: str = "dut", **fields: object
+) -> PollResult:
+    """One poll of `sim` by the agent's Poller over UDP, with `sim`'s credentials."""
+    section = DeviceSection.model_validate(device_fields(device_id, sim, **fields))
+
+    async def once() -> PollResult:
+        client = SnmpClient()
+        try:
+            return await Poller(client).poll(section, driver)
+        finally:
+            client.close()
+
+    return asyncio.run(once())
+
+
+def poll_readings(
+    sim: SnmpSimulator, driver: Driver, device_id: str = "dut", **fields: object
+) -> dict[str, Reading]:
+    """The readings of one `poll_once`, by key; fails the test if the poll went unanswered."""
+    result = poll_once(sim, driver, device_id, **fields)
+    assert result.error is None, result.error
+    return by_key(result.readings)
+
+
+def suggested_drivers(
+    sim: SnmpSimulator, drivers: Iterable[Driver], device_id: str = "dut"
+) -> list[str]:
+    """The names of the drivers `identify` suggests, among `drivers`, for `sim` over UDP."""
+    target = SnmpTarget.from_device(DeviceSection.model_validate(device_fields(device_id, sim)))
+
+    async def run() -> list[str]:
+        client = SnmpClient()
+        try:
+            found = await identify(client, target, drivers)
+        finally:
+            client.close()
+        return [s.driver.name for s in found.suggestions]
+
+    return asyncio.run(run())

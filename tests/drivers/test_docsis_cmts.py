@@ -18,10 +18,8 @@ from fieldagent.health import evaluate
 from fieldagent.model import HealthState, PollResult, Quality, Reading, Value
 from fieldagent.poller import Poller
 from fieldagent.rates import CounterRates
-from fieldagent.sim.device import SimulatedDevice
-from fieldagent.sim.snmp_agent import SnmpSimulator
 from fieldagent.transports.snmp import SnmpClient
-from tests.simrunner import SimRunner, device_fields
+from tests.simrunner import SimRunner, StepClock, by_key, device_fields, health_of, played
 
 TS = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 HOST = "127.0.0.40"
@@ -39,42 +37,25 @@ def counted(value: Value) -> int:
     return value
 
 
-class StepClock:
-    """Scenario time moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def playing(scenario: str) -> tuple[SimulatedDevice, StepClock]:
-    clock = StepClock()
-    device = SimulatedDevice(DRIVER, clock=clock)
-    device.play(scenario)
-    return device, clock
-
-
 def rated(scenario: str, first_s: float, second_s: float) -> dict[str, Reading]:
     """The readings of two polls `first_s` and `second_s` into `scenario`, counters as rates.
 
     Poll timestamps are as far apart as the scenario times, as on a real device.
     """
-    device, clock = playing(scenario)
+    device, clock = played(DRIVER, scenario)
     rates = CounterRates()
     readings: tuple[Reading, ...] = ()
     for elapsed in (first_s, second_s):
-        clock.now = 1000.0 + elapsed
+        clock.now = StepClock.START + elapsed
         decoded = DRIVER.decode(DRIVER.encode(device.snapshot()), TS + timedelta(seconds=elapsed))
         readings = rates.apply(DRIVER, decoded)
-    return {r.key: r for r in readings}
+    return by_key(readings)
 
 
 def test_normal_counters_count_at_the_channel_rate() -> None:
-    device, clock = playing("normal")
+    device, clock = played(DRIVER, "normal")
     start = device.snapshot()
-    clock.now += 10
+    clock.advance(10)
     later = device.snapshot()
     for channel, load in cmts.NORMAL_TRAFFIC.items():
         for key, per_s in load.rates(channel).items():
@@ -96,15 +77,13 @@ def test_normal_rates_are_the_simulated_traffic() -> None:
     for channel, load in cmts.NORMAL_TRAFFIC.items():
         for key, per_s in load.rates(channel).items():
             assert readings[key].value == pytest.approx(per_s, abs=1 / 30), key
-    assert evaluate(DRIVER, PollResult("cmts1", TS, tuple(readings.values()))).state is (
-        HealthState.OK
-    )
+    assert health_of(DRIVER, readings.values(), TS, "cmts1") is HealthState.OK
 
 
 def test_counter_wrap_rates_stay_right_across_the_wrap() -> None:
-    device, clock = playing("counter_wrap")
+    device, clock = played(DRIVER, "counter_wrap")
     before = device.snapshot()
-    clock.now += 2 * cmts.WRAP_AFTER_S
+    clock.advance(2 * cmts.WRAP_AFTER_S)
     after = device.snapshot()
     busy = row(cmts.UNERRORED, "6")
     assert counted(before[busy]) > SPAN - 10_000 and counted(after[busy]) < 10_000  # it wrapped
@@ -117,12 +96,10 @@ def test_counter_wrap_rates_stay_right_across_the_wrap() -> None:
 def test_rate_across_a_wrap_with_two_real_polls_over_udp(sims: SimRunner) -> None:
     """Device time is set by hand, poll timestamps are real: the rate is the wrapped delta
     over the real seconds between the two polls, exactly."""
-    device, clock = playing("counter_wrap")
-    sim = SnmpSimulator(device, HOST, 0)
-    sims.call(sim.start())
-    sims.adopt(sim)
+    device, clock = played(DRIVER, "counter_wrap")
+    sim = sims.serve_device(device, HOST)
     section = DeviceSection.model_validate(device_fields("cmts1", sim))
-    moments = (1000.0 + cmts.WRAP_AFTER_S / 2, 1000.0 + 2 * cmts.WRAP_AFTER_S)
+    moments = (StepClock.START + cmts.WRAP_AFTER_S / 2, StepClock.START + 2 * cmts.WRAP_AFTER_S)
     raw: list[dict[str, Value]] = []
 
     async def twice() -> tuple[PollResult, PollResult]:

@@ -6,7 +6,6 @@ GPS holdover phase, the model's OID space and scaling, and a poll over UDP.
 
 from __future__ import annotations
 
-import asyncio
 import tomllib
 from datetime import UTC, datetime
 
@@ -16,12 +15,8 @@ from drivers import _transmitter as tx
 from drivers import dvbt2_transmitter as dvbt2
 from fieldagent.config import DeviceSection
 from fieldagent.health import evaluate
-from fieldagent.model import HealthState, PollResult, Value
-from fieldagent.poller import Poller
-from fieldagent.sim.device import SimulatedDevice
-from fieldagent.sim.snmp_agent import SnmpSimulator
-from fieldagent.transports.snmp import SnmpClient
-from tests.simrunner import SimRunner, device_fields
+from fieldagent.model import HealthState, Value
+from tests.simrunner import SimRunner, health_of, played, poll_once
 
 TS = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 DRIVER = dvbt2.DRIVER
@@ -29,25 +24,12 @@ DOCUMENTATION_ENTERPRISE = "1.3.6.1.4.1.32473."
 """RFC 5612: the enterprise number reserved for examples, so the model matches no real device."""
 
 
-class StepClock:
-    """Scenario time moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def health_at(scenario: str, elapsed_s: float) -> tuple[HealthState, dict[str, Value]]:
     """Device health and values `elapsed_s` into `scenario`, through encode and decode."""
-    clock = StepClock()
-    device = SimulatedDevice(DRIVER, clock=clock)
-    device.play(scenario)
-    clock.now += elapsed_s
+    device, _ = played(DRIVER, scenario, elapsed_s)
     readings = DRIVER.decode(DRIVER.encode(device.snapshot()), TS)
-    health = evaluate(DRIVER, PollResult("dvbt2-1", TS, readings, None, 0.0))
-    return health.state, {r.key: r.value for r in readings}
+    state = health_of(DRIVER, readings, TS, "dvbt2-1")
+    return state, {r.key: r.value for r in readings}
 
 
 def test_every_oid_is_in_the_model_s_documentation_subtree() -> None:
@@ -113,24 +95,11 @@ def test_the_sample_config_is_a_valid_v3_device() -> None:
     assert str(section.snmp_credentials.version) == "3"
 
 
-def poll(sim: SnmpSimulator) -> PollResult:
-    section = DeviceSection.model_validate(device_fields("dvbt2-1", sim))
-
-    async def once() -> PollResult:
-        client = SnmpClient()
-        try:
-            return await Poller(client).poll(section, DRIVER)
-        finally:
-            client.close()
-
-    return asyncio.run(once())
-
-
 def test_ts_loss_over_udp_is_critical_on_the_ts_input_alone(sims: SimRunner) -> None:
     sim = sims.serve(DRIVER.name, "127.0.0.8")
     sim.device.set(dvbt2.MER, 29.5)
     sim.device.play("ts_loss")
-    result = poll(sim)
+    result = poll_once(sim, DRIVER, "dvbt2-1")
     values = {r.key: r.value for r in result.readings}
     assert values[dvbt2.MER] == 29.5
     health = evaluate(DRIVER, result)

@@ -7,21 +7,15 @@ and the names and statuses over real UDP.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 import pytest
 
 from drivers import entity_sensors as es
-from fieldagent.config import DeviceSection
 from fieldagent.driver import RawValue
-from fieldagent.health import evaluate
-from fieldagent.model import HealthState, PollResult, Quality, Reading, Value
-from fieldagent.poller import Poller
+from fieldagent.model import HealthState, Quality, Reading, Value
 from fieldagent.sim.device import SimulatedDevice
-from fieldagent.sim.snmp_agent import SnmpSimulator
-from fieldagent.transports.snmp import SnmpClient
-from tests.simrunner import SimRunner, device_fields
+from tests.simrunner import SimRunner, by_key, health_of, played, poll_readings, served_objects
 
 TS = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 DRIVER = es.DRIVER
@@ -50,12 +44,11 @@ def sensor(
 
 
 def decoded(objects: dict[str, RawValue]) -> dict[str, Reading]:
-    return {r.key: r for r in DRIVER.decode(objects, TS)}
+    return by_key(DRIVER.decode(objects, TS))
 
 
 def health(readings: dict[str, Reading]) -> HealthState:
-    result = PollResult("hub", TS, tuple(readings.values()))
-    return evaluate(DRIVER, result).state
+    return health_of(DRIVER, readings.values(), TS, "hub")
 
 
 @pytest.mark.parametrize(
@@ -209,24 +202,12 @@ def test_the_simulated_hub_uses_real_scales() -> None:
     assert objects[f"{es.VALUE_COLUMN}.8"] == 260  # 2.60 kW
 
 
-class StepClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def device_at(scenario: str, elapsed_s: float) -> SimulatedDevice:
-    clock = StepClock()
-    device = SimulatedDevice(DRIVER, clock=clock)
-    device.play(scenario)
-    clock.now += elapsed_s
-    return device
+    return played(DRIVER, scenario, elapsed_s)[0]
 
 
 def read(device: SimulatedDevice) -> dict[str, Reading]:
-    return decoded({".".join(map(str, oid)): raw for oid, raw in device.objects().items()})
+    return decoded(served_objects(device))
 
 
 @pytest.mark.parametrize(
@@ -260,25 +241,10 @@ def test_scenario_steps_are_pure_functions_of_time() -> None:
         assert device_at(name, 75).snapshot() == device_at(name, 75).snapshot(), name
 
 
-def poll(sim: SnmpSimulator) -> dict[str, Reading]:
-    section = DeviceSection.model_validate(device_fields("hub", sim))
-
-    async def once() -> PollResult:
-        client = SnmpClient()
-        try:
-            return await Poller(client).poll(section, DRIVER)
-        finally:
-            client.close()
-
-    result = asyncio.run(once())
-    assert result.error is None
-    return {r.key: r for r in result.readings}
-
-
 def test_sensor_failure_over_udp_keeps_names_and_says_which_probe(sims: SimRunner) -> None:
     sim = sims.serve(DRIVER.name, HOST)
     sim.device.play("sensor_fail")
-    readings = poll(sim)
+    readings = poll_readings(sim, DRIVER, "hub")
     assert readings["sensor.name[sensor=2]"].value == "Room temperature"
     assert readings["sensor.status[sensor=2]"].value == "nonoperational"
     assert "nonoperational" in readings[es.ROOM_TEMPERATURE].detail
@@ -295,6 +261,6 @@ def test_a_value_set_by_hand_reaches_the_poller_in_the_hub_s_scale(sims: SimRunn
     }
     for key, value in values.items():
         sim.device.set(key, value)
-    readings = poll(sim)
+    readings = poll_readings(sim, DRIVER, "hub")
     for key, value in values.items():
         assert readings[key].value == pytest.approx(value), key

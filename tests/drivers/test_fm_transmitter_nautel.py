@@ -7,7 +7,6 @@ and the quirk and identity over real UDP.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -15,51 +14,24 @@ import pytest
 from drivers import REGISTRY
 from drivers import _transmitter as tx
 from drivers import fm_transmitter_nautel as nautel
-from fieldagent.config import DeviceSection
 from fieldagent.health import evaluate
-from fieldagent.identify import identify
 from fieldagent.model import HealthState, PollResult, Quality, Value
-from fieldagent.poller import Poller
 from fieldagent.sim.device import ABSENT, SimulatedDevice
 from fieldagent.sim.snmp_agent import SnmpSimulator
-from fieldagent.transports.snmp import SnmpClient, SnmpTarget
-from tests.simrunner import SimRunner, device_fields
+from tests.simrunner import SimRunner, StepClock, by_key, played, poll_once, suggested_drivers
 
 TS = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 HOST = "127.0.0.7"
 DRIVER = nautel.DRIVER
 
 
-class StepClock:
-    """Scenario time moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def device_at(scenario: str, elapsed_s: float) -> dict[str, Value]:
     """What the simulated transmitter shows `elapsed_s` into `scenario`."""
-    clock = StepClock()
-    device = SimulatedDevice(DRIVER, clock=clock)
-    device.play(scenario)
-    clock.now += elapsed_s
-    return dict(device.snapshot())
+    return dict(played(DRIVER, scenario, elapsed_s)[0].snapshot())
 
 
 def poll(sim: SnmpSimulator) -> PollResult:
-    section = DeviceSection.model_validate(device_fields("fm1", sim))
-
-    async def once() -> PollResult:
-        client = SnmpClient()
-        try:
-            return await Poller(client).poll(section, DRIVER)
-        finally:
-            client.close()
-
-    return asyncio.run(once())
+    return poll_once(sim, DRIVER, "fm1")
 
 
 @pytest.mark.parametrize(
@@ -149,7 +121,7 @@ def test_alarms_no_reading_explains_keep_what_a_test_set() -> None:
     device = SimulatedDevice(DRIVER, clock=clock)
     device.set("tx.alarm.fan_fail", True)
     device.play("overheat")
-    clock.now += 90
+    clock.advance(90)
     values = device.snapshot()
     assert values["tx.alarm.fan_fail"] is True
     assert values["tx.alarm.pa_over_temp"] is True
@@ -160,7 +132,7 @@ def test_off_air_over_udp_shows_vswr_missing_not_an_antenna_fault(sims: SimRunne
     sim.device.play("off_air")
     sim.device.inject(DRIVER.oid_of(tx.VSWR), 0)  # what an idle coupler may report
     result = poll(sim)
-    readings = {r.key: r for r in result.readings}
+    readings = by_key(result.readings)
     assert readings[tx.VSWR].quality is Quality.MISSING
     assert "VSWR undefined" in readings[tx.VSWR].detail
     problems = {p.metric for p in evaluate(DRIVER, result).problems}
@@ -172,7 +144,7 @@ def test_vswr_stays_as_read_when_forward_power_is_not_known(sims: SimRunner) -> 
     sim = sims.serve(DRIVER.name, HOST)
     sim.device.set(tx.VSWR, 1.8)
     sim.device.inject(DRIVER.oid_of(tx.FORWARD), ABSENT)
-    readings = {r.key: r for r in poll(sim).readings}
+    readings = by_key(poll(sim).readings)
     assert readings[tx.FORWARD].quality is Quality.MISSING
     assert (readings[tx.VSWR].value, readings[tx.VSWR].quality) == (1.8, Quality.OK)
 
@@ -187,14 +159,4 @@ def test_a_fan_fail_alarm_alone_is_a_warning(sims: SimRunner) -> None:
 
 def test_identify_suggests_this_driver_only(sims: SimRunner) -> None:
     sim = sims.serve(DRIVER.name, HOST)
-    section = DeviceSection.model_validate(device_fields("fm1", sim))
-
-    async def run() -> list[str]:
-        client = SnmpClient()
-        try:
-            found = await identify(client, SnmpTarget.from_device(section), REGISTRY.values())
-        finally:
-            client.close()
-        return [s.driver.name for s in found.suggestions]
-
-    assert asyncio.run(run()) == [DRIVER.name]
+    assert suggested_drivers(sim, REGISTRY.values(), "fm1") == [DRIVER.name]

@@ -7,22 +7,17 @@ encodings mean.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 import pytest
 
 from drivers import ird_satellite as ird
-from fieldagent.config import DeviceSection
 from fieldagent.driver import RawValue
 from fieldagent.health import evaluate
-from fieldagent.identify import identify
 from fieldagent.model import HealthState, PollResult, Quality, Reading, Value
-from fieldagent.poller import Poller
-from fieldagent.sim.device import ABSENT, SimulatedDevice
+from fieldagent.sim.device import ABSENT
 from fieldagent.sim.snmp_agent import SnmpSimulator
-from fieldagent.transports.snmp import SnmpClient, SnmpTarget
-from tests.simrunner import SimRunner, device_fields
+from tests.simrunner import SimRunner, by_key, health_of, played, poll_readings, suggested_drivers
 
 TS = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 HOST = "127.0.0.31"
@@ -30,48 +25,22 @@ DRIVER = ird.DRIVER
 row = ird.row
 
 
-class StepClock:
-    """Scenario time moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def device_at(scenario: str, elapsed_s: float) -> dict[str, Value]:
     """What the simulated IRD shows `elapsed_s` into `scenario`."""
-    clock = StepClock()
-    device = SimulatedDevice(DRIVER, clock=clock)
-    device.play(scenario)
-    clock.now += elapsed_s
-    return device.snapshot()
+    return played(DRIVER, scenario, elapsed_s)[0].snapshot()
 
 
 def decoded(values: dict[str, Value]) -> dict[str, Reading]:
     """The readings a poll of an IRD showing `values` gives, after the driver's fixup."""
-    return {r.key: r for r in DRIVER.decode(DRIVER.encode(values), TS)}
+    return by_key(DRIVER.decode(DRIVER.encode(values), TS))
 
 
 def health(values: dict[str, Value]) -> HealthState:
-    readings = tuple(decoded(values).values())
-    return evaluate(DRIVER, PollResult("ird1", TS, readings)).state
+    return health_of(DRIVER, decoded(values).values(), TS, "ird1")
 
 
 def poll(sim: SnmpSimulator) -> dict[str, Reading]:
-    section = DeviceSection.model_validate(device_fields("ird1", sim))
-
-    async def once() -> PollResult:
-        client = SnmpClient()
-        try:
-            return await Poller(client).poll(section, DRIVER)
-        finally:
-            client.close()
-
-    result = asyncio.run(once())
-    assert result.error is None
-    return {r.key: r for r in result.readings}
+    return poll_readings(sim, DRIVER, "ird1")
 
 
 def test_an_unlocked_input_shows_its_carrier_measurements_missing_not_as_alarms() -> None:
@@ -94,7 +63,7 @@ def test_an_unlocked_input_shows_its_carrier_measurements_missing_not_as_alarms(
 def test_without_a_lock_reading_the_measurements_are_kept() -> None:
     objects: dict[str, RawValue] = DRIVER.encode(device_at("signal_loss", 5))
     del objects[DRIVER.oid_of(row(ird.LOCKED, 1))]
-    readings = {r.key: r for r in DRIVER.decode(objects, TS)}
+    readings = by_key(DRIVER.decode(objects, TS))
     assert row(ird.LOCKED, 1) not in readings
     assert readings[row(ird.LINK_MARGIN, 1)].value == 0.0
     assert readings[row(ird.LINK_MARGIN, 1)].quality is Quality.OK
@@ -206,16 +175,4 @@ def test_rows_are_keyed_by_the_index_the_ird_serves() -> None:
 def test_identify_recognises_the_simulated_ird(sims: SimRunner) -> None:
     sim = sims.serve("ird_satellite", HOST)
     sim.device.inject("1.3.6.1.2.1.1.2.0", ABSENT)  # without sysObjectID: by the status table
-
-    async def run() -> list[str]:
-        client = SnmpClient()
-        try:
-            target = SnmpTarget.from_device(
-                DeviceSection.model_validate(device_fields("ird1", sim))
-            )
-            found = await identify(client, target, [DRIVER])
-        finally:
-            client.close()
-        return [s.driver.name for s in found.suggestions]
-
-    assert asyncio.run(run()) == ["ird_satellite"]
+    assert suggested_drivers(sim, [DRIVER], "ird1") == ["ird_satellite"]

@@ -7,21 +7,15 @@ agent's own thresholds, how the faults develop, and the alarms over real UDP.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 import pytest
 
 from drivers import scte_hms_optical as hms
-from fieldagent.config import DeviceSection
 from fieldagent.driver import RawValue
-from fieldagent.health import evaluate
-from fieldagent.model import HealthState, PollResult, Quality, Reading
-from fieldagent.poller import Poller
+from fieldagent.model import HealthState, Quality, Reading
 from fieldagent.sim.device import SimulatedDevice
-from fieldagent.sim.snmp_agent import SnmpSimulator
-from fieldagent.transports.snmp import SnmpClient
-from tests.simrunner import SimRunner, device_fields
+from tests.simrunner import SimRunner, by_key, health_of, played, poll_readings, served_objects
 
 TS = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 DRIVER = hms.DRIVER
@@ -38,11 +32,11 @@ def alarm_row(oid: str, state: RawValue, value: RawValue) -> dict[str, RawValue]
 
 
 def decoded(objects: dict[str, RawValue]) -> dict[str, Reading]:
-    return {r.key: r for r in DRIVER.decode(objects, TS)}
+    return by_key(DRIVER.decode(objects, TS))
 
 
 def health(readings: dict[str, Reading]) -> HealthState:
-    return evaluate(DRIVER, PollResult("tx", TS, tuple(readings.values()))).state
+    return health_of(DRIVER, readings.values(), TS, "tx")
 
 
 def test_the_documented_oids_are_the_ones_read() -> None:
@@ -169,24 +163,12 @@ def test_the_simulated_shelf_reads_back_its_own_values() -> None:
     assert all(readings[key].value == value for key, value in initial.items())
 
 
-class StepClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def device_at(scenario: str, elapsed_s: float) -> SimulatedDevice:
-    clock = StepClock()
-    device = SimulatedDevice(DRIVER, clock=clock)
-    device.play(scenario)
-    clock.now += elapsed_s
-    return device
+    return played(DRIVER, scenario, elapsed_s)[0]
 
 
 def read(device: SimulatedDevice) -> dict[str, Reading]:
-    return decoded({".".join(map(str, oid)): raw for oid, raw in device.objects().items()})
+    return decoded(served_objects(device))
 
 
 @pytest.mark.parametrize(
@@ -248,31 +230,12 @@ def test_scenario_steps_are_pure_functions_of_time() -> None:
         assert device_at(name, 95).snapshot() == device_at(name, 95).snapshot(), name
 
 
-def poll(sim: SnmpSimulator) -> dict[str, Reading]:
-    section = DeviceSection.model_validate(device_fields("tx", sim))
-
-    async def once() -> PollResult:
-        client = SnmpClient()
-        try:
-            return await Poller(client).poll(section, DRIVER)
-        finally:
-            client.close()
-
-    result = asyncio.run(once())
-    assert result.error is None
-    return {r.key: r for r in result.readings}
-
-
 def test_alarm_rows_survive_a_real_walk(sims: SimRunner) -> None:
-    clock = StepClock()
-    device = SimulatedDevice(DRIVER, clock=clock)
-    simulator = SnmpSimulator(device, HOST, 0)
-    sims.call(simulator.start())
-    sims.adopt(simulator)
-    device.play("laser_degraded")
-    clock.now += 150
+    device, clock = played(DRIVER, "laser_degraded")
+    simulator = sims.serve_device(device, HOST)
+    clock.advance(150)
     device.set("optical.laser_status[laser=2.1]", "off")
-    readings = poll(simulator)
+    readings = poll_readings(simulator, DRIVER, "tx")
     assert readings[hms.ALARM_COUNT].value == 3
     assert readings[hms.ALARM_TEXT].value == (
         "optical.laser_bias_ma[laser=2.1] HIHI (115 mA); "
