@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import os
 import re
 import stat
 import tomllib
@@ -529,4 +530,9 @@ def _resolve_paths(config: Config, base: Path) -> Config:
 
 def _absolute(value: Path | None, base: Path) -> Path | None:
     """Absolute, but not resolved: /dev/serial/by-id links must stay links."""
-    return value if value is None or value.is_absolute() else base.resolve() / value
+    # normpath folds "config/../state" lexically, without following any link.
+    return (
+        value
+        if value is None or value.is_absolute()
+        else Path(os.path.normpath(base.resolve() / value))
+    )

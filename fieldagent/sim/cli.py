@@ -28,10 +28,8 @@ async def _simulate(config: Config, scenarios: dict[str, str], time_scale: float
     try:
         for device_id, device in station.devices.items():
             section = config.find_device(device_id)
-            print(
-                f"simulating {device_id} ({device.driver.name}) at {served_at(section)}"
-                f" [{device.scenario}]"
-            )
+            where = served_at(section, device.driver)
+            print(f"simulating {device_id} ({device.driver.name}) at {where} [{device.scenario}]")
         for device_id, reason in station.skipped:
             print(f"not simulated: {device_id}: {reason}")
         if not station.devices:

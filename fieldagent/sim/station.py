@@ -128,10 +128,11 @@ class SimulatedStation:
         return device
 
 
-def served_at(section: DeviceSection) -> str:
+def served_at(section: DeviceSection, driver: Driver) -> str:
     """Where a simulated device answers, as a technician would name it."""
     if section.serial_port is not None:
-        return f"{section.serial_port} (unit {section.unit})"
+        unit = f" (unit {section.unit})" if driver.protocol == "modbus" else ""
+        return f"{section.serial_port}{unit}"
     return f"{section.address}:{section.port}"
 
 
