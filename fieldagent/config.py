@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import itertools
+import math
 import os
 import re
 import stat
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -23,6 +26,7 @@ from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -31,7 +35,7 @@ from pydantic import (
     model_validator,
 )
 
-from fieldagent.driver import Driver
+from fieldagent.driver import Driver, Limits, Metric, ValueType, split_row_key
 
 DEFAULT_CONFIG_PATH = Path("/etc/fieldagent/station.toml")
 
@@ -51,6 +55,85 @@ class ConfigError(Exception):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+OFF = "off"
+"""A limit given as "off": the driver's default for that limit is removed."""
+
+MAX_DELAY_S = 86400.0
+
+
+def _limit_value(value: Any) -> Any:
+    """One limit: a number, or "off"; one clear message for anything else."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().lower() == OFF:
+        return OFF
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(
+            f'a limit is a number, or "off" to remove the driver\'s limit (got {value!r:.40})'
+        )
+    if not math.isfinite(value):
+        raise ValueError("a limit must be a finite number")
+    return float(value)
+
+
+LimitValue = Annotated[float | Literal["off"] | None, BeforeValidator(_limit_value)]
+StateLevel = Literal["ok", "warning", "critical"]
+LIMIT_NAMES = ("warn_low", "crit_low", "warn_high", "crit_high")
+
+
+def limits_order_problem(limits: Limits) -> str | None:
+    """What is wrong with the order of a metric's limits, or None.
+
+    From low to high: crit_low <= warn_low < warn_high <= crit_high (unset
+    limits are skipped); a warning limit may equal its critical one.
+    """
+    ordered = [
+        (name, getattr(limits, name))
+        for name in ("crit_low", "warn_low", "warn_high", "crit_high")
+        if getattr(limits, name) is not None
+    ]
+    for (low_name, low), (high_name, high) in itertools.pairwise(ordered):
+        across = low_name.endswith("_low") and high_name.endswith("_high")
+        if low > high or (across and low == high):
+            relation = "below" if across else "at most"
+            return f"{low_name} ({low:g}) must be {relation} {high_name} ({high:g})"
+    return None
+
+
+class LimitRule(_Strict):
+    """Alarm settings of one metric: what a `[limits."KEY"]` or `[device.limits."KEY"]` table holds.
+
+    Every key is optional: what is not given comes from the wider level
+    (station-wide `[limits]`, then the driver's defaults).
+    """
+
+    warn_low: LimitValue = None
+    crit_low: LimitValue = None
+    warn_high: LimitValue = None
+    crit_high: LimitValue = None
+    deadband: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    delay_s: float | None = Field(default=None, ge=0, le=MAX_DELAY_S, allow_inf_nan=False)
+    clear_delay_s: float | None = Field(default=None, ge=0, le=MAX_DELAY_S, allow_inf_nan=False)
+    states: dict[str, StateLevel] = Field(default_factory=dict)
+    enabled: bool | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        problem = limits_order_problem(self.apply_to(Limits()))
+        if problem is not None:
+            raise ValueError(problem)
+        return self
+
+    def apply_to(self, limits: Limits) -> Limits:
+        """`limits` with this rule's limits laid over it ("off" removes one)."""
+        changes: dict[str, float | None] = {}
+        for name in LIMIT_NAMES:
+            value = getattr(self, name)
+            if value is not None:
+                changes[name] = None if value == OFF else float(value)
+        return replace(limits, **changes)
 
 
 class StationSection(_Strict):
@@ -245,6 +328,8 @@ class Parity(StrEnum):
     ODD = "O"
 
 
+EXAMPLE_UNTIL_HINT = "give a date and time with its UTC offset, e.g. 2026-12-01T08:00:00+07:00"
+
 STANDARD_BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 
 
@@ -278,6 +363,22 @@ class DeviceSection(_Strict):
     scaling: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
         default_factory=dict
     )
+    limits: dict[str, LimitRule] = Field(default_factory=dict)
+    maintenance_until: datetime | None = None
+
+    @field_validator("maintenance_until", mode="before")
+    @classmethod
+    def _date_and_time(cls, value: Any) -> Any:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            raise ValueError(f"{EXAMPLE_UNTIL_HINT} (got a date without a time)")
+        return value
+
+    @field_validator("maintenance_until")
+    @classmethod
+    def _with_offset(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError(f"{EXAMPLE_UNTIL_HINT} (got no offset)")
+        return value
 
     @field_validator("snmp_version", mode="before")
     @classmethod
@@ -352,6 +453,7 @@ class Config(_Strict):
     agent: AgentSection = AgentSection()
     mqtt: MqttSection = MqttSection()
     device: list[DeviceSection] = Field(default_factory=list)
+    limits: dict[str, LimitRule] = Field(default_factory=dict)
 
     @field_validator("device")
     @classmethod
@@ -414,6 +516,11 @@ def parse_config(
                 problems.extend(
                     _driver_problems(f"{source}: device[{index}]", device, known_drivers)
                 )
+    station_limits = data.get("limits")
+    if known_drivers is not None and isinstance(station_limits, dict):
+        problems.extend(_station_limit_problems(f"{source}: limits", station_limits, known_drivers))
+    if config is not None and known_drivers is not None and not problems:
+        problems.extend(_merged_limit_problems(source, config, known_drivers))
     if problems or config is None:
         raise ConfigError(problems)
     return config
@@ -441,11 +548,138 @@ def _driver_problems(
         )
     scaling = device.get("scaling")
     metric_keys = frozenset(m.key for m in driver.metrics)
-    return problems + [
+    problems += [
         f"{where}.scaling: driver {name} has no metric {key!r}{_suggest(key, metric_keys)}"
         for key in (scaling if isinstance(scaling, dict) else {})
         if key not in metric_keys
     ]
+    limits = device.get("limits")
+    for key, rule in (limits if isinstance(limits, dict) else {}).items():
+        problems.extend(_device_limit_problems(f"{where}.limits.{key}", key, rule, driver))
+    return problems
+
+
+def _device_limit_problems(where: str, key: str, rule: Any, driver: Driver) -> list[str]:
+    """A `[device.limits."KEY"]` names a metric (or one row of a table metric) of the driver."""
+    parts = split_row_key(key)
+    base = parts[0] if parts else key
+    metric = next((m for m in driver.metrics if m.key == base), None)
+    if metric is None:
+        keys = frozenset(m.key for m in driver.metrics)
+        if "[" in key and parts is None:
+            return [f"{where}: a table row is written KEY[label=index], e.g. 'ird.cn_db[input=2]'"]
+        return [f"{where}: driver {driver.name} has no metric {base!r}{_suggest(base, keys)}"]
+    if parts is not None and metric.table is None:
+        return [f"{where}: {base} is a single value, not a table: write {base!r} without [...]"]
+    if parts is not None and parts[1] != metric.table:
+        return [f"{where}: rows of {base} are named [{metric.table}=...], not [{parts[1]}=...]"]
+    return _rule_fit_problems(where, key, metric, rule)
+
+
+def _station_limit_problems(
+    where: str, limits: dict[str, Any], known_drivers: Mapping[str, Driver]
+) -> list[str]:
+    """A top-level `[limits."KEY"]` names a metric key that some driver declares."""
+    problems: list[str] = []
+    all_keys = frozenset(m.key for d in known_drivers.values() for m in d.metrics)
+    for key, rule in limits.items():
+        here = f"{where}.{key}"
+        if split_row_key(key) is not None:
+            problems.append(
+                f"{here}: a station-wide limit names a metric, not a table row; give a row's"
+                f' limits under its device ([device.limits."{key}"])'
+            )
+            continue
+        metrics = [m for d in known_drivers.values() for m in d.metrics if m.key == key]
+        if not metrics:
+            problems.append(f"{here}: no driver has a metric {key!r}{_suggest(key, all_keys)}")
+            continue
+        for metric in metrics:
+            problems.extend(
+                p for p in _rule_fit_problems(here, key, metric, rule) if p not in problems
+            )
+    return problems
+
+
+_NUMERIC = (ValueType.NUMBER, ValueType.COUNTER)
+
+
+def _rule_fit_problems(where: str, key: str, metric: Metric, rule: Any) -> list[str]:
+    """Limits fit numbers (and counter rates); states fit enums and true/false values."""
+    if not isinstance(rule, dict):
+        return []  # the model reports the wrong type
+    if metric.type is ValueType.TEXT:
+        return [f"{where}: {key} is a text value: it has no limits or states to set"]
+    problems: list[str] = []
+    numeric_keys = [k for k in (*LIMIT_NAMES, "deadband") if k in rule]
+    if metric.type not in _NUMERIC and numeric_keys:
+        kind = "an enum" if metric.type is ValueType.ENUM else "a true/false value"
+        problems.append(
+            f"{where}: {key} is {kind}: {', '.join(numeric_keys)} do not apply; use states"
+        )
+    states = rule.get("states")
+    if metric.type in _NUMERIC and states:
+        problems.append(
+            f"{where}.states: {key} is a number: states do not apply; use warn_low, crit_low,"
+            " warn_high, crit_high"
+        )
+    elif isinstance(states, dict):
+        if metric.type is ValueType.BOOL:
+            labels = frozenset({"true", "false"})
+        else:
+            labels = frozenset(metric.enum.values())
+        known = ", ".join(sorted(labels))
+        problems += [
+            f"{where}.states: {key} has no state {label!r}{_suggest(label, labels)}"
+            f" (known: {known})"
+            for label in states
+            if label not in labels
+        ]
+    return problems
+
+
+def _merged_limit_problems(
+    source: str, config: Config, known_drivers: Mapping[str, Driver]
+) -> list[str]:
+    """Each section's limits are in order; they must still be once laid over each other.
+
+    Driver defaults, then the station-wide `[limits]`, then the device's own
+    (metric, then row): a warn_high of 1.6 over the driver's crit_high of 1.5
+    is only seen here.
+    """
+    problems: list[str] = []
+    for index, device in enumerate(config.device):
+        driver = known_drivers.get(device.driver)
+        if driver is None:
+            continue
+        keys = list(device.limits) + [k for k in config.limits if k not in device.limits]
+        for key in keys:
+            parts = split_row_key(key)
+            base = parts[0] if parts else key
+            metric = next((m for m in driver.metrics if m.key == base), None)
+            if metric is None or metric.type not in _NUMERIC:
+                continue
+            limits = metric.limits
+            layers = [config.limits.get(base), device.limits.get(base)]
+            if parts is not None:
+                layers.append(device.limits.get(key))
+            for layer in layers:
+                if layer is not None:
+                    limits = layer.apply_to(limits)
+            problem = limits_order_problem(limits)
+            if problem is None:
+                continue
+            if key in device.limits:
+                where = f"{source}: device[{index}].limits.{key}"
+            else:
+                where = f"{source}: limits.{key}"
+            line = (
+                f"{where}: with the driver's and station-wide limits of device {device.id},"
+                f" {problem}"
+            )
+            if line not in problems:
+                problems.append(line)
+    return problems
 
 
 def _describe(source: str, data: dict[str, Any], error: Any) -> str:
@@ -462,6 +696,11 @@ def _describe(source: str, data: dict[str, Any], error: Any) -> str:
         )
     elif error["type"] == "missing":
         message = "required key is missing"
+    elif error["type"] == "model_type" and "limits" in error["loc"]:
+        message = (
+            'give a table of settings for the metric, e.g. [limits."rf.vswr"] then'
+            f" warn_high = 1.5 on its own line (got {error['input']!r:.40})"
+        )
     elif (
         "input" in error
         and not isinstance(error["input"], dict | list)
@@ -496,6 +735,10 @@ _SECTION_MODELS: dict[str, type[BaseModel]] = {
 def _siblings(loc: tuple[Any, ...]) -> frozenset[str]:
     if len(loc) == 1:
         return frozenset(Config.model_fields)
+    station_rule = loc[0] == "limits" and len(loc) == 3
+    device_rule = loc[0] == "device" and len(loc) == 5 and loc[2] == "limits"
+    if station_rule or device_rule:
+        return frozenset(LimitRule.model_fields)
     model = _SECTION_MODELS.get(str(loc[0]))
     return frozenset(model.model_fields) if model else frozenset()
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from datetime import UTC, datetime
+import tomllib
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,10 @@ from pydantic import BaseModel
 import drivers
 from fieldagent.config import (
     AgentSection,
+    Config,
     ConfigError,
     DeviceSection,
+    LimitRule,
     MqttSection,
     SnmpVersion,
     StationSection,
@@ -165,8 +168,30 @@ def test_real_station_example_uses_tls_and_a_protected_password() -> None:
 def test_real_station_example_shows_every_key(section: str, model: type[BaseModel]) -> None:
     text = (CONFIG_DIR / "station.example.toml").read_text(encoding="utf-8")
     shown = set(re.findall(r"^(?:# )?(\w+) = ", text, flags=re.MULTILINE))
-    shown |= set(re.findall(r"^(?:# )?\[\w+\.(\w+)\]$", text, flags=re.MULTILINE))  # sub-tables
+    shown |= set(re.findall(r"^(?:# )?\[\w+\.(\w+)[\].]", text, flags=re.MULTILINE))  # sub-tables
     assert set(model.model_fields) - shown == set(), f"[{section}] keys missing"
+
+
+def test_real_station_example_shows_every_section_and_limit_key() -> None:
+    text = (CONFIG_DIR / "station.example.toml").read_text(encoding="utf-8")
+    sections = set(re.findall(r"^(?:# )?\[\[?(\w+)[\].]", text, flags=re.MULTILINE))
+    assert set(Config.model_fields) - sections == set()
+    shown = set(re.findall(r"^(?:# )?(\w+) = ", text, flags=re.MULTILINE))
+    assert set(LimitRule.model_fields) - shown == set()
+    assert re.search(r'^# \[limits\."[\w.]+"\]$', text, flags=re.MULTILINE), "station-wide"
+    assert re.search(r'^\[device\.limits\."[\w.]+"\]$', text, flags=re.MULTILINE), "per device"
+
+
+def test_reference_documents_every_limit_key_and_its_example_is_valid() -> None:
+    text = (PROJECT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    section = text.split("## `[limits]` and `[device.limits]`")[1].split("\n## ")[0]
+    missing = {key for key in LimitRule.model_fields if f"| `{key}` " not in section}
+    assert missing == set()
+    example = section.split("```toml\n")[1].split("```")[0]
+    data = tomllib.loads(f'[station]\nid = "s"\nname = "S"\n{example}')
+    config = parse_config(data, "docs", KNOWN)
+    assert config.limits["rf.vswr"].warn_high == 1.4
+    assert config.device[1].limits["ird.locked[input=3]"].enabled is False
 
 
 @pytest.mark.parametrize(("section", "model"), list(SECTIONS.items()))
@@ -176,6 +201,9 @@ def test_reference_documents_every_key(section: str, model: type[BaseModel]) -> 
     table = table.split("\n## ")[0]
     missing = {key for key in model.model_fields if f"| `{key}` " not in table}
     assert missing == set()
+    if section == "station":  # the overview lists every top-level section
+        overview = text.split("\n## ")[0]
+        assert {k for k in Config.model_fields if f"`[{k}]`" not in overview} == {"device"}
 
 
 # ---------------------------------------------------------------- valid files
@@ -662,3 +690,208 @@ def test_scaling_multiplies_the_metric_scale(tmp_path: Path) -> None:
     assert charge.decode(1000, datetime.now(UTC)).value == 100
     assert charge.precision == 1
     assert KNOWN["ups_rfc1628"].metric("ups.battery.charge_pct").scale == 1.0
+
+
+# ---------------------------------------------------------------- alarm limits and maintenance
+
+FM = {"id": "fm-main", "driver": "fm_transmitter_nautel", "host": "192.168.1.30"}
+IRD = {"id": "ird1", "driver": "ird_satellite", "host": "192.168.1.40"}
+
+
+def limits_problems(
+    tmp_path: Path, text: str, devices: list[dict[str, Any]] | None = None
+) -> list[str]:
+    """The problems of a station file with `text` (TOML tables) appended, path prefix cut."""
+    path = write(tmp_path, station_toml(devices=devices or [FM]) + text)
+    return [p.removeprefix(f"{path}: ") for p in problems_of(path)]
+
+
+def test_limits_maintenance_and_states_load(tmp_path: Path) -> None:
+    text = station_toml(devices=[{**FM, "maintenance_until": DROP}, IRD])
+    text = text.replace(
+        'driver = "fm_transmitter_nautel"\n',
+        'driver = "fm_transmitter_nautel"\nmaintenance_until = 2026-12-01T08:00:00+07:00\n',
+    )
+    text += (
+        '[device.limits."ird.link_margin_db[input=2]"]\nwarn_low = 2.5\ncrit_low = "off"\n'
+        '[device.limits."ird.locked"]\nstates = { false = "warning" }\ndelay_s = 0\n'
+        '[limits."rf.vswr"]\nwarn_high = 1.4\ncrit_high = 1.8\ndelay_s = 5\n'
+        "clear_delay_s = 30\ndeadband = 0.05\n"
+        '[limits."ups.output.source"]\nstates = { battery = "critical" }\nenabled = true\n'
+    )
+    config = load_config(write(tmp_path, text), KNOWN)
+    fm, ird = config.device
+    assert fm.maintenance_until == datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+    assert fm.maintenance_until.utcoffset() == timedelta(hours=7)
+    assert fm.maintenance_until.tzinfo == timezone(timedelta(hours=7))
+    assert ird.maintenance_until is None
+    row = ird.limits["ird.link_margin_db[input=2]"]
+    assert (row.warn_low, row.crit_low) == (2.5, "off")
+    assert ird.limits["ird.locked"].states == {"false": "warning"}
+    vswr = config.limits["rf.vswr"]
+    assert (vswr.warn_high, vswr.crit_high, vswr.delay_s, vswr.clear_delay_s, vswr.deadband) == (
+        1.4,
+        1.8,
+        5,
+        30,
+        0.05,
+    )
+
+
+LIMIT_FAULTS = [
+    # unknown metric keys, with a hint
+    (
+        '[device.limits."rf.vswrr"]\nwarn_high = 1.4\n',
+        "device[0].limits.rf.vswrr: driver fm_transmitter_nautel has no metric 'rf.vswrr'"
+        " (did you mean 'rf.vswr'?)",
+    ),
+    (
+        '[limits."rf.vswrr"]\nwarn_high = 1.4\n',
+        "limits.rf.vswrr: no driver has a metric 'rf.vswrr' (did you mean 'rf.vswr'?)",
+    ),
+    (
+        '[device.limits."rf.vswr"]\nwarn_hihg = 1.4\n',
+        "device[0].limits.rf.vswr.warn_hihg: unknown key (did you mean 'warn_high'?)",
+    ),
+    (
+        '[limits."rf.vswr"]\ndelay = 5\n',
+        "limits.rf.vswr.delay: unknown key (did you mean 'delay_s'?)",
+    ),
+    # bad delays and deadbands
+    (
+        '[device.limits."rf.vswr"]\ndelay_s = -5\n',
+        "device[0].limits.rf.vswr.delay_s: Input should be greater than or equal to 0 (got -5)",
+    ),
+    (
+        '[limits."rf.vswr"]\nclear_delay_s = 100000\n',
+        "limits.rf.vswr.clear_delay_s: Input should be less than or equal to 86400 (got 100000)",
+    ),
+    (
+        '[device.limits."rf.vswr"]\ndelay_s = "5 s"\n',
+        "device[0].limits.rf.vswr.delay_s: Input should be a valid number",
+    ),
+    (
+        '[device.limits."rf.vswr"]\nclear_delay_s = nan\n',
+        "device[0].limits.rf.vswr.clear_delay_s: Input should be a finite number",
+    ),
+    (
+        '[device.limits."rf.vswr"]\ndeadband = -0.1\n',
+        "device[0].limits.rf.vswr.deadband: Input should be greater than or equal to 0",
+    ),
+    # limit values and their order
+    (
+        '[device.limits."rf.vswr"]\nwarn_high = "of"\n',
+        'device[0].limits.rf.vswr.warn_high: a limit is a number, or "off" to remove the'
+        " driver's limit (got 'of')",
+    ),
+    (
+        '[device.limits."rf.vswr"]\nwarn_high = inf\n',
+        "device[0].limits.rf.vswr.warn_high: a limit must be a finite number",
+    ),
+    (
+        '[device.limits."rf.vswr"]\nwarn_high = 2.1\ncrit_high = 1.9\n',
+        "device[0].limits.rf.vswr: warn_high (2.1) must be at most crit_high (1.9)",
+    ),
+    (
+        '[limits."rf.vswr"]\nwarn_low = 2\nwarn_high = 2\n',
+        "limits.rf.vswr: warn_low (2) must be below warn_high (2)",
+    ),
+    (
+        '[device.limits."rf.vswr"]\nwarn_high = 2.1\n',
+        "device[0].limits.rf.vswr: with the driver's and station-wide limits of device"
+        " fm-main, warn_high (2.1) must be at most crit_high (2)",
+    ),
+    (
+        '[device.limits."rf.vswr"]\nwarn_high = "off"\ncrit_high = 1.2\n'
+        '[limits."rf.vswr"]\nwarn_high = 1.3\n',
+        None,  # the device's "off" removes the station's warn_high: valid
+    ),
+    # limits and states must fit the metric
+    (
+        '[device.limits."tx.on_air"]\nwarn_low = 1\n',
+        "device[0].limits.tx.on_air: tx.on_air is a true/false value: warn_low do not apply;"
+        " use states",
+    ),
+    (
+        '[device.limits."rf.vswr"]\nstates = { high = "critical" }\n',
+        "device[0].limits.rf.vswr.states: rf.vswr is a number: states do not apply",
+    ),
+    (
+        '[device.limits."tx.on_air"]\nstates = { flase = "critical" }\n',
+        "device[0].limits.tx.on_air.states: tx.on_air has no state 'flase'"
+        " (did you mean 'false'?) (known: false, true)",
+    ),
+    (
+        '[limits."ups.output.source"]\nstates = { batery = "critical" }\n',
+        "limits.ups.output.source.states: ups.output.source has no state 'batery'"
+        " (did you mean 'battery'?)",
+    ),
+    (
+        '[device.limits."tx.on_air"]\nstates = { false = "bad" }\n',
+        "device[0].limits.tx.on_air.states.false: Input should be 'ok', 'warning' or 'critical'",
+    ),
+    # rows
+    (
+        '[device.limits."rf.vswr[input=1]"]\nwarn_high = 1.4\n',
+        "device[0].limits.rf.vswr[input=1]: rf.vswr is a single value, not a table",
+    ),
+    (
+        '[limits."ird.cn_db[input=1]"]\nwarn_low = 4\n',
+        "limits.ird.cn_db[input=1]: a station-wide limit names a metric, not a table row",
+    ),
+    (
+        '[limits."rf.vswr"]\nwarn_high = 1.5\n[limits."ird.service"]\nenabled = false\n',
+        "limits.ird.service: ird.service is a text value: it has no limits or states to set",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "says"), [pytest.param(t, s, id=(s or "valid")[:50]) for t, s in LIMIT_FAULTS]
+)
+def test_limit_faults_are_reported_with_their_key_path(
+    tmp_path: Path, text: str, says: str | None
+) -> None:
+    if says is None:
+        load_config(write(tmp_path, station_toml(devices=[FM]) + text), KNOWN)
+        return
+    problems = limits_problems(tmp_path, text)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(says), problems[0]
+
+
+def test_row_keys_name_the_table_of_the_metric(tmp_path: Path) -> None:
+    text = (
+        '[device.limits."ird.cn_db[inputs=2]"]\nwarn_low = 3\n'
+        '[device.limits."ird.cn_db[input=2"]\nwarn_low = 3\n'
+        '[device.limits."ird.cn_db[input=2]"]\nwarn_low = 3\n'
+    )
+    assert limits_problems(tmp_path, text, devices=[IRD]) == [
+        "device[0].limits.ird.cn_db[inputs=2]: rows of ird.cn_db are named [input=...],"
+        " not [inputs=...]",
+        "device[0].limits.ird.cn_db[input=2: a table row is written KEY[label=index],"
+        " e.g. 'ird.cn_db[input=2]'",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("2026-12-01T08:00:00", "(got no offset)"),
+        ("2026-12-01", "(got a date without a time)"),
+        ('"tomorrow"', "Input should be a valid datetime"),
+    ],
+)
+def test_maintenance_until_needs_a_time_with_its_offset(
+    tmp_path: Path, value: str, says: str
+) -> None:
+    path = write(tmp_path, station_toml(devices=[{**FM, "maintenance_until": DROP}]))
+    text = path.read_text(encoding="utf-8") + f"maintenance_until = {value}\n"
+    [problem] = problems_of(write(tmp_path, text))
+    assert problem.startswith(f"{path}: device[0].maintenance_until: "), problem
+    assert says in problem
+
+
+def test_a_limit_given_as_a_value_instead_of_a_table(tmp_path: Path) -> None:
+    [problem] = limits_problems(tmp_path, '[limits]\n"rf.vswr" = 1.5\n')
+    assert problem.startswith("limits.rf.vswr: give a table of settings for the metric")

@@ -1,0 +1,100 @@
+"""The rule book: defaults by kind of metric, and overrides laid over them."""
+
+from __future__ import annotations
+
+import pytest
+
+from drivers import REGISTRY
+from fieldagent.alarms.rules import KIND_DEFAULTS, Kind, RuleBook, kind_of
+from fieldagent.driver import Limits, Metric
+from fieldagent.model import HealthState
+from tests.alarms import CMTS, FM, IRD, UPS, station_config, with_limits
+
+
+@pytest.mark.parametrize(
+    ("driver", "key", "kind", "delay", "clear"),
+    [
+        ("fm_transmitter_nautel", "tx.alarm.audio_loss", Kind.AUDIO, 30, 30),
+        ("fm_transmitter_nautel", "audio.modulation_peak_pct", Kind.AUDIO, 30, 30),
+        ("fm_transmitter_nautel", "rf.forward_power_w", Kind.POWER, 10, 30),
+        ("fm_transmitter_nautel", "rf.vswr", Kind.POWER, 10, 30),
+        ("entity_sensors", "power.ac_voltage_v", Kind.POWER, 10, 30),
+        ("scte_hms_optical", "optical.output_dbm", Kind.POWER, 10, 30),
+        ("fm_transmitter_nautel", "pa.temperature_c", Kind.TEMPERATURE, 10, 60),
+        ("ups_rfc1628", "ups.output.source", Kind.STATE, 10, 10),
+        ("fm_transmitter_nautel", "tx.on_air", Kind.STATE, 10, 10),
+        ("docsis_cmts", "docsis.upstream.uncorrectable_cw_per_s", Kind.RATE, 60, 60),
+        ("ups_rfc1628", "ups.battery.charge_pct", Kind.OTHER, 10, 30),
+        ("ird_satellite", "ird.link_margin_db", Kind.OTHER, 10, 30),
+    ],
+)
+def test_kinds_and_their_default_delays(
+    driver: str, key: str, kind: Kind, delay: float, clear: float
+) -> None:
+    assert kind_of(_metric(driver, key)) is kind
+    assert (KIND_DEFAULTS[kind].delay_s, KIND_DEFAULTS[kind].clear_delay_s) == (delay, clear)
+
+
+def _metric(driver: str, key: str) -> Metric:
+    return next(m for m in REGISTRY[driver].metrics if m.key == key)
+
+
+def test_default_deadbands_by_unit_and_relative() -> None:
+    book = RuleBook(station_config([FM, UPS, IRD]), REGISTRY)
+    assert book.rule("fm-main", "pa.temperature_c").deadband_for(70) == 1.0  # type: ignore[union-attr]
+    assert book.rule("ups1", "ups.battery.charge_pct").deadband_for(15) == 1.0  # type: ignore[union-attr]
+    margin = book.rule("ird1", "ird.link_margin_db[input=1]")
+    assert margin is not None and margin.deadband_for(1.0) == 0.3
+    vswr = book.rule("fm-main", "rf.vswr")
+    assert vswr is not None and vswr.deadband_for(2.0) == pytest.approx(0.02)
+    assert vswr.deadband_for(1.5) == pytest.approx(0.015)
+
+
+def test_layers_override_key_by_key() -> None:
+    config = station_config(
+        [
+            with_limits(
+                IRD,
+                **{
+                    "ird.link_margin_db": {"crit_low": 0.5, "delay_s": 20},
+                    "ird.link_margin_db[input=2]": {"warn_low": "off", "clear_delay_s": 5},
+                },
+            )
+        ],
+        limits={"ird.link_margin_db": {"warn_low": 2.0, "deadband": 0.2, "delay_s": 15}},
+    )
+    book = RuleBook(config, REGISTRY)
+    row1 = book.rule("ird1", "ird.link_margin_db[input=1]")
+    row2 = book.rule("ird1", "ird.link_margin_db[input=2]")
+    assert row1 is not None and row2 is not None
+    assert row1.limits == Limits(warn_low=2.0, crit_low=0.5)
+    assert (row1.delay_s, row1.clear_delay_s, row1.deadband) == (20, 30, 0.2)
+    assert row2.limits == Limits(warn_low=None, crit_low=0.5)
+    assert (row2.delay_s, row2.clear_delay_s) == (20, 5)
+
+
+def test_states_merge_label_by_label_and_enabled_switches_a_metric_off() -> None:
+    config = station_config(
+        [with_limits(UPS, ups__output__source={"states": {"bypass": "warning"}}), CMTS],
+        limits={
+            "ups.output.source": {"states": {"battery": "critical"}},
+            "docsis.upstream.snr_db": {"enabled": False},
+        },
+    )
+    book = RuleBook(config, REGISTRY)
+    source = book.rule("ups1", "ups.output.source")
+    assert source is not None and dict(source.states) == {
+        "battery": HealthState.CRITICAL,
+        "none": HealthState.CRITICAL,
+        "bypass": HealthState.WARNING,
+    }
+    snr = book.rule("cmts1", "docsis.upstream.snr_db[channel=1]")
+    assert snr is not None and not snr.watched
+    assert book.rule("ups1", "no.such.metric") is None
+
+
+def test_a_text_metric_or_a_number_without_limits_is_not_watched() -> None:
+    book = RuleBook(station_config([UPS]), REGISTRY)
+    assert not book.rule("ups1", "ups.ident.model").watched  # type: ignore[union-attr]
+    assert not book.rule("ups1", "ups.input.voltage_v").watched  # type: ignore[union-attr]
+    assert book.rule("ups1", "ups.battery.charge_pct").watched  # type: ignore[union-attr]
