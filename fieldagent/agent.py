@@ -1,34 +1,28 @@
-"""The daemon: poll every device on its own interval, judge health, publish.
+"""The daemon: poll every device on its own interval, judge alarms, publish.
 
-Data flows one way: poller -> health tracker -> payloads -> publisher.  The
-agent owns the sequence numbers and the latest retained messages, so it can
-re-send its retained state whenever the broker connection comes back.
+Data flows one way: poller -> alarm engine -> messages -> publisher.  The
+agent owns the latest retained messages, so it can re-send its retained state
+whenever the broker connection comes back; the alarm store keeps the active
+alarms across restarts.  A `--once` run takes a snapshot instead: it judges
+the readings as they are (no delays) and publishes no alarm events.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
 from drivers import get_driver
-from fieldagent import __version__
+from fieldagent.alarms import Alarm, AlarmEngine, AlarmEvent, AlarmStore
+from fieldagent.alarms.snapshot import snapshot_alarms
 from fieldagent.config import Config, DeviceSection
 from fieldagent.driver import Driver
-from fieldagent.health import DeviceHealth, HealthTracker
-from fieldagent.model import PollResult, utc_now
-from fieldagent.payloads import (
-    AgentInfo,
-    DeviceInfo,
-    HealthPayload,
-    MetricValue,
-    ProblemItem,
-    StatusPayload,
-    TelemetryPayload,
-)
+from fieldagent.model import HealthState, PollResult, utc_now
+from fieldagent.outgoing import MessageBuilder
 from fieldagent.poller import Poller
 from fieldagent.publisher import Message, MqttPublisher
 from fieldagent.scheduler import run_every
@@ -44,48 +38,66 @@ EXIT_OK = 0
 EXIT_UNREACHABLE = 1
 EXIT_BROKER = 69  # sysexits EX_UNAVAILABLE: the broker did not acknowledge in time
 
+TICK_S = 1.0
+"""How often time-based alarm rules (stale, maintenance expiry) are looked at."""
+
 
 @dataclass
 class _Device:
     config: DeviceSection
     driver: Driver
-    health: HealthTracker
+    lock: asyncio.Lock
 
     @classmethod
-    def of(cls, config: DeviceSection, once: bool) -> _Device:
-        """A device with its driver (per-device scaling applied) and health tracker.
-
-        A --once run has no later poll to wait for: one failure is unreachable.
-        """
+    def of(cls, config: DeviceSection) -> _Device:
+        """A device with its driver (per-device scaling applied)."""
         driver = get_driver(config.driver).with_scaling(config.scaling)
-        return cls(config, driver, HealthTracker(driver, 1 if once else config.retries))
+        return cls(config, driver, asyncio.Lock())
 
 
 class Agent:
-    """One station's agent: its devices, its broker connection, its state."""
+    """One station's agent: its devices, its alarms, its broker connection, its state."""
 
     def __init__(self, config: Config, broker_url: str | None = None, once: bool = False) -> None:
         self._config = config
+        self._once = once
         self._mqtt = (
             config.mqtt
             if broker_url is None
             else config.mqtt.model_copy(update={"url": broker_url})
         )
-        self._topics = Topics(self._mqtt.topic_root, config.station.id)
-        self._started = utc_now()
         self._store = StateStore(config.agent.state_dir)
+        self._build = MessageBuilder(
+            config,
+            Topics(self._mqtt.topic_root, config.station.id),
+            self._store,
+            self._mqtt.telemetry_qos,
+        )
         self._snmp = SnmpClient()
         self._serial = SerialLines()
         self._poller = Poller(
             self._snmp, LocalReader(state_dir=config.agent.state_dir), self._serial
         )
-        self._devices = [_Device.of(d, once) for d in config.device]
+        self._devices = {d.id: _Device.of(d) for d in config.device}
+        self._alarm_store = AlarmStore(config.agent.state_dir)
+        self._engine = AlarmEngine(
+            config.station.id,
+            config,
+            {device_id: d.driver for device_id, d in self._devices.items()},
+            utc_now,
+            restored=self._alarm_store.load_active(),
+            maintenance=self._alarm_store.load_maintenance(),
+        )
+        self._snapshot: dict[str, HealthState] = {}
         self._retained_health: dict[str, Message] = {}
+        self._health_signature: dict[str, object] = {}
+        self._health_state: dict[str, HealthState] = {}
+        self._worst: HealthState | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._publisher = MqttPublisher(
             self._mqtt,
             client_id=self._mqtt.client_id or f"fieldagent-{config.station.id}",
-            will=self._status_message("offline"),
+            will=self._status(online=False),
             on_connected=self._on_connected,
             password=self._mqtt.resolved_password(),
         )
@@ -94,13 +106,15 @@ class Agent:
         """Poll and publish until `stop` is set; then say offline and disconnect."""
         self._loop = asyncio.get_running_loop()
         self._publisher.start(self._mqtt.host, self._mqtt.port)
+        self._publish_events(self._engine.tick())  # what restoring the alarms changed
         tasks = [
             asyncio.create_task(
-                run_every(d.config.interval, partial(self._poll_and_publish, d), name=d.config.id),
-                name=d.config.id,
+                run_every(d.config.interval, partial(self._poll_and_publish, d), name=device_id),
+                name=device_id,
             )
-            for d in self._devices
+            for device_id, d in self._devices.items()
         ]
+        tasks.append(asyncio.create_task(run_every(TICK_S, self._tick, name="alarms")))
         try:
             await stop.wait()
         finally:
@@ -115,7 +129,9 @@ class Agent:
         self._loop = asyncio.get_running_loop()
         self._publisher.start(self._mqtt.host, self._mqtt.port)
         try:
-            results = await asyncio.gather(*(self._poll_and_publish(d) for d in self._devices))
+            results = await asyncio.gather(
+                *(self._poll_and_publish(d) for d in self._devices.values())
+            )
             acked = await asyncio.to_thread(self._publisher.wait_acked, ack_timeout)
             if not acked:
                 reason = self._publisher.last_error or "no acknowledgement"
@@ -135,28 +151,105 @@ class Agent:
             return EXIT_UNREACHABLE
         return EXIT_OK
 
+    async def poll_now(self, device_id: str) -> None:
+        """Poll a device out of turn (a trap arrived): its lock keeps polls from overlapping."""
+        device = self._devices.get(device_id)
+        if device is not None:
+            await self._poll_and_publish(device)
+
     def _shutdown(self) -> None:
-        self._publisher.stop(last=self._status_message("offline"))
+        self._publisher.stop(last=self._status(online=False))
         self._snmp.close()
         self._serial.close()
+        self._alarm_store.close()
         self._store.close()
 
     async def _poll_and_publish(self, device: _Device) -> PollResult:
-        result = await self._poller.poll(device.config, device.driver)
+        device_id = device.config.id
+        async with device.lock:
+            result = await self._poller.poll(device.config, device.driver)
         if result.error:
-            log.warning("%s: %s", device.config.id, result.error)
-        previous = device.health.current
-        health = device.health.update(result)
-        publish_health = health is not None and not health.same_as(previous)
-        seqs = iter(self._store.reserve_seq(2 if publish_health else 1))
-        self._publisher.publish(self._telemetry_message(device, result, next(seqs)))
-        if health is not None and publish_health:
-            if health.state is not (previous.state if previous else None):
-                log.info("%s: health %s", device.config.id, health.state)
-            message = self._health_message(device, health, result.ts, next(seqs))
-            self._retained_health[device.config.id] = message
-            self._publisher.publish(message)
+            log.warning("%s: %s", device_id, result.error)
+        self._publisher.publish(self._build.telemetry(device.config, device.driver, result))
+        if self._once:
+            self._snapshot[device_id] = self._publish_snapshot_health(device, result)
+        else:
+            self._publish_events(self._engine.observe(device_id, result))
+            self._publish_health(device_id, result.ts)
+        self._publish_status_if_changed()
         return result
+
+    async def _tick(self) -> None:
+        self._publish_events(self._engine.tick())
+
+    def _publish_events(self, events: list[AlarmEvent]) -> None:
+        """Store first (a restart must not raise them again), then publish, then refresh state."""
+        if not events:
+            return
+        self._alarm_store.apply(events)
+        for event in events:
+            alarm = event.alarm
+            log.info("alarm %s %s: %s", event.transition, alarm.alarm_id, alarm.message_en)
+            self._publisher.publish(self._build.alarm(event))
+        for device_id in {e.alarm.device for e in events if e.alarm.device is not None}:
+            if device_id in self._devices:
+                self._publish_health(device_id, events[-1].ts)
+        self._publish_status_if_changed(force=any(e.alarm.device is None for e in events))
+
+    def _publish_health(self, device_id: str, ts: datetime) -> None:
+        state = self._engine.device_state(device_id)
+        alarms = self._engine.active(device_id)
+        reason = next((a.message_en for a in alarms if a.condition == "unreachable"), None)
+        self._retain_health(device_id, state, reason, alarms, ts)
+
+    def _publish_snapshot_health(self, device: _Device, result: PollResult) -> HealthState:
+        device_id = device.config.id
+        if not result.answered:
+            self._retain_health(device_id, HealthState.UNREACHABLE, result.error, [], result.ts)
+            return HealthState.UNREACHABLE
+        alarms = snapshot_alarms(self._config.station.id, device_id, device.driver, result)
+        state = HealthState.worst([a.severity for a in alarms])
+        self._retain_health(device_id, state, None, alarms, result.ts)
+        return state
+
+    def _retain_health(
+        self,
+        device_id: str,
+        state: HealthState,
+        reason: str | None,
+        alarms: Sequence[Alarm],
+        ts: datetime,
+    ) -> None:
+        """Publish the retained health when it changed (state, alarms, their values)."""
+        signature = (state, reason, [(a.alarm_id, a.severity, a.value) for a in alarms])
+        if self._health_signature.get(device_id) == signature:
+            return
+        if self._health_state.get(device_id) is not state:
+            log.info("%s: health %s", device_id, state)
+        self._health_signature[device_id] = signature
+        self._health_state[device_id] = state
+        message = self._build.health(device_id, state, reason, alarms, ts)
+        self._retained_health[device_id] = message
+        self._publisher.publish(message)
+
+    def _station_worst(self) -> HealthState:
+        if self._once:
+            return HealthState.worst(list(self._snapshot.values()))
+        return self._engine.station_state()
+
+    def _publish_status_if_changed(self, force: bool = False) -> None:
+        worst = self._station_worst()
+        if force or worst is not self._worst:
+            self._worst = worst
+            self._publisher.publish(self._status(online=True))
+
+    def _status(self, online: bool) -> Message:
+        return self._build.status(
+            online,
+            self._station_worst(),
+            [(d.config, d.driver) for d in self._devices.values()],
+            [] if self._once else self._engine.active(None),
+        )
 
     def _on_connected(self) -> None:
         """Called from paho's thread: re-send retained state from the event loop."""
@@ -164,77 +257,6 @@ class Agent:
             self._loop.call_soon_threadsafe(self._republish_retained)
 
     def _republish_retained(self) -> None:
-        self._publisher.publish(self._status_message("online"))
+        self._publisher.publish(self._status(online=True))
         for message in list(self._retained_health.values()):
             self._publisher.publish(message)
-
-    def _status_message(self, state: str) -> Message:
-        (seq,) = self._store.reserve_seq(1)
-        payload = StatusPayload(
-            station=self._config.station.id,
-            seq=seq,
-            ts=utc_now(),
-            state="online" if state == "online" else "offline",
-            name=self._config.station.name,
-            timezone=self._config.station.timezone,
-            agent=AgentInfo(
-                version=__version__, hostname=socket.gethostname(), started=self._started
-            ),
-            devices=[
-                DeviceInfo(
-                    id=d.config.id,
-                    name=d.config.display_name,
-                    driver=d.driver.name,
-                    kind=d.driver.kind,
-                    host=d.config.address,
-                )
-                for d in self._devices
-            ],
-        )
-        return Message(self._topics.status, payload.model_dump_json().encode(), 1, True)
-
-    def _telemetry_message(self, device: _Device, result: PollResult, seq: int) -> Message:
-        payload = TelemetryPayload(
-            station=self._config.station.id,
-            seq=seq,
-            ts=result.ts,
-            device=device.config.id,
-            driver=device.driver.name,
-            kind=device.driver.kind,
-            poll_ms=round(result.duration_s * 1000),
-            error=result.error,
-            metrics={
-                r.key: MetricValue(
-                    value=r.value, unit=r.unit, quality=r.quality, detail=r.detail or None
-                )
-                for r in result.readings
-            },
-        )
-        topic = self._topics.telemetry(device.config.id)
-        return Message(topic, payload.model_dump_json().encode(), self._mqtt.telemetry_qos, False)
-
-    def _health_message(
-        self, device: _Device, health: DeviceHealth, ts: datetime, seq: int
-    ) -> Message:
-        payload = HealthPayload(
-            station=self._config.station.id,
-            seq=seq,
-            ts=ts,
-            device=device.config.id,
-            state=health.state,
-            reason=health.reason,
-            problems=[
-                ProblemItem(
-                    metric=p.metric,
-                    title=p.title,
-                    value=p.value,
-                    unit=p.unit,
-                    state=p.state,
-                    limit=p.limit,
-                )
-                for p in health.problems
-            ],
-        )
-        return Message(
-            self._topics.health(device.config.id), payload.model_dump_json().encode(), 1, True
-        )

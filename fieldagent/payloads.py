@@ -44,20 +44,61 @@ class TelemetryPayload(Envelope):
     metrics: dict[str, MetricValue]
 
 
-class ProblemItem(_Payload):
-    metric: str
-    title: str
+class Message(_Payload):
+    vi: str = Field(description="Vietnamese text.")
+    en: str = Field(description="English text.")
+
+
+class AlarmItem(_Payload):
+    """An active alarm as listed in a health or status payload."""
+
+    alarm_id: str = Field(description="station/device/rule/condition; '-' for a station alarm.")
+    rule: str = Field(description="The reading key or device rule the alarm is about.")
+    condition: str = Field(description="high, low, state, unreachable, stale, maintenance, ...")
+    severity: HealthState
+    raised_at: datetime
+    changed_at: datetime | None = None
     value: JsonValue
-    unit: str
-    state: HealthState
-    limit: float | None = Field(default=None, description="The limit the value broke.")
+    limit: float | None = None
+    unit: str = ""
+    message: Message
 
 
 class HealthPayload(Envelope):
     device: str
     state: HealthState
     reason: str | None = None
-    problems: list[ProblemItem]
+    alarms: list[AlarmItem] = Field(description="Every active alarm of the device.")
+
+
+class AlarmPayload(Envelope):
+    """One transition of one alarm on {root}/{station}/alarm."""
+
+    event: Literal["raised", "severity_changed", "cleared"]
+    device: str | None = Field(description="None for a station alarm.")
+    alarm_id: str
+    rule: str
+    condition: str
+    severity: HealthState
+    previous_severity: HealthState | None = None
+    raised_at: datetime
+    cleared_at: datetime | None = None
+    duration_s: float | None = None
+    value: JsonValue
+    limit: float | None = None
+    unit: str = ""
+    message: Message
+    reason: str | None = Field(default=None, description="Why it cleared, when not by itself.")
+
+
+class TrapPayload(Envelope):
+    """A trap from a known device that no driver rule explains, on the alarm topic."""
+
+    event: Literal["trap"]
+    device: str
+    source: str
+    trap_oid: str
+    varbinds: dict[str, JsonValue]
 
 
 class AgentInfo(_Payload):
@@ -76,15 +117,21 @@ class DeviceInfo(_Payload):
 
 class StatusPayload(Envelope):
     state: Literal["online", "offline"]
+    worst: HealthState = Field(description="The station's worst state: devices and station alarms.")
     name: str
     timezone: str
     agent: AgentInfo
     devices: list[DeviceInfo]
+    alarms: list[AlarmItem] = Field(
+        default_factory=list, description="Active station alarms (maintenance mode, trap flood)."
+    )
 
 
 PUBLISHED_MODELS: dict[str, type[BaseModel]] = {
     "status": StatusPayload,
     "telemetry": TelemetryPayload,
     "health": HealthPayload,
+    "alarm": AlarmPayload,
+    "trap": TrapPayload,
 }
 """Topic kind -> payload model, for `fieldagent schema` and for subscribers' validation."""

@@ -33,6 +33,8 @@ def render(topic: str, payload: bytes, retained: bool = False) -> str:
         line = head + _health(data)
     elif kind == "telemetry":
         line = head + _telemetry(data)
+    elif kind == "alarm":
+        line = head + _alarm(data)
     else:
         line = head + f"{topic}: {json.dumps(data, ensure_ascii=False)}"
     return line if len(line) <= LINE_LIMIT else line[: LINE_LIMIT - 1] + "…"
@@ -54,18 +56,26 @@ def _status(data: dict[str, Any]) -> str:
 
 
 def _health(data: dict[str, Any]) -> str:
-    problems = data.get("problems") or []
-    details = ", ".join(
-        f"{p.get('metric')}={_value(p.get('value'))}{p.get('unit') or ''}"
-        + (f" (limit {_value(p.get('limit'))})" if p.get("limit") is not None else "")
-        for p in problems
-        if isinstance(p, dict)
+    alarms = data.get("alarms") or []
+    details = "; ".join(
+        str((a.get("message") or {}).get("en") or a.get("rule"))
+        for a in alarms
+        if isinstance(a, dict)
     )
-    reason = data.get("reason")
-    text = details or reason or "all metrics within limits"
+    text = details or data.get("reason") or "no active alarm"
     return (
         f"HEALTH   {data.get('device', '?'):<12} {str(data.get('state', '?')).upper():<11} {text}"
     )
+
+
+def _alarm(data: dict[str, Any]) -> str:
+    event = str(data.get("event", "?"))
+    if event == "trap":
+        return f"TRAP     {data.get('device', '?'):<12} {data.get('trap_oid', '?')}"
+    message = (data.get("message") or {}).get("en") or data.get("alarm_id")
+    severity = str(data.get("severity", "?")).upper()
+    device = data.get("device") or "(station)"
+    return f"ALARM    {device:<12} {event.upper():<8} {severity:<8} {message}"
 
 
 def _telemetry(data: dict[str, Any]) -> str:

@@ -40,7 +40,11 @@ def write_station(
     lines += [f"{key} = {toml_value(value)}" for key, value in (mqtt or {}).items()]
     for device in devices:
         lines += ["", "[[device]]"]
-        lines += [f"{key} = {toml_value(value)}" for key, value in device.items()]
+        flat = {k: v for k, v in device.items() if k != "limits"}
+        lines += [f"{key} = {toml_value(value)}" for key, value in flat.items()]
+        for metric, limits in device.get("limits", {}).items():
+            lines += [f"[device.limits.{toml_value(metric)}]"]
+            lines += [f"{key} = {toml_value(value)}" for key, value in limits.items()]
     path = folder / "station.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -54,5 +54,5 @@ def test_the_demo_station_runs_end_to_end_with_every_device_healthy(
     # machine's is (a CI box's clock may not be NTP-synchronised). It must be read, though.
     host = health.pop("agent-host")
     assert host["state"] != "unreachable", host
-    assert {p["metric"] for p in host["problems"]} <= {"host.clock_synced"}, host
+    assert {a["rule"] for a in host["alarms"]} <= {"host.clock_synced"}, host
     assert {name: h["state"] for name, h in health.items()} == dict.fromkeys(health, "ok"), health

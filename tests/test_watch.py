@@ -11,21 +11,35 @@ from fieldagent.watch import LINE_LIMIT, render
 BASE = {"station": "s", "seq": 7, "ts": "2026-11-28T23:05:06.002Z"}
 
 
-def test_health_line_names_the_problem_and_its_limit() -> None:
-    payload = {
-        **BASE,
-        "device": "ups1",
-        "state": "critical",
-        "problems": [{"metric": "ups.battery.charge_pct", "value": 12, "unit": "%", "limit": 15.0}],
+def test_health_line_lists_the_active_alarms() -> None:
+    alarm = {
+        "rule": "ups.battery.charge_pct",
+        "message": {"vi": "Dung lượng pin thấp: 12 %", "en": "Low charge: 12 % (limit 15 %)"},
     }
+    payload = {**BASE, "device": "ups1", "state": "critical", "alarms": [alarm]}
     line = render("r/s/ups1/health", json.dumps(payload).encode())
     assert line.startswith("23:05:06 #7")
-    assert "CRITICAL" in line and "ups.battery.charge_pct=12% (limit 15)" in line
+    assert "CRITICAL" in line and "Low charge: 12 % (limit 15 %)" in line
 
 
 def test_unreachable_health_shows_the_reason() -> None:
-    payload = {**BASE, "device": "tx", "state": "unreachable", "reason": "no reply", "problems": []}
+    payload = {**BASE, "device": "tx", "state": "unreachable", "reason": "no reply", "alarms": []}
     assert "UNREACHABLE no reply" in render("r/s/tx/health", json.dumps(payload).encode())
+
+
+def test_alarm_and_trap_lines() -> None:
+    raised = {
+        **BASE,
+        "event": "raised",
+        "device": "fm1",
+        "severity": "critical",
+        "message": {"vi": "x", "en": "High VSWR: 2.3 (limit 2)"},
+    }
+    assert "ALARM    fm1          RAISED   CRITICAL High VSWR" in render(
+        "r/s/alarm", json.dumps(raised).encode()
+    )
+    trap = {**BASE, "event": "trap", "device": "ups1", "trap_oid": "1.3.6.1.2.1.33.2.1"}
+    assert "TRAP     ups1" in render("r/s/alarm", json.dumps(trap).encode())
 
 
 def test_telemetry_line_is_bounded() -> None:

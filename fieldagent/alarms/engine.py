@@ -297,6 +297,23 @@ class AlarmEngine:
             cond.fixed = None  # later transitions come from readings: their own texts
         return events
 
+    def station_alarm(
+        self,
+        rule: str,
+        condition: str,
+        severity: HealthState | None,
+        value: Value,
+        message_vi: str,
+        message_en: str,
+    ) -> list[AlarmEvent]:
+        """Raise (`severity`) or clear (None) a station alarm no device owns: a trap flood, say."""
+        now = self._clock()
+        events = self._take_pending() + self._reconcile(now)
+        cond = self._condition(None, rule, condition, kind=_EXTERNAL)
+        cond.severity = None if severity is None or severity is HealthState.OK else severity
+        cond.value, cond.limit, cond.fixed = value, None, (message_vi, message_en)
+        return events + self._publish(cond, now, refresh=True)
+
     def tick(self) -> list[AlarmEvent]:
         """Time passes: stale devices, maintenance that starts or expires."""
         return self._take_pending() + self._reconcile(self._clock())

@@ -1,0 +1,90 @@
+"""Alarms end to end: a simulated fault raises each alarm once, within its delay and one
+poll interval, and recovery clears each one once; the retained health lists them."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+
+from fieldagent.localbroker import LocalBroker
+from tests.agentproc import AgentProcess
+from tests.mqtt_probe import MqttProbe, Received
+from tests.simrunner import SimRunner, device_fields
+from tests.stationfile import write_station
+
+ROOT_TOPIC = "bctv/v1/test-station"
+DELAY_S = 2.0
+INTERVAL_S = 1.0
+UPS_RULES = (
+    "ups.battery.charge_pct",
+    "ups.battery.runtime_min",
+    "ups.output.source",
+    "ups.battery.status",
+)
+
+
+def alarm_events(messages: list[Received]) -> list[dict[str, object]]:
+    return [m.json() for m in messages if m.topic == f"{ROOT_TOPIC}/alarm"]
+
+
+def last_health(messages: list[Received]) -> dict[str, object]:
+    return [m.json() for m in messages if m.topic.endswith("/ups-main/health")][-1]
+
+
+def last_status(messages: list[Received]) -> dict[str, object]:
+    return [m.json() for m in messages if m.topic.endswith("/status")][-1]
+
+
+def test_a_fault_raises_each_alarm_once_and_recovery_clears_it_once(
+    tmp_path: Path, broker: LocalBroker, probe: MqttProbe, sims: SimRunner
+) -> None:
+    sim = sims.serve("ups_rfc1628", "127.0.0.2")
+    limits = {rule: {"delay_s": DELAY_S, "clear_delay_s": DELAY_S} for rule in UPS_RULES}
+    device = device_fields("ups-main", sim, interval=INTERVAL_S, limits=limits)
+    config = write_station(tmp_path, [device], mqtt={"url": broker.url})
+    agent = AgentProcess("run", "-c", str(config))
+    try:
+        probe.wait_for(lambda ms: any(m.topic.endswith("/ups-main/health") for m in ms))
+        fault_at = time.monotonic()
+        sim.device.play("battery_low")
+        messages = probe.wait_for(
+            lambda ms: (
+                {e["rule"] for e in alarm_events(ms) if e["event"] == "raised"} >= set(UPS_RULES)
+            ),
+            timeout=20,
+        )
+        raised_after = time.monotonic() - fault_at
+        time.sleep(DELAY_S + INTERVAL_S)  # the condition still holds: nothing more is raised
+        sim.device.play("normal")
+        probe.wait_for(
+            lambda ms: (
+                {e["rule"] for e in alarm_events(ms) if e["event"] == "cleared"} >= set(UPS_RULES)
+            ),
+            timeout=20,
+        )
+        messages = probe.wait_for(
+            lambda ms: last_health(ms)["state"] == "ok" and last_status(ms)["worst"] == "ok",
+            timeout=10,
+        )
+    finally:
+        code, stderr = agent.stop()
+    assert code == 0, stderr
+    # Within the delay plus one poll interval (and a margin for two processes on a busy box).
+    assert raised_after < DELAY_S + INTERVAL_S + 2.5, raised_after
+    events = alarm_events(messages)
+    raised = Counter(e["alarm_id"] for e in events if e["event"] == "raised")
+    cleared = Counter(e["alarm_id"] for e in events if e["event"] == "cleared")
+    assert set(raised.values()) == {1}, raised
+    assert cleared == raised
+    charge = next(e for e in events if e["rule"] == "ups.battery.charge_pct")
+    assert charge["alarm_id"] == "test-station/ups-main/ups.battery.charge_pct/low"
+    assert (charge["severity"], charge["value"], charge["limit"]) == ("warning", 30, 50)
+    assert charge["message"]["en"] and charge["message"]["vi"]
+    last_clear = [e for e in events if e["event"] == "cleared"][-1]
+    assert last_clear["duration_s"] > 0 and last_clear["cleared_at"]
+    healths = [m.json() for m in messages if m.topic.endswith("/ups-main/health")]
+    assert any({a["rule"] for a in h["alarms"]} >= set(UPS_RULES) for h in healths)
+    assert healths[-1]["state"] == "ok" and healths[-1]["alarms"] == [], healths[-1]
+    statuses = [m.json()["worst"] for m in messages if m.topic.endswith("/status")]
+    assert "warning" in statuses and statuses[-1] == "ok"
