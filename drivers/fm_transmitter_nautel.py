@@ -34,6 +34,17 @@ configuration.  Quirk handled: with RF off the VSWR reading is meaningless
 and is shown missing, not as an antenna fault (`_transmitter.blank_vswr_without_power`).
 The simulator serves RF off as TruthValue 2, which reads the same as the
 transmitter's 0.
+
+Traps (see `TRAPS`): a MODELLED alarm-summary notification, like the MIB
+itself a placeholder of this model, under the transmitter's subtree:
+
+    .0.1  alarm summary (1.3.6.1.4.1.28142.1.300.0.1)
+
+It carries the one alarm flag that changed as its varbind (.512.n.0 above,
+1 active, 0 clear; TruthValue 2 reads as clear too).  Active raises the flag's
+alarm under the flag's metric key (`tx.alarm.high_swr`, ...) with the flag's
+severity; clear clears it.  Check the OID and varbinds against the
+transmitter's own MIB export and trap settings before relying on them.
 """
 
 from __future__ import annotations
@@ -51,6 +62,8 @@ from fieldagent.driver import (
     Scenario,
     ScenarioStep,
     SimModel,
+    TrapAction,
+    TrapRule,
     ValueType,
 )
 from fieldagent.model import HealthState, Value
@@ -114,6 +127,60 @@ METRICS = (
         for n, (key, title, state) in enumerate(ALARMS, start=1)
     ),
 )
+
+
+ALARM_SUMMARY_TRAP = f"{_TX}.0.1"
+"""The modelled alarm-summary notification (a placeholder of this model)."""
+
+ALARM_TEXT_VI = {
+    HIGH_SWR: "Tắt phát do SWR cao",
+    HIGH_REFLECTED: "Công suất phản xạ cao",
+    FORWARD_LOW: "Công suất phát thấp",
+    PA_OVER_TEMP: "Tầng công suất (PA) quá nhiệt",
+    "tx.alarm.ac_fail": "Bộ nguồn mất điện AC",
+    "tx.alarm.fan_fail": "Hỏng quạt",
+    "tx.alarm.audio_loss": "Mất tín hiệu âm thanh",
+    "tx.alarm.pll_unlock": "Bộ kích thích mất khóa PLL",
+    OFF_AIR: "Máy phát mất sóng (tổng hợp nghiêm trọng)",
+}
+"""Vietnamese alarm texts, by alarm key (the English ones are the titles in ALARMS)."""
+
+FLAG_ACTIVE = frozenset({1})
+FLAG_CLEAR = frozenset({0, 2})
+
+
+def _trap_rules() -> tuple[TrapRule, ...]:
+    """A raise and a clear rule per alarm flag the summary trap can carry."""
+    rules: list[TrapRule] = []
+    for n, (key, title, state) in enumerate(ALARMS, start=1):
+        flag = f"{_ALARMS}.{n}.0"
+        vi = ALARM_TEXT_VI[key]
+        rules += [
+            TrapRule(
+                ALARM_SUMMARY_TRAP,
+                key,
+                TrapAction.RAISE,
+                state,
+                vi,
+                title,
+                value_oid=flag,
+                when={flag: FLAG_ACTIVE},
+            ),
+            TrapRule(
+                ALARM_SUMMARY_TRAP,
+                key,
+                TrapAction.CLEAR,
+                HealthState.OK,
+                f"{vi}: đã hết",
+                f"{title}: cleared",
+                value_oid=flag,
+                when={flag: FLAG_CLEAR},
+            ),
+        ]
+    return tuple(rules)
+
+
+TRAPS = _trap_rules()
 
 
 def _raise_alarms(values: MutableMapping[str, Value]) -> None:
@@ -236,6 +303,7 @@ DRIVER = Driver(
     simulator=SIMULATOR,
     fixup=tx.blank_vswr_without_power,
     identity=Identity(sys_object_ids=(_NAUTEL,), probe_oid=_TX),
+    traps=TRAPS,
     description=(
         "Nautel FM transmitters read over SNMP: RF power, VSWR, heatsink, fan, modulation "
         "and alarm flags (a model of Nautel's private MIB)."

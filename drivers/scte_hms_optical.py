@@ -47,6 +47,19 @@ HI/HIHI = high).  It leaves out currentAlarmOID (column 1, an OBJECT
 IDENTIFIER the simulator cannot serve; the row index carries the same OID)
 and currentAlarmLogTime.  The `hms.alarms.*` values of the simulator are
 placeholders: what a poll reads is counted from the served alarm rows.
+
+Traps (see `TRAPS`): SCTE-HMS-HE-COMMON-MIB heCommonAlarmEvent,
+1.3.6.1.4.1.5591.1.0.5, sent when an alarm of the box is raised or cleared.
+Its varbinds are columns of heCommonLogEntry, ...5591.1.11.2.1.1.1.2.3.1
+.{column}.{heCommonLogIndex}: 2 heCommonLogOID (the alarmed object), 3
+heCommonLogValue (its value), 4 heCommonLogState (1 nominal, 2 HIHI, 3 HI,
+4 LO, 5 LOLO, 6 discreteMajor, 7 discreteMinor, 8 informational), 5
+heCommonLogTime, 7 heCommonLogModuleIdOID, 8 heCommonLogCardType, 9
+heCommonLogAlias.  The state picks the rule: HIHI, LOLO and discreteMajor
+raise `hms.alarm` as critical, HI, LO and discreteMinor as warning, nominal
+clears it; one alarm per alarmed object (`instance_oid` heCommonLogOID), as
+in currentAlarmTable.  An informational event matches no rule: it arrives as
+an unknown trap with its varbinds.
 """
 
 from __future__ import annotations
@@ -66,6 +79,8 @@ from fieldagent.driver import (
     RawValue,
     Scenario,
     SimModel,
+    TrapAction,
+    TrapRule,
     ValueType,
     row_key,
 )
@@ -429,6 +444,72 @@ SIMULATOR = SimModel(
     encoder=_encode,
 )
 
+HE_COMMON_ALARM_EVENT = f"{_HMS}.0.5"
+"""heCommonAlarmEvent (SCTE-HMS-HE-COMMON-MIB)."""
+_LOG_ENTRY = f"{_HMS}.11.2.1.1.1.2.3.1"
+"""heCommonLogEntry; its columns carry the event's varbinds."""
+LOG_OID = f"{_LOG_ENTRY}.2"
+LOG_VALUE = f"{_LOG_ENTRY}.3"
+LOG_STATE = f"{_LOG_ENTRY}.4"
+LOG_TIME = f"{_LOG_ENTRY}.5"
+LOG_MODULE_ID_OID = f"{_LOG_ENTRY}.7"
+LOG_CARD_TYPE = f"{_LOG_ENTRY}.8"
+LOG_ALIAS = f"{_LOG_ENTRY}.9"
+LOG_STATES = {
+    1: "nominal",
+    2: "HIHI",
+    3: "HI",
+    4: "LO",
+    5: "LOLO",
+    6: "discreteMajor",
+    7: "discreteMinor",
+    8: "informational",
+}
+"""heCommonLogState."""
+
+HMS_ALARM = "hms.alarm"
+
+
+def _hms_rule(
+    states: frozenset[int | str], action: TrapAction, severity: HealthState, vi: str, en: str
+) -> TrapRule:
+    return TrapRule(
+        HE_COMMON_ALARM_EVENT,
+        HMS_ALARM,
+        action,
+        severity,
+        vi,
+        en,
+        value_oid=LOG_VALUE,
+        instance_oid=LOG_OID,
+        when={LOG_STATE: states},
+    )
+
+
+TRAPS = (
+    _hms_rule(
+        frozenset({2, 5, 6}),
+        TrapAction.RAISE,
+        HealthState.CRITICAL,
+        "Thiết bị quang headend báo cảnh báo nghiêm trọng",
+        "Headend optics: critical alarm reported by the device",
+    ),
+    _hms_rule(
+        frozenset({3, 4, 7}),
+        TrapAction.RAISE,
+        HealthState.WARNING,
+        "Thiết bị quang headend báo cảnh báo",
+        "Headend optics: warning reported by the device",
+    ),
+    _hms_rule(
+        frozenset({1}),
+        TrapAction.CLEAR,
+        HealthState.OK,
+        "Thiết bị quang headend: cảnh báo đã hết",
+        "Headend optics: alarm cleared by the device",
+    ),
+)
+
 DRIVER = Driver(
     name="scte_hms_optical",
     title="Headend optical transmitter / EDFA (SCTE HMS)",
@@ -439,6 +520,7 @@ DRIVER = Driver(
     decoder=_decode,
     walk_roots=(*(m.oid for m in TABLE_METRICS), CURRENT_ALARM),
     identity=Identity(probe_oid=_HE_OPTICS),
+    traps=TRAPS,
     description=(
         "Headend 1550 nm optical transmitters and EDFAs with an SCTE HMS agent "
         "(laser, amplifier, module temperature and the device's own current alarms)."

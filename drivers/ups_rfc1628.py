@@ -6,6 +6,24 @@ exactly as the RFC defines them; known card quirks are corrected in `_fixup`.
 
 Cards that report charge or runtime in another scale (seen: charge in tenths
 of a percent) are read correctly with a per-device `[device.scaling]` override.
+
+Traps (UPS-MIB upsTraps, 1.3.6.1.2.1.33.2; see `TRAPS`):
+
+- upsTrapOnBattery (.2.1) raises `ups.on_battery` (warning, value: minutes
+  remaining).  RFC 1628 sends it on the switch to battery and about once a
+  minute while on battery, never on the way back.
+- upsTrapAlarmEntryRemoved (.2.4) for upsAlarmOnBattery (upsAlarmDescr
+  1.3.6.1.2.1.33.1.6.3.2) clears it: RFC 1628 sends the removal of every alarm
+  but upsAlarmTestInProgress.  A card that never sends removals is cleared by
+  the poll instead: `ups.output.source` back to "normal" on the next poll.
+- upsTrapAlarmEntryAdded / Removed (.2.3 / .2.4) for upsAlarmLowBattery raise /
+  clear `ups.battery_low` (critical); for any other well-known alarm they raise
+  / clear `ups.alarm[oid=<upsAlarmDescr>]` (warning), one alarm per alarm kind.
+  The RFC sends no "added" trap for upsAlarmOnBattery (the on-battery trap
+  stands for it); a card that does raises `ups.on_battery` with it too, so
+  the removal clears the same alarm.
+- upsTrapTestCompleted (.2.2) is not an alarm: it arrives as an unknown trap
+  with its varbinds.
 """
 
 from __future__ import annotations
@@ -21,6 +39,8 @@ from fieldagent.driver import (
     OidValue,
     Scenario,
     SimModel,
+    TrapAction,
+    TrapRule,
     ValueType,
 )
 from fieldagent.model import HealthState, Quality, Reading, Value
@@ -222,6 +242,87 @@ SIMULATOR = SimModel(
     },
 )
 
+_UPS_TRAPS = "1.3.6.1.2.1.33.2"
+TRAP_ON_BATTERY = f"{_UPS_TRAPS}.1"
+TRAP_TEST_COMPLETED = f"{_UPS_TRAPS}.2"
+TRAP_ALARM_ADDED = f"{_UPS_TRAPS}.3"
+TRAP_ALARM_REMOVED = f"{_UPS_TRAPS}.4"
+ALARM_DESCR = f"{_UPS}.6.2.1.2"
+"""upsAlarmDescr: the well-known alarm (an OID under upsWellKnownAlarms) of a table row."""
+ALARM_ON_BATTERY = f"{_UPS}.6.3.2"
+ALARM_LOW_BATTERY = f"{_UPS}.6.3.3"
+MINUTES_REMAINING = f"{_UPS}.2.3"
+
+ON_BATTERY = "ups.on_battery"
+BATTERY_LOW = "ups.battery_low"
+
+TRAPS = (
+    TrapRule(
+        TRAP_ON_BATTERY,
+        ON_BATTERY,
+        TrapAction.RAISE,
+        HealthState.WARNING,
+        "UPS đang chạy bằng ắc quy (mất điện lưới)",
+        "UPS on battery (mains power lost)",
+        value_oid=MINUTES_REMAINING,
+    ),
+    TrapRule(
+        TRAP_ALARM_ADDED,
+        ON_BATTERY,
+        TrapAction.RAISE,
+        HealthState.WARNING,
+        "UPS đang chạy bằng ắc quy (mất điện lưới)",
+        "UPS on battery (mains power lost)",
+        when={ALARM_DESCR: frozenset({ALARM_ON_BATTERY})},
+    ),
+    TrapRule(
+        TRAP_ALARM_REMOVED,
+        ON_BATTERY,
+        TrapAction.CLEAR,
+        HealthState.OK,
+        "UPS đã trở lại điện lưới",
+        "UPS back on mains power",
+        when={ALARM_DESCR: frozenset({ALARM_ON_BATTERY})},
+    ),
+    TrapRule(
+        TRAP_ALARM_ADDED,
+        BATTERY_LOW,
+        TrapAction.RAISE,
+        HealthState.CRITICAL,
+        "Ắc quy UPS sắp cạn",
+        "UPS battery low",
+        when={ALARM_DESCR: frozenset({ALARM_LOW_BATTERY})},
+    ),
+    TrapRule(
+        TRAP_ALARM_REMOVED,
+        BATTERY_LOW,
+        TrapAction.CLEAR,
+        HealthState.OK,
+        "Ắc quy UPS hết báo sắp cạn",
+        "UPS battery no longer low",
+        when={ALARM_DESCR: frozenset({ALARM_LOW_BATTERY})},
+    ),
+    TrapRule(
+        TRAP_ALARM_ADDED,
+        "ups.alarm",
+        TrapAction.RAISE,
+        HealthState.WARNING,
+        "UPS báo cảnh báo",
+        "UPS alarm raised",
+        instance_oid=ALARM_DESCR,
+    ),
+    TrapRule(
+        TRAP_ALARM_REMOVED,
+        "ups.alarm",
+        TrapAction.CLEAR,
+        HealthState.OK,
+        "UPS hết cảnh báo",
+        "UPS alarm cleared",
+        instance_oid=ALARM_DESCR,
+    ),
+)
+"""Checked in order: the first rule whose trap OID and `when` match is the trap's rule."""
+
 DRIVER = Driver(
     name="ups_rfc1628",
     title="UPS (RFC 1628 UPS-MIB)",
@@ -231,6 +332,7 @@ DRIVER = Driver(
     simulator=SIMULATOR,
     fixup=_fixup,
     identity=Identity(probe_oid=_UPS),
+    traps=TRAPS,
     description="Any UPS whose SNMP card implements the standard UPS-MIB (RFC 1628).",
     sample_config="""[[device]]
 id = "ups1"

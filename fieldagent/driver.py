@@ -388,6 +388,58 @@ class Identity:
     probe_oid: str | None = None
 
 
+class TrapAction(enum.StrEnum):
+    """What a known trap does to its alarm."""
+
+    RAISE = "raise"
+    CLEAR = "clear"
+
+
+@dataclass(frozen=True)
+class TrapRule:
+    """One row of a driver's trap map: a known trap that raises or clears an alarm.
+
+    `trap_oid` is the notification's OID in SMIv2 form (snmpTrapOID.0); a v1
+    trap of the same notification (enterprise, specific-trap) matches it too.
+    `alarm` names the alarm (``ups.on_battery``); `severity` is the state it
+    puts the device in when raised (OK for a clear).  `value_oid` names the
+    varbind that carries the alarm's value, `instance_oid` the varbind whose
+    value tells alarms of the same name apart (the alarmed object's OID, say).
+    Both name the object: a varbind matches it with or without an instance
+    suffix.  `when` narrows the rule to traps whose varbinds have one of the
+    given values (all conditions must hold), so one notification can raise or
+    clear depending on a state it carries; a missing varbind fails the condition.
+    """
+
+    trap_oid: str
+    alarm: str
+    action: TrapAction
+    severity: HealthState
+    message_vi: str
+    message_en: str
+    value_oid: str | None = None
+    instance_oid: str | None = None
+    when: Mapping[str, frozenset[int | str]] = field(default_factory=dict)
+
+    def matches(self, varbinds: Mapping[str, RawValue]) -> bool:
+        """Whether a trap with these varbinds (its OID already matched) meets `when`."""
+        for object_oid, values in self.when.items():
+            value = find_varbind(varbinds, object_oid)
+            if isinstance(value, bytes):
+                value = _as_text(value)
+            if value is None or value not in values:
+                return False
+        return True
+
+
+def find_varbind(varbinds: Mapping[str, RawValue], object_oid: str) -> RawValue:
+    """The value of the varbind for an object, with or without an instance suffix."""
+    if object_oid in varbinds:
+        return varbinds[object_oid]
+    prefix = object_oid + "."
+    return next((v for oid, v in varbinds.items() if oid.startswith(prefix)), None)
+
+
 @dataclass(frozen=True)
 class Driver:
     """A device family: identity, metric table, quirk hooks and simulator model."""
@@ -406,6 +458,7 @@ class Driver:
     default_port: int = 161
     description: str = ""
     sample_config: str = ""
+    traps: tuple[TrapRule, ...] = ()
 
     def with_scaling(self, multipliers: Mapping[str, float]) -> Driver:
         """This driver with some metrics' scale multiplied: a card that misreports scale.

@@ -9,24 +9,29 @@ device gives every simulated device its own engine id, as on a real network.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import ipaddress
 import os
 import socket
+import time
 from bisect import bisect_right
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
+from pyasn1.type import univ
 from pysnmp.carrier.asyncio.dgram import udp, udp6
 from pysnmp.carrier.asyncio.dgram.base import DgramAsyncioProtocol
 from pysnmp.entity import config, engine
-from pysnmp.entity.rfc3413 import cmdrsp
+from pysnmp.entity.rfc3413 import cmdrsp, ntforg
 from pysnmp.entity.rfc3413 import context as snmp_context
 from pysnmp.proto import rfc1902, rfc1905
 from pysnmp.proto.api import v2c
 from pysnmp.smi.instrum import AbstractMibInstrumController
 
 from fieldagent.config import AuthProtocol, PrivProtocol, SnmpCredentials, SnmpVersion
-from fieldagent.driver import Counter, OidValue, RawValue
+from fieldagent.driver import Counter, Malformed, OidValue, RawValue
 from fieldagent.sim.device import Oid, SimulatedDevice
 
 _AUTH = {
@@ -51,6 +56,15 @@ _ENGINE_ID_PREFIX = bytes([0x80, 0x00, 0x4F, 0xB8, 0x05])
 """pysnmp's enterprise number, format 5 (octets): random octets follow."""
 
 MIN_KEY_LENGTH = 8
+
+_SYS_UPTIME = (1, 3, 6, 1, 2, 1, 1, 3, 0)
+_SNMP_TRAP_OID = (1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0)
+_SNMP_TRAP_ADDRESS = (1, 3, 6, 1, 6, 3, 18, 1, 3, 0)
+_MP_MODEL = {SnmpVersion.V1: 0, SnmpVersion.V2C: 1, SnmpVersion.V3: 3}
+_TRAP_PARAMS = "trap-params"
+INFORM_TIMEOUT_S = 1.0
+INFORM_RETRIES = 2
+_NO_VARBINDS: Mapping[str, RawValue] = MappingProxyType({})
 
 _BIND_HINTS = {
     errno.EADDRINUSE: " (another agent or simulator already uses it)",
@@ -84,6 +98,9 @@ class SnmpSimulator:
         self._port = port
         self._sock: socket.socket | None = None
         self._engine: Any = None
+        self._started = 0.0
+        self._originator: Any = None
+        self._trap_targets: dict[tuple[str, int], str] = {}
 
     @property
     def port(self) -> int:
@@ -119,6 +136,95 @@ class SnmpSimulator:
         except BaseException:
             self.stop()
             raise
+        self._started = time.monotonic()
+        self._originator = ntforg.NotificationOriginator()
+        self._trap_targets = {}
+
+    async def send_trap(
+        self,
+        target: tuple[str, int],
+        trap_oid: str,
+        varbinds: Mapping[str, RawValue] = _NO_VARBINDS,
+        inform: bool = False,
+    ) -> None:
+        """Send a notification to target (ip, port), as the device would.
+
+        It leaves from this agent's own socket (host:port), with the agent's
+        version and community, or its v3 user (authoritative for a trap: the
+        agent's engine id and boots/time; an inform discovers the receiver's).
+        sysUpTime.0 and snmpTrapOID.0 come first, then `varbinds` in order;
+        a v1 agent sends the RFC 3584 v1 form, its host as agent-addr.  An
+        inform returns once acknowledged and raises TimeoutError if it is not
+        (SNMPv1 has no inform: ValueError).  A silent device sends nothing.
+        """
+        snmp_engine = self._engine
+        if snmp_engine is None:
+            raise RuntimeError(f"the SNMP simulator at {self.address} is not running")
+        version = self.access.version
+        if inform and version is SnmpVersion.V1:
+            raise ValueError(f"{self.address} speaks SNMPv1, which has no inform")
+        if self.device.silent:
+            return
+        pdu = v2c.InformRequestPDU() if inform else v2c.TrapPDU()
+        v2c.apiPDU.set_defaults(pdu)
+        uptime = int((time.monotonic() - self._started) * 100) % (1 << 32)
+        var_binds: list[tuple[Any, Any]] = [
+            (v2c.ObjectIdentifier(_SYS_UPTIME), v2c.TimeTicks(uptime)),
+            (v2c.ObjectIdentifier(_SNMP_TRAP_OID), v2c.ObjectIdentifier(trap_oid)),
+        ]
+        if version is SnmpVersion.V1 and self._ip.version == 4:
+            var_binds.append((v2c.ObjectIdentifier(_SNMP_TRAP_ADDRESS), v2c.IpAddress(self.host)))
+        var_binds += [
+            (v2c.ObjectIdentifier(oid), _notify_value(raw)) for oid, raw in varbinds.items()
+        ]
+        v2c.apiPDU.set_varbinds(pdu, var_binds)
+        name = self._trap_target(snmp_engine, target)
+        await _endpoint_ready(config.get_transport(snmp_engine, _TRANSPORTS[self._ip.version][1]))
+        if not inform:
+            self._originator.send_pdu(snmp_engine, name, None, b"", pdu)
+            return
+        answered: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def acknowledged(
+            snmp_engine: Any, handle: Any, error_indication: Any, response: Any, ctx: Any
+        ) -> None:
+            if not answered.done():
+                answered.set_result(error_indication)
+
+        self._originator.send_pdu(snmp_engine, name, None, b"", pdu, acknowledged)
+        error_indication = await answered
+        if error_indication:
+            host, port = target
+            raise TimeoutError(
+                f"inform from {self.address} to {host}:{port} not acknowledged: {error_indication}"
+            )
+
+    def _trap_target(self, snmp_engine: Any, target: tuple[str, int]) -> str:
+        """The engine's target entry for an (ip, port), made on first use."""
+        name = self._trap_targets.get(target)
+        if name is not None:
+            return name
+        if not self._trap_targets:
+            access = self.access
+            if access.version is SnmpVersion.V3:
+                security_name, level = access.user, access.security_level
+            else:
+                security_name, level = _COMMUNITY_INDEX, "noAuthNoPriv"
+            config.add_target_parameters(
+                snmp_engine, _TRAP_PARAMS, security_name, level, _MP_MODEL[access.version]
+            )
+        name = f"trap-target-{len(self._trap_targets)}"
+        config.add_target_address(
+            snmp_engine,
+            name,
+            _TRANSPORTS[self._ip.version][1],
+            target,
+            _TRAP_PARAMS,
+            timeout=round(INFORM_TIMEOUT_S * 100),
+            retryCount=INFORM_RETRIES,
+        )
+        self._trap_targets[target] = name
+        return name
 
     def stop(self) -> None:
         """Stop answering and release the socket; safe to call twice.
@@ -248,6 +354,23 @@ def _snmp_value(raw: RawValue) -> Any:
     if isinstance(raw, str):
         raw = raw.encode("utf-8")
     return rfc1902.OctetString(raw)
+
+
+async def _endpoint_ready(transport: Any) -> None:
+    """Wait until asyncio has attached the socket: pysnmp queues what is sent before
+    that, and a simulator stopped right after sending would lose it."""
+    endpoint = getattr(transport, "_lport", None)
+    if transport is not None and transport.transport is None and endpoint is not None:
+        await asyncio.wait_for(asyncio.shield(endpoint), 5)
+
+
+def _notify_value(raw: RawValue) -> Any:
+    """A varbind value for a notification: as served, None as NULL."""
+    if raw is None:
+        return univ.Null("")
+    if isinstance(raw, Malformed):
+        raise ValueError(f"a trap cannot carry {raw!r}")
+    return _snmp_value(raw)
 
 
 def _new_engine() -> Any:
