@@ -20,9 +20,9 @@ from drivers import get_driver
 from fieldagent.alarms import Alarm, AlarmEngine, AlarmEvent, AlarmStore
 from fieldagent.alarms.snapshot import snapshot_alarms
 from fieldagent.config import Config, DeviceSection
-from fieldagent.driver import Driver
+from fieldagent.driver import Driver, TrapAction, row_key
 from fieldagent.model import HealthState, PollResult, utc_now
-from fieldagent.outgoing import MessageBuilder
+from fieldagent.outgoing import MessageBuilder, json_value
 from fieldagent.poller import Poller
 from fieldagent.publisher import Message, MqttPublisher
 from fieldagent.scheduler import run_every
@@ -31,6 +31,7 @@ from fieldagent.topics import Topics
 from fieldagent.transports.local import LocalReader
 from fieldagent.transports.serialport import SerialLines
 from fieldagent.transports.snmp import SnmpClient
+from fieldagent.traps import TrapEvent, TrapReceiver
 
 log = logging.getLogger("fieldagent.agent")
 
@@ -88,6 +89,18 @@ class Agent:
             restored=self._alarm_store.load_active(),
             maintenance=self._alarm_store.load_maintenance(),
         )
+        self._traps = (
+            TrapReceiver(
+                config.traps,
+                config.device,
+                {d.config.driver: d.driver for d in self._devices.values()},  # by driver name
+                self._on_trap,
+                self._on_flood,
+            )
+            if config.traps.enabled and not once
+            else None
+        )
+        self._background: set[asyncio.Task[None]] = set()
         self._snapshot: dict[str, HealthState] = {}
         self._retained_health: dict[str, Message] = {}
         self._health_signature: dict[str, object] = {}
@@ -107,6 +120,7 @@ class Agent:
         self._loop = asyncio.get_running_loop()
         self._publisher.start(self._mqtt.host, self._mqtt.port)
         self._publish_events(self._engine.tick())  # what restoring the alarms changed
+        await self._start_traps()
         tasks = [
             asyncio.create_task(
                 run_every(d.config.interval, partial(self._poll_and_publish, d), name=device_id),
@@ -157,7 +171,61 @@ class Agent:
         if device is not None:
             await self._poll_and_publish(device)
 
+    async def _start_traps(self) -> None:
+        if self._traps is None:
+            return
+        try:
+            await self._traps.start()
+        except OSError as exc:
+            # Polling still works without traps: say why, loudly, and go on.
+            log.error("trap receiver not started: %s", exc)
+            self._traps = None
+        else:
+            log.info("receiving SNMP traps on %s:%d", self._config.traps.listen, self._traps.port)
+
+    def _on_trap(self, event: TrapEvent) -> None:
+        """A trap from a known device: its alarm now, and a poll to confirm it."""
+        device = self._devices[event.device_id]
+        alarm = event.alarm_key
+        if event.rule is None or alarm is None:
+            self._publisher.publish(
+                self._build.trap(
+                    event.device_id, event.source, event.trap_oid, event.varbinds, event.received_at
+                )
+            )
+        else:
+            raising = event.rule.action is TrapAction.RAISE
+            condition = "state" if alarm in {m.key for m in device.driver.metrics} else "trap"
+            self._publish_events(
+                self._engine.external(
+                    event.device_id,
+                    alarm,
+                    condition,
+                    event.rule.severity if raising else None,
+                    json_value(event.value),
+                    event.rule.message_vi,
+                    event.rule.message_en,
+                )
+            )
+        task = asyncio.get_running_loop().create_task(self.poll_now(event.device_id))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _on_flood(self, source: str, flooding: bool) -> None:
+        self._publish_events(
+            self._engine.station_alarm(
+                row_key("traps.flood", "source", source),
+                "flood",
+                HealthState.WARNING if flooding else None,
+                source,
+                f"Quá nhiều trap từ {source}: đang giới hạn",
+                f"Trap flood from {source}: rate-limited",
+            )
+        )
+
     def _shutdown(self) -> None:
+        if self._traps is not None:
+            self._traps.stop()
         self._publisher.stop(last=self._status(online=False))
         self._snmp.close()
         self._serial.close()

@@ -322,6 +322,79 @@ class SnmpCredentials:
         return "authNoPriv" if self.auth_protocol is not None else "noAuthNoPriv"
 
 
+TRAP_PORT = 162
+"""The standard SNMP trap port (below 1024: it needs CAP_NET_BIND_SERVICE)."""
+
+
+class TrapsSection(BaseModel):
+    """`[traps]`: the SNMP trap receiver's settings.
+
+    `enabled` is the agent's switch (off by default: port 162 and the devices'
+    trap destinations are set up on purpose); TrapReceiver itself ignores it.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    enabled: bool = False
+    listen: str = Field(default="0.0.0.0", description="IP address to listen on (:: for IPv6).")
+    port: int = Field(
+        default=TRAP_PORT, ge=0, le=65535, description="UDP port; 0 picks a free one (tests)."
+    )
+    communities: list[str] = Field(
+        default_factory=list,
+        description="Trap communities accepted from every device, besides the community of "
+        "each device polled over v1/v2c.",
+    )
+    rate_limit: int = Field(
+        default=20,
+        ge=1,
+        le=100_000,
+        description="Datagrams per sender per window; more is a flood.",
+    )
+    rate_window_s: float = Field(default=10.0, gt=0, le=3600, allow_inf_nan=False)
+    engine_ids: dict[TopicSafeId, str] = Field(
+        default_factory=dict,
+        description="Device id -> the SNMPv3 engine id its traps must carry (hex).",
+    )
+
+    @field_validator("listen")
+    @classmethod
+    def _ip_address(cls, value: str) -> str:
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not an IP address (0.0.0.0 for every interface)"
+            ) from None
+
+    @field_validator("communities")
+    @classmethod
+    def _communities(cls, value: list[str]) -> list[str]:
+        # Communities are secrets: the messages never echo them.
+        if any(not community for community in value):
+            raise ValueError("a community cannot be empty")
+        if len(set(value)) != len(value):
+            raise ValueError("a community is listed twice")
+        return value
+
+    @field_validator("engine_ids")
+    @classmethod
+    def _engine_ids(cls, value: dict[str, str]) -> dict[str, str]:
+        return {device: engine_id_hex(text) for device, text in value.items()}
+
+
+def engine_id_hex(text: str) -> str:
+    """An SNMP engine id as lowercase hex; accepts 0x, colons and spaces."""
+    digits = text.strip().lower().removeprefix("0x").replace(":", "").replace(" ", "")
+    try:
+        octets = bytes.fromhex(digits)
+    except ValueError:
+        raise ValueError(f"engine id {text!r} is not hexadecimal") from None
+    if not 5 <= len(octets) <= 32:
+        raise ValueError(f"engine id {text!r} must be 5 to 32 octets, not {len(octets)}")
+    return octets.hex()
+
+
 class Parity(StrEnum):
     NONE = "N"
     EVEN = "E"
@@ -453,6 +526,7 @@ class Config(_Strict):
     agent: AgentSection = AgentSection()
     mqtt: MqttSection = MqttSection()
     device: list[DeviceSection] = Field(default_factory=list)
+    traps: TrapsSection = TrapsSection()
     limits: dict[str, LimitRule] = Field(default_factory=dict)
 
     @field_validator("device")
@@ -468,6 +542,14 @@ class Config(_Strict):
                 )
             seen[device.id] = index
         return devices
+
+    @model_validator(mode="after")
+    def _trap_engine_ids_name_devices(self) -> Self:
+        ids = {device.id for device in self.device}
+        unknown = sorted(set(self.traps.engine_ids) - ids)
+        if unknown:
+            raise ValueError(f"traps.engine_ids names no configured device: {', '.join(unknown)}")
+        return self
 
     def find_device(self, device_id: str) -> DeviceSection:
         for device in self.device:
@@ -711,7 +793,7 @@ def _describe(source: str, data: dict[str, Any], error: Any) -> str:
 
 
 # Values never echoed in messages: they end up in terminals, logs and support chats.
-_SECRET_KEYS = frozenset({"password", "community", "auth_key", "priv_key"})
+_SECRET_KEYS = frozenset({"password", "community", "communities", "auth_key", "priv_key"})
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -729,6 +811,7 @@ _SECTION_MODELS: dict[str, type[BaseModel]] = {
     "agent": AgentSection,
     "mqtt": MqttSection,
     "device": DeviceSection,
+    "traps": TrapsSection,
 }
 
 

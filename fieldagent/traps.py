@@ -70,7 +70,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pyasn1.type import univ
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pysnmp.carrier.asyncio.dgram import udp, udp6
 from pysnmp.carrier.asyncio.dgram.base import DgramAsyncioProtocol
 from pysnmp.entity import config as snmp_config
@@ -85,7 +84,7 @@ from fieldagent.config import (
     PrivProtocol,
     SnmpCredentials,
     SnmpVersion,
-    TopicSafeId,
+    TrapsSection,
 )
 from fieldagent.driver import (
     Counter,
@@ -99,7 +98,6 @@ from fieldagent.driver import (
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PORT = 162
 MAX_ENGINE_IDS = 4
 """Engine ids remembered per device (a card replaced or reset gets a new one)."""
 RESOLVE_TIMEOUT_S = 5.0
@@ -143,75 +141,6 @@ _BIND_HINTS = {
     errno.EADDRINUSE: " (another trap receiver, snmptrapd say, already listens there)",
     errno.EADDRNOTAVAIL: " (no local interface has this address)",
 }
-
-
-class TrapsSection(BaseModel):
-    """`[traps]`: the SNMP trap receiver's settings.
-
-    `enabled` is the agent's switch (off by default: port 162 and the devices'
-    trap destinations are set up on purpose); TrapReceiver itself ignores it.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-    enabled: bool = False
-    listen: str = Field(default="0.0.0.0", description="IP address to listen on (:: for IPv6).")
-    port: int = Field(
-        default=DEFAULT_PORT, ge=0, le=65535, description="UDP port; 0 picks a free one (tests)."
-    )
-    communities: list[str] = Field(
-        default_factory=list,
-        description="Trap communities accepted from every device, besides the community of "
-        "each device polled over v1/v2c.",
-    )
-    rate_limit: int = Field(
-        default=20,
-        ge=1,
-        le=100_000,
-        description="Datagrams per sender per window; more is a flood.",
-    )
-    rate_window_s: float = Field(default=10.0, gt=0, le=3600, allow_inf_nan=False)
-    engine_ids: dict[TopicSafeId, str] = Field(
-        default_factory=dict,
-        description="Device id -> the SNMPv3 engine id its traps must carry (hex).",
-    )
-
-    @field_validator("listen")
-    @classmethod
-    def _ip_address(cls, value: str) -> str:
-        try:
-            return str(ipaddress.ip_address(value))
-        except ValueError:
-            raise ValueError(
-                f"{value!r} is not an IP address (0.0.0.0 for every interface)"
-            ) from None
-
-    @field_validator("communities")
-    @classmethod
-    def _communities(cls, value: list[str]) -> list[str]:
-        # Communities are secrets: the messages never echo them.
-        if any(not community for community in value):
-            raise ValueError("a community cannot be empty")
-        if len(set(value)) != len(value):
-            raise ValueError("a community is listed twice")
-        return value
-
-    @field_validator("engine_ids")
-    @classmethod
-    def _engine_ids(cls, value: dict[str, str]) -> dict[str, str]:
-        return {device: engine_id_hex(text) for device, text in value.items()}
-
-
-def engine_id_hex(text: str) -> str:
-    """An SNMP engine id as lowercase hex; accepts 0x, colons and spaces."""
-    digits = text.strip().lower().removeprefix("0x").replace(":", "").replace(" ", "")
-    try:
-        octets = bytes.fromhex(digits)
-    except ValueError:
-        raise ValueError(f"engine id {text!r} is not hexadecimal") from None
-    if not 5 <= len(octets) <= 32:
-        raise ValueError(f"engine id {text!r} must be 5 to 32 octets, not {len(octets)}")
-    return octets.hex()
 
 
 @dataclass(frozen=True)

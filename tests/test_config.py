@@ -23,6 +23,7 @@ from fieldagent.config import (
     MqttSection,
     SnmpVersion,
     StationSection,
+    TrapsSection,
     load_config,
     parse_config,
     read_secret_file,
@@ -37,6 +38,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "agent": AgentSection,
     "mqtt": MqttSection,
     "device": DeviceSection,
+    "traps": TrapsSection,
 }
 
 DROP = object()

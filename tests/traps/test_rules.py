@@ -12,10 +12,10 @@ from pysnmp.proto.api import v1, v2c
 from drivers import REGISTRY
 from drivers import scte_hms_optical as hms
 from drivers import ups_rfc1628 as ups
+from fieldagent.config import TRAP_PORT as DEFAULT_PORT
 from fieldagent.driver import OidValue, TrapAction, TrapRule
 from fieldagent.model import HealthState
 from fieldagent.traps import (
-    DEFAULT_PORT,
     Garbled,
     TrapEvent,
     TrapReceiver,
