@@ -88,3 +88,37 @@ def test_a_fault_raises_each_alarm_once_and_recovery_clears_it_once(
     assert healths[-1]["state"] == "ok" and healths[-1]["alarms"] == [], healths[-1]
     statuses = [m.json()["worst"] for m in messages if m.topic.endswith("/status")]
     assert "warning" in statuses and statuses[-1] == "ok"
+
+
+def test_an_alarm_active_across_a_restart_is_not_raised_again(
+    tmp_path: Path, broker: LocalBroker, probe: MqttProbe, sims: SimRunner
+) -> None:
+    sim = sims.serve("ups_rfc1628", "127.0.0.2")
+    limits = {"ups.output.source": {"delay_s": 1.0, "clear_delay_s": 1.0}}
+    device = device_fields("ups-main", sim, interval=INTERVAL_S, limits=limits)
+    config = write_station(tmp_path, [device], mqtt={"url": broker.url})
+    sim.device.play("battery_low")
+    first = AgentProcess("run", "-c", str(config))
+    try:
+        probe.wait_for(lambda ms: any(e["event"] == "raised" for e in alarm_events(ms)))
+    finally:
+        first.stop()
+    second = AgentProcess("run", "-c", str(config))
+    try:
+        # A few polls of the restarted agent with the fault still there ...
+        probe.wait_for(
+            lambda ms: len([m for m in ms if m.topic.endswith("/ups-main/telemetry")]) >= 6
+        )
+        still = alarm_events(probe.messages)
+        sim.device.play("normal")
+        # ... and the recovery is cleared once, by the agent that did not raise it.
+        messages = probe.wait_for(
+            lambda ms: any(e["event"] == "cleared" for e in alarm_events(ms)), timeout=15
+        )
+    finally:
+        code, stderr = second.stop()
+    assert code == 0, stderr
+    source = "test-station/ups-main/ups.output.source/state"
+    assert [e["event"] for e in still if e["alarm_id"] == source] == ["raised"]
+    events = [e["event"] for e in alarm_events(messages) if e["alarm_id"] == source]
+    assert events == ["raised", "cleared"]

@@ -150,7 +150,14 @@ def test_simulate_serves_the_config_and_takes_commands_on_stdin(tmp_path: Path) 
 def test_demo_shows_health_arrive_then_the_mains_failure() -> None:
     done = fieldagent(
         # Polls every 5 s; an alarm must hold for its delay (10 s): raised at the 3rd or 4th poll.
-        "demo", "--duration", "24", "--fault-after", "1", "--time-scale", "50", timeout=90
+        "demo",
+        "--duration",
+        "24",
+        "--fault-after",
+        "1",
+        "--time-scale",
+        "50",
+        timeout=90,
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout

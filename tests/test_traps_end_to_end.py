@@ -81,6 +81,12 @@ def test_traps_from_a_known_device_reach_the_broker_as_alarms(
             lambda ms: any(a["event"] == "raised" for a in alarm_messages(ms)), timeout=10
         )
         latency = time.monotonic() - sent
+        # The trap also makes the agent poll the UPS at once (its interval is 30 s).
+        polled = probe.wait_for(
+            lambda ms: len([m for m in ms if m.topic.endswith("/ups-main/telemetry")]) >= 2,
+            timeout=5,
+        )
+        assert time.monotonic() - sent < 5 and polled
         sims.call(
             sim.send_trap(
                 ("127.0.0.1", trap_port),
