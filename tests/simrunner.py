@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Coroutine, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -110,20 +111,36 @@ def device_fields(device_id: str, sim: SnmpSimulator, **extra: object) -> dict[s
         "request_retries": 0,
         "snmp_version": str(sim.access.version),
     }
-    creds = sim.access
-    if creds.version is SnmpVersion.V3:
-        v3 = {
-            "user": creds.user,
-            "auth_protocol": creds.auth_protocol,
-            "auth_key": creds.auth_key,
-            "priv_protocol": creds.priv_protocol,
-            "priv_key": creds.priv_key,
-        }
-        entry.update({key: str(value) for key, value in v3.items() if value is not None})
-    else:
-        entry["community"] = creds.community
+    entry.update(credential_fields(sim.access))
     entry.update(extra)
     return entry
+
+
+def credential_fields(creds: SnmpCredentials) -> dict[str, object]:
+    """The [[device]] keys that give these SNMP credentials (community or v3 user and keys)."""
+    if creds.version is not SnmpVersion.V3:
+        return {"community": creds.community}
+    v3 = {
+        "user": creds.user,
+        "auth_protocol": creds.auth_protocol,
+        "auth_key": creds.auth_key,
+        "priv_protocol": creds.priv_protocol,
+        "priv_key": creds.priv_key,
+    }
+    return {key: str(value) for key, value in v3.items() if value is not None}
+
+
+class OffsetClock:
+    """Monotonic time that a test can jump forward: scenario time without waiting."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.offset
+
+    def jump(self, seconds: float) -> None:
+        self.offset += seconds
 
 
 class StepClock:

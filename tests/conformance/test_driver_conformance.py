@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -18,15 +17,15 @@ import pytest
 
 from drivers import REGISTRY
 from fieldagent.config import DeviceSection
-from fieldagent.driver import Driver, Metric, ValueType
-from fieldagent.health import HealthTracker
+from fieldagent.driver import Driver, ValueType
 from fieldagent.identify import identify
-from fieldagent.model import HealthState, PollResult, Quality
+from fieldagent.model import PollResult, Quality
 from fieldagent.poller import Poller
 from fieldagent.sim.device import ABSENT, SimulatedDevice
 from fieldagent.sim.snmp_agent import SnmpSimulator
 from fieldagent.transports.snmp import SnmpClient, SnmpTarget
-from tests.simrunner import SimRunner, device_fields
+from tests.conformance import assert_all_ok_and_healthy, health_of
+from tests.simrunner import OffsetClock, SimRunner, device_fields
 
 SNMP_DRIVERS = [d for _, d in sorted(REGISTRY.items()) if d.protocol == "snmp"]
 SCENARIOS = [
@@ -34,19 +33,6 @@ SCENARIOS = [
 ]
 RATE_GAP_S = 0.5
 """Real time between the two polls of a check: counters need two samples for a rate."""
-
-
-class OffsetClock:
-    """Monotonic time that a test can jump forward: scenario time without waiting."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.monotonic() + self.offset
-
-    def jump(self, seconds: float) -> None:
-        self.offset += seconds
 
 
 @dataclass
@@ -95,27 +81,8 @@ def serve(sims: SimRunner) -> Iterator[ServeFn]:
     yield start
 
 
-def health_of(driver: Driver, result: PollResult) -> HealthState:
-    health = HealthTracker(driver, unreachable_after=1).update(result)
-    assert health is not None
-    return health.state
-
-
 def expected_keys(driver: Driver, device: SimulatedDevice) -> set[str]:
     return set(device.snapshot())
-
-
-def assert_sane(metric: Metric, value: object, key: str) -> None:
-    if metric.type is ValueType.ENUM:
-        assert value in metric.enum.values(), key
-    elif metric.type is ValueType.BOOL:
-        assert isinstance(value, bool), key
-    elif metric.type is ValueType.TEXT:
-        assert isinstance(value, str), key
-    else:
-        assert isinstance(value, int | float) and not isinstance(value, bool), key
-        if metric.type is ValueType.NUMBER:
-            assert metric.in_range(float(value)), (key, value, metric.valid)
 
 
 @pytest.mark.parametrize("driver", SNMP_DRIVERS, ids=lambda d: d.name)
@@ -132,12 +99,7 @@ def test_every_declared_metric_reads_ok_with_its_unit_and_in_range(
             assert any(driver.metric(k) is metric for k in readings), f"no row of {metric.key}"
         elif metric.key not in driver.simulator.initial:
             continue  # a scalar the simulated model does not have (the driver must cope)
-    for key, reading in readings.items():
-        metric = driver.metric(key)
-        assert reading.quality is Quality.OK, (key, reading.detail)
-        assert reading.unit == metric.unit, key
-        assert_sane(metric, reading.value, key)
-    assert health_of(driver, result) is HealthState.OK
+    assert_all_ok_and_healthy(driver, result)
 
 
 @pytest.mark.parametrize(("driver", "scenario"), SCENARIOS, ids=lambda x: getattr(x, "name", x))

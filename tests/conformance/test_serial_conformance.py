@@ -26,14 +26,15 @@ import pytest
 
 from drivers import REGISTRY
 from fieldagent.config import SERIAL_PROTOCOLS, DeviceSection
-from fieldagent.driver import Driver, LineFault, Metric, ValueType
-from fieldagent.health import HealthTracker
+from fieldagent.driver import Driver, LineFault, ValueType
 from fieldagent.model import HealthState, PollResult, Quality, Reading, Value
 from fieldagent.poller import Poller
 from fieldagent.sim.device import NO_REPLY, NORMAL, SERIAL_FAULTS, SimulatedDevice
 from fieldagent.sim.serial_sim import SerialBusSimulator
 from fieldagent.transports.serialport import SerialLines
 from fieldagent.transports.snmp import SnmpClient
+from tests.conformance import assert_all_ok_and_healthy, health_of
+from tests.simrunner import OffsetClock
 
 SERIAL_DRIVERS = [d for _, d in sorted(REGISTRY.items()) if d.protocol in SERIAL_PROTOCOLS]
 SCENARIOS = [
@@ -66,19 +67,6 @@ ABSENT_KEY = "conformance.absent"
 ABSENT_COMMAND = "CONFORMANCE.ABSENT"
 ABSENT_ADDRESS = 9000
 """Where the extra metric of the missing-object check lives: nothing a simulator serves."""
-
-
-class OffsetClock:
-    """Monotonic time that a test can jump forward: scenario time without waiting."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.monotonic() + self.offset
-
-    def jump(self, seconds: float) -> None:
-        self.offset += seconds
 
 
 @dataclass
@@ -165,25 +153,6 @@ def bench(tmp_path: Path) -> Iterator[BenchFn]:
         bench.close()
 
 
-def health_of(driver: Driver, result: PollResult) -> HealthState:
-    health = HealthTracker(driver, unreachable_after=1).update(result)
-    assert health is not None
-    return health.state
-
-
-def assert_sane(metric: Metric, value: object, key: str) -> None:
-    if metric.type is ValueType.ENUM:
-        assert value in metric.enum.values(), key
-    elif metric.type is ValueType.BOOL:
-        assert isinstance(value, bool), key
-    elif metric.type is ValueType.TEXT:
-        assert isinstance(value, str), key
-    else:
-        assert isinstance(value, int | float) and not isinstance(value, bool), key
-        if metric.type is ValueType.NUMBER:
-            assert metric.in_range(float(value)), (key, value, metric.valid)
-
-
 def truth(bench: Bench) -> dict[str, Value]:
     """What the device reads as on a clean line (counters left out: their rates move)."""
     result = bench.poll()
@@ -216,12 +185,7 @@ def test_every_declared_metric_reads_ok_with_its_unit_and_in_range(
     assert result.error is None, result.error
     readings = {r.key: r for r in result.readings}
     assert set(readings) == set(served.device.snapshot())
-    for key, reading in readings.items():
-        metric = driver.metric(key)
-        assert reading.quality is Quality.OK, (key, reading.detail)
-        assert reading.unit == metric.unit, key
-        assert_sane(metric, reading.value, key)
-    assert health_of(driver, result) is HealthState.OK
+    assert_all_ok_and_healthy(driver, result)
 
 
 @pytest.mark.parametrize(("driver", "scenario"), SCENARIOS, ids=lambda x: getattr(x, "name", x))

@@ -27,6 +27,7 @@ from fieldagent.config import (
 from fieldagent.sim.device import SimulatedDevice
 from fieldagent.sim.snmp_agent import SnmpSimulator
 from fieldagent.traps import TrapEvent, TrapReceiver, TrapsSection
+from tests.simrunner import credential_fields
 
 LISTEN = "127.0.0.1"
 WAIT_S = 3.0
@@ -69,17 +70,7 @@ def device(
         "host": host,
         "snmp_version": str(creds.version),
     }
-    if creds.version is SnmpVersion.V3:
-        v3 = {
-            "user": creds.user,
-            "auth_protocol": creds.auth_protocol,
-            "auth_key": creds.auth_key,
-            "priv_protocol": creds.priv_protocol,
-            "priv_key": creds.priv_key,
-        }
-        fields.update({key: str(value) for key, value in v3.items() if value is not None})
-    else:
-        fields["community"] = creds.community
+    fields.update(credential_fields(creds))
     fields.update(extra)
     return DeviceSection.model_validate(fields)
 
