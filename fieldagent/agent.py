@@ -248,7 +248,15 @@ class Agent:
         return result
 
     async def _tick(self) -> None:
-        self._publish_events(self._engine.tick())
+        events = self._engine.tick()
+        requests = self._alarm_store.take_maintenance_requests()
+        for device_id, until in requests:
+            if device_id in self._devices:
+                log.info("%s: maintenance %s", device_id, f"until {until}" if until else "off")
+                events += self._engine.set_maintenance(device_id, until)
+        if requests:
+            self._alarm_store.save_maintenance(self._engine.maintenance_overrides)
+        self._publish_events(events)
 
     def _publish_events(self, events: list[AlarmEvent]) -> None:
         """Store first (a restart must not raise them again), then publish, then refresh state."""

@@ -106,6 +106,17 @@ def _parser() -> argparse.ArgumentParser:
     _scenario_options(demo, time_scale=3.0)
     demo.set_defaults(handler=_cmd_demo)
 
+    maintenance = sub.add_parser(
+        "maintenance", help="put a device in maintenance mode (alarms held back), or end it"
+    )
+    _config_option(maintenance)
+    maintenance.add_argument("device", metavar="DEVICE_ID")
+    when = maintenance.add_mutually_exclusive_group(required=True)
+    when.add_argument("--hours", type=float, metavar="H", help="for H hours from now")
+    when.add_argument("--until", metavar="TIME", help="until an ISO time with its offset")
+    when.add_argument("--off", action="store_true", help="end maintenance now")
+    maintenance.set_defaults(handler=_cmd_maintenance)
+
     drivers_cmd = sub.add_parser("drivers", help="list the drivers and their metrics")
     drivers_cmd.add_argument("name", nargs="?", help="show one driver in full")
     drivers_cmd.set_defaults(handler=_cmd_drivers)
@@ -281,6 +292,41 @@ def _parse_scenarios(items: list[str]) -> dict[str, str]:
             raise ConfigError([f"--scenario {item!r}: expected DEVICE=NAME"])
         scenarios[device] = name
     return scenarios
+
+
+def _cmd_maintenance(args: argparse.Namespace) -> int:
+    from datetime import datetime, timedelta
+
+    from fieldagent.alarms import AlarmStore
+    from fieldagent.model import utc_now
+
+    config = load(args.config)
+    try:
+        config.find_device(args.device)
+    except KeyError as exc:
+        print(f"{args.config}: {exc.args[0]}", file=sys.stderr)
+        return 2
+    now = utc_now()
+    until: datetime | None = None
+    if args.hours is not None:
+        if args.hours <= 0:
+            raise ConfigError(["--hours: give a positive number of hours"])
+        until = now + timedelta(hours=args.hours)
+    elif args.until is not None:
+        try:
+            until = datetime.fromisoformat(args.until)
+        except ValueError:
+            raise ConfigError([f"--until {args.until!r}: not an ISO time"]) from None
+        if until.utcoffset() is None:
+            raise ConfigError([f"--until {args.until!r}: give the offset, e.g. +07:00"])
+    store = AlarmStore(config.agent.state_dir)
+    try:
+        store.request_maintenance(args.device, until, now)
+    finally:
+        store.close()
+    what = f"until {until.isoformat(timespec='minutes')}" if until else "off"
+    print(f"{args.device}: maintenance {what}; the running agent applies it within a second")
+    return 0
 
 
 def _cmd_drivers(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from fieldagent.localbroker import LocalBroker
-from tests.agentproc import AgentProcess
+from tests.agentproc import AgentProcess, fieldagent
 from tests.mqtt_probe import MqttProbe, Received
 from tests.simrunner import SimRunner, device_fields
 from tests.stationfile import write_station
@@ -122,3 +122,49 @@ def test_an_alarm_active_across_a_restart_is_not_raised_again(
     assert [e["event"] for e in still if e["alarm_id"] == source] == ["raised"]
     events = [e["event"] for e in alarm_events(messages) if e["alarm_id"] == source]
     assert events == ["raised", "cleared"]
+
+
+def test_maintenance_command_holds_alarms_back_and_says_so(
+    tmp_path: Path, broker: LocalBroker, probe: MqttProbe, sims: SimRunner
+) -> None:
+    sim = sims.serve("ups_rfc1628", "127.0.0.2")
+    limits = {"ups.output.source": {"delay_s": 1.0, "clear_delay_s": 1.0}}
+    device = device_fields("ups-main", sim, interval=INTERVAL_S, limits=limits)
+    config = write_station(tmp_path, [device], mqtt={"url": broker.url})
+    sim.device.play("battery_low")
+    source = "test-station/ups-main/ups.output.source/state"
+    maintenance = "test-station/-/maintenance[device=ups-main]/on"
+    agent = AgentProcess("run", "-c", str(config))
+    try:
+        probe.wait_for(lambda ms: any(e["alarm_id"] == source for e in alarm_events(ms)))
+        done = fieldagent("maintenance", "-c", str(config), "ups-main", "--hours", "2")
+        assert done.returncode == 0, done.stderr
+        probe.wait_for(
+            lambda ms: any(e["alarm_id"] == maintenance for e in alarm_events(ms)), timeout=10
+        )
+        assert fieldagent("maintenance", "-c", str(config), "ups-main", "--off").returncode == 0
+        messages = probe.wait_for(
+            lambda ms: (
+                [e["event"] for e in alarm_events(ms) if e["alarm_id"] == source]
+                == ["raised", "cleared", "raised"]
+            ),
+            timeout=10,
+        )
+    finally:
+        code, stderr = agent.stop()
+    assert code == 0, stderr
+    events = alarm_events(messages)
+    held = next(e for e in events if e["alarm_id"] == source and e["event"] == "cleared")
+    assert held["reason"] and "maintenance" in held["reason"]
+    on = [e for e in events if e["alarm_id"] == maintenance]
+    assert [e["event"] for e in on] == ["raised", "cleared"]
+    assert on[0]["device"] is None and on[0]["severity"] == "warning"
+    assert "ups-main" in on[0]["message"]["en"]
+
+
+def test_maintenance_command_checks_its_arguments(tmp_path: Path) -> None:
+    config = write_station(tmp_path, [{"id": "ups1", "driver": "ups_rfc1628", "host": "127.0.0.2"}])
+    unknown = fieldagent("maintenance", "-c", str(config), "ups9", "--off")
+    assert unknown.returncode == 2 and "no device 'ups9'" in unknown.stderr
+    naive = fieldagent("maintenance", "-c", str(config), "ups1", "--until", "2026-12-01T08:00")
+    assert naive.returncode == 78 and "offset" in naive.stderr

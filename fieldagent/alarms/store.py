@@ -42,6 +42,11 @@ CREATE TABLE IF NOT EXISTS alarm_maintenance (
     config_until TEXT,
     set_at       TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS maintenance_request (
+    device       TEXT PRIMARY KEY,
+    until        TEXT,
+    requested_at TEXT NOT NULL
+);
 """
 
 _COLUMNS = (
@@ -131,6 +136,29 @@ class AlarmStore:
             )
             for device, until, config_until, set_at in rows
         }
+
+    def request_maintenance(self, device: str, until: datetime | None, now: datetime) -> None:
+        """Leave a maintenance command for the running agent (`fieldagent maintenance`).
+
+        The agent takes it at its next alarm tick (within a second), or at its
+        start if it is not running; the last request for a device wins.
+        """
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO maintenance_request (device, until, requested_at)"
+                " VALUES (?, ?, ?)",
+                (device, _iso(until), now.isoformat()),
+            )
+
+    def take_maintenance_requests(self) -> list[tuple[str, datetime | None]]:
+        """The waiting maintenance commands, removed as they are taken (one transaction)."""
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            rows = self._db.execute(
+                "SELECT device, until FROM maintenance_request ORDER BY requested_at"
+            ).fetchall()
+            self._db.execute("DELETE FROM maintenance_request")
+        return [(device, _time(until)) for device, until in rows]
 
     def close(self) -> None:
         self._db.close()
