@@ -1,7 +1,8 @@
-"""From readings to a device's health: limits now, delays and hysteresis later.
+"""A device's health from one poll: limits and states as they are, no delay.
 
-The tracker also decides when silence becomes `unreachable`: one lost poll on
-a flaky link is not an outage, `unreachable_after` lost polls in a row are.
+Used where one poll is all there is (`fieldagent poll`, a `--once` snapshot,
+driver tests); the daemon's health comes from the alarm engine, which adds
+delays, hysteresis, and `unreachable` after several lost polls.
 """
 
 from __future__ import annotations
@@ -26,18 +27,10 @@ class Problem:
 
 @dataclass(frozen=True)
 class DeviceHealth:
-    """A device's state, why, and the metrics that put it there."""
+    """A device's state and the metrics that put it there."""
 
     state: HealthState
     problems: tuple[Problem, ...]
-    reason: str | None = None
-
-    def same_as(self, other: DeviceHealth | None) -> bool:
-        return other is not None and (self.state, self.problems, self.reason) == (
-            other.state,
-            other.problems,
-            other.reason,
-        )
 
 
 def evaluate(driver: Driver, result: PollResult) -> DeviceHealth:
@@ -54,39 +47,6 @@ def evaluate(driver: Driver, result: PollResult) -> DeviceHealth:
     return DeviceHealth(worst, tuple(problems))
 
 
-class HealthTracker:
-    """Follows one device across polls; knows its failures in a row."""
-
-    def __init__(self, driver: Driver, unreachable_after: int) -> None:
-        self._driver = driver
-        self._unreachable_after = max(1, unreachable_after)
-        self._failures = 0
-        self._last: DeviceHealth | None = None
-
-    @property
-    def failures_in_a_row(self) -> int:
-        return self._failures
-
-    @property
-    def current(self) -> DeviceHealth | None:
-        return self._last
-
-    def update(self, result: PollResult) -> DeviceHealth | None:
-        """The device's health after this poll; None while it is not yet known.
-
-        A device that was never read and has failed fewer than
-        `unreachable_after` times has no health yet: publishing "ok" for it
-        would be a guess.
-        """
-        if result.answered:
-            self._failures = 0
-            self._last = evaluate(self._driver, result)
-            return self._last
-        self._failures += 1
-        if self._failures >= self._unreachable_after:
-            self._last = DeviceHealth(
-                HealthState.UNREACHABLE,
-                (),
-                f"{result.error} ({self._failures} polls in a row)",
-            )
-        return self._last
+def snapshot_state(driver: Driver, result: PollResult) -> HealthState:
+    """A device's state from one poll alone: unreachable if it did not answer."""
+    return evaluate(driver, result).state if result.answered else HealthState.UNREACHABLE

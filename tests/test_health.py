@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from drivers.ups_rfc1628 import DRIVER as UPS
-from fieldagent.health import HealthTracker, evaluate
+from fieldagent.health import evaluate, snapshot_state
 from fieldagent.model import HealthState, PollResult, Value
 
 TS = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -42,26 +42,7 @@ def test_worst_metric_wins_and_every_problem_is_listed() -> None:
     }
 
 
-def test_unreachable_only_after_retries_failures_in_a_row() -> None:
-    tracker = HealthTracker(UPS, unreachable_after=3)
-    assert tracker.update(answered()) is not None
-    assert tracker.update(silent()).state is HealthState.OK  # type: ignore[union-attr]
-    assert tracker.update(silent()).state is HealthState.OK  # type: ignore[union-attr]
-    third = tracker.update(silent())
-    assert third is not None and third.state is HealthState.UNREACHABLE
-    assert "3 polls in a row" in (third.reason or "")
-    assert "127.0.0.2" in (third.reason or "")
-
-
-def test_recovers_by_itself_when_the_device_answers_again() -> None:
-    tracker = HealthTracker(UPS, unreachable_after=1)
-    assert tracker.update(silent()).state is HealthState.UNREACHABLE  # type: ignore[union-attr]
-    back = tracker.update(answered())
-    assert back is not None and back.state is HealthState.OK
-    assert tracker.failures_in_a_row == 0
-
-
-def test_a_device_never_read_has_no_health_until_declared_unreachable() -> None:
-    tracker = HealthTracker(UPS, unreachable_after=2)
-    assert tracker.update(silent()) is None
-    assert tracker.update(silent()).state is HealthState.UNREACHABLE  # type: ignore[union-attr]
+def test_a_poll_without_an_answer_is_unreachable_at_once() -> None:
+    assert snapshot_state(UPS, silent()) is HealthState.UNREACHABLE
+    assert snapshot_state(UPS, answered()) is HealthState.OK
+    assert snapshot_state(UPS, answered(ups__battery__charge_pct=10)) is HealthState.CRITICAL

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from fieldagent.driver import Driver, Metric, ValueType
-from fieldagent.health import HealthTracker
+from fieldagent.health import snapshot_state
 from fieldagent.model import HealthState, PollResult, Quality
 
 
 def health_of(driver: Driver, result: PollResult) -> HealthState:
     """The device's state after this one poll (one failure is unreachable)."""
-    health = HealthTracker(driver, unreachable_after=1).update(result)
-    assert health is not None
-    return health.state
+    return snapshot_state(driver, result)
 
 
 def assert_sane(metric: Metric, value: object, key: str) -> None:

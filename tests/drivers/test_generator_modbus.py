@@ -13,7 +13,7 @@ import pytest
 from drivers.generator_modbus import ALARMS, DRIVER, INITIAL
 from fieldagent.config import DeviceSection
 from fieldagent.driver import RegisterKind, RegisterType, WordOrder
-from fieldagent.health import HealthTracker
+from fieldagent.health import snapshot_state
 from fieldagent.model import HealthState, PollResult, Quality, Value
 from fieldagent.poller import Poller
 from fieldagent.sim.device import SimulatedDevice
@@ -66,9 +66,7 @@ def values(result: PollResult) -> dict[str, Value]:
 
 
 def health(result: PollResult) -> HealthState:
-    state = HealthTracker(DRIVER, unreachable_after=1).update(result)
-    assert state is not None
-    return state.state
+    return snapshot_state(DRIVER, result)
 
 
 def test_the_register_map_is_read_in_four_requests_over_two_tables() -> None:
