@@ -11,9 +11,9 @@ configuration later, these are the defaults until then.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 
-from fieldagent.driver import Limits, Metric, ScenarioStep, ValueType
+from fieldagent.driver import Expect, Limits, Metric, Scenario, ScenarioStep, ValueType
 from fieldagent.model import HealthState, Quality, Reading, Value
 
 FORWARD = "rf.forward_power_w"
@@ -208,3 +208,33 @@ def rf_off(values: MutableMapping[str, Value], start: Mapping[str, Value], elaps
     values[ON_AIR] = False
     values[FORWARD] = 0.0
     values[REFLECTED] = 0.0
+
+
+def high_vswr_scenario(
+    nominal_w: float,
+    target: float,
+    ramp_s: float,
+    wrap: Callable[[ScenarioStep], ScenarioStep] = lambda step: step,
+    flags: Mapping[str, Value] | None = None,
+    detail: str = "reflected power follows",
+) -> Scenario:
+    """The antenna fault every transmitter driver plays: VSWR ramps to `target`, reflected
+    power follows from the nominal forward power; CRITICAL once it got there.
+
+    `wrap` lets a driver derive its alarm flags from the values; `flags` are the flag
+    readings the scenario must then show.
+    """
+    return Scenario(
+        "high_vswr",
+        f"antenna fault: VSWR climbs to {target} in {ramp_s:g} s, {detail}",
+        wrap(vswr_rise(target, ramp_s)),
+        expect=Expect(
+            HealthState.CRITICAL,
+            {
+                VSWR: target,
+                REFLECTED: round(reflected_w(nominal_w, target), 1),
+                **(flags or {}),
+            },
+            after_s=ramp_s + 30,
+        ),
+    )

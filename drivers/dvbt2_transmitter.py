@@ -157,16 +157,7 @@ SIMULATOR = SimModel(
                 after_s=HOLDOVER_S + 30,
             ),
         ),
-        "high_vswr": Scenario(
-            "high_vswr",
-            f"antenna fault: VSWR climbs to {HIGH_VSWR} in {RAMP_S:g} s, reflected power follows",
-            tx.vswr_rise(HIGH_VSWR, RAMP_S),
-            expect=Expect(
-                HealthState.CRITICAL,
-                {tx.VSWR: HIGH_VSWR, tx.REFLECTED: round(tx.reflected_w(NOMINAL_W, HIGH_VSWR), 1)},
-                after_s=RAMP_S + 30,
-            ),
-        ),
+        "high_vswr": tx.high_vswr_scenario(NOMINAL_W, HIGH_VSWR, RAMP_S),
         "off_air": Scenario(
             "off_air",
             "RF off: no forward power",

@@ -172,21 +172,14 @@ SIMULATOR = SimModel(
                 {tx.FORWARD: NOMINAL_W, tx.ON_AIR: True, INTERLOCK: "close"},
             ),
         ),
-        "high_vswr": Scenario(
-            "high_vswr",
-            f"antenna fault: VSWR climbs to {HIGH_VSWR} in {RAMP_S:g} s, past the transmitter's"
-            " own 2.0 limit; reflected power follows, VSWR alarm and summary fault",
-            _with_alarms(tx.vswr_rise(HIGH_VSWR, RAMP_S)),
-            expect=Expect(
-                HealthState.CRITICAL,
-                {
-                    tx.VSWR: HIGH_VSWR,
-                    tx.REFLECTED: round(tx.reflected_w(NOMINAL_W, HIGH_VSWR), 1),
-                    HIGH_SWR: True,
-                    FAULT: True,
-                },
-                after_s=RAMP_S + 30,
-            ),
+        "high_vswr": tx.high_vswr_scenario(
+            NOMINAL_W,
+            HIGH_VSWR,
+            RAMP_S,
+            _with_alarms,
+            {HIGH_SWR: True, FAULT: True},
+            "past the transmitter's own 2.0 limit; reflected power follows, VSWR alarm and"
+            " summary fault",
         ),
         "interlock_open": Scenario(
             "interlock_open",

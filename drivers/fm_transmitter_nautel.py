@@ -234,20 +234,12 @@ SIMULATOR = SimModel(
             "2 kW on air, VSWR 1.12, heatsink 42 °C, no alarm",
             expect=Expect(HealthState.OK, {tx.FORWARD: NOMINAL_W, tx.ON_AIR: True}),
         ),
-        "high_vswr": Scenario(
-            "high_vswr",
-            f"antenna fault: VSWR climbs to {HIGH_VSWR} in {RAMP_S:g} s, reflected power follows",
-            _with_alarms(tx.vswr_rise(HIGH_VSWR, RAMP_S)),
-            expect=Expect(
-                HealthState.CRITICAL,
-                {
-                    tx.VSWR: HIGH_VSWR,
-                    tx.REFLECTED: round(tx.reflected_w(NOMINAL_W, HIGH_VSWR), 1),
-                    HIGH_SWR: True,
-                    HIGH_REFLECTED: True,
-                },
-                after_s=RAMP_S + 30,
-            ),
+        "high_vswr": tx.high_vswr_scenario(
+            NOMINAL_W,
+            HIGH_VSWR,
+            RAMP_S,
+            _with_alarms,
+            {HIGH_SWR: True, HIGH_REFLECTED: True},
         ),
         "power_drop": Scenario(
             "power_drop",
