@@ -1,10 +1,13 @@
 """The daemon: poll every device on its own interval, judge alarms, publish.
 
-Data flows one way: poller -> alarm engine -> messages -> publisher.  The
-agent owns the latest retained messages, so it can re-send its retained state
-whenever the broker connection comes back; the alarm store keeps the active
-alarms across restarts.  A `--once` run takes a snapshot instead: it judges
-the readings as they are (no delays) and publishes no alarm events.
+Data flows one way: poller -> alarm engine -> messages -> outbox -> forwarder
+-> publisher.  Every message is committed to the outbox before it is
+published, so an outage of the link, the broker, the agent or the power loses
+nothing that matters.  The agent owns the latest retained messages, so it can
+re-send its retained state whenever the broker connection comes back; the
+alarm store keeps the active alarms across restarts.  A `--once` run takes a
+snapshot instead: it judges the readings as they are (no delays) and
+publishes no alarm events.
 """
 
 from __future__ import annotations
@@ -17,16 +20,17 @@ from datetime import datetime
 from functools import partial
 
 from drivers import get_driver
-from fieldagent.alarms import Alarm, AlarmEngine, AlarmEvent, AlarmStore
+from fieldagent.alarms import Alarm, AlarmEngine, AlarmEvent
+from fieldagent.alarms.keeper import AlarmKeeper
 from fieldagent.alarms.snapshot import snapshot_alarms
 from fieldagent.config import Config, DeviceSection
 from fieldagent.driver import Driver, TrapAction, row_key
 from fieldagent.model import HealthState, PollResult, utc_now
+from fieldagent.outbox import Draft, Forwarder, Outbox
 from fieldagent.outgoing import MessageBuilder, json_value
 from fieldagent.poller import Poller
 from fieldagent.publisher import Message, MqttPublisher
 from fieldagent.scheduler import run_every
-from fieldagent.state import StateStore
 from fieldagent.topics import Topics
 from fieldagent.transports.local import LocalReader
 from fieldagent.transports.serialport import SerialLines
@@ -41,6 +45,9 @@ EXIT_BROKER = 69  # sysexits EX_UNAVAILABLE: the broker did not acknowledge in t
 
 TICK_S = 1.0
 """How often time-based alarm rules (stale, maintenance expiry) are looked at."""
+
+GOODBYE_S = 5.0
+"""How long a stopping agent waits for the broker to take its offline status."""
 
 
 @dataclass
@@ -67,12 +74,15 @@ class Agent:
             if broker_url is None
             else config.mqtt.model_copy(update={"url": broker_url})
         )
-        self._store = StateStore(config.agent.state_dir)
+        self._outbox = Outbox(
+            config.agent.state_dir,
+            config.outbox.limit_bytes,
+            config.outbox.thin_keep_one_in,
+            config.outbox.commit_interval_s,
+        )
+        self._forwarder = Forwarder(self._outbox, self._mqtt.max_inflight)
         self._build = MessageBuilder(
-            config,
-            Topics(self._mqtt.topic_root, config.station.id),
-            self._store,
-            self._mqtt.telemetry_qos,
+            config, Topics(self._mqtt.topic_root, config.station.id), self._mqtt.telemetry_qos
         )
         self._snmp = SnmpClient()
         self._serial = SerialLines()
@@ -80,14 +90,15 @@ class Agent:
             self._snmp, LocalReader(state_dir=config.agent.state_dir), self._serial
         )
         self._devices = {d.id: _Device.of(d) for d in config.device}
-        self._alarm_store = AlarmStore(config.agent.state_dir)
+        self._alarm_keeper = AlarmKeeper(config.agent.state_dir)
+        restored, maintenance = self._alarm_keeper.restore()
         self._engine = AlarmEngine(
             config.station.id,
             config,
             {device_id: d.driver for device_id, d in self._devices.items()},
             utc_now,
-            restored=self._alarm_store.load_active(),
-            maintenance=self._alarm_store.load_maintenance(),
+            restored=restored,
+            maintenance=maintenance,
         )
         self._traps = (
             TrapReceiver(
@@ -102,7 +113,8 @@ class Agent:
         )
         self._background: set[asyncio.Task[None]] = set()
         self._snapshot: dict[str, HealthState] = {}
-        self._retained_health: dict[str, Message] = {}
+        self._retained_health: dict[str, Draft] = {}
+        self._outbox_alarms: tuple[str | None, bool] = (None, False)
         self._health_signature: dict[str, object] = {}
         self._health_state: dict[str, HealthState] = {}
         self._worst: HealthState | None = None
@@ -110,14 +122,16 @@ class Agent:
         self._publisher = MqttPublisher(
             self._mqtt,
             client_id=self._mqtt.client_id or f"fieldagent-{config.station.id}",
-            will=self._status(online=False),
             on_connected=self._on_connected,
+            on_delivered=self._forwarder.on_delivered,
             password=self._mqtt.resolved_password(),
         )
+        self._prepare_will()
 
     async def run_forever(self, stop: asyncio.Event) -> int:
         """Poll and publish until `stop` is set; then say offline and disconnect."""
         self._loop = asyncio.get_running_loop()
+        forwarder = asyncio.create_task(self._forwarder.run(self._publisher), name="forwarder")
         self._publisher.start(self._mqtt.host, self._mqtt.port)
         self._publish_events(self._engine.tick())  # what restoring the alarms changed
         await self._start_traps()
@@ -135,29 +149,38 @@ class Agent:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            self._send(self._status(online=False))
+            if not await self._forwarder.drain(GOODBYE_S):
+                log.warning("stopping with %d messages in the outbox", self._outbox.backlog_count())
+            await _cancel(forwarder)
             self._shutdown()
         return EXIT_OK
 
     async def run_once(self, ack_timeout: float) -> int:
         """Poll every device once, publish, wait for the broker's acknowledgements."""
         self._loop = asyncio.get_running_loop()
+        forwarder = asyncio.create_task(self._forwarder.run(self._publisher), name="forwarder")
         self._publisher.start(self._mqtt.host, self._mqtt.port)
         try:
             results = await asyncio.gather(
                 *(self._poll_and_publish(d) for d in self._devices.values())
             )
-            acked = await asyncio.to_thread(self._publisher.wait_acked, ack_timeout)
+            self._send(self._status(online=False))  # a snapshot run ends by saying so
+            acked = await self._forwarder.drain(ack_timeout)
             if not acked:
                 reason = self._publisher.last_error or "no acknowledgement"
                 log.error(
-                    "broker %s:%d did not acknowledge within %g s (%s)",
+                    "broker %s:%d did not acknowledge within %g s (%s); %d messages stay"
+                    " in the outbox for the next run",
                     self._mqtt.host,
                     self._mqtt.port,
                     ack_timeout,
                     reason,
+                    self._outbox.backlog_count(),
                 )
                 return EXIT_BROKER
         finally:
+            await _cancel(forwarder)
             self._shutdown()
         unreachable = [r.device_id for r in results if not r.answered]
         if unreachable:
@@ -188,7 +211,7 @@ class Agent:
         device = self._devices[event.device_id]
         alarm = event.alarm_key
         if event.rule is None or alarm is None:
-            self._publisher.publish(
+            self._send(
                 self._build.trap(
                     event.device_id, event.source, event.trap_oid, event.varbinds, event.received_at
                 )
@@ -226,11 +249,11 @@ class Agent:
     def _shutdown(self) -> None:
         if self._traps is not None:
             self._traps.stop()
-        self._publisher.stop(last=self._status(online=False))
+        self._publisher.stop()
         self._snmp.close()
         self._serial.close()
-        self._alarm_store.close()
-        self._store.close()
+        self._alarm_keeper.close()
+        self._outbox.close()
 
     async def _poll_and_publish(self, device: _Device) -> PollResult:
         device_id = device.config.id
@@ -238,7 +261,7 @@ class Agent:
             result = await self._poller.poll(device.config, device.driver)
         if result.error:
             log.warning("%s: %s", device_id, result.error)
-        self._publisher.publish(self._build.telemetry(device.config, device.driver, result))
+        self._send(self._build.telemetry(device.config, device.driver, result))
         if self._once:
             self._snapshot[device_id] = self._publish_snapshot_health(device, result)
         else:
@@ -249,24 +272,54 @@ class Agent:
 
     async def _tick(self) -> None:
         events = self._engine.tick()
-        requests = self._alarm_store.take_maintenance_requests()
+        requests = self._alarm_keeper.take_requests()
         for device_id, until in requests:
             if device_id in self._devices:
                 log.info("%s: maintenance %s", device_id, f"until {until}" if until else "off")
                 events += self._engine.set_maintenance(device_id, until)
         if requests:
-            self._alarm_store.save_maintenance(self._engine.maintenance_overrides)
-        self._publish_events(events)
+            self._alarm_keeper.record_maintenance(self._engine.maintenance_overrides)
+        self._publish_events(events + self._outbox_station_alarms())
+        if self._alarm_keeper.behind:
+            self._alarm_keeper.catch_up(
+                self._engine.all_active(), self._engine.maintenance_overrides
+            )
+
+    def _outbox_station_alarms(self) -> list[AlarmEvent]:
+        """Raise or clear the station alarms about the outbox: cannot write, full."""
+        problem, full = self._outbox.problem, self._outbox.full
+        was_problem, was_full = self._outbox_alarms
+        self._outbox_alarms = (problem, full)
+        events = []
+        if (problem is None) != (was_problem is None):
+            events += self._engine.station_alarm(
+                "outbox.storage",
+                "storage",
+                HealthState.CRITICAL if problem else None,
+                problem,
+                f"Không ghi được hộp thư đi ({problem}): cảnh báo chỉ giữ trong bộ nhớ",
+                f"Cannot write the outbox ({problem}): alarms are held in memory only",
+            )
+        if full != was_full:
+            events += self._engine.station_alarm(
+                "outbox.full",
+                "full",
+                HealthState.WARNING if full else None,
+                self._outbox.backlog_count(),
+                "Hộp thư đi đầy: chỉ còn cảnh báo và báo cáo, vượt giới hạn dung lượng",
+                "Outbox full: alarms and reports alone exceed its size limit",
+            )
+        return events
 
     def _publish_events(self, events: list[AlarmEvent]) -> None:
         """Store first (a restart must not raise them again), then publish, then refresh state."""
         if not events:
             return
-        self._alarm_store.apply(events)
+        self._alarm_keeper.record(events)
         for event in events:
             alarm = event.alarm
             log.info("alarm %s %s: %s", event.transition, alarm.alarm_id, alarm.message_en)
-            self._publisher.publish(self._build.alarm(event))
+            self._send(self._build.alarm(event))
         for device_id in {e.alarm.device for e in events if e.alarm.device is not None}:
             if device_id in self._devices:
                 self._publish_health(device_id, events[-1].ts)
@@ -304,9 +357,9 @@ class Agent:
             log.info("%s: health %s", device_id, state)
         self._health_signature[device_id] = signature
         self._health_state[device_id] = state
-        message = self._build.health(device_id, state, reason, alarms, ts)
-        self._retained_health[device_id] = message
-        self._publisher.publish(message)
+        draft = self._build.health(device_id, state, reason, alarms, ts)
+        self._retained_health[device_id] = draft
+        self._send(draft)
 
     def _station_worst(self) -> HealthState:
         if self._once:
@@ -317,9 +370,25 @@ class Agent:
         worst = self._station_worst()
         if force or worst is not self._worst:
             self._worst = worst
-            self._publisher.publish(self._status(online=True))
+            self._send(self._status(online=True))
 
-    def _status(self, online: bool) -> Message:
+    def _send(self, draft: Draft) -> None:
+        """Into the outbox (committed before it is published), and wake the forwarder."""
+        self._outbox.put(draft)
+        self._forwarder.wake()
+
+    def _prepare_will(self) -> None:
+        """The offline status the broker publishes if this connection dies.
+
+        Each connection gets a will with a number of its own (outside the
+        `prev` chain, as it may never be published), so a subscriber does not
+        take a second outage's will for a duplicate of the first.
+        """
+        seq = self._outbox.reserve_unchained()
+        draft = self._status(online=False)
+        self._publisher.set_will(Message(draft.topic, draft.render(seq), draft.qos, draft.retain))
+
+    def _status(self, online: bool) -> Draft:
         return self._build.status(
             online,
             self._station_worst(),
@@ -328,11 +397,23 @@ class Agent:
         )
 
     def _on_connected(self) -> None:
-        """Called from paho's thread: re-send retained state from the event loop."""
+        """Called from paho's thread: the rest happens on the event loop."""
         if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._republish_retained)
+            self._loop.call_soon_threadsafe(self._connected)
 
-    def _republish_retained(self) -> None:
-        self._publisher.publish(self._status(online=True))
-        for message in list(self._retained_health.values()):
-            self._publisher.publish(message)
+    def _connected(self) -> None:
+        """Mark the backlog as replayed, arm the next will, re-send the retained state.
+
+        Retained values are put again (new numbers; an unsent older value is
+        superseded) because a broker restarted without persistence lost them.
+        """
+        self._forwarder.connected()
+        self._prepare_will()
+        self._send(self._status(online=True))
+        for draft in list(self._retained_health.values()):
+            self._send(draft)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

@@ -117,6 +117,13 @@ def _parser() -> argparse.ArgumentParser:
     when.add_argument("--off", action="store_true", help="end maintenance now")
     maintenance.set_defaults(handler=_cmd_maintenance)
 
+    outbox = sub.add_parser(
+        "outbox", help="show the messages waiting for the broker (count per kind, oldest, size)"
+    )
+    _config_option(outbox)
+    outbox.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    outbox.set_defaults(handler=_cmd_outbox)
+
     drivers_cmd = sub.add_parser("drivers", help="list the drivers and their metrics")
     drivers_cmd.add_argument("name", nargs="?", help="show one driver in full")
     drivers_cmd.set_defaults(handler=_cmd_drivers)
@@ -292,6 +299,31 @@ def _parse_scenarios(items: list[str]) -> dict[str, str]:
             raise ConfigError([f"--scenario {item!r}: expected DEVICE=NAME"])
         scenarios[device] = name
     return scenarios
+
+
+def _cmd_outbox(args: argparse.Namespace) -> int:
+    from fieldagent.model import utc_now
+    from fieldagent.outbox import Outbox
+    from fieldagent.outbox.report import backlog_json, backlog_text
+
+    config = load(args.config)
+    settings = config.outbox
+    outbox = Outbox(
+        config.agent.state_dir,
+        settings.limit_bytes,
+        settings.thin_keep_one_in,
+        settings.commit_interval_s,
+    )
+    try:
+        backlog = outbox.backlog()
+    finally:
+        outbox.close()
+    if args.json:
+        print(json.dumps(backlog_json(backlog), indent=2))
+    else:
+        print(f"Outbox of {config.station.id} in {config.agent.state_dir}")
+        print(backlog_text(backlog, utc_now()))
+    return 0
 
 
 def _cmd_maintenance(args: argparse.Namespace) -> int:

@@ -163,6 +163,34 @@ class AgentSection(_Strict):
     log_level: LogLevel = LogLevel.INFO
 
 
+DEFAULT_OUTBOX_MB = 256
+"""Seven days of the demo station's telemetry (11 devices every 5 s), measured in bench/."""
+
+
+class OutboxSection(_Strict):
+    max_mb: float = Field(
+        default=DEFAULT_OUTBOX_MB,
+        ge=1,
+        le=1_000_000,
+        allow_inf_nan=False,
+        description="Size limit of the backlog; above it telemetry is thinned.",
+    )
+    thin_keep_one_in: int = Field(
+        default=4, ge=2, le=1000, description="Thinning keeps one reading in N per device."
+    )
+    commit_interval_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=60,
+        allow_inf_nan=False,
+        description="Telemetry is written in one batch this often (alarms at once, with fsync).",
+    )
+
+    @property
+    def limit_bytes(self) -> int:
+        return int(self.max_mb * 1024 * 1024)
+
+
 class MqttSection(_Strict):
     url: str = "mqtt://127.0.0.1:1883"
     username: str | None = None
@@ -178,6 +206,25 @@ class MqttSection(_Strict):
     telemetry_qos: Literal[0, 1] = 1
     reconnect_min_s: float = Field(default=1.0, ge=0.1, le=60)
     reconnect_max_s: float = Field(default=60.0, ge=1, le=3600)
+    protocol: Literal["3.1.1", "5"] = Field(
+        default="3.1.1", description="MQTT protocol version spoken to the broker."
+    )
+    max_inflight: int = Field(
+        default=100,
+        ge=1,
+        le=65535,
+        description="Messages handed to the broker and not yet acknowledged, at most.",
+    )
+    persistent_session: bool = Field(
+        default=False,
+        description="Keep the broker session across reconnects (fixed client id, clean start off).",
+    )
+    session_expiry_s: int = Field(
+        default=7 * 86400,
+        ge=0,
+        le=0xFFFFFFFF,
+        description="MQTT 5: how long the broker keeps a persistent session after a disconnect.",
+    )
 
     @field_validator("url")
     @classmethod
@@ -525,6 +572,7 @@ class Config(_Strict):
     station: StationSection
     agent: AgentSection = AgentSection()
     mqtt: MqttSection = MqttSection()
+    outbox: OutboxSection = OutboxSection()
     device: list[DeviceSection] = Field(default_factory=list)
     traps: TrapsSection = TrapsSection()
     limits: dict[str, LimitRule] = Field(default_factory=dict)

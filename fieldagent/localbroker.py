@@ -46,11 +46,17 @@ class LocalBroker:
         host: str = "127.0.0.1",
         port: int = 0,
         listener_options: tuple[str, ...] = ("allow_anonymous true",),
+        persistence: bool = False,
     ) -> None:
-        """`listener_options` are mosquitto.conf lines for the listener (TLS, auth)."""
+        """`listener_options` are mosquitto.conf lines for the listener (TLS, auth).
+
+        With `persistence`, sessions, subscriptions, queued and retained messages
+        survive a stop and start (saved in `workdir` at stop), like a real broker's.
+        """
         self.host = host
         self.port = port or free_port(host)
         self._listener_options = listener_options
+        self._persistence = persistence
         self._workdir = workdir
         self._process: subprocess.Popen[bytes] | None = None
         self._binary = find_mosquitto()
@@ -72,7 +78,11 @@ class LocalBroker:
             # Started as root, mosquitto drops to user "mosquitto", which cannot read
             # this private folder; stay the user who started it.
             + f"user {getpass.getuser()}\n"
-            + "persistence false\n"
+            + (
+                f"persistence true\npersistence_location {self._workdir}/\n"
+                if self._persistence
+                else "persistence false\n"
+            )
             + f"log_dest file {self.log_path}\n"
             + "log_type error\nlog_type warning\nlog_type notice\n",
             encoding="utf-8",

@@ -1,7 +1,8 @@
-"""Every message the agent publishes, built in one place: topic, payload model, QoS, retain.
+"""Every message the agent publishes, built in one place: kind, topic, payload model, QoS, retain.
 
-Each message takes the next number of the station's sequence when it is built,
-so the numbers follow the order in which the agent decided to say things.
+Each method returns a `Draft`: its payload is rendered when the outbox gives
+it the next number of the station's sequence, so the numbers follow the order
+in which messages were committed.
 """
 
 from __future__ import annotations
@@ -9,17 +10,21 @@ from __future__ import annotations
 import socket
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from fieldagent import __version__
 from fieldagent.alarms import Alarm, AlarmEvent
 from fieldagent.config import Config, DeviceSection
 from fieldagent.driver import Driver, RawValue
 from fieldagent.model import HealthState, PollResult, utc_now
+from fieldagent.outbox import Draft, Kind
 from fieldagent.payloads import (
+    SPLICED_FIELDS,
     AgentInfo,
     AlarmItem,
     AlarmPayload,
     DeviceInfo,
+    Envelope,
     HealthPayload,
     JsonValue,
     Message,
@@ -28,27 +33,18 @@ from fieldagent.payloads import (
     TelemetryPayload,
     TrapPayload,
 )
-from fieldagent.publisher import Message as Outgoing
-from fieldagent.state import StateStore
 from fieldagent.topics import Topics
 
 
 class MessageBuilder:
-    """Builds the station's messages; owns nothing but the sequence numbers it takes."""
+    """Builds the station's messages; holds nothing but the station's description."""
 
-    def __init__(
-        self, config: Config, topics: Topics, store: StateStore, telemetry_qos: int
-    ) -> None:
+    def __init__(self, config: Config, topics: Topics, telemetry_qos: int) -> None:
         self._config = config
         self._station = config.station.id
         self._topics = topics
-        self._store = store
         self._telemetry_qos = telemetry_qos
         self._started = utc_now()
-
-    def _seq(self) -> int:
-        (seq,) = self._store.reserve_seq(1)
-        return seq
 
     def status(
         self,
@@ -56,10 +52,13 @@ class MessageBuilder:
         worst: HealthState,
         devices: Sequence[tuple[DeviceSection, Driver]],
         alarms: Sequence[Alarm] = (),
-    ) -> Outgoing:
-        payload = StatusPayload(
-            station=self._station,
-            seq=self._seq(),
+    ) -> Draft:
+        return self._draft(
+            Kind.STATUS,
+            self._topics.status,
+            1,
+            True,
+            StatusPayload,
             ts=utc_now(),
             state="online" if online else "offline",
             worst=worst,
@@ -80,12 +79,14 @@ class MessageBuilder:
             ],
             alarms=[alarm_item(a) for a in alarms],
         )
-        return Outgoing(self._topics.status, payload.model_dump_json().encode(), 1, True)
 
-    def telemetry(self, section: DeviceSection, driver: Driver, result: PollResult) -> Outgoing:
-        payload = TelemetryPayload(
-            station=self._station,
-            seq=self._seq(),
+    def telemetry(self, section: DeviceSection, driver: Driver, result: PollResult) -> Draft:
+        return self._draft(
+            Kind.TELEMETRY,
+            self._topics.telemetry(section.id),
+            self._telemetry_qos,
+            False,
+            TelemetryPayload,
             ts=result.ts,
             device=section.id,
             driver=driver.name,
@@ -99,8 +100,6 @@ class MessageBuilder:
                 for r in result.readings
             },
         )
-        topic = self._topics.telemetry(section.id)
-        return Outgoing(topic, payload.model_dump_json().encode(), self._telemetry_qos, False)
 
     def health(
         self,
@@ -109,23 +108,28 @@ class MessageBuilder:
         reason: str | None,
         alarms: Sequence[Alarm],
         ts: datetime,
-    ) -> Outgoing:
-        payload = HealthPayload(
-            station=self._station,
-            seq=self._seq(),
+    ) -> Draft:
+        return self._draft(
+            Kind.HEALTH,
+            self._topics.health(device_id),
+            1,
+            True,
+            HealthPayload,
             ts=ts,
             device=device_id,
             state=state,
             reason=reason,
             alarms=[alarm_item(a) for a in alarms],
         )
-        return Outgoing(self._topics.health(device_id), payload.model_dump_json().encode(), 1, True)
 
-    def alarm(self, event: AlarmEvent) -> Outgoing:
+    def alarm(self, event: AlarmEvent) -> Draft:
         alarm = event.alarm
-        payload = AlarmPayload(
-            station=self._station,
-            seq=self._seq(),
+        return self._draft(
+            Kind.ALARM,
+            self._topics.alarm,
+            1,
+            False,
+            AlarmPayload,
             ts=event.ts,
             event=event.transition.value,
             device=alarm.device,
@@ -143,7 +147,6 @@ class MessageBuilder:
             message=Message(vi=alarm.message_vi, en=alarm.message_en),
             reason=event.reason or None,
         )
-        return Outgoing(self._topics.alarm, payload.model_dump_json().encode(), 1, False)
 
     def trap(
         self,
@@ -152,10 +155,13 @@ class MessageBuilder:
         trap_oid: str,
         varbinds: dict[str, RawValue],
         ts: datetime,
-    ) -> Outgoing:
-        payload = TrapPayload(
-            station=self._station,
-            seq=self._seq(),
+    ) -> Draft:
+        return self._draft(
+            Kind.ALARM,
+            self._topics.alarm,
+            1,
+            False,
+            TrapPayload,
             ts=ts,
             event="trap",
             device=device_id,
@@ -163,7 +169,27 @@ class MessageBuilder:
             trap_oid=trap_oid,
             varbinds={oid: json_value(raw) for oid, raw in varbinds.items()},
         )
-        return Outgoing(self._topics.alarm, payload.model_dump_json().encode(), 1, False)
+
+    def _draft(
+        self,
+        kind: Kind,
+        topic: str,
+        qos: int,
+        retain: bool,
+        model: type[Envelope],
+        /,
+        **fields: Any,
+    ) -> Draft:
+        """A draft whose payload is validated and rendered once it has its number."""
+        station = self._station
+        ts = fields["ts"]
+        assert isinstance(ts, datetime)
+
+        def render(seq: int) -> bytes:
+            payload = model(station=station, seq=seq, **fields)
+            return payload.model_dump_json(exclude=set(SPLICED_FIELDS)).encode()
+
+        return Draft(kind, topic, qos, retain, ts.isoformat(), render)
 
 
 def alarm_item(alarm: Alarm) -> AlarmItem:

@@ -25,6 +25,19 @@ class _Payload(BaseModel):
 class Envelope(_Payload):
     station: str = Field(description="Station id, as in the topic.")
     seq: int = Field(ge=1, description="The station's monotonic sequence number.")
+    prev: int | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "seq of the station's previous published message (0: none). A message"
+            " dropped on purpose (superseded state, thinned telemetry) is skipped, so a"
+            " prev never received is a lost message. Absent only in the last will."
+        ),
+    )
+    replayed: bool = Field(
+        default=False,
+        description="Sent late from the outbox, after an outage or a restart; ts is the original.",
+    )
     ts: datetime = Field(description="UTC time of the reading or event this message reports.")
 
 
@@ -126,6 +139,9 @@ class StatusPayload(Envelope):
         default_factory=list, description="Active station alarms (maintenance mode, trap flood)."
     )
 
+
+SPLICED_FIELDS = frozenset({"prev", "replayed"})
+"""Added by the outbox as a message leaves (fieldagent.outbox.wire_payload), not stored."""
 
 PUBLISHED_MODELS: dict[str, type[BaseModel]] = {
     "status": StatusPayload,

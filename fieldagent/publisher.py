@@ -1,10 +1,12 @@
 """MQTT publishing with paho-mqtt 2 (callback API v2), in paho's own thread.
 
 The publisher owns the connection: TLS, credentials, the last will (set before
-connect, so the broker marks the station offline if the agent dies), reconnect
-with backoff, and the count of QoS 1 messages the broker has not yet
-acknowledged.  If the broker is down at start, polling goes on and paho keeps
-trying; `on_connected` lets the agent re-send its retained state each time.
+each connect, so the broker marks the station offline if the agent dies),
+reconnect with backoff, and an optional persistent session.  It keeps no
+messages of its own: the outbox does, and the forwarder hands it a bounded
+window (`max_inflight`) at a time, so paho's memory never holds a backlog.
+paho re-sends what is in flight after a reconnect; `on_delivered` reports each
+PUBACK (or, for QoS 0, each write) by message id.
 """
 
 from __future__ import annotations
@@ -12,22 +14,18 @@ from __future__ import annotations
 import logging
 import ssl
 import sys
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from fieldagent.config import MqttSection
 
 log = logging.getLogger("fieldagent.mqtt")
-
-MAX_QUEUED_MESSAGES = 10_000
-"""paho's in-memory queue bound while disconnected: memory must not grow without limit."""
 
 
 @dataclass(frozen=True)
@@ -45,24 +43,27 @@ class MqttPublisher:
         self,
         settings: MqttSection,
         client_id: str,
-        will: Message,
         on_connected: Callable[[], None],
+        on_delivered: Callable[[int], None],
         password: str | None = None,
     ) -> None:
         self._settings = settings
         self._on_connected = on_connected
-        self._lock = threading.Lock()
-        self._unacked: set[int] = set()
-        self._acks: deque[int] = deque()
-        self._connected = threading.Event()
+        self._on_delivered = on_delivered
+        self._connected = False
         self._stopping = False
         self._last_error: str | None = None
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=client_id,
-            protocol=MQTTProtocolVersion.MQTTv311,
+        self._v5 = settings.protocol == "5"
+        client = (
+            mqtt.Client(CallbackAPIVersion.VERSION2, client_id, protocol=MQTTProtocolVersion.MQTTv5)
+            if self._v5
+            else mqtt.Client(
+                CallbackAPIVersion.VERSION2,
+                client_id,
+                clean_session=not settings.persistent_session,
+                protocol=MQTTProtocolVersion.MQTTv311,
+            )
         )
-        client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
         if settings.username is not None:
             client.username_pw_set(settings.username, password)
         if settings.tls:
@@ -77,7 +78,9 @@ class MqttPublisher:
             min_delay=max(1, round(settings.reconnect_min_s)),
             max_delay=max(1, round(settings.reconnect_max_s)),
         )
-        client.max_queued_messages_set(MAX_QUEUED_MESSAGES)
+        # The forwarder never hands over more than max_inflight: paho queues nothing beyond.
+        client.max_inflight_messages_set(settings.max_inflight)
+        client.max_queued_messages_set(settings.max_inflight)
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
         client.on_connect_fail = self._handle_connect_fail
@@ -86,61 +89,52 @@ class MqttPublisher:
 
     @property
     def connected(self) -> bool:
-        return self._connected.is_set()
+        return self._connected
 
     @property
     def last_error(self) -> str | None:
         return self._last_error
 
+    def set_will(self, will: Message) -> None:
+        """The message the broker publishes if this connection dies; used from the next connect."""
+        self._client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
+
     def start(self, host: str, port: int) -> None:
         """Connect in the background; paho retries until the broker answers."""
         log.info("connecting to broker %s:%d", host, port)
-        self._client.connect_async(host, port, keepalive=self._settings.keepalive)
+        if self._v5:
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            if self._settings.persistent_session:
+                properties.SessionExpiryInterval = self._settings.session_expiry_s
+            self._client.connect_async(
+                host,
+                port,
+                keepalive=self._settings.keepalive,
+                clean_start=not self._settings.persistent_session,
+                properties=properties,
+            )
+        else:
+            self._client.connect_async(host, port, keepalive=self._settings.keepalive)
         self._client.loop_start()
 
-    def publish(self, message: Message) -> None:
-        """Queue a message; thread-safe.  QoS 1 messages are tracked until PUBACK.
+    def publish(self, message: Message) -> int | None:
+        """Hand a message to paho; its message id, or None if paho did not take it.
 
-        The mid is recorded under our lock right after paho returns it, and
-        acknowledgements are only applied under the same lock, so a PUBACK
-        that races ahead of the recording is still matched.  paho's callback
-        never takes our lock (it only appends to a deque), so the two threads
-        cannot deadlock on each other's mutexes.
+        paho keeps a QoS 1 message it could not write yet and sends it after
+        the reconnect; a QoS 0 message it could not write is gone, so the
+        caller keeps it for later.
         """
-        with self._lock:
-            info = self._client.publish(
-                message.topic, message.payload, qos=message.qos, retain=message.retain
-            )
-            if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
-                log.error("MQTT queue full (%d): dropped %s", MAX_QUEUED_MESSAGES, message.topic)
-                return
-            if message.qos > 0:
-                self._unacked.add(info.mid)
-            self._apply_acks()
+        info = self._client.publish(
+            message.topic, message.payload, qos=message.qos, retain=message.retain
+        )
+        if info.rc == mqtt.MQTT_ERR_SUCCESS or (
+            info.rc == mqtt.MQTT_ERR_NO_CONN and message.qos > 0
+        ):
+            return info.mid
+        return None
 
-    def unacked_count(self) -> int:
-        with self._lock:
-            self._apply_acks()
-            return len(self._unacked)
-
-    def _apply_acks(self) -> None:
-        while self._acks:
-            self._unacked.discard(self._acks.popleft())
-
-    def wait_acked(self, timeout: float) -> bool:
-        """Block until the broker acknowledged every QoS 1 message so far."""
-        deadline = time.monotonic() + timeout
-        while self.unacked_count():
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.02)
-        return True
-
-    def stop(self, last: Message | None = None, timeout: float = 5.0) -> None:
-        """Publish `last` (the offline status) if connected, then disconnect cleanly."""
-        if last is not None and self.connected:
-            self.publish(last)
-            self.wait_acked(timeout)
+    def stop(self) -> None:
+        """Disconnect cleanly (the broker does not publish the will)."""
         self._stopping = True
         self._client.disconnect()
         self._client.loop_stop()
@@ -158,8 +152,12 @@ class MqttPublisher:
             log.error("%s", self._last_error)
             return
         self._last_error = None
-        self._connected.set()
-        log.info("connected to broker")
+        self._connected = True
+        if self._settings.persistent_session:
+            session = "resumed" if flags.session_present else "new"
+            log.info("connected to broker (persistent session %s)", session)
+        else:
+            log.info("connected to broker")
         self._on_connected()
 
     def _handle_disconnect(
@@ -170,9 +168,9 @@ class MqttPublisher:
         reason_code: ReasonCode,
         properties: object,
     ) -> None:
-        if self._connected.is_set() and not self._stopping:
+        if self._connected and not self._stopping:
             log.warning("disconnected from broker (%s); reconnecting", reason_code)
-        self._connected.clear()
+        self._connected = False
 
     def _handle_connect_fail(self, client: mqtt.Client, userdata: object) -> None:
         # paho calls this inside its `except OSError` block and drops the exception:
@@ -191,4 +189,7 @@ class MqttPublisher:
         reason_code: ReasonCode,
         properties: object,
     ) -> None:
-        self._acks.append(mid)  # deque.append is atomic: no lock in paho's thread
+        if reason_code.is_failure:
+            # MQTT 5 only: the broker refused it (ACL, quota); sending it again would not help.
+            log.error("broker refused message %d: %s", mid, reason_code)
+        self._on_delivered(mid)

@@ -1,47 +1,49 @@
-"""The agent's durable state in one SQLite file: for now, the sequence counter.
+"""The state directory's SQLite file, state.db: how every part of the agent opens it.
 
-The station's sequence number must never go backwards, or subscribers would
-drop new messages as duplicates.  It lives in SQLite (WAL, synchronous=FULL)
-and is reserved in batches, one commit per batch, to spare the SD card.
+One file holds the outbox with the station's sequence counter
+(`fieldagent.outbox`) and the active alarms (`fieldagent.alarms.store`), each
+part with its own connection.  WAL mode lets `fieldagent outbox` and
+`fieldagent maintenance` read and write while the daemon runs; the busy
+timeout makes the rare concurrent writer wait instead of failing.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-INSERT OR IGNORE INTO meta (name, value) VALUES ('seq', 0);
-"""
+DB_NAME = "state.db"
+BUSY_TIMEOUT_MS = 5000
 
 
 class StateStoreError(Exception):
     """The state directory or database cannot be used."""
 
 
-class StateStore:
-    """Owns state.db in the state directory; one instance per agent process."""
+def open_state_db(state_dir: Path) -> sqlite3.Connection:
+    """Connect to state.db in autocommit mode (transactions are explicit), WAL, NORMAL sync."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(state_dir / DB_NAME, isolation_level=None)
+    db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
 
-    def __init__(self, state_dir: Path) -> None:
-        try:
-            state_dir.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(state_dir / "state.db", isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
-            raise StateStoreError(f"{state_dir}: cannot open the state database: {exc}") from None
 
-    def reserve_seq(self, count: int = 1) -> range:
-        """Reserve `count` consecutive sequence numbers, durably."""
-        if count < 1:
-            raise ValueError("count must be at least 1")
-        with self._db:
-            self._db.execute("BEGIN IMMEDIATE")
-            (last,) = self._db.execute("SELECT value FROM meta WHERE name='seq'").fetchone()
-            self._db.execute("UPDATE meta SET value=? WHERE name='seq'", (last + count,))
-        return range(last + 1, last + count + 1)
+def storage_problem(state_dir: Path, error: BaseException) -> str:
+    """A write failure in words a technician can act on: which file, and why.
 
-    def close(self) -> None:
-        self._db.close()
+    SQLite says "unable to open database file" or "disk I/O error" for several
+    causes; the filesystem's own flags tell a read-only or full disk apart.
+    """
+    where = state_dir / DB_NAME
+    existing = next((p for p in (state_dir, *state_dir.parents) if p.exists()), None)
+    cause = ""
+    if existing is not None and existing.is_dir():
+        stats = os.statvfs(existing)
+        if stats.f_flag & os.ST_RDONLY:
+            cause = " (the filesystem is read-only)"
+        elif stats.f_bavail == 0:
+            cause = " (the disk is full)"
+    return f"cannot write {where}: {error}{cause}"

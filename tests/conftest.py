@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,3 +36,56 @@ def sims() -> Iterator[SimRunner]:
     runner = SimRunner()
     yield runner
     runner.close()
+
+
+@pytest.fixture
+def small_fs(tmp_path: Path) -> Iterator[Path]:
+    """A real 2 MiB tmpfs to fill up or make read-only (needs mount rights, as root in CI)."""
+    mount_point = tmp_path / "small-fs"
+    mount_point.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    yield mount_point
+    subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+@pytest.fixture
+def read_only_view(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """(source, view): `view` is a read-only bind mount of `source` until `remount(view, "rw")`."""
+    source, view = tmp_path / "source", tmp_path / "view"
+    source.mkdir()
+    view.mkdir()
+    done = subprocess.run(
+        ["mount", "--bind", str(source), str(view)], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot bind-mount here: {done.stderr.strip()}")
+    try:
+        remount(view, "bind,ro")
+        yield source, view
+    finally:
+        subprocess.run(["umount", "-l", str(view)], check=False)
+
+
+def fill_up(directory: Path) -> Path:
+    """Write a file until the filesystem is full; delete it to give the space back."""
+    filler = directory / "filler"
+    with filler.open("wb") as out:
+        try:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+    return filler
+
+
+def remount(mount_point: Path, mode: str) -> None:
+    subprocess.run(["mount", "-o", f"remount,{mode}", str(mount_point)], check=True)

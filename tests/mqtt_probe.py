@@ -26,11 +26,19 @@ class Received:
 class MqttProbe:
     """Subscribes to a topic filter and records every message, in arrival order."""
 
-    def __init__(self, host: str, port: int, topic_filter: str = "#") -> None:
+    def __init__(
+        self, host: str, port: int, topic_filter: str = "#", session: str | None = None
+    ) -> None:
+        """`session`: a client id whose persistent session keeps messages across reconnects."""
         self.messages: list[Received] = []
         self._cond = threading.Condition()
         self._subscribed = threading.Event()
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2)
+        self._client = (
+            mqtt.Client(CallbackAPIVersion.VERSION2, session, clean_session=False)
+            if session
+            else mqtt.Client(CallbackAPIVersion.VERSION2)
+        )
+        self._client.reconnect_delay_set(min_delay=1, max_delay=1)
         self._client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic_filter, qos=1)
         self._client.on_subscribe = lambda c, u, mid, rcs, p: self._subscribed.set()
         self._client.on_message = self._on_message

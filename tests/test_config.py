@@ -21,6 +21,7 @@ from fieldagent.config import (
     DeviceSection,
     LimitRule,
     MqttSection,
+    OutboxSection,
     SnmpVersion,
     StationSection,
     TrapsSection,
@@ -37,6 +38,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "station": StationSection,
     "agent": AgentSection,
     "mqtt": MqttSection,
+    "outbox": OutboxSection,
     "device": DeviceSection,
     "traps": TrapsSection,
 }

@@ -4,7 +4,7 @@ So a restart neither raises an active alarm a second time nor forgets one:
 the agent applies every batch of events as it gets them (one transaction per
 batch) and gives `load_active()` back to the next engine.  The tables are the
 alarm engine's own (`alarm_active`, `alarm_maintenance`) in the same SQLite
-file as the sequence counter, in WAL mode with synchronous=FULL.
+file as the outbox, in WAL mode with synchronous=FULL.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from fieldagent.alarms.engine import MaintenanceOverride
 from fieldagent.alarms.model import Alarm, AlarmEvent, Transition
 from fieldagent.model import HealthState, Value
-from fieldagent.state import StateStoreError
+from fieldagent.state import StateStoreError, open_state_db
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alarm_active (
@@ -54,19 +54,13 @@ _COLUMNS = (
     " value, limit_, unit, message_vi, message_en"
 )
 
-DB_NAME = "state.db"
-BUSY_TIMEOUT_MS = 5000
-
 
 class AlarmStore:
     """The alarm tables of state.db; one instance per agent process."""
 
     def __init__(self, state_dir: Path) -> None:
         try:
-            state_dir.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(state_dir / DB_NAME, isolation_level=None)
-            self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db = open_state_db(state_dir)
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
@@ -80,29 +74,41 @@ class AlarmStore:
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             for event in batch:
-                alarm = event.alarm
                 if event.transition is Transition.CLEARED:
-                    self._db.execute("DELETE FROM alarm_active WHERE alarm_id=?", (alarm.alarm_id,))
-                    continue
-                self._db.execute(
-                    f"INSERT OR REPLACE INTO alarm_active ({_COLUMNS})"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        alarm.alarm_id,
-                        alarm.station,
-                        alarm.device,
-                        alarm.rule,
-                        alarm.condition,
-                        alarm.severity.value,
-                        alarm.raised_at.isoformat(),
-                        alarm.changed_at.isoformat() if alarm.changed_at else None,
-                        json.dumps(alarm.value),
-                        alarm.limit,
-                        alarm.unit,
-                        alarm.message_vi,
-                        alarm.message_en,
-                    ),
-                )
+                    self._db.execute(
+                        "DELETE FROM alarm_active WHERE alarm_id=?", (event.alarm.alarm_id,)
+                    )
+                else:
+                    self._insert(event.alarm)
+
+    def replace_active(self, alarms: Iterable[Alarm]) -> None:
+        """Record exactly these alarms as active (after a batch could not be written)."""
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("DELETE FROM alarm_active")
+            for alarm in alarms:
+                self._insert(alarm)
+
+    def _insert(self, alarm: Alarm) -> None:
+        self._db.execute(
+            f"INSERT OR REPLACE INTO alarm_active ({_COLUMNS})"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                alarm.alarm_id,
+                alarm.station,
+                alarm.device,
+                alarm.rule,
+                alarm.condition,
+                alarm.severity.value,
+                alarm.raised_at.isoformat(),
+                alarm.changed_at.isoformat() if alarm.changed_at else None,
+                json.dumps(alarm.value),
+                alarm.limit,
+                alarm.unit,
+                alarm.message_vi,
+                alarm.message_en,
+            ),
+        )
 
     def load_active(self) -> list[Alarm]:
         """The alarms that were active, oldest first, for `AlarmEngine(restored=...)`."""

@@ -12,7 +12,7 @@ from fieldagent.alarms import Alarm, AlarmEvent, AlarmStore, Transition
 from fieldagent.alarms.engine import REASON_REMOVED
 from fieldagent.config import Config
 from fieldagent.model import HealthState
-from fieldagent.state import StateStore
+from fieldagent.outbox import Kind
 from tests.alarms import (
     FM,
     STATION,
@@ -24,6 +24,7 @@ from tests.alarms import (
     transitions,
     with_limits,
 )
+from tests.outbox import draft, open_outbox
 
 CHARGE = "ups.battery.charge_pct"
 
@@ -205,10 +206,10 @@ def test_alarm_of_another_station_id_is_cleared(tmp_path: Path) -> None:
     store.close()
 
 
-def test_store_shares_state_db_with_the_sequence_counter_in_wal_mode(tmp_path: Path) -> None:
-    seq = StateStore(tmp_path)
+def test_store_shares_state_db_with_the_outbox_in_wal_mode(tmp_path: Path) -> None:
+    outbox = open_outbox(tmp_path)
     store = AlarmStore(tmp_path)
-    assert list(seq.reserve_seq(2)) == [1, 2]
+    assert [outbox.put(draft(Kind.ALARM)), outbox.put(draft(Kind.ALARM))] == [1, 2]
     alarm = Alarm(
         f"{STATION}/ups1/ups.output.source/state",
         STATION,
@@ -224,10 +225,10 @@ def test_store_shares_state_db_with_the_sequence_counter_in_wal_mode(tmp_path: P
     )
     store.apply([AlarmEvent(Transition.RAISED, T0, alarm)])
     assert store.load_active() == [alarm]
-    assert list(seq.reserve_seq(1)) == [3]
-    seq.close()
+    assert outbox.put(draft(Kind.ALARM)) == 3
+    outbox.close()
     store.close()
     with sqlite3.connect(tmp_path / "state.db") as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
-    assert {"meta", "alarm_active", "alarm_maintenance"} <= tables
+    assert {"meta", "outbox", "alarm_active", "alarm_maintenance"} <= tables

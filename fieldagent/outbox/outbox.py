@@ -1,0 +1,401 @@
+"""The outbox: every message is numbered and written here before it is published.
+
+Policy lives here; SQL lives in `sqlitestore`, the drain in `forwarder`.
+
+- Alarms and checklist reports are committed with an fsync before `put`
+  returns; status and health are committed at once without one; telemetry
+  waits in memory for the next batch commit (every `commit_interval_s`, or
+  sooner when anything else commits), to spare the SD card.  Nothing is
+  published before it is committed.
+- A retained topic keeps only its latest value: a newer status or health
+  drops the older unsent one (`chain.unlink` keeps subscribers' gap checks true).
+- Above the size limit, telemetry is thinned, oldest first, keeping one
+  reading in N per device; alarms, reports and state are never dropped.  If
+  they alone exceed the limit, `full` is set and the agent raises a station alarm.
+- When the state directory cannot be written (disk full, read-only),
+  `problem` says why, messages are held in memory (only the newest
+  readings) and still published, and every later commit retries the disk.
+
+Used from the agent's event loop thread only.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol
+
+from fieldagent.outbox.chain import ChainRows, unlink
+from fieldagent.outbox.draft import Draft, Kind, Row, compress
+from fieldagent.outbox.memory import HeldRows
+from fieldagent.outbox.sqlitestore import Counters, KindBacklog, SqliteRows, read_counters
+from fieldagent.outbox.thinning import thin_out
+from fieldagent.state import DB_NAME, StateStoreError, storage_problem
+
+log = logging.getLogger("fieldagent.outbox")
+
+MAX_BATCH = 500
+"""Telemetry rows waiting in memory before a commit is forced."""
+
+ACK_BATCH = 256
+"""Delivered rows waiting for deletion before a commit is forced (during a drain)."""
+
+THIN_BATCH = 2000
+"""Rows looked at per thinning pass."""
+
+MIN_WAIT_S = 0.05
+"""The forwarder's shortest sleep between two commits."""
+
+MAX_HELD_TELEMETRY = 1000
+"""Readings kept in memory while the disk fails: sent if the broker is there, else dropped."""
+
+LOW_WATER = 0.9
+"""Thinning stops, and the full alarm clears, below this share of the limit."""
+
+
+class Rows(ChainRows, Protocol):
+    """Where rows are kept: state.db, or memory while it cannot be written."""
+
+    def unsent_retained(self, topic: str, below: int) -> list[int]: ...
+
+    def size_of(self, seqs: Collection[int]) -> int: ...
+
+
+@dataclass(frozen=True)
+class Tally:
+    """The counters a commit changes: copied, changed, and kept only if the commit lands."""
+
+    last_seq: int
+    tail: int
+    thinned: int
+    superseded: int
+    size: int
+    count: int
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What `fieldagent outbox` shows a technician."""
+
+    kinds: list[KindBacklog]
+    size: int
+    limit: int
+    thinned: int
+    superseded: int
+    last_seq: int
+
+    @property
+    def count(self) -> int:
+        return sum(k.messages for k in self.kinds)
+
+
+class Outbox:
+    """The station's outgoing messages in state.db, numbered and bounded."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        limit_bytes: int,
+        keep_one_in: int,
+        commit_interval_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._state_dir = state_dir
+        self._db: SqliteRows | None = None
+        self._problem: str | None = None
+        try:
+            self._db = SqliteRows(state_dir)
+            self._tally = Tally(
+                *self._db.counters(), size=self._db.total_size(), count=self._db.count()
+            )
+        except (OSError, sqlite3.Error) as exc:
+            # Monitoring goes on without a disk: numbered on from what can be read.
+            self._db = None
+            self._problem = storage_problem(state_dir, exc)
+            log.error("outbox: %s; alarms are held in memory until it can", self._problem)
+            self._tally = Tally(*read_counters(state_dir), size=0, count=0)
+        self._limit = limit_bytes
+        self._keep_one_in = keep_one_in
+        self._interval = commit_interval_s
+        self._clock = clock
+        self._last_commit = clock()
+        self._pending: list[Row] = []
+        self._held = HeldRows()
+        self._delivered: set[int] = set()
+        self._full = False
+        self.dropped_held = 0
+        """Telemetry readings dropped from memory while the disk could not be written."""
+
+    # What the agent and the forwarder ask.
+
+    @property
+    def problem(self) -> str | None:
+        """Why the state directory cannot be written, or None."""
+        return self._problem
+
+    @property
+    def full(self) -> bool:
+        """Over the size limit with no telemetry left to thin."""
+        return self._full
+
+    @property
+    def last_seq(self) -> int:
+        return self._tally.last_seq
+
+    def backlog_count(self) -> int:
+        """Messages not yet delivered, committed or not."""
+        return self._tally.count - len(self._delivered) + len(self._pending) + len(self._held)
+
+    # Numbering and storing.
+
+    def put(self, draft: Draft) -> int:
+        """Number a message and store it (in memory while the disk fails); its number."""
+        seq = self._tally.last_seq + 1
+        row = Row(
+            seq,
+            self._tally.tail,
+            draft.kind,
+            draft.topic,
+            draft.qos,
+            draft.retain,
+            draft.ts,
+            compress(draft.render(seq)),
+        )
+        self._tally = replace(self._tally, last_seq=seq, tail=seq)
+        if self._problem is not None:
+            self._hold(row)
+        else:
+            self._pending.append(row)
+            if not draft.kind.batched or len(self._pending) >= MAX_BATCH or not self._interval:
+                self.commit(durable=draft.kind.durable)
+        return seq
+
+    def reserve_unchained(self) -> int:
+        """A number for a message outside the chain (the last will), committed durably.
+
+        The will may never be published, so no later message names it as `prev`.
+        """
+        seq = self._tally.last_seq + 1
+        self._tally = replace(self._tally, last_seq=seq)
+        self.commit(durable=True)
+        return seq
+
+    def commit_due(self) -> bool:
+        waiting = self._pending or self._delivered or self._problem is not None
+        return bool(waiting) and self._clock() - self._last_commit >= self._interval
+
+    def seconds_to_commit(self) -> float:
+        """How long the forwarder may sleep before the next batch commit is due."""
+        if not (self._pending or self._delivered or self._problem is not None):
+            return max(self._interval, MIN_WAIT_S)
+        return max(self._last_commit + self._interval - self._clock(), MIN_WAIT_S)
+
+    def commit(self, durable: bool = False) -> None:
+        """Write pending rows and deletions in one transaction, within the size limit."""
+        self._last_commit = self._clock()
+        if self._problem is not None:
+            self._recover()
+            return
+        assert self._db is not None  # no problem: the database is open
+        pending, self._pending = self._pending, []
+        delivered = set(self._delivered)
+        try:
+            with self._db.transaction(durable):
+                tally = self._write(self._db, pending, delivered, self._tally)
+        except sqlite3.Error as exc:
+            self._fail(exc, pending)
+            return
+        self._tally = tally
+        self._delivered -= delivered
+
+    def _write(self, db: SqliteRows, rows: list[Row], delivered: set[int], tally: Tally) -> Tally:
+        db.insert(rows)
+        tally = replace(
+            tally,
+            size=tally.size + sum(r.size for r in rows),
+            count=tally.count + len(rows),
+        )
+        for row in rows:
+            if row.retain:
+                tally = self._supersede(db, row, tally, counted=True)
+        if delivered:
+            freed = db.delete(delivered)
+            tally = replace(tally, size=tally.size - freed, count=tally.count - len(delivered))
+        tally = self._within_limit(db, tally)
+        db.save_counters(Counters(tally.last_seq, tally.tail, tally.thinned, tally.superseded))
+        return tally
+
+    def _supersede(self, rows: Rows, newer: Row, tally: Tally, counted: bool) -> Tally:
+        """Drop unsent older values of a retained topic: only the latest matters.
+
+        `counted`: the rows are the database's, whose size and count the tally keeps.
+        """
+        for seq in rows.unsent_retained(newer.topic, newer.seq):
+            size = rows.size_of([seq])
+            tail = unlink(rows, seq, tally.tail)
+            if tail is not None:
+                tally = replace(tally, tail=tail, superseded=tally.superseded + 1)
+                if counted:
+                    tally = replace(tally, size=tally.size - size, count=tally.count - 1)
+        return tally
+
+    def _within_limit(self, db: SqliteRows, tally: Tally) -> Tally:
+        """Thin telemetry until the outbox is below its low-water mark, if it is over."""
+        if tally.size <= self._limit:
+            if self._full and tally.size < self._limit * LOW_WATER:
+                self._full = False
+                log.info("outbox back under its limit (%d bytes)", tally.size)
+            return tally
+        target = int(self._limit * LOW_WATER)
+        before = tally.thinned
+        while tally.size > target:
+            level = db.lowest_thin_level()
+            if level is None:
+                break  # no telemetry left
+            candidates = db.thinnable(level, THIN_BATCH)
+            kept, dropped = thin_out(candidates, self._keep_one_in)
+            if not dropped:
+                kept, dropped = [], kept  # one reading per device left: the oldest go
+            sizes = {c.seq: c.size for c in candidates}
+            stayed = []
+            for seq in dropped:
+                tail = unlink(db, seq, tally.tail)
+                if tail is None:
+                    stayed.append(seq)
+                    continue
+                tally = replace(
+                    tally,
+                    tail=tail,
+                    thinned=tally.thinned + 1,
+                    size=tally.size - sizes[seq],
+                    count=tally.count - 1,
+                )
+            db.set_thin(kept + stayed, level + 1)
+            if len(stayed) == len(dropped):
+                break  # what is left is pinned by messages already sent
+        if tally.thinned > before:
+            log.warning(
+                "outbox over its limit: thinned %d telemetry readings (keeping one in %d)",
+                tally.thinned - before,
+                self._keep_one_in,
+            )
+        if tally.size > self._limit and not self._full:
+            self._full = True
+            log.error(
+                "outbox full: %d bytes of alarms, reports and state over a %d-byte limit",
+                tally.size,
+                self._limit,
+            )
+        return tally
+
+    # Reading back for the forwarder.
+
+    def next_rows(self, limit: int, skip: Collection[int]) -> list[Row]:
+        """The next rows to send: alarms first, then by sequence number."""
+        rows: list[Row] = []
+        try:
+            if self._db is not None:
+                rows = self._db.next_rows(limit, set(skip) | self._delivered)
+        except sqlite3.Error as exc:
+            log.error("outbox: cannot read %s: %s", DB_NAME, exc)
+        rows += [r for r in self._held.rows() if r.seq not in skip]
+        rows.sort(key=lambda r: (r.kind.priority, r.seq))
+        return rows[:limit]
+
+    def mark_sent(self, rows: Iterable[Row]) -> None:
+        """Freeze rows before they are handed to the broker (see `chain`)."""
+        stored = []
+        for row in rows:
+            held = self._held.get(row.seq)
+            if held is not None:
+                held.sent = True
+            elif not row.sent:
+                stored.append(row.seq)
+        if not stored or self._problem is not None or self._db is None:
+            return
+        try:
+            with self._db.transaction(durable=False):
+                self._db.set_sent(stored)
+        except sqlite3.Error as exc:
+            self._fail(exc, [])
+
+    def delivered(self, seqs: Iterable[int]) -> None:
+        """The broker acknowledged these: forget them (deleted at the next commit)."""
+        for seq in seqs:
+            held = self._held.get(seq)
+            if held is not None:
+                self._held.remove(seq)
+            else:
+                self._delivered.add(seq)
+        if len(self._delivered) >= ACK_BATCH and self._problem is None:
+            self.commit()
+
+    def backlog(self) -> Backlog:
+        """The committed backlog by kind; raises StateStoreError without a database."""
+        if self._db is None:
+            raise StateStoreError(self._problem or "no database")
+        return Backlog(
+            self._db.backlog(),
+            self._tally.size,
+            self._limit,
+            self._tally.thinned,
+            self._tally.superseded,
+            self._tally.last_seq,
+        )
+
+    def close(self) -> None:
+        """Commit what waits (best effort) and close the database."""
+        if self._pending or self._delivered or self._problem is not None:
+            self.commit()
+        if self._problem is not None and len(self._held):
+            log.error("outbox: %d messages held in memory are lost at exit", len(self._held))
+        if self._db is not None:
+            self._db.close()
+
+    # Disk trouble.
+
+    def _hold(self, row: Row) -> None:
+        """Keep a row in memory; only the newest MAX_HELD_TELEMETRY readings are kept."""
+        self._held.add(row)
+        if row.retain:
+            self._tally = self._supersede(self._held, row, self._tally, counted=False)
+        readings = self._held.unsent(Kind.TELEMETRY)
+        for seq in readings[: max(0, len(readings) - MAX_HELD_TELEMETRY)]:
+            tail = unlink(self._held, seq, self._tally.tail)
+            if tail is not None:
+                self._tally = replace(self._tally, tail=tail)
+                self.dropped_held += 1
+
+    def _fail(self, exc: sqlite3.Error, pending: list[Row]) -> None:
+        """The disk refused a write: hold what was pending in memory, say why."""
+        first = self._problem is None
+        self._problem = storage_problem(self._state_dir, exc)
+        if first:
+            log.error("outbox: %s; alarms are held in memory until it can", self._problem)
+        for row in pending:
+            self._hold(row)
+
+    def _recover(self) -> None:
+        """Try the disk again: open it if needed, write what is held."""
+        held = self._held.rows()
+        delivered = set(self._delivered)
+        try:
+            db = self._db or SqliteRows(self._state_dir)
+            self._db = db
+            tally = self._tally
+            if tally.size == 0 and tally.count == 0:  # opened late: count what it holds
+                tally = replace(tally, size=db.total_size(), count=db.count())
+            with db.transaction(durable=True):
+                tally = self._write(db, held, delivered, tally)
+        except (OSError, sqlite3.Error) as exc:
+            self._problem = storage_problem(self._state_dir, exc)
+            return
+        log.info("outbox: %s is writable again; %d held messages stored", db.path, len(held))
+        self._tally = tally
+        self._delivered -= delivered
+        self._held.clear()
+        self._problem = None
