@@ -25,15 +25,16 @@ def write_station(
     mqtt: dict[str, Any] | None = None,
     station_id: str = "test-station",
     name: str = "Đài Truyền thanh - Truyền hình huyện Thử Nghiệm",
+    state_dir: Path | None = None,
 ) -> Path:
-    """A complete station file with a state dir inside `folder`; returns its path."""
+    """A complete station file with a state dir (inside `folder` by default); returns its path."""
     lines = [
         "[station]",
         f"id = {toml_value(station_id)}",
         f"name = {toml_value(name)}",
         "",
         "[agent]",
-        f"state_dir = {toml_value(folder / 'state')}",
+        f"state_dir = {toml_value(state_dir or folder / 'state')}",
         "",
         "[mqtt]",
     ]

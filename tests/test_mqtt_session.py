@@ -117,3 +117,17 @@ def test_last_will_marks_the_station_offline_when_the_agent_dies(
         agent.stop()
     states = [m.json()["state"] for m in messages if m.topic == status]
     assert states == ["online", "offline"]
+
+
+@pytest.mark.parametrize("protocol", ["3.1.1", "5"])
+def test_a_persistent_session_is_resumed_by_the_next_run(
+    tmp_path: Path, broker: LocalBroker, sims: SimRunner, protocol: str
+) -> None:
+    sim = sims.serve("ups_rfc1628", "127.0.0.2")
+    mqtt = {"url": broker.url, "protocol": protocol, "persistent_session": True}
+    config = write_station(tmp_path, [device_fields("ups-main", sim)], mqtt=mqtt)
+    first = fieldagent("run", "-c", str(config), "--once", "--ack-timeout", "10")
+    second = fieldagent("run", "-c", str(config), "--once", "--ack-timeout", "10")
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert "persistent session new" in first.stderr
+    assert "persistent session resumed" in second.stderr
