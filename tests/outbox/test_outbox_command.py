@@ -1,0 +1,45 @@
+"""`fieldagent outbox`: what a technician sees of the backlog, as text and as JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from fieldagent.outbox import Kind
+from tests.agentproc import fieldagent
+from tests.outbox import draft, open_outbox
+from tests.stationfile import write_station
+
+
+def test_the_backlog_is_shown_per_kind_with_its_oldest_message_and_size(tmp_path: Path) -> None:
+    config = write_station(tmp_path, [])
+    outbox = open_outbox(tmp_path / "state")
+    for _ in range(3):
+        outbox.put(draft(Kind.ALARM))
+    for _ in range(5):
+        outbox.put(draft(Kind.TELEMETRY, body="r" * 300))
+    outbox.close()
+
+    shown = fieldagent("outbox", "-c", str(config))
+    assert shown.returncode == 0, shown.stderr
+    rows = {line.split()[0]: line.split() for line in shown.stdout.splitlines()[1:]}
+    assert rows["alarm"][1] == "3"
+    assert rows["telemetry"][1] == "5"
+    assert rows["telemetry"][2] == "2026-11-29T06:00:00+00:00"
+    assert rows["total"][1] == "8"
+    assert re.search(r"of 256\.0 MiB \(0 %\)", shown.stdout)
+
+    as_json = fieldagent("outbox", "-c", str(config), "--json")
+    report = json.loads(as_json.stdout)
+    assert report["messages"] == 8
+    assert report["kinds"]["alarm"]["messages"] == 3
+    assert report["last_seq"] == 8
+    assert report["size_bytes"] == sum(k["size_bytes"] for k in report["kinds"].values())
+
+
+def test_an_empty_outbox_says_the_broker_has_everything(tmp_path: Path) -> None:
+    config = write_station(tmp_path, [])
+    shown = fieldagent("outbox", "-c", str(config))
+    assert shown.returncode == 0, shown.stderr
+    assert "The outbox is empty" in shown.stdout
