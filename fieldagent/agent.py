@@ -114,7 +114,7 @@ class Agent:
         self._background: set[asyncio.Task[None]] = set()
         self._snapshot: dict[str, HealthState] = {}
         self._retained_health: dict[str, Draft] = {}
-        self._outbox_alarms: tuple[str | None, bool] = (None, False)
+        self._outbox_alarms: tuple[str | None, bool] | None = None  # None: not judged yet
         self._health_signature: dict[str, object] = {}
         self._health_state: dict[str, HealthState] = {}
         self._worst: HealthState | None = None
@@ -288,10 +288,11 @@ class Agent:
     def _outbox_station_alarms(self) -> list[AlarmEvent]:
         """Raise or clear the station alarms about the outbox: cannot write, full."""
         problem, full = self._outbox.problem, self._outbox.full
-        was_problem, was_full = self._outbox_alarms
+        first = self._outbox_alarms is None  # a restored alarm may have to clear
+        was_problem, was_full = self._outbox_alarms or (None, False)
         self._outbox_alarms = (problem, full)
         events = []
-        if (problem is None) != (was_problem is None):
+        if first or (problem is None) != (was_problem is None):
             events += self._engine.station_alarm(
                 "outbox.storage",
                 "storage",
@@ -300,7 +301,7 @@ class Agent:
                 f"Không ghi được hộp thư đi ({problem}): cảnh báo chỉ giữ trong bộ nhớ",
                 f"Cannot write the outbox ({problem}): alarms are held in memory only",
             )
-        if full != was_full:
+        if first or full != was_full:
             events += self._engine.station_alarm(
                 "outbox.full",
                 "full",

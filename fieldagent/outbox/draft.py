@@ -49,6 +49,9 @@ _PRIORITY = {
 }
 
 
+PRIORITIES = sorted(set(_PRIORITY.values()))
+
+
 @dataclass(frozen=True)
 class Draft:
     """A message to send, whose JSON payload is rendered once it has its number."""

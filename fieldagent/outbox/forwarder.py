@@ -38,6 +38,7 @@ class Forwarder:
         self._outbox = outbox
         self._max_inflight = max_inflight
         self._inflight: dict[int, int] = {}  # paho message id -> seq
+        self._handed: dict[int, int] = {}  # priority -> last seq handed to paho
         self._acks: deque[int] = deque()
         self._wake = asyncio.Event()
         self._wake_pending = False
@@ -107,7 +108,7 @@ class Forwarder:
         room = self._max_inflight - len(self._inflight)
         if room <= 0:
             return
-        rows = self._outbox.next_rows(room, skip=set(self._inflight.values()))
+        rows = self._outbox.next_rows(room, after=self._handed)
         if not rows:
             return
         replayed = [row.sent or row.seq <= self._replay_through for row in rows]
@@ -117,6 +118,7 @@ class Forwarder:
             if mid is None:
                 break  # the connection went down: the rest waits for the next one
             self._inflight[mid] = row.seq
+            self._handed[row.kind.priority] = row.seq  # paho re-sends it after a reconnect
 
 
 def _message(row: Row, replayed: bool) -> Message:

@@ -24,13 +24,13 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
 from fieldagent.outbox.chain import ChainRows, unlink
-from fieldagent.outbox.draft import Draft, Kind, Row, compress
+from fieldagent.outbox.draft import PRIORITIES, Draft, Kind, Row, compress
 from fieldagent.outbox.memory import HeldRows
 from fieldagent.outbox.sqlitestore import Counters, KindBacklog, SqliteRows, read_counters
 from fieldagent.outbox.thinning import thin_out
@@ -294,15 +294,28 @@ class Outbox:
 
     # Reading back for the forwarder.
 
-    def next_rows(self, limit: int, skip: Collection[int]) -> list[Row]:
-        """The next rows to send: alarms first, then by sequence number."""
+    def next_rows(self, limit: int, after: Mapping[int, int] | None = None) -> list[Row]:
+        """The next rows to send: alarms first, then by sequence number.
+
+        `after` maps a priority to the last number already handed over at that
+        priority: rows of one priority are sent in order and every new row has a
+        higher number, so each refill is an index range, whatever the backlog.
+        """
+        after = after or {}
         rows: list[Row] = []
         try:
-            if self._db is not None:
-                rows = self._db.next_rows(limit, set(skip) | self._delivered)
+            for priority in PRIORITIES if self._db is not None else ():
+                assert self._db is not None
+                wanted = limit - len(rows)
+                found = self._db.rows_after(
+                    priority, after.get(priority, 0), wanted + len(self._delivered)
+                )
+                rows += [r for r in found if r.seq not in self._delivered][:wanted]
+                if len(rows) >= limit:
+                    break
         except sqlite3.Error as exc:
             log.error("outbox: cannot read %s: %s", DB_NAME, exc)
-        rows += [r for r in self._held.rows() if r.seq not in skip]
+        rows += [r for r in self._held.rows() if r.seq > after.get(r.kind.priority, 0)]
         rows.sort(key=lambda r: (r.kind.priority, r.seq))
         return rows[:limit]
 

@@ -177,13 +177,13 @@ class SqliteRows:
         (count,) = self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()
         return int(count)
 
-    def next_rows(self, limit: int, skip: Collection[int]) -> list[Row]:
-        """The next `limit` rows to send, by priority then sequence, leaving out `skip`."""
+    def rows_after(self, priority: int, seq: int, limit: int) -> list[Row]:
+        """Up to `limit` rows of one priority numbered after `seq`, in order (an index range)."""
         found = self._db.execute(
-            f"SELECT {_ROW} FROM outbox ORDER BY priority, seq LIMIT ?", (limit + len(skip),)
+            f"SELECT {_ROW} FROM outbox WHERE priority = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (priority, seq, limit),
         )
-        rows = [_row(r) for r in found if r[0] not in skip]
-        return rows[:limit]
+        return [_row(r) for r in found]
 
     def set_sent(self, seqs: Iterable[int]) -> None:
         self._db.executemany("UPDATE outbox SET sent = 1 WHERE seq = ?", [(s,) for s in seqs])

@@ -16,7 +16,7 @@ from tests.outbox import draft, open_outbox
 
 def send(outbox: Outbox, limit: int = 1000) -> list[Row]:
     """What a forwarder does: take the next rows, freeze them, (pretend to) publish."""
-    rows = outbox.next_rows(limit, skip=())
+    rows = outbox.next_rows(limit)
     outbox.mark_sent(rows)
     return rows
 
@@ -45,7 +45,7 @@ def test_payload_is_rendered_with_its_number_and_published_with_its_predecessor(
     outbox = open_outbox(tmp_path)
     outbox.put(draft(Kind.ALARM, body="first"))
     outbox.put(draft(Kind.ALARM, body="second"))
-    first, second = outbox.next_rows(10, skip=())
+    first, second = outbox.next_rows(10)
     assert json.loads(wire_payload(second, replayed=True)) == {
         "prev": 1,
         "replayed": True,
@@ -68,7 +68,7 @@ def test_an_unusable_state_dir_is_named_and_alarms_are_still_taken(tmp_path: Pat
     )
     assert outbox.put(draft(Kind.ALARM)) == 1
     assert outbox.put(draft(Kind.TELEMETRY)) == 2
-    assert [r.seq for r in outbox.next_rows(10, skip=())] == [1, 2]
+    assert [r.seq for r in outbox.next_rows(10)] == [1, 2]
     with pytest.raises(StateStoreError, match="Not a directory"):
         outbox.backlog()
 
@@ -79,7 +79,7 @@ def test_alarms_are_on_disk_when_put_returns_and_telemetry_waits_for_the_batch(
     outbox = open_outbox(tmp_path, commit_interval_s=60)
     outbox.put(draft(Kind.TELEMETRY))
     assert on_disk(tmp_path) == []
-    assert outbox.next_rows(10, skip=()) == []  # nothing is published before it is committed
+    assert outbox.next_rows(10) == []  # nothing is published before it is committed
     outbox.put(draft(Kind.ALARM))
     assert on_disk(tmp_path) == [(1, "telemetry"), (2, "alarm")]  # the alarm took the batch
     outbox.put(draft(Kind.TELEMETRY))
@@ -101,7 +101,7 @@ def test_alarms_go_first_then_reports_then_state_then_telemetry_each_in_order(
     kinds = [Kind.TELEMETRY, Kind.HEALTH, Kind.ALARM, Kind.TELEMETRY, Kind.CHECKLIST, Kind.ALARM]
     for number, kind in enumerate(kinds):
         outbox.put(draft(kind, topic=f"t/{number}"))
-    order = [(r.kind, r.seq) for r in outbox.next_rows(10, skip=())]
+    order = [(r.kind, r.seq) for r in outbox.next_rows(10)]
     assert order == [
         (Kind.ALARM, 3),
         (Kind.ALARM, 6),
@@ -110,7 +110,7 @@ def test_alarms_go_first_then_reports_then_state_then_telemetry_each_in_order(
         (Kind.TELEMETRY, 1),
         (Kind.TELEMETRY, 4),
     ]
-    assert [r.seq for r in outbox.next_rows(2, skip={3})] == [6, 5]
+    assert [r.seq for r in outbox.next_rows(2, after={Kind.ALARM.priority: 3})] == [6, 5]
 
 
 def test_delivered_rows_are_deleted_and_no_longer_offered(tmp_path: Path) -> None:
@@ -118,7 +118,7 @@ def test_delivered_rows_are_deleted_and_no_longer_offered(tmp_path: Path) -> Non
     for _ in range(3):
         outbox.put(draft(Kind.ALARM))
     outbox.delivered([1, 3])
-    assert [r.seq for r in outbox.next_rows(10, skip=())] == [2]
+    assert [r.seq for r in outbox.next_rows(10)] == [2]
     assert outbox.backlog_count() == 1
     outbox.commit()
     assert on_disk(tmp_path) == [(2, "alarm")]
@@ -144,7 +144,7 @@ def test_a_value_already_sent_is_never_superseded(tmp_path: Path) -> None:
     outbox.put(draft(Kind.HEALTH, topic="h/ups"))
     assert [r.seq for r in send(outbox)] == [1]
     outbox.put(draft(Kind.HEALTH, topic="h/ups"))
-    assert [r.seq for r in outbox.next_rows(10, skip=())] == [1, 2]  # 1 awaits its PUBACK
+    assert [r.seq for r in outbox.next_rows(10)] == [1, 2]  # 1 awaits its PUBACK
 
 
 def test_a_value_whose_successor_was_sent_stays_so_that_prev_is_not_a_lie(
@@ -170,7 +170,7 @@ def test_the_last_will_number_is_outside_the_chain(tmp_path: Path) -> None:
     outbox.put(draft(Kind.ALARM))
     outbox.close()
     reopened = open_outbox(tmp_path)
-    assert [(r.seq, r.prev) for r in reopened.next_rows(10, skip=())] == [(1, 0), (3, 1)]
+    assert [(r.seq, r.prev) for r in reopened.next_rows(10)] == [(1, 0), (3, 1)]
     assert reopened.put(draft(Kind.ALARM)) == 4  # the reservation was committed
 
 
@@ -203,7 +203,7 @@ def test_alarms_alone_over_the_limit_are_kept_and_say_so(tmp_path: Path) -> None
     outbox = open_outbox(tmp_path, limit_bytes=2000)
     seqs = [outbox.put(draft(Kind.ALARM, body="z" * 100)) for _ in range(30)]
     assert outbox.full
-    assert [r.seq for r in outbox.next_rows(100, skip=())] == seqs
+    assert [r.seq for r in outbox.next_rows(100)] == seqs
     outbox.delivered(seqs)
     outbox.commit()
     assert not outbox.full

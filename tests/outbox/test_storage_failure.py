@@ -17,7 +17,7 @@ from tests.outbox import draft, open_outbox
 
 
 def drain(outbox: Outbox, stream: StationSequence) -> list[Row]:
-    rows = outbox.next_rows(1000, skip=())
+    rows = outbox.next_rows(1000)
     outbox.mark_sent(rows)
     for row in rows:
         payload = json.loads(wire_payload(row, replayed=False))
@@ -41,8 +41,8 @@ def test_disk_full_holds_alarms_in_memory_and_stores_them_when_space_returns(
     reading = outbox.put(draft(Kind.TELEMETRY, body=big))
     health = outbox.put(draft(Kind.HEALTH, topic="h/ups", body="1"))
     newer = outbox.put(draft(Kind.HEALTH, topic="h/ups", body="2"))  # supersedes in memory too
-    assert [r.seq for r in outbox.next_rows(10, skip=())] == [alarm, newer, reading]
-    assert health not in {r.seq for r in outbox.next_rows(10, skip=())}
+    assert [r.seq for r in outbox.next_rows(10)] == [alarm, newer, reading]
+    assert health not in {r.seq for r in outbox.next_rows(10)}
     outbox.commit()
     assert outbox.problem is not None  # still full: the retry failed
 
@@ -72,7 +72,7 @@ def test_a_read_only_state_dir_at_start_numbers_on_and_recovers(
     held = outbox.put(draft(Kind.ALARM))
     assert held == 2  # numbered on from the read-only database, not from 1
     readings = [outbox.put(draft(Kind.TELEMETRY)) for _ in range(5)]
-    offered = [r.seq for r in outbox.next_rows(10, skip=())]
+    offered = [r.seq for r in outbox.next_rows(10)]
     assert offered == [held, *readings[-3:]]  # still published; only the newest readings kept
     outbox.commit()
     assert outbox.problem is not None
