@@ -39,6 +39,7 @@ class Forwarder:
         self._max_inflight = max_inflight
         self._inflight: dict[int, int] = {}  # paho message id -> seq
         self._handed: dict[int, int] = {}  # priority -> last seq handed to paho
+        self._rewinds = outbox.rewinds
         self._acks: deque[int] = deque()
         self._wake = asyncio.Event()
         self._wake_pending = False
@@ -108,7 +109,11 @@ class Forwarder:
         room = self._max_inflight - len(self._inflight)
         if room <= 0:
             return
-        rows = self._outbox.next_rows(room, after=self._handed)
+        if self._outbox.rewinds != self._rewinds:  # older rows appeared: look from the start
+            self._rewinds = self._outbox.rewinds
+            self._handed.clear()
+        flying = set(self._inflight.values())
+        rows = [r for r in self._outbox.next_rows(room, after=self._handed) if r.seq not in flying]
         if not rows:
             return
         replayed = [row.sent or row.seq <= self._replay_through for row in rows]

@@ -127,6 +127,8 @@ class Outbox:
         self._held = HeldRows()
         self._delivered: set[int] = set()
         self._full = False
+        self.rewinds = 0
+        """How often older rows appeared (a database opened late): senders start over."""
         self.dropped_held = 0
         """Telemetry readings dropped from memory while the disk could not be written."""
 
@@ -397,8 +399,11 @@ class Outbox:
         held = self._held.rows()
         delivered = set(self._delivered)
         try:
+            opened_late = self._db is None
             db = self._db or SqliteRows(self._state_dir)
             self._db = db
+            if opened_late:
+                self.rewinds += 1  # its rows are older than anything sent meanwhile
             tally = self._tally
             if tally.size == 0 and tally.count == 0:  # opened late: count what it holds
                 tally = replace(tally, size=db.total_size(), count=db.count())

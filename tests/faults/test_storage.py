@@ -6,10 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from fieldagent.localbroker import LocalBroker
+from fieldagent.outbox import Kind
 from tests.agentproc import AgentProcess
 from tests.conftest import fill_up, remount
 from tests.faults import ROOT_TOPIC, check_stream, integrity
 from tests.mqtt_probe import MqttProbe, Received
+from tests.outbox import draft, open_outbox
 from tests.simrunner import SimRunner, device_fields
 from tests.stationfile import write_station
 
@@ -62,7 +64,9 @@ def test_a_read_only_state_dir_at_start_does_not_stop_monitoring(
 ) -> None:
     source, view = read_only_view
     sim = sims.serve("ups_rfc1628", "127.0.0.2")
-    (source / "state").mkdir()
+    earlier = open_outbox(source / "state")  # left by the last run, before the disk went bad
+    earlier.put(draft(Kind.ALARM, topic=f"{ROOT_TOPIC}/earlier", body="before"))
+    earlier.close()
     config = write_station(
         tmp_path,
         [device_fields("ups-main", sim, interval=1)],
@@ -73,8 +77,10 @@ def test_a_read_only_state_dir_at_start_does_not_stop_monitoring(
     try:
         probe.wait_for(lambda ms: events(ms, "outbox.storage") == ["raised"])
         probe.wait_for(lambda ms: len([m for m in ms if m.topic.endswith("/telemetry")]) >= 2)
+        assert not probe.on("/earlier")  # on the disk that cannot be opened yet
         remount(view, "bind,rw")
         probe.wait_for(lambda ms: events(ms, "outbox.storage") == ["raised", "cleared"], 15)
+        probe.wait_for(lambda ms: any(m.topic.endswith("/earlier") for m in ms))
     finally:
         code, stderr = agent.stop()
     assert code == 0, stderr
