@@ -7,8 +7,9 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from fieldagent.localbroker import LocalBroker
 from tests.agentproc import AgentProcess, fieldagent
-from tests.faults import ROOT_TOPIC, central_broker, check_stream, outbox_report
+from tests.faults import ROOT_TOPIC, check_stream, outbox_report
 from tests.mqtt_probe import MqttProbe
 from tests.simrunner import SimRunner, device_fields
 from tests.stationfile import write_station
@@ -17,9 +18,10 @@ RULES = ("ups.output.source", "ups.battery.status")
 DEVICES = [f"ups-{n}" for n in range(1, 5)]
 
 
-def test_an_outage_of_the_broker_loses_nothing(tmp_path: Path, sims: SimRunner) -> None:
-    broker = central_broker(tmp_path / "broker", persistence=True)
-    broker.start()
+def test_an_outage_of_the_broker_loses_nothing(
+    tmp_path: Path, central: LocalBroker, sims: SimRunner
+) -> None:
+    broker = central
     probe = MqttProbe(broker.host, broker.port, f"{ROOT_TOPIC}/#", session="central-office")
     limits = {rule: {"delay_s": 0, "clear_delay_s": 0} for rule in RULES}
     simulators = [sims.serve("ups_rfc1628", f"127.0.0.{n + 2}") for n in range(len(DEVICES))]
@@ -60,7 +62,6 @@ def test_an_outage_of_the_broker_loses_nothing(tmp_path: Path, sims: SimRunner) 
     assert code == 0, stderr
     time.sleep(0.5)  # the offline status and the last readings reach the probe
     probe.close()
-    broker.stop()
 
     first = check_stream(probe.messages)
     bodies = list(first.values())

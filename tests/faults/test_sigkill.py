@@ -9,9 +9,10 @@ import signal
 import time
 from pathlib import Path
 
+from fieldagent.localbroker import LocalBroker
 from fieldagent.outbox import Draft, Kind, Outbox
 from tests.agentproc import AgentProcess
-from tests.faults import ROOT_TOPIC, central_broker, check_stream, integrity, missing, outbox_rows
+from tests.faults import ROOT_TOPIC, check_stream, integrity, missing, outbox_rows
 from tests.mqtt_probe import MqttProbe
 from tests.stationfile import write_station
 
@@ -31,9 +32,10 @@ def reading(device: str, number: int) -> Draft:
     return Draft(kind, topic, 1, False, "2026-11-29T06:00:00+00:00", render)
 
 
-def test_sigkill_while_draining_loses_nothing_committed(tmp_path: Path) -> None:
-    broker = central_broker(tmp_path / "broker")
-    broker.start()
+def test_sigkill_while_draining_loses_nothing_committed(
+    tmp_path: Path, central: LocalBroker
+) -> None:
+    broker = central
     state_dir = tmp_path / "state"  # where write_station puts it
     outbox = Outbox(state_dir, 1 << 30, 4, 5.0)
     for number in range(BACKLOG):
@@ -51,10 +53,12 @@ def test_sigkill_while_draining_loses_nothing_committed(tmp_path: Path) -> None:
     left_after_kill = []
     for _ in range(KILLS):
         agent = AgentProcess("run", "-c", str(config))
-        started = len(probe.messages)
-        probe.wait_for(lambda ms, n=started: len(ms) > n + 10, timeout=30)  # draining
-        time.sleep(rng.uniform(0.0, 0.4))
-        agent.kill(signal.SIGKILL)
+        try:
+            started = len(probe.messages)
+            probe.wait_for(lambda ms, n=started: len(ms) > n + 10, timeout=30)  # draining
+            time.sleep(rng.uniform(0.0, 0.4))
+        finally:
+            agent.kill(signal.SIGKILL)
         assert integrity(state_dir) == "ok"
         committed = outbox_rows(state_dir)
         must_arrive.update(committed)
@@ -69,7 +73,6 @@ def test_sigkill_while_draining_loses_nothing_committed(tmp_path: Path) -> None:
     assert code == 0, stderr
     time.sleep(0.3)
     probe.close()
-    broker.stop()
     assert left_after_kill[0] > left_after_kill[-1] > 0  # every kill hit a drain in progress
     first = check_stream(probe.messages)
     topics = {m.json()["seq"]: m.topic for m in probe.messages}
