@@ -74,16 +74,20 @@ class Forwarder:
             self._wake_pending = False  # before the acks are taken: a later ack wakes us again
             self._wake.clear()
             self.step(sender)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+            # cancel that lands as the event fires, and the agent would not stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._outbox.seconds_to_commit())
+                async with asyncio.timeout(self._outbox.seconds_to_commit()):
+                    await self._wake.wait()
 
     def step(self, sender: Sender) -> None:
-        """Take acknowledgements, commit when due, refill the window."""
+        """Take acknowledgements, commit when due, refill the window (one write for both)."""
         self._take_acks()
-        if self._outbox.commit_due():
+        due = self._outbox.commit_due()
+        if sender.connected and len(self._inflight) < self._max_inflight:
+            self._fill(sender, commit=due)
+        elif due:
             self._outbox.commit()
-        if sender.connected:
-            self._fill(sender)
 
     async def drain(self, timeout: float) -> bool:
         """Commit what waits and wait until every message is delivered; False on timeout."""
@@ -105,19 +109,15 @@ class Forwarder:
         if seqs:
             self._outbox.delivered(seqs)
 
-    def _fill(self, sender: Sender) -> None:
+    def _fill(self, sender: Sender, commit: bool) -> None:
         room = self._max_inflight - len(self._inflight)
-        if room <= 0:
-            return
         if self._outbox.rewinds != self._rewinds:  # older rows appeared: look from the start
             self._rewinds = self._outbox.rewinds
             self._handed.clear()
         flying = set(self._inflight.values())
-        rows = [r for r in self._outbox.next_rows(room, after=self._handed) if r.seq not in flying]
-        if not rows:
-            return
+        taken = self._outbox.take(room, after=self._handed, commit=commit)
+        rows = [r for r in taken if r.seq not in flying]
         replayed = [row.sent or row.seq <= self._replay_through for row in rows]
-        self._outbox.mark_sent(rows)
         for row, again in zip(rows, replayed, strict=True):
             mid = sender.publish(_message(row, again))
             if mid is None:

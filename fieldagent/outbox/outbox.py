@@ -25,6 +25,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
+from copy import copy
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
@@ -198,21 +199,49 @@ class Outbox:
 
     def commit(self, durable: bool = False) -> None:
         """Write pending rows and deletions in one transaction, within the size limit."""
+        self._commit(durable, lambda db: None)
+
+    def take(self, limit: int, after: Mapping[int, int], commit: bool) -> list[Row]:
+        """The next rows to hand to the broker, frozen first (see `mark_sent`).
+
+        With `commit`, what is due is committed in the same transaction that
+        freezes the rows, so a steady refill costs the SD card one write, not two.
+        """
+        if commit and self._problem is None:
+            taken: list[Row] = []
+
+            def freeze(db: SqliteRows) -> None:
+                taken.extend(self.next_rows(limit, after))
+                db.set_sent([r.seq for r in taken if not r.sent])
+                self._freeze_held(taken)
+
+            if self._commit(False, freeze):
+                return taken
+        elif commit:
+            self.commit()
+        rows = self.next_rows(limit, after)
+        self.mark_sent(rows)
+        return rows
+
+    def _commit(self, durable: bool, also: Callable[[SqliteRows], None]) -> bool:
+        """One transaction: pending rows, deletions, the size limit, then `also`."""
         self._last_commit = self._clock()
         if self._problem is not None:
             self._recover()
-            return
+            return False
         assert self._db is not None  # no problem: the database is open
         pending, self._pending = self._pending, []
         delivered = set(self._delivered)
         try:
             with self._db.transaction(durable):
                 tally = self._write(self._db, pending, delivered, self._tally)
+                also(self._db)
         except sqlite3.Error as exc:
             self._fail(exc, pending)
-            return
+            return False
         self._tally = tally
         self._delivered -= delivered
+        return True
 
     def _write(self, db: SqliteRows, rows: list[Row], delivered: set[int], tally: Tally) -> Tally:
         db.insert(rows)
@@ -308,28 +337,24 @@ class Outbox:
         try:
             for priority in PRIORITIES if self._db is not None else ():
                 assert self._db is not None
-                wanted = limit - len(rows)
-                found = self._db.rows_after(
-                    priority, after.get(priority, 0), wanted + len(self._delivered)
-                )
-                rows += [r for r in found if r.seq not in self._delivered][:wanted]
+                found = self._db.rows_after(priority, after.get(priority, 0), limit - len(rows))
+                rows += [r for r in found if r.seq not in self._delivered]
                 if len(rows) >= limit:
                     break
         except sqlite3.Error as exc:
             log.error("outbox: cannot read %s: %s", DB_NAME, exc)
-        rows += [r for r in self._held.rows() if r.seq > after.get(r.kind.priority, 0)]
+        rows += [copy(r) for r in self._held.rows() if r.seq > after.get(r.kind.priority, 0)]
         rows.sort(key=lambda r: (r.kind.priority, r.seq))
         return rows[:limit]
 
-    def mark_sent(self, rows: Iterable[Row]) -> None:
-        """Freeze rows before they are handed to the broker (see `chain`)."""
-        stored = []
-        for row in rows:
-            held = self._held.get(row.seq)
-            if held is not None:
-                held.sent = True
-            elif not row.sent:
-                stored.append(row.seq)
+    def mark_sent(self, rows: list[Row]) -> None:
+        """Freeze rows before they are handed to the broker (see `chain`).
+
+        The rows given keep their `sent` as read, so the caller can still tell a
+        first sending from a re-send.
+        """
+        self._freeze_held(rows)
+        stored = [r.seq for r in rows if not r.sent and self._held.get(r.seq) is None]
         if not stored or self._problem is not None or self._db is None:
             return
         try:
@@ -337,6 +362,12 @@ class Outbox:
                 self._db.set_sent(stored)
         except sqlite3.Error as exc:
             self._fail(exc, [])
+
+    def _freeze_held(self, rows: list[Row]) -> None:
+        for row in rows:
+            held = self._held.get(row.seq)
+            if held is not None:
+                held.sent = True
 
     def delivered(self, seqs: Iterable[int]) -> None:
         """The broker acknowledged these: forget them (deleted at the next commit)."""

@@ -28,7 +28,7 @@ def test_the_backlog_is_shown_per_kind_with_its_oldest_message_and_size(tmp_path
     assert rows["telemetry"][1] == "5"
     assert rows["telemetry"][2] == "2026-11-29T06:00:00+00:00"
     assert rows["total"][1] == "8"
-    assert re.search(r"of 256\.0 MiB \(0 %\)", shown.stdout)
+    assert re.search(r"of 720\.0 MiB \(0 %\)", shown.stdout)
 
     as_json = fieldagent("outbox", "-c", str(config), "--json")
     report = json.loads(as_json.stdout)
