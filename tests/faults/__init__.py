@@ -43,7 +43,7 @@ def check_stream(messages: list[Received]) -> dict[int, dict[str, Any]]:
         else:
             assert without_replayed(body) == without_replayed(first[body["seq"]]), body["seq"]
     gaps = stream.gaps()
-    assert gaps == []
+    assert gaps == [], f"lost messages in {gaps}"
     return first
 
 
