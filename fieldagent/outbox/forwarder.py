@@ -47,10 +47,6 @@ class Forwarder:
         self._replay_through = outbox.last_seq
         """Rows numbered up to here waited for a connection: they are sent as replayed."""
 
-    @property
-    def inflight(self) -> int:
-        return len(self._inflight)
-
     def on_delivered(self, mid: int) -> None:
         """paho's thread: the broker acknowledged `mid` (or paho wrote a QoS 0 message)."""
         self._acks.append(mid)  # deque.append is atomic

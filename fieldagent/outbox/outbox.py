@@ -131,7 +131,7 @@ class Outbox:
         self.rewinds = 0
         """How often older rows appeared (a database opened late): senders start over."""
         self.dropped_held = 0
-        """Telemetry readings dropped from memory while the disk could not be written."""
+        """Readings dropped from memory during the current disk failure (logged at recovery)."""
 
     # What the agent and the forwarder ask.
 
@@ -443,7 +443,13 @@ class Outbox:
         except (OSError, sqlite3.Error) as exc:
             self._problem = storage_problem(self._state_dir, exc)
             return
-        log.info("outbox: %s is writable again; %d held messages stored", db.path, len(held))
+        log.info(
+            "outbox: %s is writable again; %d held messages stored, %d readings were dropped",
+            db.path,
+            len(held),
+            self.dropped_held,
+        )
+        self.dropped_held = 0
         self._tally = tally
         self._delivered -= delivered
         self._held.clear()

@@ -220,10 +220,6 @@ class SqliteRows:
         )
         return [KindBacklog(kind, count, oldest, size) for kind, count, oldest, size in found]
 
-    def integrity(self) -> str:
-        (result,) = self._db.execute("PRAGMA integrity_check").fetchone()
-        return str(result)
-
     def close(self) -> None:
         self._db.close()
 
