@@ -34,7 +34,8 @@ from fieldagent.outbox.chain import ChainRows, unlink
 from fieldagent.outbox.draft import PRIORITIES, Draft, Kind, Row, compress
 from fieldagent.outbox.memory import HeldRows
 from fieldagent.outbox.sqlitestore import Counters, KindBacklog, SqliteRows, read_counters
-from fieldagent.outbox.thinning import thin_out
+from fieldagent.outbox.tally import Tally
+from fieldagent.outbox.thinning import thin_to
 from fieldagent.state import DB_NAME, StateStoreError, storage_problem
 
 log = logging.getLogger("fieldagent.outbox")
@@ -44,9 +45,6 @@ MAX_BATCH = 500
 
 ACK_BATCH = 256
 """Delivered rows waiting for deletion before a commit is forced (during a drain)."""
-
-THIN_BATCH = 2000
-"""Rows looked at per thinning pass."""
 
 MIN_WAIT_S = 0.05
 """The forwarder's shortest sleep between two commits."""
@@ -64,18 +62,6 @@ class Rows(ChainRows, Protocol):
     def unsent_retained(self, topic: str, below: int) -> list[int]: ...
 
     def size_of(self, seqs: Collection[int]) -> int: ...
-
-
-@dataclass(frozen=True)
-class Tally:
-    """The counters a commit changes: copied, changed, and kept only if the commit lands."""
-
-    last_seq: int
-    tail: int
-    thinned: int
-    superseded: int
-    size: int
-    count: int
 
 
 @dataclass(frozen=True)
@@ -281,33 +267,8 @@ class Outbox:
                 self._full = False
                 log.info("outbox back under its limit (%d bytes)", tally.size)
             return tally
-        target = int(self._limit * LOW_WATER)
         before = tally.thinned
-        while tally.size > target:
-            level = db.lowest_thin_level()
-            if level is None:
-                break  # no telemetry left
-            candidates = db.thinnable(level, THIN_BATCH)
-            kept, dropped = thin_out(candidates, self._keep_one_in)
-            if not dropped:
-                kept, dropped = [], kept  # one reading per device left: the oldest go
-            sizes = {c.seq: c.size for c in candidates}
-            stayed = []
-            for seq in dropped:
-                tail = unlink(db, seq, tally.tail)
-                if tail is None:
-                    stayed.append(seq)
-                    continue
-                tally = replace(
-                    tally,
-                    tail=tail,
-                    thinned=tally.thinned + 1,
-                    size=tally.size - sizes[seq],
-                    count=tally.count - 1,
-                )
-            db.set_thin(kept + stayed, level + 1)
-            if len(stayed) == len(dropped):
-                break  # what is left is pinned by messages already sent
+        tally = thin_to(db, tally, int(self._limit * LOW_WATER), self._keep_one_in)
         if tally.thinned > before:
             log.warning(
                 "outbox over its limit: thinned %d telemetry readings (keeping one in %d)",

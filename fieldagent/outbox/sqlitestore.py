@@ -17,7 +17,6 @@ from typing import NamedTuple
 
 from fieldagent.outbox.chain import Link
 from fieldagent.outbox.draft import ROW_OVERHEAD, Kind, Row
-from fieldagent.outbox.thinning import Candidate
 from fieldagent.state import DB_NAME, open_state_db
 
 _SCHEMA = """
@@ -51,6 +50,14 @@ class Counters(NamedTuple):
     tail: int
     thinned: int
     superseded: int
+
+
+class Candidate(NamedTuple):
+    """A telemetry row that thinning may drop."""
+
+    seq: int
+    topic: str
+    size: int
 
 
 class KindBacklog(NamedTuple):
