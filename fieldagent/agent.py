@@ -31,6 +31,7 @@ from fieldagent.outgoing import MessageBuilder, json_value
 from fieldagent.poller import Poller
 from fieldagent.publisher import Message, MqttPublisher
 from fieldagent.scheduler import run_every
+from fieldagent.state import StateDirLock
 from fieldagent.topics import Topics
 from fieldagent.transports.local import LocalReader
 from fieldagent.transports.serialport import SerialLines
@@ -69,6 +70,8 @@ class Agent:
     def __init__(self, config: Config, broker_url: str | None = None, once: bool = False) -> None:
         self._config = config
         self._once = once
+        self._lock = StateDirLock(config.agent.state_dir)
+        self._lock.acquire()  # before the outbox numbers anything
         self._mqtt = (
             config.mqtt
             if broker_url is None
@@ -254,6 +257,7 @@ class Agent:
         self._serial.close()
         self._alarm_keeper.close()
         self._outbox.close()
+        self._lock.release()
 
     async def _poll_and_publish(self, device: _Device) -> PollResult:
         device_id = device.config.id

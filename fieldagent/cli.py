@@ -2,7 +2,8 @@
 
 Exit codes follow sysexits where no issue fixes them: 78 for a config that
 cannot be used (systemd's RestartPreventExitStatus can stop a restart loop on
-it), 69 when the broker never acknowledged a `--once` run.
+it), 69 when the broker never acknowledged a `--once` run, 75 when another
+agent already runs on the same state directory (systemd retries later).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from drivers import REGISTRY, get_driver
 from fieldagent import __version__
 from fieldagent.config import DEFAULT_CONFIG_PATH, Config, ConfigError, MqttSection, load_config
 from fieldagent.lifecycle import run_until_stopped
-from fieldagent.state import StateStoreError
+from fieldagent.state import StateDirBusy, StateStoreError
 
 EXIT_CONFIG = 78
+EXIT_BUSY = 75  # sysexits EX_TEMPFAIL: another agent holds the state directory
 log = logging.getLogger("fieldagent")
 
 
@@ -43,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StateStoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except StateDirBusy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BUSY
     except KeyboardInterrupt:
         return 130
     assert isinstance(code, int)

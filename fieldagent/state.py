@@ -9,11 +9,14 @@ timeout makes the rare concurrent writer wait instead of failing.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import sqlite3
 from pathlib import Path
 
 DB_NAME = "state.db"
+LOCK_NAME = "agent.lock"
 BUSY_TIMEOUT_MS = 5000
 
 
@@ -47,3 +50,49 @@ def storage_problem(state_dir: Path, error: BaseException) -> str:
         elif stats.f_bavail == 0:
             cause = " (the disk is full)"
     return f"cannot write {where}: {error}{cause}"
+
+
+class StateDirBusy(Exception):
+    """Another agent runs on this state directory."""
+
+
+class StateDirLock:
+    """One agent per state directory: two would number messages over each other.
+
+    An advisory lock (flock) on `agent.lock`, held for the life of the process
+    and released by the kernel when it dies, so a crash leaves no stale lock.
+    On a read-only state directory an existing lock file is still locked;
+    without one there is nothing to lock, and the agent runs unguarded.
+    """
+
+    def __init__(self, state_dir: Path) -> None:
+        self._path = state_dir / LOCK_NAME
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            try:
+                fd = os.open(self._path, os.O_RDONLY)
+            except OSError:
+                return  # nothing to lock on a disk that cannot be written; the outbox says so
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise StateDirBusy(
+                f"{self._path.parent}: another fieldagent (pid {holder}) is running on this"
+                " state directory; stop it first (systemctl stop fieldagent)"
+            ) from None
+        with contextlib.suppress(OSError):  # the pid is a courtesy for the message above
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

@@ -131,3 +131,24 @@ def test_a_persistent_session_is_resumed_by_the_next_run(
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
     assert "persistent session new" in first.stderr
     assert "persistent session resumed" in second.stderr
+
+
+def test_a_second_agent_on_the_same_state_dir_is_refused_by_name(
+    tmp_path: Path, broker: LocalBroker, sims: SimRunner
+) -> None:
+    sim = sims.serve("ups_rfc1628", "127.0.0.2")
+    config = write_station(tmp_path, [device_fields("ups-main", sim)], mqtt={"url": broker.url})
+    probe = MqttProbe(broker.host, broker.port, "#")
+    daemon = AgentProcess("run", "-c", str(config))
+    try:
+        probe.wait_for(lambda ms: any(m.topic.endswith("/ups-main/health") for m in ms))
+        second = fieldagent("run", "-c", str(config), "--once")
+        assert second.returncode == 75
+        assert "another fieldagent (pid " in second.stderr
+        assert "is running on this state directory" in second.stderr
+    finally:
+        code, stderr = daemon.stop()
+        probe.close()
+    assert code == 0, stderr
+    after = fieldagent("run", "-c", str(config), "--once", "--ack-timeout", "10")
+    assert after.returncode == 0, after.stderr  # the lock went with the daemon
