@@ -27,6 +27,7 @@ from fieldagent.config import Config, DeviceSection
 from fieldagent.driver import Driver, TrapAction, row_key
 from fieldagent.model import HealthState, PollResult, utc_now
 from fieldagent.outbox import Draft, Forwarder, Outbox
+from fieldagent.outbox.station_alarms import OutboxAlarms
 from fieldagent.outgoing import MessageBuilder, json_value
 from fieldagent.poller import Poller
 from fieldagent.publisher import Message, MqttPublisher
@@ -117,7 +118,7 @@ class Agent:
         self._background: set[asyncio.Task[None]] = set()
         self._snapshot: dict[str, HealthState] = {}
         self._retained_health: dict[str, Draft] = {}
-        self._outbox_alarms: tuple[str | None, bool] | None = None  # None: not judged yet
+        self._outbox_alarms = OutboxAlarms(self._outbox)
         self._health_signature: dict[str, object] = {}
         self._health_state: dict[str, HealthState] = {}
         self._worst: HealthState | None = None
@@ -283,38 +284,11 @@ class Agent:
                 events += self._engine.set_maintenance(device_id, until)
         if requests:
             self._alarm_keeper.record_maintenance(self._engine.maintenance_overrides)
-        self._publish_events(events + self._outbox_station_alarms())
+        self._publish_events(events + self._outbox_alarms.events(self._engine))
         if self._alarm_keeper.behind:
             self._alarm_keeper.catch_up(
                 self._engine.all_active(), self._engine.maintenance_overrides
             )
-
-    def _outbox_station_alarms(self) -> list[AlarmEvent]:
-        """Raise or clear the station alarms about the outbox: cannot write, full."""
-        problem, full = self._outbox.problem, self._outbox.full
-        first = self._outbox_alarms is None  # a restored alarm may have to clear
-        was_problem, was_full = self._outbox_alarms or (None, False)
-        self._outbox_alarms = (problem, full)
-        events = []
-        if first or (problem is None) != (was_problem is None):
-            events += self._engine.station_alarm(
-                "outbox.storage",
-                "storage",
-                HealthState.CRITICAL if problem else None,
-                problem,
-                f"Không ghi được hộp thư đi ({problem}): cảnh báo chỉ giữ trong bộ nhớ",
-                f"Cannot write the outbox ({problem}): alarms are held in memory only",
-            )
-        if first or full != was_full:
-            events += self._engine.station_alarm(
-                "outbox.full",
-                "full",
-                HealthState.WARNING if full else None,
-                self._outbox.backlog_count(),
-                "Hộp thư đi đầy: chỉ còn cảnh báo và báo cáo, vượt giới hạn dung lượng",
-                "Outbox full: alarms and reports alone exceed its size limit",
-            )
-        return events
 
     def _publish_events(self, events: list[AlarmEvent]) -> None:
         """Store first (a restart must not raise them again), then publish, then refresh state."""
