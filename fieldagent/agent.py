@@ -29,6 +29,7 @@ from fieldagent.model import HealthState, PollResult, utc_now
 from fieldagent.outbox import Draft, Forwarder, Outbox
 from fieldagent.outbox.station_alarms import OutboxAlarms
 from fieldagent.outgoing import MessageBuilder, json_value
+from fieldagent.payloads import OutboxInfo
 from fieldagent.poller import Poller
 from fieldagent.publisher import Message, MqttPublisher
 from fieldagent.scheduler import run_every
@@ -373,6 +374,11 @@ class Agent:
             self._station_worst(),
             [(d.config, d.driver) for d in self._devices.values()],
             [] if self._once else self._engine.active(None),
+            OutboxInfo(
+                waiting=self._outbox.backlog_count(),
+                thinned=self._outbox.thinned,
+                superseded=self._outbox.superseded,
+            ),
         )
 
     def _on_connected(self) -> None:

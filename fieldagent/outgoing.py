@@ -29,6 +29,7 @@ from fieldagent.payloads import (
     JsonValue,
     Message,
     MetricValue,
+    OutboxInfo,
     StatusPayload,
     TelemetryPayload,
     TrapPayload,
@@ -52,6 +53,7 @@ class MessageBuilder:
         worst: HealthState,
         devices: Sequence[tuple[DeviceSection, Driver]],
         alarms: Sequence[Alarm] = (),
+        outbox: OutboxInfo | None = None,
     ) -> Draft:
         return self._draft(
             Kind.STATUS,
@@ -78,6 +80,7 @@ class MessageBuilder:
                 for section, driver in devices
             ],
             alarms=[alarm_item(a) for a in alarms],
+            outbox=outbox,
         )
 
     def telemetry(self, section: DeviceSection, driver: Driver, result: PollResult) -> Draft:

@@ -128,6 +128,18 @@ class DeviceInfo(_Payload):
     host: str
 
 
+class OutboxInfo(_Payload):
+    """The station's outbox when the status was sent: what is still coming, what was dropped."""
+
+    waiting: int = Field(ge=0, description="Messages not yet acknowledged by the broker.")
+    thinned: int = Field(
+        ge=0, description="Readings dropped at the size limit, since the outbox was created."
+    )
+    superseded: int = Field(
+        ge=0, description="Status and health values replaced by newer ones before being sent."
+    )
+
+
 class StatusPayload(Envelope):
     state: Literal["online", "offline"]
     worst: HealthState = Field(description="The station's worst state: devices and station alarms.")
@@ -137,6 +149,9 @@ class StatusPayload(Envelope):
     devices: list[DeviceInfo]
     alarms: list[AlarmItem] = Field(
         default_factory=list, description="Active station alarms (maintenance mode, trap flood)."
+    )
+    outbox: OutboxInfo | None = Field(
+        default=None, description="The station's outbox when this status was built."
     )
 
 

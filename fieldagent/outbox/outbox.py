@@ -135,6 +135,14 @@ class Outbox:
     def last_seq(self) -> int:
         return self._tally.last_seq
 
+    @property
+    def thinned(self) -> int:
+        return self._tally.thinned
+
+    @property
+    def superseded(self) -> int:
+        return self._tally.superseded
+
     def backlog_count(self) -> int:
         """Messages not yet delivered, committed or not."""
         return self._tally.count - len(self._delivered) + len(self._pending) + len(self._held)

@@ -77,6 +77,13 @@ def test_an_outage_of_the_broker_loses_nothing(
     for device in DEVICES:  # readings taken while the broker was away, every one of them
         assert len([b for b in during if b["device"] == device]) >= 6
     assert all(b["replayed"] for b in during)
+    back = [
+        b
+        for b in bodies
+        if b.get("state") == "online" and datetime.fromisoformat(b["ts"]) > outage_to
+    ]
+    assert back[0]["outbox"]["waiting"] > 4 * 6  # the status on reconnect says what is coming
+    assert back[0]["outbox"]["thinned"] == 0
     by_topic: dict[str, list[int]] = {}
     for message in probe.messages:  # first copies, as published (not re-delivered as retained)
         body = message.json()
