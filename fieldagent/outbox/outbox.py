@@ -113,6 +113,8 @@ class Outbox:
         self._pending: list[Row] = []
         self._held = HeldRows()
         self._delivered: set[int] = set()
+        self._sent_unrecorded: set[int] = set()
+        """Stored rows sent while their `sent` could not be written: recorded at recovery."""
         self._full = False
         self.rewinds = 0
         """How often older rows appeared (a database opened late): senders start over."""
@@ -324,13 +326,16 @@ class Outbox:
         """
         self._freeze_held(rows)
         stored = [r.seq for r in rows if not r.sent and self._held.get(r.seq) is None]
-        if not stored or self._problem is not None or self._db is None:
+        if not stored:
             return
-        try:
-            with self._db.transaction(durable=False):
-                self._db.set_sent(stored)
-        except sqlite3.Error as exc:
-            self._fail(exc, [])
+        if self._problem is None and self._db is not None:
+            try:
+                with self._db.transaction(durable=False):
+                    self._db.set_sent(stored)
+                return
+            except sqlite3.Error as exc:
+                self._fail(exc, [])
+        self._sent_unrecorded.update(stored)  # recorded first thing at recovery
 
     def _freeze_held(self, rows: list[Row]) -> None:
         for row in rows:
@@ -408,6 +413,7 @@ class Outbox:
             if tally.size == 0 and tally.count == 0:  # opened late: count what it holds
                 tally = replace(tally, size=db.total_size(), count=db.count())
             with db.transaction(durable=True):
+                db.set_sent(self._sent_unrecorded)  # first: they pin their predecessors
                 tally = self._write(db, held, delivered, tally)
         except (OSError, sqlite3.Error) as exc:
             self._problem = storage_problem(self._state_dir, exc)
@@ -422,4 +428,5 @@ class Outbox:
         self._tally = tally
         self._delivered -= delivered
         self._held.clear()
+        self._sent_unrecorded.clear()
         self._problem = None

@@ -84,3 +84,19 @@ def test_a_read_only_state_dir_at_start_numbers_on_and_recovers(
     assert [r.seq for r in drain(outbox, stream)] == [1, held, *readings[-3:]]
     assert stream.gaps() == []
     outbox.close()
+
+
+def test_a_row_sent_while_the_disk_was_full_still_pins_its_predecessor(small_fs: Path) -> None:
+    outbox = open_outbox(small_fs / "state")
+    older = outbox.put(draft(Kind.HEALTH, topic="h/ups", body="old"))
+    alarm = outbox.put(draft(Kind.ALARM))  # its prev is the unsent health
+    filler = fill_up(small_fs)
+    sent = outbox.next_rows(1)
+    outbox.mark_sent(sent)  # published; its `sent` cannot be written
+    assert [r.seq for r in sent] == [alarm] and outbox.problem is not None
+    filler.unlink()
+    outbox.commit()
+    assert outbox.problem is None
+    outbox.put(draft(Kind.HEALTH, topic="h/ups", body="new"))  # would supersede `older`...
+    assert older in {r.seq for r in outbox.next_rows(10)}  # ...but the alarm named it
+    outbox.close()
