@@ -18,6 +18,7 @@ from pathlib import Path
 
 from drivers import REGISTRY, get_driver
 from fieldagent import __version__
+from fieldagent.checklist.resolve import station_checklist
 from fieldagent.config import DEFAULT_CONFIG_PATH, Config, ConfigError, MqttSection, load_config
 from fieldagent.lifecycle import run_until_stopped
 from fieldagent.state import StateDirBusy, StateStoreError
@@ -129,6 +130,16 @@ def _parser() -> argparse.ArgumentParser:
     outbox.add_argument("--json", action="store_true", help="print JSON instead of a table")
     outbox.set_defaults(handler=_cmd_outbox)
 
+    checklist = sub.add_parser("checklist", help="the pre-holiday maintenance checklist")
+    checklist_sub = checklist.add_subparsers(dest="checklist_command", required=True)
+    show = checklist_sub.add_parser(
+        "show", help="list the station's checklist items, the devices each checks"
+    )
+    _config_option(show)
+    show.add_argument("--lang", choices=["vi", "en"], default="vi", help="language (default vi)")
+    show.add_argument("--json", action="store_true", help="print JSON instead of text")
+    show.set_defaults(handler=_cmd_checklist_show)
+
     drivers_cmd = sub.add_parser("drivers", help="list the drivers and their metrics")
     drivers_cmd.add_argument("name", nargs="?", help="show one driver in full")
     drivers_cmd.set_defaults(handler=_cmd_drivers)
@@ -176,7 +187,10 @@ def _scenario_options(parser: argparse.ArgumentParser, time_scale: float = 1.0) 
 
 
 def load(path: Path) -> Config:
-    return load_config(path, known_drivers=REGISTRY)
+    """The station file, its checklist included: every command refuses a broken one alike."""
+    config = load_config(path, known_drivers=REGISTRY)
+    station_checklist(config, path, REGISTRY)
+    return config
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
@@ -304,6 +318,20 @@ def _parse_scenarios(items: list[str]) -> dict[str, str]:
             raise ConfigError([f"--scenario {item!r}: expected DEVICE=NAME"])
         scenarios[device] = name
     return scenarios
+
+
+def _cmd_checklist_show(args: argparse.Namespace) -> int:
+    from fieldagent.checklist.show import checklist_json, checklist_text
+
+    config = load_config(args.config, known_drivers=REGISTRY)
+    items = station_checklist(config, args.config, REGISTRY)
+    if args.json:
+        print(json.dumps(checklist_json(items), indent=2, ensure_ascii=False))
+    else:
+        names = ", ".join(config.checklist.templates) or "-"
+        print(f"{config.station.id}: {len(items)} items ({names})")
+        print(checklist_text(items, args.lang))
+    return 0
 
 
 def _cmd_outbox(args: argparse.Namespace) -> int:

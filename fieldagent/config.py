@@ -16,7 +16,7 @@ import re
 import stat
 import tomllib
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -35,6 +35,7 @@ from pydantic import (
     model_validator,
 )
 
+from fieldagent.checklist.settings import ChecklistSection
 from fieldagent.driver import Driver, Limits, Metric, ValueType, split_row_key
 
 DEFAULT_CONFIG_PATH = Path("/etc/fieldagent/station.toml")
@@ -574,6 +575,7 @@ class Config(_Strict):
     agent: AgentSection = AgentSection()
     mqtt: MqttSection = MqttSection()
     outbox: OutboxSection = OutboxSection()
+    checklist: ChecklistSection = ChecklistSection()
     device: list[DeviceSection] = Field(default_factory=list)
     traps: TrapsSection = TrapsSection()
     limits: dict[str, LimitRule] = Field(default_factory=dict)
@@ -665,7 +667,7 @@ def _driver_problems(
         return []
     driver = known_drivers.get(name)
     if driver is None:
-        hint = _suggest(name, frozenset(known_drivers))
+        hint = suggest(name, frozenset(known_drivers))
         known = ", ".join(sorted(known_drivers))
         return [f"{where}.driver: unknown driver {name!r}{hint} (known: {known})"]
     problems = []
@@ -680,7 +682,7 @@ def _driver_problems(
     scaling = device.get("scaling")
     metric_keys = frozenset(m.key for m in driver.metrics)
     problems += [
-        f"{where}.scaling: driver {name} has no metric {key!r}{_suggest(key, metric_keys)}"
+        f"{where}.scaling: driver {name} has no metric {key!r}{suggest(key, metric_keys)}"
         for key in (scaling if isinstance(scaling, dict) else {})
         if key not in metric_keys
     ]
@@ -699,7 +701,7 @@ def _device_limit_problems(where: str, key: str, rule: Any, driver: Driver) -> l
         keys = frozenset(m.key for m in driver.metrics)
         if "[" in key and parts is None:
             return [f"{where}: a table row is written KEY[label=index], e.g. 'ird.cn_db[input=2]'"]
-        return [f"{where}: driver {driver.name} has no metric {base!r}{_suggest(base, keys)}"]
+        return [f"{where}: driver {driver.name} has no metric {base!r}{suggest(base, keys)}"]
     if parts is not None and metric.table is None:
         return [f"{where}: {base} is a single value, not a table: write {base!r} without [...]"]
     if parts is not None and parts[1] != metric.table:
@@ -723,7 +725,7 @@ def _station_limit_problems(
             continue
         metrics = [m for d in known_drivers.values() for m in d.metrics if m.key == key]
         if not metrics:
-            problems.append(f"{here}: no driver has a metric {key!r}{_suggest(key, all_keys)}")
+            problems.append(f"{here}: no driver has a metric {key!r}{suggest(key, all_keys)}")
             continue
         for metric in metrics:
             problems.extend(
@@ -761,8 +763,7 @@ def _rule_fit_problems(where: str, key: str, metric: Metric, rule: Any) -> list[
             labels = frozenset(metric.enum.values())
         known = ", ".join(sorted(labels))
         problems += [
-            f"{where}.states: {key} has no state {label!r}{_suggest(label, labels)}"
-            f" (known: {known})"
+            f"{where}.states: {key} has no state {label!r}{suggest(label, labels)} (known: {known})"
             for label in states
             if label not in labels
         ]
@@ -817,7 +818,7 @@ def _describe(source: str, data: dict[str, Any], error: Any) -> str:
     location = _location(error["loc"])
     message = str(error["msg"])
     if error["type"] == "extra_forbidden":
-        message = "unknown key" + _suggest(str(error["loc"][-1]), _siblings(error["loc"]))
+        message = "unknown key" + suggest(str(error["loc"][-1]), _siblings(error["loc"]))
     elif message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
     elif error["type"] == "string_pattern_mismatch":
@@ -875,7 +876,8 @@ def _siblings(loc: tuple[Any, ...]) -> frozenset[str]:
     return frozenset(model.model_fields) if model else frozenset()
 
 
-def _suggest(word: str, candidates: frozenset[str]) -> str:
+def suggest(word: str, candidates: Iterable[str]) -> str:
+    """` (did you mean 'x'?)` for the closest candidate, or nothing."""
     close = difflib.get_close_matches(word, sorted(candidates), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 

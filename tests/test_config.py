@@ -14,6 +14,7 @@ import pytest
 from pydantic import BaseModel
 
 import drivers
+from fieldagent.checklist.settings import ChecklistSection
 from fieldagent.config import (
     AgentSection,
     Config,
@@ -39,6 +40,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "agent": AgentSection,
     "mqtt": MqttSection,
     "outbox": OutboxSection,
+    "checklist": ChecklistSection,
     "device": DeviceSection,
     "traps": TrapsSection,
 }
@@ -172,7 +174,8 @@ def test_real_station_example_uses_tls_and_a_protected_password() -> None:
 def test_real_station_example_shows_every_key(section: str, model: type[BaseModel]) -> None:
     text = (CONFIG_DIR / "station.example.toml").read_text(encoding="utf-8")
     shown = set(re.findall(r"^(?:# )?(\w+) = ", text, flags=re.MULTILINE))
-    shown |= set(re.findall(r"^(?:# )?\[\w+\.(\w+)[\].]", text, flags=re.MULTILINE))  # sub-tables
+    tables = re.findall(r"^(?:# )?\[\[?\w+\.(\w+)[\].]", text, flags=re.MULTILINE)
+    shown |= set(tables)  # sub-tables: [device.limits."KEY"], [[checklist.item]]
     assert set(model.model_fields) - shown == set(), f"[{section}] keys missing"
 
 
