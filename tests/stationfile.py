@@ -16,6 +16,8 @@ def toml_value(value: Any) -> str:
         return json.dumps(str(value))
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
     raise TypeError(f"cannot write {value!r} as TOML here")
 
 

@@ -91,6 +91,9 @@ class Item(_Strict):
     )
     condition: str | None = None
     within_days: int | None = Field(default=None, ge=1, le=366)
+    directive: list[Annotated[int, Field(ge=1, le=8)]] = Field(
+        default_factory=list, description="The directive's items this one implements (1 to 8)."
+    )
 
     @model_validator(mode="after")
     def _fits_its_kind(self) -> Self:

@@ -10,6 +10,7 @@ from fieldagent.checklist.resolve import StationItem
 Lang = Literal["vi", "en"]
 
 _APPLIES = {"vi": "thiết bị", "en": "devices"}
+_DIRECTIVE = {"vi": "công văn, mục", "en": "directive item"}
 _NONE = {"vi": "không có thiết bị loại này", "en": "no device of this kind"}
 
 
@@ -25,6 +26,9 @@ def checklist_text(items: list[StationItem], lang: Lang) -> str:
             item = station_item.item
             title = getattr(item.title, lang)
             lines.append(f"  {item.id:<34} {item.severity.value:<8} {item.kind.value:<9} {title}")
+            if item.directive:
+                numbers = ", ".join(str(n) for n in item.directive)
+                lines.append(f"      {_DIRECTIVE[lang]} {numbers}")
             if item.devices is not None:
                 devices = ", ".join(station_item.devices) or _NONE[lang]
                 lines.append(f"      {_APPLIES[lang]} ({item.devices}): {devices}")

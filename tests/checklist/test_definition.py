@@ -119,6 +119,7 @@ def test_unknown_keys_bad_expressions_and_duplicate_ids_are_all_named(tmp_path: 
             "without devices, a condition reads only station figures",
         ),
         ({"kind": "manual", "id": "Bad Id"}, "String should match pattern"),
+        ({"kind": "manual", "directive": [9]}, "less than or equal to 8"),
     ],
 )
 def test_each_kind_takes_its_own_fields(

@@ -17,7 +17,8 @@ def test_show_lists_each_item_with_the_devices_it_checks_in_either_language() ->
     assert lines[0] == "demo-hamtan: 25 items (pre-holiday)"
     on_air = lines.index(next(line for line in lines if "transmitter.on_air" in line))
     assert "Máy phát đang phát sóng" in lines[on_air]
-    assert lines[on_air + 1].strip() == "thiết bị (transmitter): fm-main, fm-standby, dvbt2"
+    assert lines[on_air + 1].strip() == "công văn, mục 7"
+    assert lines[on_air + 2].strip() == "thiết bị (transmitter): fm-main, fm-standby, dvbt2"
     english = fieldagent("checklist", "show", "-c", str(DEMO), "--lang", "en")
     assert "Transmitter on air" in english.stdout
 
@@ -26,6 +27,7 @@ def test_show_lists_each_item_with_the_devices_it_checks_in_either_language() ->
     assert by_id["generator.test_run"]["within_days"] == 30
     assert by_id["ird.lineup"]["station_devices"] == ["ird1"]
     assert by_id["duty.roster"]["kind"] == "manual"
+    assert by_id["ups.runtime"]["directive"] == [4, 7]
 
 
 def test_a_broken_checklist_stops_check_config_and_run_with_the_item_named(tmp_path: Path) -> None:
