@@ -46,7 +46,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -63,7 +62,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from fieldagent.config import DEFAULT_OUTBOX_MB, Config, OutboxSection, load_config
-from fieldagent.localbroker import LocalBroker
+from fieldagent.localbroker import LocalBroker, free_port
 from fieldagent.outbox import Draft, Kind, Outbox
 from fieldagent.outbox.draft import ROW_OVERHEAD
 
@@ -131,12 +130,6 @@ def station_copy(
     if problems:
         raise RuntimeError(f"{path}: not rewritten as intended: {'; '.join(problems)}")
     return path
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # The processes.
@@ -278,7 +271,7 @@ class Station:
         self.broker = LocalBroker(folder / "broker")
         self.broker.start()
         stack.callback(self.broker.stop)
-        self.path = station_copy(DEMO_STATION, folder, self.broker, free_udp_port(), interval)
+        self.path = station_copy(DEMO_STATION, folder, self.broker, free_port(udp=True), interval)
         self.config = load_config(self.path)
         self.tally = Tally()
         self.subscriber = mqtt.Client(CallbackAPIVersion.VERSION2)

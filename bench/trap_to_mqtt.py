@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,7 +30,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from drivers import REGISTRY
 from drivers.ups_rfc1628 import ALARM_DESCR, ALARM_ON_BATTERY, TRAP_ALARM_REMOVED, TRAP_ON_BATTERY
 from fieldagent.driver import OidValue
-from fieldagent.localbroker import LocalBroker
+from fieldagent.localbroker import LocalBroker, free_port
 from fieldagent.sim.device import SimulatedDevice
 from fieldagent.sim.snmp_agent import SnmpSimulator
 
@@ -60,12 +59,6 @@ class Arrivals:
             return self.events[count - 1][0]
 
 
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def station_file(folder: Path, broker: LocalBroker, sim_port: int, trap_port: int) -> Path:
     path = folder / "station.toml"
     path.write_text(
@@ -86,7 +79,7 @@ async def run(count: int, folder: Path) -> list[float]:
     broker.start()
     sim = SnmpSimulator(SimulatedDevice(REGISTRY["ups_rfc1628"]), HOST, 0)
     await sim.start()
-    trap_port = free_udp_port()
+    trap_port = free_port(udp=True)
     config = station_file(folder, broker, sim.port, trap_port)
     arrivals = Arrivals()
     subscriber = mqtt.Client(CallbackAPIVersion.VERSION2)

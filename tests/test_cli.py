@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,15 +10,10 @@ from pathlib import Path
 import pytest
 from pytest_mock import MockerFixture
 
+from fieldagent.localbroker import free_port
 from tests.agentproc import ROOT, fieldagent
 from tests.simrunner import SimRunner
 from tests.stationfile import write_station
-
-
-def free_udp_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def ups(device_id: str, host: str, port: int, **extra: object) -> dict[str, object]:
@@ -99,7 +93,7 @@ def test_poll_json_and_unknown_device(tmp_path: Path, sims: SimRunner) -> None:
 
 
 def test_poll_of_a_silent_device_exits_1_with_the_reason(tmp_path: Path) -> None:
-    port = free_udp_port("127.0.0.2")
+    port = free_port("127.0.0.2", udp=True)
     path = write_station(tmp_path, [ups("ups1", "127.0.0.2", port, timeout=0.3)])
     done = fieldagent("poll", "-c", str(path), "ups1")
     assert done.returncode == 1
@@ -115,7 +109,7 @@ def test_schema_prints_the_payload_json_schema(kind: str) -> None:
 
 
 def test_simulate_serves_the_config_and_takes_commands_on_stdin(tmp_path: Path) -> None:
-    port = free_udp_port("127.0.0.4")
+    port = free_port("127.0.0.4", udp=True)
     path = write_station(
         tmp_path,
         [ups("ups1", "127.0.0.4", port), ups("real", "192.0.2.10", 161)],

@@ -24,15 +24,10 @@ from pysnmp.hlapi.v3arch.asyncio import (
 from drivers import get_driver, ups_rfc1628
 from fieldagent.config import Config, parse_config
 from fieldagent.driver import Driver
+from fieldagent.localbroker import free_port
 from fieldagent.sim.station import SimulatedStation, Skipped, apply_command, parse_value
 
 CHARGE = "1.3.6.1.2.1.33.1.2.4.0"
-
-
-def free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
 
 
 def station_config(*devices: dict[str, Any]) -> Config:
@@ -115,7 +110,7 @@ async def read_charge(port: int, host: str, auth: Any) -> int:
 
 
 def test_start_serves_each_device_with_its_configured_security() -> None:
-    v2c_port, v3_port = free_port("127.0.0.16"), free_port("127.0.0.17")
+    v2c_port, v3_port = free_port("127.0.0.16", udp=True), free_port("127.0.0.17", udp=True)
     config = station_config(
         ups("ups-a", "127.0.0.16", v2c_port, community="area51"),
         ups(
@@ -152,7 +147,7 @@ def test_start_serves_each_device_with_its_configured_security() -> None:
 
 
 def test_a_failed_start_stops_the_agents_already_started() -> None:
-    first_port = free_port("127.0.0.18")
+    first_port = free_port("127.0.0.18", udp=True)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
         taken.bind(("127.0.0.19", 0))
         busy_port = taken.getsockname()[1]

@@ -17,19 +17,13 @@ from drivers.ups_rfc1628 import (
     TRAP_ON_BATTERY,
 )
 from fieldagent.driver import OidValue
-from fieldagent.localbroker import LocalBroker
+from fieldagent.localbroker import LocalBroker, free_port
 from tests.agentproc import AgentProcess
 from tests.mqtt_probe import MqttProbe, Received
 from tests.simrunner import SimRunner, device_fields
 from tests.stationfile import write_station
 
 ROOT_TOPIC = "bctv/v1/test-station"
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def alarm_messages(messages: list[Received]) -> list[dict[str, object]]:
@@ -60,7 +54,7 @@ def test_traps_from_a_known_device_reach_the_broker_as_alarms(
     tmp_path: Path, broker: LocalBroker, probe: MqttProbe, sims: SimRunner
 ) -> None:
     sim = sims.serve("ups_rfc1628", "127.0.0.2")
-    trap_port = free_udp_port()
+    trap_port = free_port(udp=True)
     config = write_station(
         tmp_path,
         [device_fields("ups-main", sim, interval=30)],

@@ -19,7 +19,6 @@ import importlib.util
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -37,6 +36,7 @@ from fieldagent.config import DeviceSection, load_config
 from fieldagent.driver import Driver, RawValue
 from fieldagent.health import evaluate
 from fieldagent.identify import identify
+from fieldagent.localbroker import free_port
 from fieldagent.model import HealthState, PollResult, Quality, Value
 from fieldagent.poller import Poller
 from fieldagent.sim.device import parse_oid
@@ -83,20 +83,13 @@ class Replay:
 ReplayFn = Callable[[Path, str], Replay]
 
 
-def free_udp_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def replay(tmp_path: Path) -> Iterator[ReplayFn]:
     """Starts snmpsim on host:free-port serving a data folder; stops every one at the end."""
     with ExitStack() as stack:
 
         def start(data_dir: Path, host: str) -> Replay:
-            port = free_udp_port(host)
+            port = free_port(host, udp=True)
             work = tmp_path / f"snmpsim-{host}"
             work.mkdir()
             log = work / "snmpsim.log"
