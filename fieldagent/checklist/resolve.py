@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fieldagent.checklist.definition import ChecklistError, Item, load_checklist
+from fieldagent.checklist.expr import Condition
 from fieldagent.config import Config, ConfigError, suggest
 from fieldagent.driver import Driver
 
@@ -82,9 +83,11 @@ def station_checklist(
             for device_id, driver in station_drivers.items()
             if item.devices is not None and driver.kind == item.devices
         )
-        unknown = _metric_problems(where, item, devices, station_drivers, drivers)
-        problems += unknown or _limit_problems(where, item, devices, config, station_drivers)
-        problems += _needs_nominal(where, item, devices, config, station_file)
+        parsed = item.parsed
+        if parsed is not None:
+            unknown = _metric_problems(where, item, parsed, devices, station_drivers, drivers)
+            problems += unknown or _limit_problems(where, parsed, devices, config, station_drivers)
+            problems += _needs_nominal(where, parsed, devices, config, station_file)
         items.append(StationItem(item, source, devices))
     if problems:
         raise ConfigError(problems)
@@ -94,13 +97,13 @@ def station_checklist(
 def _metric_problems(
     where: str,
     item: Item,
+    parsed: Condition,
     devices: tuple[str, ...],
     station_drivers: Mapping[str, Driver],
     drivers: Mapping[str, Driver],
 ) -> list[str]:
     """Every key the condition reads must be a metric of each driver it will meet."""
-    parsed = item.parsed
-    if parsed is None or item.devices is None:
+    if item.devices is None:
         return []
     meets = {station_drivers[d].name: station_drivers[d] for d in devices} or {
         d.name: d for d in drivers.values() if d.kind == item.devices
@@ -121,16 +124,13 @@ def _metric_problems(
 
 def _limit_problems(
     where: str,
-    item: Item,
+    parsed: Condition,
     devices: tuple[str, ...],
     config: Config,
     station_drivers: Mapping[str, Driver],
 ) -> list[str]:
     """A limit the condition compares against must exist for every device it checks:
     the driver's default, unless `[limits]` or `[device.limits]` sets or removes it."""
-    parsed = item.parsed
-    if parsed is None:
-        return []
     problems = []
     for device in devices:
         section = config.find_device(device)
@@ -148,11 +148,8 @@ def _limit_problems(
 
 
 def _needs_nominal(
-    where: str, item: Item, devices: tuple[str, ...], config: Config, station_file: Path
+    where: str, parsed: Condition, devices: tuple[str, ...], config: Config, station_file: Path
 ) -> list[str]:
-    parsed = item.parsed
-    if parsed is None:
-        return []
     return [
         f"{where} needs the nominal {key!r} of device {device!r}: give it in"
         f" [checklist.nominal.{device}] of {station_file}"

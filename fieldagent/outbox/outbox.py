@@ -96,9 +96,8 @@ class Outbox:
         self._problem: str | None = None
         try:
             self._db = SqliteRows(state_dir)
-            self._tally = Tally(
-                *self._db.counters(), size=self._db.total_size(), count=self._db.count()
-            )
+            count, size = self._db.totals()
+            self._tally = Tally(*self._db.counters(), size=size, count=count)
         except (OSError, sqlite3.Error) as exc:
             # Monitoring goes on without a disk: numbered on from what can be read.
             self._db = None
@@ -411,7 +410,8 @@ class Outbox:
                 self.rewinds += 1  # its rows are older than anything sent meanwhile
             tally = self._tally
             if tally.size == 0 and tally.count == 0:  # opened late: count what it holds
-                tally = replace(tally, size=db.total_size(), count=db.count())
+                count, size = db.totals()
+                tally = replace(tally, size=size, count=count)
             with db.transaction(durable=True):
                 db.set_sent(self._sent_unrecorded)  # first: they pin their predecessors
                 tally = self._write(db, held, delivered, tally)

@@ -176,13 +176,11 @@ class SqliteRows:
             total += found.fetchone()[0]
         return int(total)
 
-    def total_size(self) -> int:
-        (total,) = self._db.execute(f"SELECT COALESCE(SUM({_SIZE}), 0) FROM outbox").fetchone()
-        return int(total)
-
-    def count(self) -> int:
-        (count,) = self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()
-        return int(count)
+    def totals(self) -> tuple[int, int]:
+        """(rows, size) of the whole outbox: one scan, at open or after opening late."""
+        found = self._db.execute(f"SELECT COUNT(*), COALESCE(SUM({_SIZE}), 0) FROM outbox")
+        count, size = found.fetchone()
+        return int(count), int(size)
 
     def rows_after(self, priority: int, seq: int, limit: int) -> list[Row]:
         """Up to `limit` rows of one priority numbered after `seq`, in order (an index range)."""
