@@ -182,13 +182,16 @@ class Outbox:
         self.commit(durable=True)
         return seq
 
+    def _commit_waits(self) -> bool:
+        """Rows to write, rows to delete, or a disk to retry."""
+        return bool(self._pending or self._delivered or self._problem is not None)
+
     def commit_due(self) -> bool:
-        waiting = self._pending or self._delivered or self._problem is not None
-        return bool(waiting) and self._clock() - self._last_commit >= self._interval
+        return self._commit_waits() and self._clock() - self._last_commit >= self._interval
 
     def seconds_to_commit(self) -> float:
         """How long the forwarder may sleep before the next batch commit is due."""
-        if not (self._pending or self._delivered or self._problem is not None):
+        if not self._commit_waits():
             return max(self._interval, MIN_WAIT_S)
         return max(self._last_commit + self._interval - self._clock(), MIN_WAIT_S)
 
@@ -368,7 +371,7 @@ class Outbox:
 
     def close(self) -> None:
         """Commit what waits (best effort) and close the database."""
-        if self._pending or self._delivered or self._problem is not None:
+        if self._commit_waits():
             self.commit()
         if self._problem is not None and len(self._held):
             log.error("outbox: %d messages held in memory are lost at exit", len(self._held))
