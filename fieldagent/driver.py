@@ -109,6 +109,12 @@ def split_row_key(key: str) -> tuple[str, str, str] | None:
     return (match["key"], match["label"], match["index"]) if match else None
 
 
+def base_key(key: str) -> str:
+    """The metric key of a reading key: ``ird.cn_db[input=2]`` -> "ird.cn_db"."""
+    parts = split_row_key(key)
+    return parts[0] if parts else key
+
+
 class RegisterKind(enum.StrEnum):
     """The Modbus data table a value lives in (its read function)."""
 

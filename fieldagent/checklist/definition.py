@@ -30,7 +30,12 @@ from pydantic import (
     model_validator,
 )
 
-from fieldagent.checklist.expr import Condition, ExpressionError, parse_condition
+from fieldagent.checklist.expr import (
+    Condition,
+    ExpressionError,
+    increase_as_lower_bound,
+    parse_condition,
+)
 
 ItemId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 
@@ -90,6 +95,10 @@ class Item(_Strict):
         default=None, description="Device kind the item checks: every device of that kind."
     )
     condition: str | None = None
+    services: str | None = Field(
+        default=None,
+        description="Line-up items: the text metric that names a device's services (per row).",
+    )
     within_days: int | None = Field(default=None, ge=1, le=366)
     directive: list[Annotated[int, Field(ge=1, le=8)]] = Field(
         default_factory=list, description="The directive's items this one implements (1 to 8)."
@@ -100,11 +109,11 @@ class Item(_Strict):
         needs: dict[ItemKind, set[str]] = {
             ItemKind.AUTO: {"condition"},
             ItemKind.READINESS: {"condition", "within_days", "devices"},
-            ItemKind.LINEUP: {"devices"},
+            ItemKind.LINEUP: {"devices", "services"},
             ItemKind.MANUAL: set(),
         }
         allowed = needs[self.kind] | ({"devices"} if self.kind is ItemKind.AUTO else set())
-        for key in ("condition", "within_days", "devices"):
+        for key in ("condition", "within_days", "devices", "services"):
             given = getattr(self, key) is not None
             article = "an" if self.kind is ItemKind.AUTO else "a"
             if key in needs[self.kind] and not given:
@@ -118,6 +127,11 @@ class Item(_Strict):
                 raise ValueError(f"condition {self.condition!r}: {exc}") from None
             if parsed.history and self.kind is not ItemKind.READINESS:
                 raise ValueError("increase() is for readiness items, which have within_days")
+            if parsed.history and not increase_as_lower_bound(parsed):
+                raise ValueError(
+                    "increase(KEY) may only be compared as a minimum: increase(KEY) >= X"
+                    " (a young history gives only a lower bound)"
+                )
             if self.devices is None and parsed.metrics - STATION_METRICS:
                 unknown = ", ".join(sorted(parsed.metrics - STATION_METRICS))
                 raise ValueError(

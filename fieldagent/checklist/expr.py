@@ -200,3 +200,33 @@ def _what(node: ast.AST) -> str:
 def _error(node: ast.AST, message: str) -> ExpressionError:
     column = getattr(node, "col_offset", 0) + 1
     return ExpressionError(f"column {column}: {message}")
+
+
+def increase_as_lower_bound(condition: Condition) -> bool:
+    """Whether every `increase(KEY)` is the left side of `>=` or `>`, alone.
+
+    A history younger than the item's window only bounds the increase from
+    below, so a condition may ask for at least so much growth, never at most
+    (nor negate such a test).
+    """
+    calls = [
+        node
+        for node in ast.walk(condition.tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in HISTORY_FUNCTIONS
+    ]
+    minimums = [
+        node.left
+        for node in ast.walk(condition.tree)
+        if isinstance(node, ast.Compare)
+        and len(node.ops) == 1
+        and isinstance(node.ops[0], ast.GtE | ast.Gt)
+    ]
+    negated = {
+        id(inner)
+        for node in ast.walk(condition.tree)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
+        for inner in ast.walk(node.operand)
+    }
+    return all(any(call is left for left in minimums) and id(call) not in negated for call in calls)

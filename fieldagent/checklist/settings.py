@@ -1,14 +1,84 @@
-"""The station file's `[checklist]` section: which checklists, nominal values, changes."""
+"""The station file's `[checklist]` section: which checklists, nominal values, changes.
+
+It also says when the daemon runs the checklist's automatic items by itself:
+every day at `run_at` (station time) inside the holiday windows listed here
+(`fieldagent.checklist.schedule` decides when a run is due).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import itertools
+import re
+from datetime import date, datetime
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from fieldagent.checklist.definition import Item
 
 NominalValue = Annotated[float, Field(allow_inf_nan=False)]
+
+MAX_WINDOW_DAYS = 31
+"""A window longer than a month is more likely a typo in a year or month than a holiday."""
+
+_TIME_OF_DAY = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
+
+
+def _calendar_day(value: Any) -> Any:
+    """A TOML date (2026-08-28), or the same in quotes; one clear message for anything else.
+
+    Left to pydantic, a number would be read as a Unix timestamp and a TOML
+    date-time at midnight would pass for a date.
+    """
+    if isinstance(value, datetime):
+        raise ValueError(f"give a date without a time of day, e.g. 2026-08-28 (got {value})")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"expected a date, e.g. 2026-08-28 (got {value!r:.40})")
+
+
+CalendarDay = Annotated[date, BeforeValidator(_calendar_day)]
+
+
+class HolidayWindow(BaseModel):
+    """Days, first and last included, on which the daemon runs the checklist each morning."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description='What the holiday is called, e.g. "Quốc khánh 2/9".')
+    start: CalendarDay = Field(description="First day, station time (a TOML date: 2026-08-28).")
+    end: CalendarDay = Field(description="Last day, included; at most 31 days after start.")
+
+    @field_validator("name")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        # Log lines and reports say which window a run belongs to.
+        if not value.strip():
+            raise ValueError('give the window a name, e.g. "Quốc khánh 2/9"')
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _sensible_span(self) -> Self:
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) is before start ({self.start})")
+        days = (self.end - self.start).days + 1
+        if days > MAX_WINDOW_DAYS:
+            raise ValueError(
+                f"{days} days from start ({self.start}) to end ({self.end}); a window is at most"
+                f" {MAX_WINDOW_DAYS} days long"
+            )
+        return self
+
+    def holds(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+    def __str__(self) -> str:
+        return f"{self.name!r} ({self.start}..{self.end})"
 
 
 class ChecklistSection(BaseModel):
@@ -25,6 +95,39 @@ class ChecklistSection(BaseModel):
         default_factory=dict,
         description="Per device id: nominal values by metric key (nominal.KEY in conditions).",
     )
+    lineup: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list,
+        description="The licensed channel line-up: service names the line-up items expect.",
+    )
     item: list[Item] = Field(
         default_factory=list, description="Items of this station's own, added to the checklists."
     )
+    holiday: list[HolidayWindow] = Field(
+        default_factory=list,
+        description="Holiday windows: the daemon runs the automatic items every day inside them.",
+    )
+    run_at: str = Field(
+        default="06:00",
+        description="Station time of day (HH:MM, 24 h) of the daily run inside a holiday window.",
+    )
+
+    @field_validator("holiday")
+    @classmethod
+    def _apart(cls, windows: list[HolidayWindow]) -> list[HolidayWindow]:
+        # One run a day belongs to one window; overlapping windows are a slip in a date.
+        ordered = sorted(windows, key=lambda window: window.start)
+        for earlier, later in itertools.pairwise(ordered):
+            if later.start <= earlier.end:
+                raise ValueError(f"holiday windows {earlier} and {later} overlap")
+        return windows
+
+    @field_validator("run_at", mode="before")
+    @classmethod
+    def _time_of_day(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            raise ValueError(
+                f'expected HH:MM, e.g. 06:00, in quotes: run_at = "06:00" (got {value})'
+            )
+        if not _TIME_OF_DAY.fullmatch(value.strip()):
+            raise ValueError(f"expected HH:MM, e.g. 06:00 (got {value!r})")
+        return value.strip()

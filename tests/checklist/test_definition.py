@@ -49,7 +49,9 @@ def test_a_good_file_loads_with_each_kind(tmp_path: Path) -> None:
             condition="increase(gen.run_hours) >= 5 / 60",
             within_days=30,
         ),
-        item(id="ird.lineup", category="lineup", kind="lineup", devices="ird"),
+        item(
+            id="ird.lineup", category="lineup", kind="lineup", devices="ird", services="ird.service"
+        ),
         item(id="duty.roster", category="duty", kind="manual", severity="warning"),
         item(
             id="no.critical",
@@ -108,7 +110,26 @@ def test_unknown_keys_bad_expressions_and_duplicate_ids_are_all_named(tmp_path: 
             {"kind": "readiness", "devices": "generator", "condition": "gen.running"},
             "a readiness item needs within_days",
         ),
-        ({"kind": "lineup"}, "a lineup item needs devices"),
+        ({"kind": "lineup", "services": "ird.service"}, "a lineup item needs devices"),
+        ({"kind": "lineup", "devices": "ird"}, "a lineup item needs services"),
+        (
+            {
+                "kind": "readiness",
+                "devices": "generator",
+                "within_days": 30,
+                "condition": "increase(gen.run_hours) < 1",
+            },
+            "increase(KEY) may only be compared as a minimum",
+        ),
+        (
+            {
+                "kind": "readiness",
+                "devices": "generator",
+                "within_days": 30,
+                "condition": "not increase(gen.run_hours) >= 1",
+            },
+            "increase(KEY) may only be compared as a minimum",
+        ),
         ({"kind": "manual", "condition": "true"}, "a manual item has no condition"),
         (
             {"kind": "auto", "devices": "generator", "condition": "increase(gen.run_hours) > 0"},

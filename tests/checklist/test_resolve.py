@@ -165,3 +165,21 @@ def test_the_built_in_checklist_fits_the_demo_station_and_every_driver() -> None
     assert items["transmitter.on_air"] == ("fm-main", "fm-standby", "dvbt2")
     assert items["duty.roster"] == ()
     assert {"ird.lineup", "generator.test_run", "agent.clock_synced"} <= set(items)
+
+
+def test_a_lineup_item_needs_a_services_metric_and_the_station_s_lineup(tmp_path: Path) -> None:
+    ird = (
+        '[[device]]\nid = "ird1"\ndriver = "ird_satellite"\nhost = "192.0.2.30"\n'
+        'snmp_version = 3\nuser = "u"\nauth_protocol = "SHA"\nauth_key = "authkey12"\n'
+    )
+    template = HEADER + item(
+        id="ird.lineup", category="lineup", kind="lineup", devices="ird", services="ird.servce"
+    )
+    path = station(tmp_path, "", template)
+    path.write_text(path.read_text(encoding="utf-8") + ird, encoding="utf-8")
+    assert problems(path) == [
+        f"{tmp_path}/ours.toml: item 'ird.lineup': driver ird_satellite (ird) has no metric"
+        " 'ird.servce' (did you mean 'ird.service'?)",
+        f"{tmp_path}/ours.toml: item 'ird.lineup' compares the services of ird1 with the"
+        f' licensed line-up: list it in [checklist] lineup = ["...", ...] of {path}',
+    ]
