@@ -19,6 +19,7 @@ from pathlib import Path
 from drivers import REGISTRY, get_driver
 from fieldagent import __version__
 from fieldagent.checklist.resolve import station_checklist
+from fieldagent.checklist.runner import StationChecklist
 from fieldagent.config import DEFAULT_CONFIG_PATH, Config, ConfigError, MqttSection, load_config
 from fieldagent.lifecycle import run_until_stopped
 from fieldagent.state import StateDirBusy, StateStoreError
@@ -140,6 +141,34 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true", help="print JSON instead of text")
     show.set_defaults(handler=_cmd_checklist_show)
 
+    run_list = checklist_sub.add_parser(
+        "run",
+        help="poll every device, judge every item, ask the manual ones; archive and publish",
+        description=(
+            "Exit 0: every item passed; 1: an item failed; 2: incomplete (a manual item"
+            " unanswered, a device unreachable); 64: a bad option; 78: a bad station file."
+        ),
+    )
+    _config_option(run_list)
+    run_list.add_argument("--technician", metavar="NAME", help="who inspects (on the report)")
+    run_list.add_argument(
+        "--confirm",
+        action="append",
+        default=[],
+        metavar="ITEM[=NOTE]",
+        help="confirm a manual item, with an optional note (repeatable; needs --technician)",
+    )
+    run_list.add_argument(
+        "--lang", choices=["vi", "en"], default="vi", help="language (default vi)"
+    )
+    run_list.add_argument(
+        "--format", choices=["text", "json", "html"], default="text", help="report format"
+    )
+    run_list.add_argument(
+        "--output", type=Path, metavar="PATH", help="write the report there (default: print it)"
+    )
+    run_list.set_defaults(handler=_cmd_checklist_run)
+
     drivers_cmd = sub.add_parser("drivers", help="list the drivers and their metrics")
     drivers_cmd.add_argument("name", nargs="?", help="show one driver in full")
     drivers_cmd.set_defaults(handler=_cmd_drivers)
@@ -188,9 +217,14 @@ def _scenario_options(parser: argparse.ArgumentParser, time_scale: float = 1.0) 
 
 def load(path: Path) -> Config:
     """The station file, its checklist included: every command refuses a broken one alike."""
+    return load_station(path).config
+
+
+def load_station(path: Path) -> StationChecklist:
     config = load_config(path, known_drivers=REGISTRY)
-    station_checklist(config, path, REGISTRY)
-    return config
+    items = station_checklist(config, path, REGISTRY)
+    drivers = {d.id: get_driver(d.driver).with_scaling(d.scaling) for d in config.device}
+    return StationChecklist(config, items, drivers)
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
@@ -207,10 +241,10 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from fieldagent.agent import Agent
 
-    config = load(args.config)
+    station = load_station(args.config)
     if args.broker is not None:
         _check_broker_url(args.broker)
-    agent = Agent(config, broker_url=args.broker, once=args.once)
+    agent = Agent(station.config, broker_url=args.broker, once=args.once, checklist=station)
     if args.once:
         return asyncio.run(agent.run_once(args.ack_timeout))
     return asyncio.run(run_until_stopped(agent.run_forever))
@@ -332,6 +366,30 @@ def _cmd_checklist_show(args: argparse.Namespace) -> int:
         print(f"{config.station.id}: {len(items)} items ({names})")
         print(checklist_text(items, args.lang))
     return 0
+
+
+def _cmd_checklist_run(args: argparse.Namespace) -> int:
+    from fieldagent.checklist.command import (
+        EXIT_USAGE,
+        RunOptions,
+        UsageError,
+        parse_confirmations,
+        run_checklist,
+    )
+
+    station = load_station(args.config)
+    try:
+        options = RunOptions(
+            technician=(args.technician or "").strip() or None,
+            confirm=parse_confirmations(args.confirm, station),
+            lang=args.lang,
+            output_format=args.format,
+            output=args.output,
+        )
+        return run_checklist(station, options)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def _cmd_outbox(args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from copy import copy
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -147,6 +148,16 @@ class Outbox:
     def backlog_count(self) -> int:
         """Messages not yet delivered, committed or not."""
         return self._tally.count - len(self._delivered) + len(self._pending) + len(self._held)
+
+    def waiting_since(self, cutoff: datetime) -> int:
+        """Messages not yet delivered that are older than `cutoff`.
+
+        What a checklist calls a backlog: a message in flight on a healthy link
+        is a few seconds old, one held back by a link down is older.
+        """
+        stamp = cutoff.isoformat()
+        stored = self._db.count_before(stamp) if self._db is not None else 0
+        return stored + sum(1 for row in self._held.rows() if row.ts < stamp)
 
     # Numbering and storing.
 

@@ -219,6 +219,11 @@ class SqliteRows:
     def set_thin(self, seqs: Iterable[int], level: int) -> None:
         self._db.executemany("UPDATE outbox SET thin = ? WHERE seq = ?", [(level, s) for s in seqs])
 
+    def count_before(self, ts: str) -> int:
+        """Rows (sent or not, until their PUBACK deletes them) stamped before `ts`."""
+        found = self._db.execute("SELECT COUNT(*) FROM outbox WHERE ts < ?", (ts,)).fetchone()
+        return int(found[0])
+
     def backlog(self) -> list[KindBacklog]:
         found = self._db.execute(
             f"SELECT kind, COUNT(*), MIN(ts), SUM({_SIZE}) FROM outbox GROUP BY kind ORDER BY kind"

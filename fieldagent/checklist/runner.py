@@ -1,0 +1,225 @@
+"""One checklist run, in the steps every way of starting it shares.
+
+1. `poll_all`: poll every device fresh, reporting progress as each answers;
+2. `automatic_report`: judge the automatic, readiness and line-up items on
+   those readings (manual items stay `incomplete`, reason `not_run`);
+3. `with_answers`: the technician's answers to the manual items;
+4. `compared`: what changed since the previous report of the same checklists.
+
+The daemon runs steps 1-2 (and 4) for its schedule and the MQTT command; the
+`checklist run` command runs them all, steps 1-2 through the daemon when one
+is running (it owns the serial lines and the alarm state).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import socket
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from fieldagent import __version__
+from fieldagent.alarms import Alarm
+from fieldagent.checklist.definition import ItemKind
+from fieldagent.checklist.evaluate import Judge, Observations, judge_item, result_of
+from fieldagent.checklist.report import (
+    Answer,
+    Change,
+    Check,
+    Comparison,
+    DeviceOutcome,
+    ItemResult,
+    Reason,
+    Report,
+    StationInfo,
+    Status,
+    Trigger,
+    summarize,
+)
+from fieldagent.checklist.resolve import StationItem
+from fieldagent.config import Config, DeviceSection
+from fieldagent.driver import Driver
+from fieldagent.model import HealthState, PollResult, Quality, Reading
+
+PollDevice = Callable[[DeviceSection, Driver], Awaitable[PollResult]]
+Progress = Callable[[int, int, PollResult], None]
+"""(devices done, devices in all, the poll just done)."""
+
+STATION_UNITS = {"station.outbox.waiting": "messages"}
+BACKLOG_AFTER = timedelta(minutes=1)
+"""station.outbox.waiting counts messages older than this: a backlog, not those in flight."""
+
+
+@dataclass(frozen=True)
+class StationChecklist:
+    """A station file and its resolved checklist: what every run starts from."""
+
+    config: Config
+    items: list[StationItem]
+    drivers: Mapping[str, Driver]
+    """Per device id, with the device's scaling applied."""
+
+    @property
+    def templates(self) -> list[str]:
+        return list(self.config.checklist.templates)
+
+
+def new_report_id(station: str, started: datetime) -> str:
+    """Unique and in time order: STATION-YYYYMMDDTHHMMSSZ-xxxx."""
+    return f"{station}-{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+
+
+async def poll_all(
+    checklist: StationChecklist, poll: PollDevice, progress: Progress | None = None
+) -> dict[str, PollResult]:
+    """Every device polled at once; results in station-file order."""
+    devices = checklist.config.device
+
+    async def one(device: DeviceSection) -> PollResult:
+        return await poll(device, checklist.drivers[device.id])
+
+    results: dict[str, PollResult] = {}
+    for done, finished in enumerate(asyncio.as_completed([one(d) for d in devices]), 1):
+        result = await finished
+        results[result.device_id] = result
+        if progress is not None:
+            progress(done, len(devices), result)
+    return {d.id: results[d.id] for d in devices}
+
+
+def station_figures(
+    results: Mapping[str, PollResult],
+    alarms: Sequence[Alarm],
+    outbox_waiting: int | None,
+    ts: datetime,
+) -> dict[str, Reading]:
+    """The station.* figures station items read, as readings (their evidence)."""
+
+    def figure(key: str, value: int | None, detail: str = "") -> Reading:
+        quality = Quality.OK if value is not None else Quality.MISSING
+        return Reading(key, value, STATION_UNITS.get(key, ""), quality, ts, detail)
+
+    def named(level: HealthState) -> Reading:
+        ids = sorted(a.alarm_id for a in alarms if a.severity is level)
+        return figure(f"station.alarms.{level.value}", len(ids), ", ".join(ids))
+
+    unreachable = [device for device, result in results.items() if not result.answered]
+    return {
+        "station.alarms.critical": named(HealthState.CRITICAL),
+        "station.alarms.warning": named(HealthState.WARNING),
+        "station.devices.unreachable": figure(
+            "station.devices.unreachable", len(unreachable), ", ".join(unreachable)
+        ),
+        "station.outbox.waiting": figure(
+            "station.outbox.waiting",
+            outbox_waiting,
+            "" if outbox_waiting is not None else "the outbox could not be read",
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    report_id: str
+    trigger: Trigger
+    started: datetime
+    finished: datetime
+
+
+def automatic_report(
+    checklist: StationChecklist, seen: Observations, judge: Judge, run: RunInfo
+) -> Report:
+    """The report of a run of the automatic items; manual ones are left `not_run`."""
+    config = checklist.config
+    items = [
+        _not_run(item) if item.item.kind is ItemKind.MANUAL else judge_item(item, seen, judge)
+        for item in checklist.items
+    ]
+    return Report(
+        id=run.report_id,
+        station=StationInfo(
+            id=config.station.id, name=config.station.name, timezone=config.station.timezone
+        ),
+        templates=checklist.templates,
+        trigger=run.trigger,
+        automatic_only=True,
+        started=run.started,
+        finished=run.finished,
+        agent_version=__version__,
+        hostname=socket.gethostname(),
+        devices=[
+            DeviceOutcome(
+                id=device.id,
+                name=device.display_name,
+                kind=checklist.drivers[device.id].kind,
+                driver=checklist.drivers[device.id].name,
+                answered=seen.results[device.id].answered,
+                polled=seen.results[device.id].ts,
+                error=seen.results[device.id].error,
+            )
+            for device in config.device
+        ],
+        items=items,
+        summary=summarize(items),
+    )
+
+
+def _not_run(item: StationItem) -> ItemResult:
+    check = Check(device=None, status=Status.INCOMPLETE, reason=Reason.NOT_RUN)
+    return result_of(item, Status.INCOMPLETE, [check])
+
+
+def with_answers(report: Report, technician: str | None, answers: Mapping[str, Answer]) -> Report:
+    """The report with the technician's answers: yes passes, no fails, none is incomplete."""
+    items = [
+        _answered(item, answers.get(item.id)) if item.kind is ItemKind.MANUAL else item
+        for item in report.items
+    ]
+    return report.model_copy(
+        update={
+            "items": items,
+            "summary": summarize(items),
+            "technician": technician,
+            "automatic_only": False,
+        }
+    )
+
+
+def _answered(item: ItemResult, answer: Answer | None) -> ItemResult:
+    reason: Reason | None = None
+    if answer is None:
+        status, reason = Status.INCOMPLETE, Reason.NOT_ANSWERED
+    elif answer.confirmed:
+        status = Status.PASS
+    else:
+        status, reason = Status.FAIL, Reason.DECLINED
+    check = Check(device=None, status=status, reason=reason)
+    return item.model_copy(update={"status": status, "checks": [check], "answer": answer})
+
+
+def compared(report: Report, previous: Report | None) -> Report:
+    """The report with what got better and worse since `previous`."""
+    if previous is None:
+        return report
+    before = {item.id: item.status for item in previous.items}
+    now = {item.id: item.status for item in report.items}
+    changes = [
+        Change(item=item_id, before=before[item_id], after=status)
+        for item_id, status in now.items()
+        if item_id in before and _ranked(before[item_id], status) and before[item_id] != status
+    ]
+    comparison = Comparison(
+        previous=previous.id,
+        previous_finished=previous.finished,
+        better=[c for c in changes if c.after.rank < c.before.rank],
+        worse=[c for c in changes if c.after.rank > c.before.rank],
+        added=[item_id for item_id in now if item_id not in before],
+        removed=[item_id for item_id in before if item_id not in now],
+    )
+    return report.model_copy(update={"comparison": comparison})
+
+
+def _ranked(before: Status, after: Status) -> bool:
+    return Status.NOT_APPLICABLE not in (before, after)
