@@ -23,6 +23,8 @@ from drivers import get_driver
 from fieldagent.alarms import Alarm, AlarmEngine, AlarmEvent
 from fieldagent.alarms.keeper import AlarmKeeper
 from fieldagent.alarms.snapshot import snapshot_alarms
+from fieldagent.checklist.runner import StationChecklist
+from fieldagent.checklist.service import AgentParts, ChecklistService
 from fieldagent.config import Config, DeviceSection
 from fieldagent.driver import Driver, TrapAction, row_key
 from fieldagent.model import HealthState, PollResult, utc_now
@@ -69,7 +71,13 @@ class _Device:
 class Agent:
     """One station's agent: its devices, its alarms, its broker connection, its state."""
 
-    def __init__(self, config: Config, broker_url: str | None = None, once: bool = False) -> None:
+    def __init__(
+        self,
+        config: Config,
+        broker_url: str | None = None,
+        once: bool = False,
+        checklist: StationChecklist | None = None,
+    ) -> None:
         self._config = config
         self._once = once
         self._lock = StateDirLock(config.agent.state_dir)
@@ -131,6 +139,25 @@ class Agent:
             on_delivered=self._forwarder.on_delivered,
             password=self._mqtt.resolved_password(),
         )
+        self._checklist = (
+            ChecklistService(
+                checklist,
+                AgentParts(
+                    poll=self._poll_for_checklist,
+                    alarms=self._engine.all_active,
+                    outbox_waiting=self._outbox.waiting_since,
+                    send=self._send,
+                    build=self._build,
+                ),
+            )
+            if checklist is not None and not once
+            else None
+        )
+        if self._checklist is not None:
+            self._publisher.subscribe(
+                Topics(self._mqtt.topic_root, config.station.id).checklist_command,
+                self._on_checklist_command,
+            )
         self._prepare_will()
 
     async def run_forever(self, stop: asyncio.Event) -> int:
@@ -154,6 +181,8 @@ class Agent:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if self._checklist is not None:
+                await self._checklist.stop()
             self._send(self._status(online=False))
             if not await self._forwarder.drain(GOODBYE_S):
                 log.warning("stopping with %d messages in the outbox", self._outbox.backlog_count())
@@ -267,6 +296,8 @@ class Agent:
             result = await self._poller.poll(device.config, device.driver)
         if result.error:
             log.warning("%s: %s", device_id, result.error)
+        if self._checklist is not None:
+            self._checklist.observed(result)
         self._send(self._build.telemetry(device.config, device.driver, result))
         if self._once:
             self._snapshot[device_id] = self._publish_snapshot_health(device, result)
@@ -290,6 +321,17 @@ class Agent:
             self._alarm_keeper.catch_up(
                 self._engine.all_active(), self._engine.maintenance_overrides
             )
+        if self._checklist is not None:
+            self._checklist.tick()
+
+    async def _poll_for_checklist(self, section: DeviceSection, driver: Driver) -> PollResult:
+        """A checklist's fresh poll is a poll like any other: published and judged."""
+        return await self._poll_and_publish(self._devices[section.id])
+
+    def _on_checklist_command(self, payload: bytes) -> None:
+        """Called from paho's thread: the command is handled on the event loop."""
+        if self._loop is not None and not self._loop.is_closed() and self._checklist is not None:
+            self._loop.call_soon_threadsafe(self._checklist.command, payload)
 
     def _publish_events(self, events: list[AlarmEvent]) -> None:
         """Store first (a restart must not raise them again), then publish, then refresh state."""

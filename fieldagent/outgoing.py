@@ -14,6 +14,7 @@ from typing import Any
 
 from fieldagent import __version__
 from fieldagent.alarms import Alarm, AlarmEvent
+from fieldagent.checklist.report import Report
 from fieldagent.config import Config, DeviceSection
 from fieldagent.driver import Driver, RawValue
 from fieldagent.model import HealthState, PollResult, utc_now
@@ -23,6 +24,8 @@ from fieldagent.payloads import (
     AgentInfo,
     AlarmItem,
     AlarmPayload,
+    ChecklistReplyPayload,
+    ChecklistReportPayload,
     DeviceInfo,
     Envelope,
     HealthPayload,
@@ -171,6 +174,37 @@ class MessageBuilder:
             source=source,
             trap_oid=trap_oid,
             varbinds={oid: json_value(raw) for oid, raw in varbinds.items()},
+        )
+
+    def checklist_report(self, report: Report) -> Draft:
+        """Retained, durable: the province keeps the latest report of every station."""
+        return self._draft(
+            Kind.CHECKLIST,
+            self._topics.checklist_report,
+            1,
+            True,
+            ChecklistReportPayload,
+            ts=report.finished,
+            report=report,
+        )
+
+    def checklist_reply(
+        self,
+        request_id: str | None,
+        report_id: str | None,
+        error: str | None = None,
+    ) -> Draft:
+        return self._draft(
+            Kind.CHECKLIST,
+            self._topics.checklist_reply,
+            1,
+            False,
+            ChecklistReplyPayload,
+            ts=utc_now(),
+            request_id=request_id,
+            accepted=error is None,
+            report_id=report_id,
+            error=error,
         )
 
     def _draft(

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fieldagent.checklist.report import Report
 from fieldagent.model import HealthState, Quality
 
 JsonValue = float | int | str | bool | None
@@ -155,6 +156,26 @@ class StatusPayload(Envelope):
     )
 
 
+class ChecklistReportPayload(Envelope):
+    """A checklist report, retained: `report` is the archived JSON of the run, unchanged."""
+
+    report: Report
+
+
+class ChecklistReplyPayload(Envelope):
+    """The answer to a `cmd/checklist` request."""
+
+    request_id: str | None = Field(
+        default=None, description="The request's own id, echoed (absent if it gave none)."
+    )
+    accepted: bool
+    report_id: str | None = Field(
+        default=None,
+        description="The report this run will publish on checklist/report (when accepted).",
+    )
+    error: str | None = Field(default=None, description="Why the request was refused.")
+
+
 SPLICED_FIELDS = frozenset({"prev", "replayed"})
 """Added by the outbox as a message leaves (fieldagent.outbox.wire_payload), not stored."""
 
@@ -164,5 +185,7 @@ PUBLISHED_MODELS: dict[str, type[BaseModel]] = {
     "health": HealthPayload,
     "alarm": AlarmPayload,
     "trap": TrapPayload,
+    "checklist": ChecklistReportPayload,
+    "checklist-reply": ChecklistReplyPayload,
 }
 """Topic kind -> payload model, for `fieldagent schema` and for subscribers' validation."""

@@ -37,7 +37,11 @@ class Message:
 
 
 class MqttPublisher:
-    """A connection to the province's broker that only ever publishes."""
+    """A connection to the province's broker: it publishes, and takes a few commands.
+
+    The commands it subscribes to (`subscribe`) are handed over as raw bytes:
+    a broker message is untrusted input, checked by whoever handles it.
+    """
 
     def __init__(
         self,
@@ -85,7 +89,9 @@ class MqttPublisher:
         client.on_disconnect = self._handle_disconnect
         client.on_connect_fail = self._handle_connect_fail
         client.on_publish = self._handle_publish
+        client.on_message = self._handle_message
         self._client = client
+        self._commands: dict[str, Callable[[bytes], None]] = {}
 
     @property
     def connected(self) -> bool:
@@ -98,6 +104,11 @@ class MqttPublisher:
     def set_will(self, will: Message) -> None:
         """The message the broker publishes if this connection dies; used from the next connect."""
         self._client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
+
+    def subscribe(self, topic: str, handler: Callable[[bytes], None]) -> None:
+        """Call `handler` (from paho's thread) with each message on `topic`, from the next
+        connect on (subscriptions are made again on every connect)."""
+        self._commands[topic] = handler
 
     def start(self, host: str, port: int) -> None:
         """Connect in the background; paho retries until the broker answers."""
@@ -158,6 +169,8 @@ class MqttPublisher:
             log.info("connected to broker (persistent session %s)", session)
         else:
             log.info("connected to broker")
+        for topic in self._commands:
+            client.subscribe(topic, qos=1)
         self._on_connected()
 
     def _handle_disconnect(
@@ -193,3 +206,10 @@ class MqttPublisher:
             # MQTT 5 only: the broker refused it (ACL, quota); sending it again would not help.
             log.error("broker refused message %d: %s", mid, reason_code)
         self._on_delivered(mid)
+
+    def _handle_message(
+        self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage
+    ) -> None:
+        handler = self._commands.get(message.topic)
+        if handler is not None:
+            handler(bytes(message.payload))

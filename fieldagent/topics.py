@@ -26,6 +26,14 @@ class Topics:
     def checklist_report(self) -> str:
         return f"{self.base}/checklist/report"
 
+    @property
+    def checklist_command(self) -> str:
+        return f"{self.base}/cmd/checklist"
+
+    @property
+    def checklist_reply(self) -> str:
+        return f"{self.base}/cmd/checklist/reply"
+
     def telemetry(self, device_id: str) -> str:
         return f"{self.base}/{device_id}/telemetry"
 

@@ -1,0 +1,222 @@
+"""The checklist inside the daemon: history, schedule, MQTT command, hand-over, publishing.
+
+The daemon runs the automatic items itself (its schedule inside holiday
+windows, and `{root}/{station}/cmd/checklist`), and serves `checklist run`
+through the desk: it polls, judges and answers, and later publishes what the
+command archived.  One run at a time: a second request while one runs is
+refused (MQTT) or waits its turn (the desk).  Every report the daemon makes
+is archived before it is published, so the published one is the archived one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from fieldagent.alarms import Alarm
+from fieldagent.checklist.archive import ArchiveError, ReportArchive
+from fieldagent.checklist.command import judge_with, record_history
+from fieldagent.checklist.desk import ChecklistDesk
+from fieldagent.checklist.evaluate import Observations
+from fieldagent.checklist.history import CounterHistory, history_keys, samples_of
+from fieldagent.checklist.report import Report, Trigger
+from fieldagent.checklist.runner import (
+    BACKLOG_AFTER,
+    PollDevice,
+    RunInfo,
+    StationChecklist,
+    automatic_report,
+    compared,
+    new_report_id,
+    poll_all,
+    station_figures,
+)
+from fieldagent.checklist.schedule import ScheduleLog, due
+from fieldagent.model import PollResult, utc_now
+from fieldagent.outbox import Draft
+from fieldagent.outgoing import MessageBuilder
+
+log = logging.getLogger("fieldagent.checklist")
+
+MAX_COMMAND_BYTES = 1024
+MAX_REQUEST_ID = 64
+
+
+@dataclass(frozen=True)
+class AgentParts:
+    """What the service uses of the agent."""
+
+    poll: PollDevice
+    """A real poll of one device (published and judged like any other)."""
+    alarms: Callable[[], Sequence[Alarm]]
+    outbox_waiting: Callable[[datetime], int]
+    """Messages not delivered, older than the time given."""
+    send: Callable[[Draft], None]
+    build: MessageBuilder
+
+
+class CommandError(ValueError):
+    """A `cmd/checklist` payload that cannot be taken; the message goes into the reply."""
+
+
+class ChecklistService:
+    def __init__(self, checklist: StationChecklist, parts: AgentParts) -> None:
+        self._checklist = checklist
+        self._parts = parts
+        state_dir = checklist.config.agent.state_dir
+        self._history = CounterHistory(state_dir)
+        self._desk = ChecklistDesk(state_dir)
+        self._archive = ReportArchive(state_dir)
+        self._schedule = ScheduleLog(state_dir)
+        self._keys = history_keys(checklist.items)
+        self._timezone = ZoneInfo(checklist.config.station.timezone)
+        self._running: asyncio.Task[None] | None = None
+        self._running_id: str | None = None
+        self._scheduled_day: date | None = None
+
+    def observed(self, result: PollResult) -> None:
+        """Every poll of the daemon feeds the counter history readiness items read."""
+        keys = self._keys.get(result.device_id)
+        if keys:
+            self._history.record(result.device_id, samples_of(result, keys))
+
+    def tick(self) -> None:
+        """Publish what the command left, start what is due (called every second)."""
+        for report in self._desk.outgoing():
+            self._parts.send(self._parts.build.checklist_report(report))
+            self._desk.published(report.id)
+        if self.busy:
+            return
+        request = self._desk.take_request()
+        if request is not None:
+            self._start(request.id, "command-line")
+            return
+        settings = self._checklist.config.checklist
+        scheduled = due(
+            settings.holiday,
+            settings.run_at,
+            self._timezone,
+            utc_now(),
+            self._schedule.last_day(),
+        )
+        if scheduled is not None:
+            log.info("checklist: daily run of %s (%s)", scheduled.day, scheduled.window.name)
+            self._scheduled_day = scheduled.day
+            self._start(None, "schedule")
+
+    @property
+    def busy(self) -> bool:
+        return self._running is not None and not self._running.done()
+
+    def command(self, payload: bytes) -> None:
+        """A `cmd/checklist` message: start a run of the automatic items, reply with its id."""
+        request_id: str | None = None
+        try:
+            request_id = parse_command(payload)
+            if self.busy:
+                raise CommandError(f"a checklist is already running (report {self._running_id})")
+        except CommandError as exc:
+            log.warning("checklist command refused: %s", exc)
+            self._parts.send(self._parts.build.checklist_reply(request_id, None, str(exc)))
+            return
+        report_id = self._start(None, "mqtt")
+        self._parts.send(self._parts.build.checklist_reply(request_id, report_id))
+
+    def _start(self, request: str | None, trigger: Trigger) -> str:
+        report_id = request or new_report_id(self._checklist.config.station.id, utc_now())
+        self._running_id = report_id
+        self._running = asyncio.get_running_loop().create_task(
+            self._run(report_id, trigger, request is not None), name=f"checklist {report_id}"
+        )
+        return report_id
+
+    async def _run(self, report_id: str, trigger: Trigger, for_command_line: bool) -> None:
+        try:
+            report = await self._automatic(report_id, trigger, for_command_line)
+        except Exception as exc:  # a run must never take the daemon down
+            log.exception("checklist %s failed", report_id)
+            if for_command_line:
+                self._desk.failed(report_id, repr(exc))
+            self._scheduled_done(trigger, report_id)  # not again every second
+            return
+        if for_command_line:
+            self._desk.done(report)  # the command asks the manual items, archives, hands back
+            return
+        report = compared(report, self._archive.previous(report))
+        try:
+            path = self._archive.save(report)
+        except ArchiveError as exc:
+            log.error("checklist %s: %s; publishing it all the same", report_id, exc)
+        else:
+            log.info("checklist %s: %s, archived in %s", report_id, report.status, path)
+        self._parts.send(self._parts.build.checklist_report(report))
+        self._scheduled_done(trigger, report.id)  # once stored: a crash before runs it again
+
+    def _scheduled_done(self, trigger: Trigger, report_id: str) -> None:
+        if trigger == "schedule" and self._scheduled_day is not None:
+            self._schedule.ran(self._scheduled_day, report_id)
+
+    async def _automatic(self, report_id: str, trigger: Trigger, for_command_line: bool) -> Report:
+        started = utc_now()
+        progress = self._progress(report_id) if for_command_line else None
+        results = await poll_all(self._checklist, self._parts.poll, progress)
+        record_history(self._history, self._checklist, results)
+        figures = station_figures(
+            results,
+            self._parts.alarms(),
+            self._parts.outbox_waiting(utc_now() - BACKLOG_AFTER),
+            utc_now(),
+        )
+        return automatic_report(
+            self._checklist,
+            Observations(results, figures),
+            judge_with(self._checklist, self._history),
+            RunInfo(report_id, trigger, started, utc_now()),
+        )
+
+    def _progress(self, report_id: str) -> Callable[[int, int, PollResult], None]:
+        def report(done: int, total: int, result: PollResult) -> None:
+            state = "ok" if result.answered else f"no answer ({result.error})"
+            self._desk.progress(report_id, f"polling {done}/{total}: {result.device_id} {state}")
+
+        return report
+
+    async def stop(self) -> None:
+        if self._running is not None:
+            self._running.cancel()
+            await asyncio.gather(self._running, return_exceptions=True)
+        self._history.close()
+        self._desk.close()
+        self._schedule.close()
+
+
+def parse_command(payload: bytes) -> str | None:
+    """The request id of a `cmd/checklist` payload: empty, or {"request_id": "..."}."""
+    if len(payload) > MAX_COMMAND_BYTES:
+        raise CommandError(f"the request is {len(payload)} bytes; at most {MAX_COMMAND_BYTES}")
+    if not payload.strip():
+        return None
+    try:
+        request = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CommandError(f"the request is not JSON: {exc}") from None
+    if not isinstance(request, dict):
+        raise CommandError('the request must be a JSON object: {"request_id": "..."}')
+    unknown = sorted(set(request) - {"request_id"})
+    if unknown:
+        raise CommandError(f"unknown key {unknown[0]!r} (known: request_id)")
+    request_id = request.get("request_id")
+    if request_id is None:
+        return None
+    if (
+        not isinstance(request_id, str)
+        or not 0 < len(request_id) <= MAX_REQUEST_ID
+        or not request_id.isprintable()
+    ):
+        raise CommandError(f"request_id must be printable text of 1 to {MAX_REQUEST_ID} characters")
+    return request_id

@@ -1,0 +1,215 @@
+"""The checklist with the daemon running: `checklist run` through it, the MQTT command,
+the daily schedule in holiday windows, and the published report equal to the archived one.
+Real parts: the agent as a process, mosquitto, simulated devices over UDP, state.db."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from fieldagent.checklist.schedule import ScheduleLog
+from fieldagent.localbroker import LocalBroker
+from fieldagent.publisher import Message
+from tests.agentproc import AgentProcess, fieldagent
+from tests.mqtt_probe import MqttProbe
+from tests.simrunner import SimRunner, device_fields
+from tests.stationfile import write_station
+
+BASE = "bctv/v1/test-station"
+TEMPLATE = """
+[checklist]
+id = "test"
+title = { vi = "Kiểm tra thử", en = "Test inspection" }
+
+[[item]]
+id = "duty.roster"
+category = "duty"
+kind = "manual"
+title = { vi = "Đã niêm yết lịch trực", en = "Duty roster posted" }
+hint = { vi = "Niêm yết lịch trực", en = "Post the roster" }
+
+[[item]]
+id = "ups.on_mains"
+category = "power"
+kind = "auto"
+devices = "ups"
+condition = 'ups.output.source == "normal"'
+title = { vi = "UPS chạy điện lưới", en = "UPS on mains" }
+hint = { vi = "Kiểm tra điện lưới", en = "Check the mains" }
+
+[[item]]
+id = "agent.no_critical_alarm"
+category = "agent"
+kind = "auto"
+condition = "station.alarms.critical == 0"
+title = { vi = "Không có cảnh báo nghiêm trọng", en = "No critical alarm" }
+hint = { vi = "Xử lý cảnh báo", en = "Clear the alarms" }
+"""
+
+
+@pytest.fixture
+def station(tmp_path: Path, broker: LocalBroker, sims: SimRunner) -> Path:
+    ups = sims.serve("ups_rfc1628", "127.0.0.2")
+    path = write_station(
+        tmp_path, [device_fields("ups-main", ups, interval=2)], mqtt={"url": broker.url}
+    )
+    (tmp_path / "test.toml").write_text(TEMPLATE, encoding="utf-8")
+    with path.open("a", encoding="utf-8") as station_file:
+        station_file.write('\n[checklist]\ntemplates = ["test.toml"]\n')
+    return path
+
+
+@pytest.fixture
+def agent(station: Path) -> Iterator[AgentProcess]:
+    process = AgentProcess("run", "-c", str(station))
+    yield process
+    code, stderr = process.stop()
+    assert code == 0, stderr
+
+
+def reports(probe: MqttProbe) -> list[dict[str, object]]:
+    return [m.json()["report"] for m in probe.on("/checklist/report")]
+
+
+def archived(station: Path, report_id: str) -> object:
+    return json.loads((station.parent / "state" / "checklists" / f"{report_id}.json").read_text())
+
+
+def wait_online(probe: MqttProbe) -> None:
+    probe.wait_for(lambda ms: any(m.topic == f"{BASE}/status" for m in ms), timeout=20)
+
+
+def test_checklist_run_goes_through_the_daemon_and_the_published_report_is_the_archived_one(
+    station: Path, agent: AgentProcess, probe: MqttProbe
+) -> None:
+    wait_online(probe)
+    done = fieldagent(
+        "checklist", "run", "-c", str(station), "--technician", "Trần Thị Bình",
+        "--confirm", "duty.roster=Lịch trực dán ở phòng máy", "--format", "json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)
+    assert printed["trigger"] == "command-line"
+    assert [(i["id"], i["status"]) for i in printed["items"]] == [
+        ("duty.roster", "pass"),
+        ("ups.on_mains", "pass"),
+        ("agent.no_critical_alarm", "pass"),
+    ]
+    assert printed["items"][0]["answer"]["note"] == "Lịch trực dán ở phòng máy"
+    assert archived(station, printed["id"]) == printed
+    probe.wait_for(lambda ms: printed["id"] in [r["id"] for r in reports(probe)])
+    (message,) = [m for m in probe.on("/checklist/report")]
+    assert message.json()["report"] == printed
+    assert message.json()["station"] == "test-station"
+
+
+def command(broker: LocalBroker, payload: bytes) -> None:
+    import paho.mqtt.publish as publish
+
+    message = Message(f"{BASE}/cmd/checklist", payload, 1, False)
+    publish.single(message.topic, message.payload, qos=1, hostname=broker.host, port=broker.port)
+
+
+def replies(probe: MqttProbe) -> list[dict[str, object]]:
+    return [m.json() for m in probe.on("/cmd/checklist/reply")]
+
+
+def test_the_mqtt_command_runs_the_automatic_items_and_replies_with_the_report_id(
+    station: Path, agent: AgentProcess, broker: LocalBroker, probe: MqttProbe
+) -> None:
+    wait_online(probe)
+    command(broker, b'{"request_id": "central-42"}')
+    probe.wait_for(lambda ms: len(replies(probe)) == 1)
+    (reply,) = replies(probe)
+    assert (reply["request_id"], reply["accepted"], reply["error"]) == ("central-42", True, None)
+    probe.wait_for(lambda ms: reply["report_id"] in [r["id"] for r in reports(probe)])
+    report = next(r for r in reports(probe) if r["id"] == reply["report_id"])
+    assert (report["trigger"], report["automatic_only"]) == ("mqtt", True)
+    statuses = {i["id"]: (i["status"], i["checks"][0]["reason"]) for i in report["items"]}
+    assert statuses == {
+        "duty.roster": ("incomplete", "not_run"),
+        "ups.on_mains": ("pass", None),
+        "agent.no_critical_alarm": ("pass", None),
+    }
+    assert archived(station, report["id"]) == report
+
+
+@pytest.mark.parametrize(
+    ("payload", "error"),
+    [
+        (b"run it", "the request is not JSON"),
+        (b'{"request_id": "x", "template": "y"}', "unknown key 'template'"),
+        (b'{"request_id": 7}', "request_id must be printable text"),
+        (b"[1]", "must be a JSON object"),
+        (b" " * 2000, "at most 1024"),
+    ],
+)
+def test_a_bad_command_is_refused_with_the_reason_and_the_agent_goes_on(
+    station: Path, agent: AgentProcess, broker: LocalBroker, probe: MqttProbe,
+    payload: bytes, error: str,
+) -> None:  # fmt: skip
+    wait_online(probe)
+    command(broker, payload)
+    probe.wait_for(lambda ms: len(replies(probe)) == 1)
+    (reply,) = replies(probe)
+    assert reply["accepted"] is False and reply["report_id"] is None
+    assert error in str(reply["error"])
+    command(broker, b"")  # an empty request is a good one
+    probe.wait_for(lambda ms: len(reports(probe)) == 1)
+
+
+def holiday_today(station: Path, run_at: str) -> datetime:
+    today = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+    with station.open("a", encoding="utf-8") as station_file:
+        station_file.write(
+            f'run_at = "{run_at}"\n\n[[checklist.holiday]]\nname = "Quốc khánh 2/9"\n'
+            f"start = {today - timedelta(days=1)}\nend = {today + timedelta(days=1)}\n"
+        )
+    return datetime.combine(today, datetime.min.time())
+
+
+def test_the_daemon_runs_the_checklist_once_a_day_inside_a_holiday_window(
+    station: Path, broker: LocalBroker, probe: MqttProbe
+) -> None:
+    today = holiday_today(station, "00:00").date()
+    first = AgentProcess("run", "-c", str(station))
+    try:
+        probe.wait_for(lambda ms: len(reports(probe)) == 1, timeout=30)
+    finally:
+        assert first.stop()[0] == 0
+    (report,) = reports(probe)
+    assert report["trigger"] == "schedule"
+    log = ScheduleLog(station.parent / "state")
+    assert log.last_day() == today
+    log.close()
+
+    second = AgentProcess("run", "-c", str(station))  # a restart the same day: no second run
+    try:
+        wait_online(probe)
+        probe.wait_for(lambda ms: len([m for m in ms if m.topic.endswith("/health")]) >= 2)
+    finally:
+        assert second.stop()[0] == 0
+    files = list((station.parent / "state" / "checklists").glob("*.json"))
+    assert [f.stem for f in files] == [report["id"]]
+
+
+def test_a_report_made_without_the_daemon_is_published_when_it_starts(
+    station: Path, probe: MqttProbe
+) -> None:
+    done = fieldagent("checklist", "run", "-c", str(station), "--format", "json")
+    assert done.returncode == 2, done.stderr  # the manual item is unanswered
+    printed = json.loads(done.stdout)
+    assert printed["items"][0]["checks"][0]["reason"] == "not_answered"
+    assert probe.on("/checklist/report") == []
+    agent = AgentProcess("run", "-c", str(station))
+    try:
+        probe.wait_for(lambda ms: len(reports(probe)) == 1, timeout=20)
+    finally:
+        assert agent.stop()[0] == 0
+    assert reports(probe) == [printed]
+
