@@ -21,18 +21,21 @@ from tests.simrunner import SimRunner, device_fields
 from tests.stationfile import write_station
 
 BASE = "bctv/v1/test-station"
-TEMPLATE = """
-[checklist]
-id = "test"
-title = { vi = "Kiểm tra thử", en = "Test inspection" }
 
-[[item]]
-id = "duty.roster"
-category = "duty"
-kind = "manual"
-title = { vi = "Đã niêm yết lịch trực", en = "Duty roster posted" }
-hint = { vi = "Niêm yết lịch trực", en = "Post the roster" }
 
+def manual_item(item_id: str, category: str, title_vi: str, title_en: str) -> str:
+    """A manual item of a test checklist, as TOML."""
+    return (
+        f'\n[[item]]\nid = "{item_id}"\ncategory = "{category}"\nkind = "manual"\n'
+        f'title = {{ vi = "{title_vi}", en = "{title_en}" }}\n'
+        f'hint = {{ vi = "Làm {title_vi}", en = "Do: {title_en}" }}\n'
+    )
+
+
+TEMPLATE = (
+    '[checklist]\nid = "test"\ntitle = { vi = "Kiểm tra thử", en = "Test inspection" }\n'
+    + manual_item("duty.roster", "duty", "Đã niêm yết lịch trực", "Duty roster posted")
+    + """
 [[item]]
 id = "ups.on_mains"
 category = "power"
@@ -50,6 +53,7 @@ condition = "station.alarms.critical == 0"
 title = { vi = "Không có cảnh báo nghiêm trọng", en = "No critical alarm" }
 hint = { vi = "Xử lý cảnh báo", en = "Clear the alarms" }
 """
+)
 
 
 @pytest.fixture
@@ -212,4 +216,3 @@ def test_a_report_made_without_the_daemon_is_published_when_it_starts(
     finally:
         assert agent.stop()[0] == 0
     assert reports(probe) == [printed]
-
