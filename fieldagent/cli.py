@@ -18,7 +18,7 @@ from pathlib import Path
 
 from drivers import REGISTRY, get_driver
 from fieldagent import __version__
-from fieldagent.checklist.resolve import station_checklist
+from fieldagent.checklist.resolve import checklist_titles, station_checklist
 from fieldagent.checklist.runner import StationChecklist
 from fieldagent.config import DEFAULT_CONFIG_PATH, Config, ConfigError, MqttSection, load_config
 from fieldagent.lifecycle import run_until_stopped
@@ -224,7 +224,7 @@ def load_station(path: Path) -> StationChecklist:
     config = load_config(path, known_drivers=REGISTRY)
     items = station_checklist(config, path, REGISTRY)
     drivers = {d.id: get_driver(d.driver).with_scaling(d.scaling) for d in config.device}
-    return StationChecklist(config, items, drivers)
+    return StationChecklist(config, items, drivers, checklist_titles(config, path))
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:

@@ -174,7 +174,7 @@ def _cover(report: Report, words: Wording) -> str:
         "</div>"
         f'<p class="place-date">{_e(_place_and_date(report.started, words))}</p>'
         f"<h1>{_e(labels.record_title)}</h1>"
-        f'<p class="subtitle">{_e(labels.templates)}: {_e(", ".join(report.templates))}</p>'
+        f'<p class="subtitle">{_e(labels.templates)}: {_e(report.checklists(words.lang))}</p>'
         f'<table class="basics"><tbody>{rows}{verdict}</tbody></table>'
         "</section>"
     )

@@ -400,7 +400,7 @@ class Wording:
             (words.report, report.id),
             (words.time, f"{period} ({self.zone_name})"),
             (words.technician, report.technician or words.nobody),
-            (words.templates, ", ".join(report.templates)),
+            (words.templates, report.checklists(self.lang)),
             (words.trigger, trigger),
             (words.agent, f"{report.agent_version} ({words.host} {report.hostname})"),
         ]

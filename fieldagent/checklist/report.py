@@ -219,6 +219,9 @@ class Report(_Model):
     id: str = Field(description="Unique per station: STATION-YYYYMMDDTHHMMSSZ-XXXX.")
     station: StationInfo
     templates: list[str]
+    titles: list[Text] = Field(
+        default_factory=list, description="The checklists' titles, in the order of templates."
+    )
     trigger: Trigger
     automatic_only: bool = Field(description="Manual items were not asked (schedule, MQTT).")
     technician: str | None = None
@@ -230,6 +233,15 @@ class Report(_Model):
     items: list[ItemResult]
     summary: Summary
     comparison: Comparison | None = None
+
+    def checklists(self, lang: Literal["vi", "en"]) -> str:
+        """The checklists by title when known: "Kiểm tra … (pre-holiday)"."""
+        if len(self.titles) != len(self.templates):
+            return ", ".join(self.templates)
+        return ", ".join(
+            f"{getattr(t, lang)} ({name})"
+            for t, name in zip(self.titles, self.templates, strict=True)
+        )
 
     @property
     def status(self) -> Status:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from fieldagent.checklist.definition import ChecklistError, Item, load_checklist
+from fieldagent.checklist.definition import ChecklistError, Item, Text, load_checklist
 from fieldagent.checklist.expr import Condition
 from fieldagent.config import Config, ConfigError, suggest
 from fieldagent.driver import Driver
@@ -30,6 +30,14 @@ def template_path(name: str, station_file: Path) -> Path:
     if name.endswith(".toml") or "/" in name:
         return station_file.parent / name
     return BUILTIN_DIR / f"{name}.toml"
+
+
+def checklist_titles(config: Config, station_file: Path) -> list[Text]:
+    """The titles of the station's checklists (already checked by station_checklist)."""
+    return [
+        load_checklist(template_path(name, station_file)).checklist.title
+        for name in config.checklist.templates
+    ]
 
 
 def station_checklist(

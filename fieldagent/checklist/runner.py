@@ -17,12 +17,12 @@ import asyncio
 import secrets
 import socket
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from fieldagent import __version__
 from fieldagent.alarms import Alarm
-from fieldagent.checklist.definition import ItemKind
+from fieldagent.checklist.definition import ItemKind, Text
 from fieldagent.checklist.evaluate import Judge, Observations, judge_item, result_of
 from fieldagent.checklist.report import (
     Answer,
@@ -60,6 +60,8 @@ class StationChecklist:
     items: list[StationItem]
     drivers: Mapping[str, Driver]
     """Per device id, with the device's scaling applied."""
+    titles: list[Text] = field(default_factory=list)
+    """The checklists' titles, in the order of the templates."""
 
     @property
     def templates(self) -> list[str]:
@@ -143,6 +145,7 @@ def automatic_report(
             id=config.station.id, name=config.station.name, timezone=config.station.timezone
         ),
         templates=checklist.templates,
+        titles=checklist.titles,
         trigger=run.trigger,
         automatic_only=True,
         started=run.started,

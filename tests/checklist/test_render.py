@@ -569,3 +569,16 @@ def test_html_stays_valid_with_control_characters_in_device_values() -> None:
     assert cell(entry(root, "transmitter.on_air"), "evidence") == (
         '✓ fm\\x00main tx.name = "A\\u0007\\ufffeB"'
     )
+
+
+def test_the_checklists_are_named_by_their_titles_when_the_report_has_them() -> None:
+    titled = sample_report().model_copy(
+        update={"titles": [Text(vi="Kiểm tra trước kỳ nghỉ lễ", en="Pre-holiday inspection")]}
+    )
+    cover = by_class(parsed(report_html(titled, "vi")), "section", "cover")[0]
+    assert text_of(by_class(cover, "p", "subtitle")[0]) == (
+        "Danh mục kiểm tra: Kiểm tra trước kỳ nghỉ lễ (pre-holiday)"
+    )
+    assert "Pre-holiday inspection (pre-holiday)" in report_text(titled, "en")
+    untitled = by_class(parsed(report_html(sample_report(), "vi")), "section", "cover")[0]
+    assert text_of(by_class(untitled, "p", "subtitle")[0]) == "Danh mục kiểm tra: pre-holiday"
