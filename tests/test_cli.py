@@ -101,7 +101,7 @@ def test_poll_of_a_silent_device_exits_1_with_the_reason(tmp_path: Path) -> None
     assert "bad" in done.stdout
 
 
-@pytest.mark.parametrize("kind", ["status", "telemetry", "health"])
+@pytest.mark.parametrize("kind", ["status", "telemetry", "health", "checklist", "checklist-reply"])
 def test_schema_prints_the_payload_json_schema(kind: str) -> None:
     done = fieldagent("schema", kind)
     schema = json.loads(done.stdout)

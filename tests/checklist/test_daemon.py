@@ -14,6 +14,7 @@ import pytest
 
 from fieldagent.checklist.schedule import ScheduleLog
 from fieldagent.localbroker import LocalBroker
+from fieldagent.payloads import ChecklistReplyPayload, ChecklistReportPayload
 from fieldagent.publisher import Message
 from tests.agentproc import AgentProcess, fieldagent
 from tests.mqtt_probe import MqttProbe
@@ -110,6 +111,7 @@ def test_checklist_run_goes_through_the_daemon_and_the_published_report_is_the_a
     (message,) = [m for m in probe.on("/checklist/report")]
     assert message.json()["report"] == printed
     assert message.json()["station"] == "test-station"
+    ChecklistReportPayload.model_validate(message.json())  # the published contract
 
 
 def command(broker: LocalBroker, payload: bytes) -> None:
@@ -131,6 +133,7 @@ def test_the_mqtt_command_runs_the_automatic_items_and_replies_with_the_report_i
     probe.wait_for(lambda ms: len(replies(probe)) == 1)
     (reply,) = replies(probe)
     assert (reply["request_id"], reply["accepted"], reply["error"]) == ("central-42", True, None)
+    ChecklistReplyPayload.model_validate(reply)
     probe.wait_for(lambda ms: reply["report_id"] in [r["id"] for r in reports(probe)])
     report = next(r for r in reports(probe) if r["id"] == reply["report_id"])
     assert (report["trigger"], report["automatic_only"]) == ("mqtt", True)
