@@ -252,10 +252,19 @@ class SimulatedDevice:
         for key, value in values.items():
             metric = self._metric(key)
             amplitude = self.driver.simulator.noise.get(metric.key, 0.0)
-            if amplitude and isinstance(value, int | float) and not isinstance(value, bool):
+            # A value of exactly zero is a meter reading nothing (a transmitter off air, a
+            # dead mains input): it stays zero, as on the device.
+            if (
+                amplitude
+                and isinstance(value, int | float)
+                and not isinstance(value, bool)
+                and value != 0
+            ):
                 phase = zlib.crc32(key.encode()) / 2**32 * 2 * math.pi
                 wobble = amplitude * math.sin(2 * math.pi * now / NOISE_PERIOD_S + phase)
-                noisy = round(float(value) + wobble, metric.precision)
+                low, high = metric.valid
+                wobbled = min(max(float(value) + wobble, _or(low, -math.inf)), _or(high, math.inf))
+                noisy = round(wobbled, metric.precision)
                 values[key] = (
                     int(noisy) if isinstance(value, int) and metric.precision == 0 else noisy
                 )
@@ -299,3 +308,7 @@ class SimulatedDevice:
             elapsed = max(0.0, now - self._started) * self._time_scale
             step(values, self._start_values, elapsed)
         return values
+
+
+def _or(bound: float | None, default: float) -> float:
+    return default if bound is None else bound
