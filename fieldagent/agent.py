@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,7 +36,7 @@ from fieldagent.payloads import OutboxInfo
 from fieldagent.poller import Poller
 from fieldagent.publisher import Message, MqttPublisher
 from fieldagent.scheduler import run_every
-from fieldagent.state import StateDirLock
+from fieldagent.state import StateDirLock, storage_problem
 from fieldagent.topics import Topics
 from fieldagent.transports.local import LocalReader
 from fieldagent.transports.serialport import SerialLines
@@ -139,26 +140,32 @@ class Agent:
             on_delivered=self._forwarder.on_delivered,
             password=self._mqtt.resolved_password(),
         )
-        self._checklist = (
-            ChecklistService(
-                checklist,
-                AgentParts(
-                    poll=self._poll_for_checklist,
-                    alarms=self._engine.all_active,
-                    outbox_waiting=self._outbox.waiting_since,
-                    send=self._send,
-                    build=self._build,
-                ),
-            )
-            if checklist is not None and not once
-            else None
-        )
+        self._checklist = self._checklist_service(checklist) if not once else None
         if self._checklist is not None:
             self._publisher.subscribe(
                 Topics(self._mqtt.topic_root, config.station.id).checklist_command,
                 self._on_checklist_command,
             )
         self._prepare_will()
+
+    def _checklist_service(self, checklist: StationChecklist | None) -> ChecklistService | None:
+        """The daemon's checklist; without it (a state.db that cannot be written at start)
+        the agent still monitors, and says why the checklist is off."""
+        if checklist is None:
+            return None
+        parts = AgentParts(
+            poll=self._poll_for_checklist,
+            alarms=self._engine.all_active,
+            outbox_waiting=self._outbox.waiting_since,
+            send=self._send,
+            build=self._build,
+        )
+        try:
+            return ChecklistService(checklist, parts)
+        except sqlite3.Error as exc:
+            problem = storage_problem(self._config.agent.state_dir, exc)
+            log.error("checklist off until the agent restarts: %s", problem)
+            return None
 
     async def run_forever(self, stop: asyncio.Event) -> int:
         """Poll and publish until `stop` is set; then say offline and disconnect."""

@@ -11,9 +11,11 @@ is archived before it is published, so the published one is the archived one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -40,6 +42,7 @@ from fieldagent.checklist.schedule import ScheduleLog, due
 from fieldagent.model import PollResult, utc_now
 from fieldagent.outbox import Draft
 from fieldagent.outgoing import MessageBuilder
+from fieldagent.state import storage_problem
 
 log = logging.getLogger("fieldagent.checklist")
 
@@ -78,15 +81,33 @@ class ChecklistService:
         self._running: asyncio.Task[None] | None = None
         self._running_id: str | None = None
         self._scheduled_day: date | None = None
+        self._storage_error: str | None = None
+        self._ran_day: date | None = None
 
     def observed(self, result: PollResult) -> None:
         """Every poll of the daemon feeds the counter history readiness items read."""
         keys = self._keys.get(result.device_id)
         if keys:
-            self._history.record(result.device_id, samples_of(result, keys))
+            with self._storage("record the counter history"):
+                self._history.record(result.device_id, samples_of(result, keys))
 
     def tick(self) -> None:
         """Publish what the command left, start what is due (called every second)."""
+        with self._storage("serve the checklist desk"):
+            self._tick()
+
+    @contextlib.contextmanager
+    def _storage(self, what: str) -> Iterator[None]:
+        """A failing disk must not stop polling: say it once, go on, try again next time."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            problem = storage_problem(self._checklist.config.agent.state_dir, exc)
+            if problem != self._storage_error:
+                log.error("checklist: cannot %s: %s", what, problem)
+            self._storage_error = problem
+
+    def _tick(self) -> None:
         for report in self._desk.outgoing():
             self._parts.send(self._parts.build.checklist_report(report))
             self._desk.published(report.id)
@@ -102,7 +123,7 @@ class ChecklistService:
             settings.run_at,
             self._timezone,
             utc_now(),
-            self._schedule.last_day(),
+            self._ran_day or self._schedule.last_day(),  # memory too: the disk may fail
         )
         if scheduled is not None:
             log.info("checklist: daily run of %s (%s)", scheduled.day, scheduled.window.name)
@@ -141,11 +162,13 @@ class ChecklistService:
         except Exception as exc:  # a run must never take the daemon down
             log.exception("checklist %s failed", report_id)
             if for_command_line:
-                self._desk.failed(report_id, repr(exc))
+                with self._storage("answer the checklist command"):
+                    self._desk.failed(report_id, repr(exc))
             self._scheduled_done(trigger, report_id)  # not again every second
             return
         if for_command_line:
-            self._desk.done(report)  # the command asks the manual items, archives, hands back
+            with self._storage("answer the checklist command"):
+                self._desk.done(report)  # the command asks the manual items, archives, hands back
             return
         report = compared(report, self._archive.previous(report))
         try:
@@ -159,13 +182,16 @@ class ChecklistService:
 
     def _scheduled_done(self, trigger: Trigger, report_id: str) -> None:
         if trigger == "schedule" and self._scheduled_day is not None:
-            self._schedule.ran(self._scheduled_day, report_id)
+            self._ran_day = self._scheduled_day
+            with self._storage("record the scheduled run"):
+                self._schedule.ran(self._scheduled_day, report_id)
 
     async def _automatic(self, report_id: str, trigger: Trigger, for_command_line: bool) -> Report:
         started = utc_now()
         progress = self._progress(report_id) if for_command_line else None
         results = await poll_all(self._checklist, self._parts.poll, progress)
-        record_history(self._history, self._checklist, results)
+        with self._storage("record the counter history"):
+            record_history(self._history, self._checklist, results)
         figures = station_figures(
             results,
             self._parts.alarms(),
