@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -46,6 +46,7 @@ log = logging.getLogger("fieldagent.checklist")
 
 WAITING, RUNNING, DONE, FAILED = "waiting", "running", "done", "failed"
 POLL_S = 0.2
+STALE_REQUEST = timedelta(hours=1)
 
 
 class DeskError(Exception):
@@ -110,8 +111,12 @@ class ChecklistDesk:
 
     # -- the daemon's side ---------------------------------------------------------
 
-    def take_request(self) -> Request | None:
-        """The oldest waiting request, marked running; a read when there is none."""
+    def take_request(self, now: datetime) -> Request | None:
+        """The oldest waiting request, marked running; a read when there is none.
+
+        Requests older than STALE_REQUEST were left by a command that was killed (it
+        removes its request when it ends): they are dropped, not run.
+        """
         row = self._db.execute(
             "SELECT id, requested FROM checklist_request WHERE state = ? ORDER BY requested"
             " LIMIT 1",
@@ -121,9 +126,14 @@ class ChecklistDesk:
             return None
         with self._db:
             self._db.execute(
-                "UPDATE checklist_request SET state = ? WHERE id = ?", (RUNNING, row[0])
+                "DELETE FROM checklist_request WHERE requested < ?",
+                ((now - STALE_REQUEST).isoformat(),),
             )
-        return Request(row[0], datetime.fromisoformat(row[1]))
+            taken = self._db.execute(
+                "UPDATE checklist_request SET state = ? WHERE id = ? AND state = ?",
+                (RUNNING, row[0], WAITING),
+            ).rowcount
+        return Request(row[0], datetime.fromisoformat(row[1])) if taken else None
 
     def progress(self, report_id: str, text: str) -> None:
         with self._db:

@@ -113,7 +113,7 @@ class ChecklistService:
             self._desk.published(report.id)
         if self.busy:
             return
-        request = self._desk.take_request()
+        request = self._desk.take_request(utc_now())
         if request is not None:
             self._start(request.id, "command-line")
             return
