@@ -355,7 +355,8 @@ def _parse_scenarios(items: list[str]) -> dict[str, str]:
 
 
 def _cmd_checklist_show(args: argparse.Namespace) -> int:
-    from fieldagent.checklist.show import checklist_json, checklist_text
+    from fieldagent.checklist.show import checklist_json, checklist_text, schedule_text
+    from fieldagent.model import utc_now
 
     config = load_config(args.config, known_drivers=REGISTRY)
     items = station_checklist(config, args.config, REGISTRY)
@@ -365,6 +366,7 @@ def _cmd_checklist_show(args: argparse.Namespace) -> int:
         names = ", ".join(config.checklist.templates) or "-"
         print(f"{config.station.id}: {len(items)} items ({names})")
         print(checklist_text(items, args.lang))
+        print(schedule_text(config, utc_now(), args.lang))
     return 0
 
 

@@ -38,7 +38,7 @@ from fieldagent.checklist.runner import (
     poll_all,
     station_figures,
 )
-from fieldagent.checklist.schedule import ScheduleLog, due
+from fieldagent.checklist.schedule import ScheduleLog, due, next_run
 from fieldagent.model import PollResult, utc_now
 from fieldagent.outbox import Draft
 from fieldagent.outgoing import MessageBuilder
@@ -68,6 +68,8 @@ class CommandError(ValueError):
 
 
 class ChecklistService:
+    """The checklist's part of the daemon: one run at a time, whatever started it."""
+
     def __init__(self, checklist: StationChecklist, parts: AgentParts) -> None:
         self._checklist = checklist
         self._parts = parts
@@ -83,6 +85,20 @@ class ChecklistService:
         self._scheduled_day: date | None = None
         self._storage_error: str | None = None
         self._ran_day: date | None = None
+        self._log_next_run()
+
+    def _log_next_run(self) -> None:
+        settings = self._checklist.config.checklist
+        if not settings.holiday:
+            return
+        when = next_run(
+            settings.holiday, settings.run_at, self._timezone, utc_now(), self._schedule.last_day()
+        )
+        if when is None:
+            log.info("checklist: no holiday window ahead, no daily run planned")
+        else:
+            local = when.astimezone(self._timezone)
+            log.info("checklist: next daily run %s", local.isoformat(timespec="minutes"))
 
     def observed(self, result: PollResult) -> None:
         """Every poll of the daemon feeds the counter history readiness items read."""

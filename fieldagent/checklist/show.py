@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from fieldagent.checklist.definition import Category
 from fieldagent.checklist.resolve import StationItem
+from fieldagent.checklist.schedule import next_run
+from fieldagent.config import Config
 
 Lang = Literal["vi", "en"]
 
@@ -47,3 +51,36 @@ def checklist_json(items: list[StationItem]) -> list[dict[str, Any]]:
         }
         for s in items
     ]
+
+
+_SCHEDULE = {
+    "vi": (
+        "Chạy tự động hằng ngày lúc {at} trong các kỳ nghỉ lễ: {windows}.",
+        "Lần tới: {next}.",
+        "Không có kỳ nghỉ lễ nào sắp tới.",
+        "Không chạy tự động (chưa khai báo kỳ nghỉ lễ).",
+    ),
+    "en": (
+        "Runs by itself daily at {at} in the holiday windows: {windows}.",
+        "Next: {next}.",
+        "No holiday window ahead.",
+        "No automatic runs (no holiday windows).",
+    ),
+}
+
+
+def schedule_text(config: Config, now: datetime, lang: Lang) -> str:
+    """When the daemon runs the checklist by itself (station time)."""
+    settings = config.checklist
+    daily, upcoming, none_ahead, never = _SCHEDULE[lang]
+    if not settings.holiday:
+        return never
+    zone = ZoneInfo(config.station.timezone)
+    windows = ", ".join(str(window) for window in settings.holiday)
+    when = next_run(settings.holiday, settings.run_at, zone, now, None)
+    after = (
+        upcoming.format(next=f"{when.astimezone(zone):%Y-%m-%d %H:%M} ({config.station.timezone})")
+        if when is not None
+        else none_ahead
+    )
+    return f"{daily.format(at=settings.run_at, windows=windows)} {after}"

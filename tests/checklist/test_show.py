@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
+from drivers import REGISTRY
+from fieldagent.checklist.show import schedule_text
+from fieldagent.config import load_config
 from tests.agentproc import fieldagent
 
 DEMO = Path(__file__).parents[2] / "config" / "demo-station.toml"
@@ -46,3 +50,17 @@ def test_a_broken_checklist_stops_check_config_and_run_with_the_item_named(tmp_p
     ) in checked.stderr
     run = fieldagent("run", "-c", str(station), "--once")
     assert run.returncode == 78 and "fm-standby" in run.stderr
+
+
+def test_show_says_when_the_daemon_runs_the_checklist_by_itself() -> None:
+    config = load_config(DEMO, REGISTRY)
+    assert schedule_text(config, datetime(2026, 11, 29, 3, 0, tzinfo=UTC), "en") == (
+        "Runs by itself daily at 06:00 in the holiday windows:"
+        " 'Quốc khánh 2/9' (2026-08-28..2026-09-03), 'Tết Dương lịch' (2026-12-30..2027-01-02)."
+        " Next: 2026-12-30 06:00 (Asia/Ho_Chi_Minh)."
+    )
+    assert schedule_text(config, datetime(2027, 1, 3, tzinfo=UTC), "vi").endswith(
+        "Không có kỳ nghỉ lễ nào sắp tới."
+    )
+    shown = fieldagent("checklist", "show", "-c", str(DEMO), "--lang", "en")
+    assert shown.stdout.splitlines()[-1].startswith("Runs by itself daily at 06:00")
