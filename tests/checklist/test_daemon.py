@@ -195,14 +195,20 @@ def test_the_daemon_runs_the_checklist_once_a_day_inside_a_holiday_window(
     assert log.last_day() == today
     log.close()
 
+    statuses = len(probe.on("/status"))
     second = AgentProcess("run", "-c", str(station))  # a restart the same day: no second run
     try:
-        wait_online(probe)
-        probe.wait_for(lambda ms: len([m for m in ms if m.topic.endswith("/health")]) >= 2)
+        probe.wait_for(lambda ms: len(probe.on("/status")) > statuses)  # up and subscribed
+        command(broker, b'{"request_id": "after-restart"}')
+        probe.wait_for(lambda ms: len(replies(probe)) == 1)
+        (reply,) = replies(probe)
+        assert reply["accepted"] is True, reply  # no daily run was started before it
+        probe.wait_for(lambda ms: reply["report_id"] in [r["id"] for r in reports(probe)])
     finally:
         assert second.stop()[0] == 0
-    files = list((station.parent / "state" / "checklists").glob("*.json"))
-    assert [f.stem for f in files] == [report["id"]]
+    assert [r["trigger"] for r in reports(probe)] == ["schedule", "mqtt"]
+    files = (station.parent / "state" / "checklists").glob("*.json")
+    assert {f.stem for f in files} == {report["id"], reply["report_id"]}
 
 
 def test_a_report_made_without_the_daemon_is_published_when_it_starts(
