@@ -88,12 +88,7 @@ class Agent:
             if broker_url is None
             else config.mqtt.model_copy(update={"url": broker_url})
         )
-        self._outbox = Outbox(
-            config.agent.state_dir,
-            config.outbox.limit_bytes,
-            config.outbox.thin_keep_one_in,
-            config.outbox.commit_interval_s,
-        )
+        self._outbox = Outbox.of_station(config)
         self._forwarder = Forwarder(self._outbox, self._mqtt.max_inflight)
         self._build = MessageBuilder(
             config, Topics(self._mqtt.topic_root, config.station.id), self._mqtt.telemetry_qos

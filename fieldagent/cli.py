@@ -400,13 +400,7 @@ def _cmd_outbox(args: argparse.Namespace) -> int:
     from fieldagent.outbox.report import backlog_json, backlog_text
 
     config = load(args.config)
-    settings = config.outbox
-    outbox = Outbox(
-        config.agent.state_dir,
-        settings.limit_bytes,
-        settings.thin_keep_one_in,
-        settings.commit_interval_s,
-    )
+    outbox = Outbox.of_station(config)
     try:
         backlog = outbox.backlog()
     finally:

@@ -162,13 +162,7 @@ async def run_here(checklist: StationChecklist, report_id: str, progress: Progre
             config.station.id, device_id, checklist.drivers[device_id], result
         )
     ]
-    settings = config.outbox
-    outbox = Outbox(
-        config.agent.state_dir,
-        settings.limit_bytes,
-        settings.thin_keep_one_in,
-        settings.commit_interval_s,
-    )
+    outbox = Outbox.of_station(config)
     try:
         waiting = outbox.waiting_since(utc_now() - BACKLOG_AFTER)
     finally:

@@ -31,6 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from fieldagent.config import Config
 from fieldagent.outbox.chain import ChainRows, unlink
 from fieldagent.outbox.draft import PRIORITIES, Draft, Kind, Row, compress
 from fieldagent.outbox.memory import HeldRows
@@ -83,6 +84,17 @@ class Backlog:
 
 class Outbox:
     """The station's outgoing messages in state.db, numbered and bounded."""
+
+    @classmethod
+    def of_station(cls, config: Config) -> Outbox:
+        """The station's outbox in its state directory, with its `[outbox]` settings."""
+        settings = config.outbox
+        return cls(
+            config.agent.state_dir,
+            settings.limit_bytes,
+            settings.thin_keep_one_in,
+            settings.commit_interval_s,
+        )
 
     def __init__(
         self,
