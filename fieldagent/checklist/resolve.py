@@ -92,16 +92,21 @@ def station_checklist(
             if item.devices is not None and driver.kind == item.devices
         )
         parsed = item.parsed
-        if item.services is not None:
-            problems += _lineup_problems(
-                where, item, devices, config, station_file, (station_drivers, drivers)
-            )
+        read = frozenset({item.services} if item.services is not None else ())
         if parsed is not None:
-            unknown = _metric_problems(
-                where, item, parsed.metrics | parsed.nominals, devices, station_drivers, drivers
+            read |= parsed.metrics | parsed.nominals
+        unknown = _metric_problems(where, item, read, devices, station_drivers, drivers)
+        problems += unknown
+        if parsed is not None:
+            problems += (
+                [] if unknown else _limit_problems(where, parsed, devices, config, station_drivers)
             )
-            problems += unknown or _limit_problems(where, parsed, devices, config, station_drivers)
             problems += _needs_nominal(where, parsed, devices, config, station_file)
+        if item.services is not None and devices and not config.checklist.lineup:
+            problems.append(
+                f"{where} compares the services of {', '.join(devices)} with the licensed"
+                f' line-up: list it in [checklist] lineup = ["...", ...] of {station_file}'
+            )
         items.append(StationItem(item, source, devices))
     if problems:
         raise ConfigError(problems)
@@ -133,28 +138,6 @@ def _metric_problems(
                     f"{where}: driver {driver.name} ({item.devices}) has no metric {key!r}"
                     f"{suggest(key, metric_keys)}"
                 )
-    return problems
-
-
-def _lineup_problems(
-    where: str,
-    item: Item,
-    devices: tuple[str, ...],
-    config: Config,
-    station_file: Path,
-    known: tuple[Mapping[str, Driver], Mapping[str, Driver]],
-) -> list[str]:
-    """The services metric must exist; a station with such devices must list its line-up."""
-    assert item.services is not None
-    station_drivers, drivers = known
-    problems = _metric_problems(
-        where, item, frozenset({item.services}), devices, station_drivers, drivers
-    )
-    if devices and not config.checklist.lineup:
-        problems.append(
-            f"{where} compares the services of {', '.join(devices)} with the licensed line-up:"
-            f' list it in [checklist] lineup = ["...", ...] of {station_file}'
-        )
     return problems
 
 
