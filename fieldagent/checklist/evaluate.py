@@ -71,10 +71,18 @@ def judge_item(item: StationItem, seen: Observations, judge: Judge) -> ItemResul
             if item.devices
             else []
         )
-    elif definition.devices is None:
-        checks = [_station_check(item, seen)]
     else:
-        checks = [c for d in item.devices for c in _device_checks(item, d, seen, judge)]
+        condition = definition.parsed
+        assert condition is not None  # auto and readiness items have one
+        checks = (
+            [_check(None, None, condition, _StationValues(seen.station), {})]
+            if definition.devices is None
+            else [
+                check
+                for device in item.devices
+                for check in _device_checks(item, condition, device, seen, judge)
+            ]
+        )
     status = overall([c.status for c in checks]) if checks else Status.NOT_APPLICABLE
     return result_of(item, status, checks)
 
@@ -97,16 +105,9 @@ def result_of(item: StationItem, status: Status, checks: list[Check]) -> ItemRes
     )
 
 
-def _station_check(item: StationItem, seen: Observations) -> Check:
-    condition = item.item.parsed
-    assert condition is not None
-    used = [seen.station[key] for key in sorted(condition.metrics)]
-    return _check(None, None, condition, _StationValues(seen.station), used, {})
-
-
-def _device_checks(item: StationItem, device: str, seen: Observations, judge: Judge) -> list[Check]:
-    condition = item.item.parsed
-    assert condition is not None
+def _device_checks(
+    item: StationItem, condition: Condition, device: str, seen: Observations, judge: Judge
+) -> list[Check]:
     result = seen.results[device]
     if not result.answered:
         return [
@@ -118,37 +119,26 @@ def _device_checks(item: StationItem, device: str, seen: Observations, judge: Ju
             )
         ]
     readings = {r.key: r for r in result.readings}
-    rows = _rows(condition, judge.rules, device, readings)
+    tables = {m.key for m in judge.rules.driver(device).metrics if m.table is not None}
+    rows = _rows(condition.metrics & tables, readings)
     if rows == []:
-        tables = ", ".join(sorted(_table_keys(condition, judge.rules, device)))
-        return [
-            Check(device=device, status=Status.INCOMPLETE, reason=Reason.NO_ROWS, detail=tables)
-        ]
+        read = ", ".join(sorted(condition.metrics & tables))
+        return [Check(device=device, status=Status.INCOMPLETE, reason=Reason.NO_ROWS, detail=read)]
     window = judge.now - timedelta(days=item.item.within_days or 0)
     return [
         _check(
             device,
             row,
             condition,
-            _DeviceValues(device, row, readings, judge, window),
-            [],
+            _DeviceValues(device, row, tables, readings, judge, window),
             judge.nominal.get(device, {}),
         )
         for row in (rows if rows is not None else [None])
     ]
 
 
-def _table_keys(condition: Condition, rules: RuleBook, device: str) -> set[str]:
-    driver = rules.driver(device)
-    tables = {m.key for m in driver.metrics if m.table is not None}
-    return set(condition.metrics) & tables
-
-
-def _rows(
-    condition: Condition, rules: RuleBook, device: str, readings: Mapping[str, Reading]
-) -> list[str] | None:
-    """The table rows ("input=2") the condition runs over; None when it reads no table."""
-    tables = _table_keys(condition, rules, device)
+def _rows(tables: frozenset[str], readings: Mapping[str, Reading]) -> list[str] | None:
+    """The rows ("input=2") of the `tables` the condition reads; None when it reads none."""
     if not tables:
         return None
     found = set()
@@ -169,7 +159,6 @@ def _check(
     row: str | None,
     condition: Condition,
     values: _Collecting,
-    used: list[Reading],
     nominals: Mapping[str, float],
 ) -> Check:
     status, reason, detail, evaluated = _verdict(condition, values)
@@ -180,7 +169,7 @@ def _check(
         reason=reason,
         detail=detail,
         evaluated=evaluated,
-        readings=[ReadingUsed.of(r) for r in [*used, *values.readings]],
+        readings=[ReadingUsed.of(r) for r in values.readings],
         limits=values.limits,
         nominals={k: nominals[k] for k in sorted(condition.nominals) if k in nominals},
         history=values.history,
@@ -227,9 +216,11 @@ class _Collecting:
         raise Unavailable(f"increase({key}): no history")
 
     def _usable(self, reading: Reading | None, key: str) -> Any:
+        """The reading's value, kept as evidence (once); Unavailable unless it is ok."""
         if reading is None:
             raise Unavailable(f"{key}: not read")
-        self.readings.append(reading)
+        if reading not in self.readings:
+            self.readings.append(reading)
         if reading.quality is not Quality.OK:
             detail = f" ({reading.detail})" if reading.detail else ""
             raise Unavailable(f"{reading.key}: {reading.quality.value}{detail}")
@@ -242,12 +233,7 @@ class _StationValues(_Collecting):
         self._station = station
 
     def metric(self, key: str) -> Any:
-        reading = self._station.get(key)
-        if reading is None:
-            raise Unavailable(f"{key}: not known")
-        if reading.quality is not Quality.OK:
-            raise Unavailable(f"{key}: {reading.detail or reading.quality.value}")
-        return reading.value
+        return self._usable(self._station.get(key), key)
 
 
 class _DeviceValues(_Collecting):
@@ -255,6 +241,7 @@ class _DeviceValues(_Collecting):
         self,
         device: str,
         row: str | None,
+        tables: set[str],
         readings: Mapping[str, Reading],
         judge: Judge,
         window_start: datetime,
@@ -265,7 +252,7 @@ class _DeviceValues(_Collecting):
         self._readings = readings
         self._judge = judge
         self._window_start = window_start
-        self._tables = {m.key for m in judge.rules.driver(device).metrics if m.table is not None}
+        self._tables = tables
 
     def _key(self, key: str) -> str:
         if self._row is None or key not in self._tables:
@@ -275,8 +262,6 @@ class _DeviceValues(_Collecting):
 
     def metric(self, key: str) -> Any:
         full = self._key(key)
-        if any(r.key == full for r in self.readings):
-            return next(r.value for r in self.readings if r.key == full)
         return self._usable(self._readings.get(full), full)
 
     def nominal(self, key: str) -> float:
