@@ -21,8 +21,8 @@ from fieldagent.alarms.snapshot import snapshot_alarms
 from fieldagent.checklist.archive import ReportArchive
 from fieldagent.checklist.definition import ItemKind
 from fieldagent.checklist.desk import ChecklistDesk
-from fieldagent.checklist.evaluate import Judge, Observations
-from fieldagent.checklist.history import CounterHistory, history_keys, samples_of
+from fieldagent.checklist.evaluate import Observations
+from fieldagent.checklist.history import CounterHistory, history_keys
 from fieldagent.checklist.render_html import report_html
 from fieldagent.checklist.render_text import report_text
 from fieldagent.checklist.report import Answer, Report, Status
@@ -33,8 +33,10 @@ from fieldagent.checklist.runner import (
     StationChecklist,
     automatic_report,
     compared,
+    judge_with,
     new_report_id,
     poll_all,
+    progress_line,
     station_figures,
     with_answers,
 )
@@ -169,7 +171,7 @@ async def run_here(checklist: StationChecklist, report_id: str, progress: Progre
         outbox.close()
     history = CounterHistory(config.agent.state_dir)
     try:
-        record_history(history, checklist, results)
+        history.record_polls(history_keys(checklist.items), results)
         seen = Observations(results, station_figures(results, alarms, waiting, utc_now()))
         return automatic_report(
             checklist,
@@ -179,26 +181,6 @@ async def run_here(checklist: StationChecklist, report_id: str, progress: Progre
         )
     finally:
         history.close()
-
-
-def record_history(
-    history: CounterHistory, checklist: StationChecklist, results: Mapping[str, PollResult]
-) -> None:
-    for device_id, keys in history_keys(checklist.items).items():
-        history.record(device_id, samples_of(results[device_id], keys))
-
-
-def judge_with(checklist: StationChecklist, history: CounterHistory) -> Judge:
-    from fieldagent.alarms.rules import RuleBook
-
-    config = checklist.config
-    return Judge(
-        rules=RuleBook(config, checklist.drivers),
-        nominal=config.checklist.nominal,
-        lineup=list(config.checklist.lineup),
-        history=history.window,
-        now=utc_now(),
-    )
 
 
 _ASK = {
@@ -282,8 +264,7 @@ class _Progress:
         self._live = stream.isatty()
 
     def polled(self, done: int, total: int, result: PollResult) -> None:
-        state = "ok" if result.answered else f"no answer ({result.error})"
-        self.say(f"polling {done}/{total}: {result.device_id} {state}")
+        self.say(progress_line(done, total, result))
 
     def say(self, text: str) -> None:
         if self._live and text:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -74,6 +74,11 @@ class CounterHistory:
             )
         for _, key, ts, value in due:
             self._last[(device, key)] = Sample(datetime.fromisoformat(ts), value)
+
+    def record_polls(self, keys: Mapping[str, set[str]], results: Mapping[str, PollResult]) -> None:
+        """The samples due from one poll of every device (`keys`: from history_keys)."""
+        for device, device_keys in keys.items():
+            self.record(device, samples_of(results[device], device_keys))
 
     def _due(self, device: str, key: str, sample: Sample) -> bool:
         last = self._last.get((device, key)) or self._newest(device, key)

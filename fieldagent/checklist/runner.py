@@ -22,8 +22,10 @@ from datetime import datetime, timedelta
 
 from fieldagent import __version__
 from fieldagent.alarms import Alarm
+from fieldagent.alarms.rules import RuleBook
 from fieldagent.checklist.definition import ItemKind, Text
 from fieldagent.checklist.evaluate import Judge, Observations, judge_item, result_of
+from fieldagent.checklist.history import CounterHistory
 from fieldagent.checklist.report import (
     Answer,
     Change,
@@ -41,7 +43,7 @@ from fieldagent.checklist.report import (
 from fieldagent.checklist.resolve import StationItem
 from fieldagent.config import Config, DeviceSection
 from fieldagent.driver import Driver
-from fieldagent.model import HealthState, PollResult, Quality, Reading
+from fieldagent.model import HealthState, PollResult, Quality, Reading, utc_now
 
 PollDevice = Callable[[DeviceSection, Driver], Awaitable[PollResult]]
 Progress = Callable[[int, int, PollResult], None]
@@ -89,6 +91,24 @@ async def poll_all(
         if progress is not None:
             progress(done, len(devices), result)
     return {d.id: results[d.id] for d in devices}
+
+
+def progress_line(done: int, total: int, result: PollResult) -> str:
+    """What a technician sees while the devices are polled: `polling 4/11: ups-main ok`."""
+    state = "ok" if result.answered else f"no answer ({result.error})"
+    return f"polling {done}/{total}: {result.device_id} {state}"
+
+
+def judge_with(checklist: StationChecklist, history: CounterHistory) -> Judge:
+    """What this run's checks compare against, besides the readings."""
+    config = checklist.config
+    return Judge(
+        rules=RuleBook(config, checklist.drivers),
+        nominal=config.checklist.nominal,
+        lineup=list(config.checklist.lineup),
+        history=history.window,
+        now=utc_now(),
+    )
 
 
 def station_figures(

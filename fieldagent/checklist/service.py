@@ -22,7 +22,6 @@ from zoneinfo import ZoneInfo
 
 from fieldagent.alarms import Alarm
 from fieldagent.checklist.archive import ArchiveError, ReportArchive
-from fieldagent.checklist.command import judge_with, record_history
 from fieldagent.checklist.desk import ChecklistDesk
 from fieldagent.checklist.evaluate import Observations
 from fieldagent.checklist.history import CounterHistory, history_keys, samples_of
@@ -34,8 +33,10 @@ from fieldagent.checklist.runner import (
     StationChecklist,
     automatic_report,
     compared,
+    judge_with,
     new_report_id,
     poll_all,
+    progress_line,
     station_figures,
 )
 from fieldagent.checklist.schedule import ScheduleLog, due, next_run
@@ -207,7 +208,7 @@ class ChecklistService:
         progress = self._progress(report_id) if for_command_line else None
         results = await poll_all(self._checklist, self._parts.poll, progress)
         with self._storage("record the counter history"):
-            record_history(self._history, self._checklist, results)
+            self._history.record_polls(self._keys, results)
         figures = station_figures(
             results,
             self._parts.alarms(),
@@ -223,8 +224,7 @@ class ChecklistService:
 
     def _progress(self, report_id: str) -> Callable[[int, int, PollResult], None]:
         def report(done: int, total: int, result: PollResult) -> None:
-            state = "ok" if result.answered else f"no answer ({result.error})"
-            self._desk.progress(report_id, f"polling {done}/{total}: {result.device_id} {state}")
+            self._desk.progress(report_id, progress_line(done, total, result))
 
         return report
 
