@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldagent.checklist.definition import Item, load_checklist
+from fieldagent.checklist.evaluate import result_of
 from fieldagent.checklist.render_html import report_html
 from fieldagent.checklist.report import (
     Answer,
@@ -41,7 +42,7 @@ from fieldagent.checklist.report import (
     Status,
     summarize,
 )
-from fieldagent.checklist.resolve import BUILTIN_DIR
+from fieldagent.checklist.resolve import BUILTIN_DIR, StationItem
 
 PICTURE = Path(__file__).with_name("checklist-report.png")
 TECHNICIAN = "Nguyễn Văn An"
@@ -224,22 +225,10 @@ EVIDENCE: dict[str, tuple[Status, list[Check]] | tuple[Status, list[Check], Answ
 
 
 def result(item: Item) -> ItemResult:
+    """The item's result as a run makes it (evaluate.result_of), with the made-up evidence."""
     status, checks, *answer = EVIDENCE[item.id]
-    return ItemResult(
-        id=item.id,
-        category=item.category,
-        kind=item.kind,
-        severity=item.severity,
-        title=item.title,
-        hint=item.hint,
-        directive=item.directive,
-        condition=item.condition,
-        within_days=item.within_days,
-        source="pre-holiday",
-        status=status,
-        checks=checks,
-        answer=answer[0] if answer else None,
-    )
+    made = result_of(StationItem(item, "pre-holiday", ()), status, checks)
+    return made.model_copy(update={"answer": answer[0] if answer else None})
 
 
 def sample_report() -> Report:
