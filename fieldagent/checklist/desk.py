@@ -18,7 +18,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -51,12 +50,6 @@ STALE_REQUEST = timedelta(hours=1)
 
 class DeskError(Exception):
     """The daemon did not answer a checklist request, or answered an error."""
-
-
-@dataclass(frozen=True)
-class Request:
-    id: str
-    requested: datetime
 
 
 class ChecklistDesk:
@@ -111,15 +104,14 @@ class ChecklistDesk:
 
     # -- the daemon's side ---------------------------------------------------------
 
-    def take_request(self, now: datetime) -> Request | None:
-        """The oldest waiting request, marked running; a read when there is none.
+    def take_request(self, now: datetime) -> str | None:
+        """The id of the oldest waiting request, marked running; a read when there is none.
 
         Requests older than STALE_REQUEST were left by a command that was killed (it
         removes its request when it ends): they are dropped, not run.
         """
         row = self._db.execute(
-            "SELECT id, requested FROM checklist_request WHERE state = ? ORDER BY requested"
-            " LIMIT 1",
+            "SELECT id FROM checklist_request WHERE state = ? ORDER BY requested LIMIT 1",
             (WAITING,),
         ).fetchone()
         if row is None:
@@ -133,7 +125,7 @@ class ChecklistDesk:
                 "UPDATE checklist_request SET state = ? WHERE id = ? AND state = ?",
                 (RUNNING, row[0], WAITING),
             ).rowcount
-        return Request(row[0], datetime.fromisoformat(row[1])) if taken else None
+        return str(row[0]) if taken else None
 
     def progress(self, report_id: str, text: str) -> None:
         with self._db:

@@ -132,7 +132,7 @@ class ChecklistService:
             return
         request = self._desk.take_request(utc_now())
         if request is not None:
-            self._start(request.id, "command-line")
+            self._start(request, "command-line")
             return
         settings = self._checklist.config.checklist
         scheduled = due(

@@ -19,7 +19,7 @@ def test_the_daemon_answers_a_request_with_progress_and_the_report(tmp_path: Pat
     wanted = report(1)
     command.request(wanted.id, T0)
     taken = daemon.take_request(T0 + timedelta(seconds=1))
-    assert taken is not None and taken.id == wanted.id
+    assert taken == wanted.id
     assert daemon.take_request(T0 + timedelta(seconds=1)) is None  # taken once
     daemon.progress(wanted.id, "polling 1/1: ups-main ok")
     daemon.done(wanted)
@@ -46,7 +46,7 @@ def test_a_request_left_by_a_killed_command_is_dropped_not_run(tmp_path: Path) -
     taken = desk.take_request(T0 + timedelta(hours=2, seconds=1))
     assert taken is None  # the oldest was stale: dropped, and this tick takes nothing
     taken = desk.take_request(T0 + timedelta(hours=2, seconds=2))
-    assert taken is not None and taken.id == "new"
+    assert taken == "new"
     desk.close()
 
 
