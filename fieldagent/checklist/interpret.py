@@ -11,6 +11,7 @@ and operators only, is computed by a small interpreter.  Only the forms
 from __future__ import annotations
 
 import ast
+import copy
 import operator
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -47,7 +48,7 @@ def evaluate(condition: Condition, values: Values) -> tuple[bool, str]:
     Raises Unavailable when a value is missing, CannotEvaluate when the values
     do not fit.
     """
-    substituted = _Substitute(values).visit(_copy(condition.tree))
+    substituted = _Substitute(values).visit(copy.deepcopy(condition.tree))  # the tree is shared
     text = ast.unparse(substituted)
     try:
         result = _compute(substituted.body)
@@ -56,12 +57,6 @@ def evaluate(condition: Condition, values: Values) -> tuple[bool, str]:
     if not isinstance(result, bool):
         raise CannotEvaluate(f"{text} is {result!r}, not true or false")
     return result, text
-
-
-def _copy(tree: ast.Expression) -> ast.Expression:
-    copied = ast.parse(ast.unparse(tree), mode="eval")
-    assert isinstance(copied, ast.Expression)
-    return copied
 
 
 class _Substitute(ast.NodeTransformer):
