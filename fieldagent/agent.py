@@ -90,9 +90,8 @@ class Agent:
         )
         self._outbox = Outbox.of_station(config)
         self._forwarder = Forwarder(self._outbox, self._mqtt.max_inflight)
-        self._build = MessageBuilder(
-            config, Topics(self._mqtt.topic_root, config.station.id), self._mqtt.telemetry_qos
-        )
+        self._topics = Topics(self._mqtt.topic_root, config.station.id)
+        self._build = MessageBuilder(config, self._topics, self._mqtt.telemetry_qos)
         self._snmp = SnmpClient()
         self._serial = SerialLines()
         self._poller = Poller(
@@ -138,7 +137,7 @@ class Agent:
         self._checklist = self._checklist_service(checklist) if not once else None
         if self._checklist is not None:
             self._publisher.subscribe(
-                Topics(self._mqtt.topic_root, config.station.id).checklist_command,
+                self._topics.checklist_command,
                 self._on_checklist_command,
             )
         self._prepare_will()
