@@ -135,6 +135,8 @@ class ChecklistService:
             self._start(request, "command-line")
             return
         settings = self._checklist.config.checklist
+        if not settings.holiday:
+            return
         scheduled = due(
             settings.holiday,
             settings.run_at,
