@@ -3,7 +3,11 @@
 Exit codes follow sysexits where no issue fixes them: 78 for a config that
 cannot be used (systemd's RestartPreventExitStatus can stop a restart loop on
 it), 69 when the broker never acknowledged a `--once` run, 75 when another
-agent already runs on the same state directory (systemd retries later).
+agent already runs on the same state directory (systemd retries later), 71
+when the system refused something (a port in use, a file that cannot be
+written), 141 when the reader of the output went away (`| head`), as a shell
+reports a tool stopped by SIGPIPE. Each failure is one line on stderr, not a
+traceback: the traceback is logged with -v.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +31,8 @@ from fieldagent.state import StateDirBusy, StateStoreError
 
 EXIT_CONFIG = 78
 EXIT_BUSY = 75  # sysexits EX_TEMPFAIL: another agent holds the state directory
+EXIT_OS_ERROR = 71  # sysexits EX_OSERR: a port in use, a file that cannot be written
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 log = logging.getLogger("fieldagent")
 
 
@@ -40,6 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     assert callable(handler)
     try:
         code = handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit where it would go unsaid
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -52,8 +60,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BUSY
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        _drop_stdout()
+        print("fieldagent: output closed by its reader (broken pipe)", file=sys.stderr)
+        return EXIT_BROKEN_PIPE
+    except OSError as exc:
+        log.debug("%s failed", args.command, exc_info=True)
+        print(f"error: {_os_error_text(exc)}", file=sys.stderr)
+        return EXIT_OS_ERROR
     assert isinstance(code, int)
     return code
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null: the interpreter's flush at exit would fail on the pipe again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _os_error_text(exc: OSError) -> str:
+    """`[Errno 98] cannot serve…` without the errno, with the file it concerns if any."""
+    text = exc.strerror or str(exc)
+    return f"{exc.filename}: {text}" if exc.filename else text
 
 
 def _parser() -> argparse.ArgumentParser:

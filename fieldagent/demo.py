@@ -12,6 +12,7 @@ import logging
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,9 +73,19 @@ async def _demo(config: Config, options: DemoOptions, workdir: Path) -> int:
         _banner(config, station, broker)
         view.start()
         if options.fault_after is not None:
-            _schedule_fault(station, options.fault_after)
+            _schedule_fault(station, view, options.fault_after)
         agent = Agent(agent_config, broker_url=broker.url)
-        return await run_until_stopped(agent.run_forever, options.duration)
+        loop = asyncio.get_running_loop()
+
+        async def show(stop: asyncio.Event) -> int:
+            # `fieldagent demo | head`: once the reader is gone, the demo has no one to show.
+            view.when_reader_gone(lambda: loop.call_soon_threadsafe(stop.set))
+            return await agent.run_forever(stop)
+
+        code = await run_until_stopped(show, options.duration)
+        if view.reader_gone:
+            raise BrokenPipeError("the reader of the live view went away")
+        return code
     finally:
         view.stop()
         station.stop()
@@ -94,7 +105,7 @@ def _banner(config: Config, station: SimulatedStation, broker: LocalBroker) -> N
     print("  Ctrl-C to stop.\n", flush=True)
 
 
-def _schedule_fault(station: SimulatedStation, after: float) -> None:
+def _schedule_fault(station: SimulatedStation, view: LiveView, after: float) -> None:
     ups = next((d for d in station.devices.items() if d[1].driver.kind == "ups"), None)
     if ups is None:
         return
@@ -102,18 +113,24 @@ def _schedule_fault(station: SimulatedStation, after: float) -> None:
 
     def cut_mains() -> None:
         device.play("mains_fail")
-        print(f"\n*** demo: mains power cut at {device_id} (scenario mains_fail) ***\n", flush=True)
+        view.show(f"\n*** demo: mains power cut at {device_id} (scenario mains_fail) ***\n")
 
     asyncio.get_running_loop().call_later(after, cut_mains)
 
 
 class LiveView:
-    """Subscribes to the station's topics and prints each message on one line."""
+    """Subscribes to the station's topics and prints each message on one line.
+
+    Prints come from paho's thread and the event loop alike, hence the lock; a
+    closed stdout is reported once, to whoever asked, instead of killing paho's thread.
+    """
 
     def __init__(self, broker: LocalBroker, topic_filter: str) -> None:
         self._broker = broker
         self._filter = topic_filter
         self._lock = threading.Lock()
+        self._on_reader_gone: Callable[[], object] | None = None
+        self.reader_gone = False
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="fieldagent-demo-view")
         self._client.on_connect = lambda c, u, f, rc, p: c.subscribe(self._filter, qos=1)
         self._client.on_message = self._print
@@ -126,6 +143,19 @@ class LiveView:
         self._client.disconnect()
         self._client.loop_stop()
 
-    def _print(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+    def when_reader_gone(self, callback: Callable[[], object]) -> None:
+        self._on_reader_gone = callback
+
+    def show(self, text: str) -> None:
         with self._lock:
-            print(render(message.topic, bytes(message.payload), bool(message.retain)), flush=True)
+            if self.reader_gone:
+                return
+            try:
+                print(text, flush=True)
+            except BrokenPipeError:
+                self.reader_gone = True
+                if self._on_reader_gone is not None:
+                    self._on_reader_gone()
+
+    def _print(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        self.show(render(message.topic, bytes(message.payload), bool(message.retain)))

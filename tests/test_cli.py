@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -184,3 +186,111 @@ def test_identify_reads_the_identity_and_suggests_the_driver(sims: SimRunner) ->
     )
     assert silent.returncode == 1
     assert "no reply from 127.0.0.6" in silent.stderr
+
+
+def _into_closed_pipe(*args: str, buffered: bool) -> subprocess.CompletedProcess[str]:
+    """`fieldagent ARGS | head -0`: the reader has gone before the first write."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if not buffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "fieldagent", *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+            env=env,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+
+
+@pytest.mark.parametrize("buffered", [True, False])
+@pytest.mark.parametrize("args", [("drivers",), ("drivers", "ups_rfc1628"), ("schema",)])
+def test_a_reader_that_goes_away_gets_one_line_and_exit_141(
+    args: tuple[str, ...], buffered: bool
+) -> None:
+    done = _into_closed_pipe(*args, buffered=buffered)
+    assert done.returncode == 141, done.stderr
+    assert done.stderr == "fieldagent: output closed by its reader (broken pipe)\n"
+
+
+def _held_udp_port(host: str) -> socket.socket:
+    """A UDP port on `host` that some other program already uses."""
+    held = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    held.bind((host, 0))
+    return held
+
+
+def test_simulate_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
+    with _held_udp_port("127.0.0.4") as held:
+        port = held.getsockname()[1]
+        path = write_station(tmp_path, [ups("ups1", "127.0.0.4", port)])
+        done = fieldagent("simulate", "-c", str(path))
+    assert done.returncode == 71
+    assert done.stderr.splitlines() == [
+        f"error: cannot serve SNMP at 127.0.0.4:{port}: Address already in use"
+        " (another agent or simulator already uses it)"
+    ]
+
+
+def test_demo_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
+    with _held_udp_port("127.0.0.4") as held:
+        port = held.getsockname()[1]
+        path = write_station(tmp_path, [ups("ups1", "127.0.0.4", port)])
+        done = fieldagent("demo", "-c", str(path), "--duration", "30")
+    assert done.returncode == 71
+    assert done.stderr.splitlines() == [
+        f"error: cannot serve SNMP at 127.0.0.4:{port}: Address already in use"
+        " (another agent or simulator already uses it)"
+    ]
+
+
+def _stops_when_its_reader_goes(process: subprocess.Popen[str], banner_lines: int) -> None:
+    """Read the banner, close the pipe like `head` does; the process must end by itself."""
+    assert process.stdout is not None and process.stderr is not None
+    for _ in range(banner_lines):
+        assert process.stdout.readline()
+    process.stdout.close()
+    try:
+        process.wait(timeout=40)  # far less than the run it was asked for
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 141
+    assert process.stderr.read() == "fieldagent: output closed by its reader (broken pipe)\n"
+
+
+def test_demo_stops_when_its_reader_goes(tmp_path: Path) -> None:
+    port = free_port("127.0.0.4", udp=True)
+    path = write_station(tmp_path, [ups("ups1", "127.0.0.4", port, interval=1)])
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "fieldagent", "demo", "-c", str(path), "--duration", "600"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    _stops_when_its_reader_goes(demo, banner_lines=3)
+
+
+def test_simulate_stops_when_its_reader_goes(tmp_path: Path) -> None:
+    port = free_port("127.0.0.4", udp=True)
+    path = write_station(tmp_path, [ups("ups1", "127.0.0.4", port)])
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "fieldagent", "simulate", "-c", str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert sim.stdin is not None
+    sim.stdin.write("show ups1\n")  # its answer is written after the reader has gone
+    sim.stdin.flush()
+    _stops_when_its_reader_goes(sim, banner_lines=2)

@@ -36,22 +36,38 @@ async def _simulate(config: Config, scenarios: dict[str, str], time_scale: float
             print("nothing to simulate: no device of this config is on a loopback address")
             return 1
         print("type 'help' for commands; Ctrl-C stops", flush=True)
-        _read_commands(station, asyncio.get_running_loop())
-        return await run_until_stopped(_wait)
+        reader_gone = asyncio.Event()
+
+        async def serve(stop: asyncio.Event) -> int:
+            _read_commands(station, asyncio.get_running_loop(), stop, reader_gone)
+            await stop.wait()
+            return 0
+
+        code = await run_until_stopped(serve)
+        if reader_gone.is_set():
+            raise BrokenPipeError("the reader of the output went away")
+        return code
     finally:
         station.stop()
 
 
-async def _wait(stop: asyncio.Event) -> int:
-    await stop.wait()
-    return 0
+def _read_commands(
+    station: SimulatedStation,
+    loop: asyncio.AbstractEventLoop,
+    stop: asyncio.Event,
+    reader_gone: asyncio.Event,
+) -> None:
+    """Read stdin in a daemon thread (it must not keep the process alive at exit).
 
-
-def _read_commands(station: SimulatedStation, loop: asyncio.AbstractEventLoop) -> None:
-    """Read stdin in a daemon thread (it must not keep the process alive at exit)."""
+    A closed stdout stops the simulator like Ctrl-C: nobody sees the answers.
+    """
 
     def handle(line: str) -> None:
-        print(apply_command(station, line), flush=True)
+        try:
+            print(apply_command(station, line), flush=True)
+        except BrokenPipeError:
+            reader_gone.set()
+            stop.set()
 
     def reader() -> None:
         for line in sys.stdin:
