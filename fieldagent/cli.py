@@ -108,7 +108,10 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_cmd_run)
 
     check = sub.add_parser("check-config", help="validate a station file")
-    check.add_argument("file", type=Path, metavar="FILE")
+    # FILE or -c FILE: the unit and older notes give it bare, every other command takes -c.
+    station_file = check.add_mutually_exclusive_group()
+    station_file.add_argument("file", type=Path, nargs="?", metavar="FILE", help="station file")
+    _config_option(station_file)
     check.set_defaults(handler=_cmd_check_config)
 
     poll = sub.add_parser("poll", help="poll one device now and print its readings")
@@ -216,7 +219,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _config_option(parser: argparse.ArgumentParser) -> None:
+def _config_option(parser: argparse._ActionsContainer) -> None:
     parser.add_argument(
         "-c",
         "--config",
@@ -257,13 +260,14 @@ def load_station(path: Path) -> StationChecklist:
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
+    path: Path = args.file or args.config
     try:
-        config = load(args.file)
+        config = load(path)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 1
-    print(f"{args.file}: ok (station {config.station.id}, {len(config.device)} devices)")
+    print(f"{path}: ok (station {config.station.id}, {len(config.device)} devices)")
     return 0
 
 

@@ -29,6 +29,17 @@ def test_check_config_accepts_the_shipped_files() -> None:
         assert "ok" in done.stdout
 
 
+def test_check_config_takes_the_file_with_c_like_every_command(tmp_path: Path) -> None:
+    path = write_station(tmp_path, [ups("ups1", "127.0.0.2", 161)])
+    for args in (["-c", str(path)], ["--config", str(path)], [str(path)]):
+        done = fieldagent("check-config", *args)
+        assert done.returncode == 0, (args, done.stderr)
+        assert done.stdout == f"{path}: ok (station test-station, 1 devices)\n"
+    both = fieldagent("check-config", str(path), "-c", str(path))
+    assert both.returncode == 2
+    assert "not allowed with argument FILE" in both.stderr
+
+
 def test_check_config_lists_every_problem_and_exits_1(tmp_path: Path) -> None:
     path = write_station(
         tmp_path,
