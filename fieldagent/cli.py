@@ -51,10 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
-        return EXIT_CONFIG
+        return _unusable(args)
     except StateStoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return _unusable(args)
     except StateDirBusy as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BUSY
@@ -70,6 +70,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OS_ERROR
     assert isinstance(code, int)
     return code
+
+
+def _unusable(args: argparse.Namespace) -> int:
+    """Exit 78; the daemon also says, as the journal's last line, that it stays down."""
+    if args.command == "run":
+        print(
+            f"fieldagent: not started (exit {EXIT_CONFIG}: unusable configuration, systemd does"
+            " not restart it): fix the above, then systemctl restart fieldagent",
+            file=sys.stderr,
+        )
+    return EXIT_CONFIG
 
 
 def _drop_stdout() -> None:

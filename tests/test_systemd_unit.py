@@ -30,17 +30,39 @@ def test_unit_verifies(tmp_path: Path) -> None:
     assert done.stderr.strip() == "", done.stderr
 
 
-def test_the_unit_does_not_restart_the_agent_on_an_unusable_config(tmp_path: Path) -> None:
-    """A broken station file must not become a restart loop: the unit's
-    RestartPreventExitStatus must be the code the agent exits with on it."""
+def _settings(name: str) -> list[str]:
+    """The values of one [Service] setting, as systemd reads them (one per line)."""
     lines = UNIT.read_text(encoding="utf-8").splitlines()
+    return [line.split("=", 1)[1] for line in lines if line.startswith(f"{name}=")]
+
+
+def test_only_the_main_process_can_fail_the_start() -> None:
+    """RestartPreventExitStatus= reads the main process's exit status only: a failing
+    ExecStartPre= (or ExecStartPost=) restarts the unit every RestartSec, forever.
+    Helpers prefixed with '-' cannot fail the unit."""
+    helpers = [
+        (name, command)
+        for name in ("ExecStartPre", "ExecStartPost", "ExecCondition")
+        for command in _settings(name)
+        if not command.startswith("-")
+    ]
+    assert helpers == []
+
+
+def test_the_unit_does_not_restart_the_agent_on_an_unusable_config(tmp_path: Path) -> None:
+    """The unit's own ExecStart on a broken station file: it exits with a code the unit's
+    RestartPreventExitStatus lists, and its last line (the journal's) says why."""
     prevent = {
-        int(code)
-        for line in lines
-        if line.startswith("RestartPreventExitStatus=")
-        for code in line.split("=", 1)[1].split()
+        int(code) for value in _settings("RestartPreventExitStatus") for code in value.split()
     }
+    assert _settings("Restart") == ["on-failure"]
     broken = tmp_path / "station.toml"
     broken.write_text("[station]\nid = 'bad id!'\n", encoding="utf-8")
-    done = fieldagent("run", "-c", str(broken))
+    [exec_start] = _settings("ExecStart")
+    executable, *args = exec_start.split()
+    assert executable == INSTALLED
+    args = [str(broken) if arg == "/etc/fieldagent/station.toml" else arg for arg in args]
+    done = fieldagent(*args)
     assert done.returncode in prevent, (done.returncode, prevent)
+    last = done.stderr.splitlines()[-1]
+    assert "not started" in last and "systemd does not restart it" in last, done.stderr
