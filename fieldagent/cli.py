@@ -336,7 +336,7 @@ def _cmd_poll(args: argparse.Namespace) -> int:
                 )
             )
         else:
-            where = device.host if driver.protocol == "local" else f"{device.host}:{device.port}"
+            where = device.location(driver.protocol)
             print(f"{device.id} ({driver.name}) at {where}, {result.duration_s * 1000:.0f} ms")
             print(_table(result))
             if result.answered:

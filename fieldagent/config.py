@@ -540,6 +540,16 @@ class DeviceSection(_Strict):
         """Where the device is: host, or serial port path."""
         return self.host if self.host is not None else str(self.serial_port)
 
+    def location(self, protocol: str) -> str:
+        """Where it answers, as a technician names it (its driver's protocol decides)."""
+        if self.serial_port is None:
+            return self.address if protocol == "local" else f"{self.address}:{self.port}"
+        return (
+            f"{self.serial_port} (unit {self.unit})"
+            if protocol == "modbus"
+            else str(self.serial_port)
+        )
+
     @model_validator(mode="after")
     def _snmp_security(self) -> Self:
         if self.snmp_version is SnmpVersion.V3 and self.community is not None:

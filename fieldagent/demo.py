@@ -24,7 +24,7 @@ from fieldagent.agent import Agent
 from fieldagent.config import Config
 from fieldagent.lifecycle import run_until_stopped
 from fieldagent.localbroker import BrokerError, LocalBroker
-from fieldagent.sim.station import SimulatedStation, served_at
+from fieldagent.sim.station import SimulatedStation
 from fieldagent.watch import render
 
 EXIT_NO_BROKER = 69
@@ -96,7 +96,7 @@ def _banner(config: Config, station: SimulatedStation, broker: LocalBroker) -> N
     print(f"fieldagent demo: station {config.station.id} — {config.station.name}")
     for device_id, simulated in station.devices.items():
         device = config.find_device(device_id)
-        where = served_at(device, simulated.driver)
+        where = device.location(simulated.driver.protocol)
         print(f"  simulated {device_id:<12} {simulated.driver.name:<14} at {where}")
     for device_id, reason in station.skipped:
         print(f"  not simulated {device_id}: {reason}")

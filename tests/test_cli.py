@@ -114,6 +114,37 @@ def test_poll_of_a_silent_device_exits_1_with_the_reason(tmp_path: Path) -> None
     assert "bad" in done.stdout
 
 
+def test_poll_of_a_serial_device_names_its_port(tmp_path: Path) -> None:
+    tty = tmp_path / "tty"
+    path = write_station(
+        tmp_path,
+        [
+            {"id": "co", "driver": "changeover_ascii", "serial_port": tty / "co"},
+            {"id": "gen", "driver": "generator_modbus", "serial_port": tty / "bus", "unit": 10},
+        ],
+    )
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "fieldagent", "simulate", "-c", str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert sim.stdout is not None
+        assert sim.stdout.readline().startswith("simulating co ")  # its pty is in place
+        co = fieldagent("poll", "-c", str(path), "co")
+        gen = fieldagent("poll", "-c", str(path), "gen")
+    finally:
+        sim.terminate()
+        sim.communicate(timeout=10)
+    assert co.returncode == 0, co.stderr
+    assert co.stdout.startswith(f"co (changeover_ascii) at {tty / 'co'}, ")
+    assert gen.returncode == 0, gen.stderr
+    assert gen.stdout.startswith(f"gen (generator_modbus) at {tty / 'bus'} (unit 10), ")
+
+
 @pytest.mark.parametrize("kind", ["status", "telemetry", "health", "checklist", "checklist-reply"])
 def test_schema_prints_the_payload_json_schema(kind: str) -> None:
     done = fieldagent("schema", kind)

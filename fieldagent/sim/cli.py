@@ -13,7 +13,7 @@ import threading
 from drivers import get_driver
 from fieldagent.config import Config
 from fieldagent.lifecycle import run_until_stopped
-from fieldagent.sim.station import SimulatedStation, apply_command, served_at
+from fieldagent.sim.station import SimulatedStation, apply_command
 
 
 def run_simulator(config: Config, scenarios: dict[str, str], time_scale: float) -> int:
@@ -28,7 +28,7 @@ async def _simulate(config: Config, scenarios: dict[str, str], time_scale: float
     try:
         for device_id, device in station.devices.items():
             section = config.find_device(device_id)
-            where = served_at(section, device.driver)
+            where = section.location(device.driver.protocol)
             print(f"simulating {device_id} ({device.driver.name}) at {where} [{device.scenario}]")
         for device_id, reason in station.skipped:
             print(f"not simulated: {device_id}: {reason}")

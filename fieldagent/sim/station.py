@@ -128,14 +128,6 @@ class SimulatedStation:
         return device
 
 
-def served_at(section: DeviceSection, driver: Driver) -> str:
-    """Where a simulated device answers, as a technician would name it."""
-    if section.serial_port is not None:
-        unit = f" (unit {section.unit})" if driver.protocol == "modbus" else ""
-        return f"{section.serial_port}{unit}"
-    return f"{section.address}:{section.port}"
-
-
 def _bus(path: Path, members: list[tuple[DeviceSection, SimulatedDevice]]) -> SerialBusSimulator:
     protocols = {device.driver.protocol for _, device in members}
     if len(protocols) != 1:
