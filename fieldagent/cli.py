@@ -350,6 +350,7 @@ def _cmd_poll(args: argparse.Namespace) -> int:
 
 
 def _table(result: object) -> str:
+    """One row per reading; a detail that is the poll's own error is left to its one line."""
     from fieldagent.model import PollResult
 
     assert isinstance(result, PollResult)
@@ -358,7 +359,7 @@ def _table(result: object) -> str:
             r.key,
             "" if r.value is None else str(r.value),
             r.unit,
-            r.quality + (f" ({r.detail})" if r.detail else ""),
+            r.quality + (f" ({r.detail})" if r.detail and r.detail != result.error else ""),
         )
         for r in result.readings
     ]
