@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -27,6 +28,18 @@ def test_check_config_accepts_the_shipped_files() -> None:
         done = fieldagent("check-config", str(ROOT / "config" / name))
         assert done.returncode == 0, done.stderr
         assert "ok" in done.stdout
+
+
+def test_the_readme_install_example_polls_devices_of_the_example_file() -> None:
+    """A newcomer copies the example file and runs the README's lines as they are."""
+    from fieldagent.config import load_config
+
+    example = load_config(ROOT / "config" / "station.example.toml")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    polled = re.findall(r"fieldagent poll -c /etc/fieldagent/station\.toml (\S+)", readme)
+    assert polled
+    for device_id in polled:
+        example.find_device(device_id)
 
 
 def test_check_config_takes_the_file_with_c_like_every_command(tmp_path: Path) -> None:
