@@ -656,9 +656,8 @@ def parse_config(
     if known_drivers is not None and isinstance(devices, list):
         for index, device in enumerate(devices):
             if isinstance(device, dict):
-                problems.extend(
-                    _driver_problems(f"{source}: device[{index}]", device, known_drivers)
-                )
+                where = f"{source}: {_device_label(data, index)}"
+                problems.extend(_driver_problems(where, device, known_drivers))
     station_limits = data.get("limits")
     if known_drivers is not None and isinstance(station_limits, dict):
         problems.extend(_station_limit_problems(f"{source}: limits", station_limits, known_drivers))
@@ -790,7 +789,7 @@ def _merged_limit_problems(
     is only seen here.
     """
     problems: list[str] = []
-    for index, device in enumerate(config.device):
+    for device in config.device:
         driver = known_drivers.get(device.driver)
         if driver is None:
             continue
@@ -812,7 +811,7 @@ def _merged_limit_problems(
             if problem is None:
                 continue
             if key in device.limits:
-                where = f"{source}: device[{index}].limits.{key}"
+                where = f"{source}: device {device.id!r}.limits.{key}"
             else:
                 where = f"{source}: limits.{key}"
             line = (
@@ -825,7 +824,7 @@ def _merged_limit_problems(
 
 
 def _describe(source: str, data: dict[str, Any], error: Any) -> str:
-    location = _location(error["loc"])
+    location = _location(error["loc"], data)
     message = str(error["msg"])
     if error["type"] == "extra_forbidden":
         message = "unknown key" + suggest(str(error["loc"][-1]), _siblings(error["loc"]))
@@ -856,7 +855,9 @@ def _describe(source: str, data: dict[str, Any], error: Any) -> str:
 _SECRET_KEYS = frozenset({"password", "community", "communities", "auth_key", "priv_key"})
 
 
-def _location(loc: tuple[Any, ...]) -> str:
+def _location(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
+    if len(loc) >= 2 and loc[0] == "device" and isinstance(loc[1], int):
+        loc = (_device_label(data, loc[1]), *loc[2:])
     parts: list[str] = []
     for item in loc:
         if isinstance(item, int):
@@ -864,6 +865,18 @@ def _location(loc: tuple[Any, ...]) -> str:
         else:
             parts.append(("." if parts else "") + str(item))
     return "".join(parts)
+
+
+def _device_label(data: dict[str, Any], index: int) -> str:
+    """`device 'ups1'`: a technician knows devices by id. By position (`device[3]`,
+    from 0) only when the block has no usable id or shares it with another."""
+    devices = data.get("device")
+    blocks = devices if isinstance(devices, list) else []
+    ids = [block.get("id") if isinstance(block, dict) else None for block in blocks]
+    device_id = ids[index] if index < len(ids) else None
+    if isinstance(device_id, str) and device_id and ids.count(device_id) == 1:
+        return f"device {device_id!r}"
+    return f"device[{index}]"
 
 
 _SECTION_MODELS: dict[str, type[BaseModel]] = {

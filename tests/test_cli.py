@@ -68,10 +68,11 @@ def test_check_config_lists_every_problem_and_exits_1(tmp_path: Path) -> None:
     lines = done.stderr.splitlines()
     expected = [
         "mqtt.url: ",
+        # Two blocks share the id 'ups1': only their position tells them apart.
         "device[0].port: ",
         "device[0].interval: ",
         "device[1].colour: unknown key",
-        "device[2].driver: unknown driver 'no_such_driver'",
+        "device 'tx1'.driver: unknown driver 'no_such_driver'",
     ]
     for fragment in expected:
         assert any(line.startswith(f"{path}: {fragment}") for line in lines), (fragment, lines)

@@ -318,7 +318,7 @@ def test_parse_config_names_the_source_and_skips_drivers_when_unknown() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config(data, "inline", KNOWN)
     assert caught.value.problems == [
-        f"inline: device[0].driver: unknown driver 'future_driver' (known: {KNOWN_LIST})"
+        f"inline: device 'ups1'.driver: unknown driver 'future_driver' (known: {KNOWN_LIST})"
     ]
 
 
@@ -342,36 +342,36 @@ INVALID = [
     ),
     (
         {"devices": [ups(comunity="public")]},
-        "device[0].comunity",
+        "device 'ups1'.comunity",
         "unknown key (did you mean 'community'?)",
     ),
     (
         {"devices": [UPS, ups(id="ups2", intervall=5)]},
-        "device[1].intervall",
+        "device 'ups2'.intervall",
         "unknown key (did you mean 'interval'?)",
     ),
     # missing keys and sections
     ({"station": {"name": DROP}}, "station.name", "required key is missing"),
     (
         {"devices": [ups(host=DROP)]},
-        "device[0]",
+        "device 'ups1'",
         "give either host (network device) or serial_port (serial device)",
     ),
     (
         {"devices": [ups(serial_port="/dev/ttyUSB0")]},
-        "device[0]",
+        "device 'ups1'",
         "give either host (network device) or serial_port (serial device)",
     ),
-    ({"devices": [ups(baud=9601)]}, "device[0].baud", "9601 is not a standard rate"),
-    ({"devices": [ups(parity="X")]}, "device[0].parity", "Input should be 'N', 'E' or 'O'"),
-    ({"devices": [ups(unit=0)]}, "device[0].unit", "greater than or equal to 1"),
+    ({"devices": [ups(baud=9601)]}, "device 'ups1'.baud", "9601 is not a standard rate"),
+    ({"devices": [ups(parity="X")]}, "device 'ups1'.parity", "Input should be 'N', 'E' or 'O'"),
+    ({"devices": [ups(unit=0)]}, "device 'ups1'.unit", "greater than or equal to 1"),
     (
         {"devices": [ups(host=DROP, serial_port="/dev/ttyUSB0")]},
-        "device[0]",
+        "device 'ups1'",
         "driver ups_rfc1628 reads over SNMP: give host",
     ),
     # wrong types
-    ({"devices": [ups(port="abc")]}, "device[0].port", "Input should be a valid integer"),
+    ({"devices": [ups(port="abc")]}, "device 'ups1'.port", "Input should be a valid integer"),
     ({"devices": [ups(id=5)]}, "device[0].id", "Input should be a valid string (got 5)"),
     ({"mqtt": {"keepalive": 1.5}}, "mqtt.keepalive", "Input should be a valid integer"),
     ({"mqtt": {"tls_verify": "maybe"}}, "mqtt.tls_verify", "Input should be a valid boolean"),
@@ -433,77 +433,93 @@ INVALID = [
         "Input should be 'debug', 'info', 'warning' or 'error'",
     ),
     # [[device]]
-    ({"devices": [ups(id="ups main")]}, "device[0].id", f"'ups main' {TOPIC_SAFE}"),
+    ({"devices": [ups(id="ups main")]}, "device 'ups main'.id", f"'ups main' {TOPIC_SAFE}"),
     (
         {"devices": [ups(), ups(host="192.168.1.21")]},
         "device",
         "duplicate device id 'ups1' (device[0] and device[1])",
     ),
-    ({"devices": [ups(port=0)]}, "device[0].port", "greater than or equal to 1 (got 0)"),
-    ({"devices": [ups(port=65536)]}, "device[0].port", "less than or equal to 65535 (got 65536)"),
+    ({"devices": [ups(port=0)]}, "device 'ups1'.port", "greater than or equal to 1 (got 0)"),
+    (
+        {"devices": [ups(port=65536)]},
+        "device 'ups1'.port",
+        "less than or equal to 65535 (got 65536)",
+    ),
     (
         {"devices": [ups(driver="ups_rfc1682")]},
-        "device[0].driver",
+        "device 'ups1'.driver",
         f"unknown driver 'ups_rfc1682' (did you mean 'ups_rfc1628'?) (known: {KNOWN_LIST})",
     ),
     (
         {"devices": [ups(driver="xyz")]},
-        "device[0].driver",
+        "device 'ups1'.driver",
         f"unknown driver 'xyz' (known: {KNOWN_LIST})",
     ),
     (
         {"devices": [ups(interval=0.5)]},
-        "device[0].interval",
+        "device 'ups1'.interval",
         "greater than or equal to 1 (got 0.5)",
     ),
-    ({"devices": [ups(interval=0)]}, "device[0].interval", "greater than or equal to 1"),
-    ({"devices": [ups(timeout=0)]}, "device[0].timeout", "greater than 0"),
-    ({"devices": [ups(retries=0)]}, "device[0].retries", "greater than or equal to 1"),
+    ({"devices": [ups(interval=0)]}, "device 'ups1'.interval", "greater than or equal to 1"),
+    ({"devices": [ups(timeout=0)]}, "device 'ups1'.timeout", "greater than 0"),
+    ({"devices": [ups(retries=0)]}, "device 'ups1'.retries", "greater than or equal to 1"),
     (
         {"devices": [ups(request_retries=11)]},
-        "device[0].request_retries",
+        "device 'ups1'.request_retries",
         "less than or equal to 10",
     ),
     (
         {"devices": [ups(host="ups 1")]},
-        "device[0].host",
+        "device 'ups1'.host",
         "'ups 1' is neither an IP address nor a host name",
     ),
-    ({"devices": [ups(host="-ups")]}, "device[0].host", "is neither an IP address nor a host name"),
+    (
+        {"devices": [ups(host="-ups")]},
+        "device 'ups1'.host",
+        "is neither an IP address nor a host name",
+    ),
     (
         {"devices": [ups(snmp_version=2)]},
-        "device[0].snmp_version",
+        "device 'ups1'.snmp_version",
         "Input should be '1', '2c' or '3' (got '2')",
     ),
     (
         {"devices": [v3(auth_protocol="MD5")]},
-        "device[0].auth_protocol",
+        "device 'ups1'.auth_protocol",
         "Input should be 'SHA' or 'SHA-256'",
     ),
     # SNMP v3 rules
-    ({"devices": [v3(user=DROP)]}, "device[0]", "snmp_version 3 needs user"),
-    ({"devices": [v3(user="")]}, "device[0]", "snmp_version 3 needs user"),
+    ({"devices": [v3(user=DROP)]}, "device 'ups1'", "snmp_version 3 needs user"),
+    ({"devices": [v3(user="")]}, "device 'ups1'", "snmp_version 3 needs user"),
     (
         {"devices": [v3(community="public")]},
-        "device[0]",
+        "device 'ups1'",
         "community is not used with snmp_version 3; set user instead",
     ),
     (
         {"devices": [v3(auth_protocol=DROP, auth_key=DROP)]},
-        "device[0]",
+        "device 'ups1'",
         "privacy (priv_protocol) needs authentication (auth_protocol)",
     ),
-    ({"devices": [v3(auth_key=DROP)]}, "device[0]", "auth_protocol and auth_key go together"),
-    ({"devices": [v3(priv_protocol=DROP)]}, "device[0]", "priv_protocol and priv_key go together"),
+    ({"devices": [v3(auth_key=DROP)]}, "device 'ups1'", "auth_protocol and auth_key go together"),
+    (
+        {"devices": [v3(priv_protocol=DROP)]},
+        "device 'ups1'",
+        "priv_protocol and priv_key go together",
+    ),
     (
         {"devices": [ups(snmp_version="2c", user="u", auth_protocol="SHA", auth_key="12345678")]},
-        "device[0]",
+        "device 'ups1'",
         "user, auth_protocol, auth_key only apply to snmp_version 3",
     ),
-    ({"devices": [ups(priv_key="12345678")]}, "device[0]", "priv_key only apply to snmp_version 3"),
+    (
+        {"devices": [ups(priv_key="12345678")]},
+        "device 'ups1'",
+        "priv_key only apply to snmp_version 3",
+    ),
     (
         {"devices": [ups(snmp_version="1", user="u")]},
-        "device[0]",
+        "device 'ups1'",
         "user only apply to snmp_version 3",
     ),
 ]
@@ -526,9 +542,9 @@ def test_invalid_value_is_reported_with_its_key_path(
 @pytest.mark.parametrize(
     ("device", "where", "secret"),
     [
-        (v3(auth_key="s3cr3t!"), "device[0].auth_key", "s3cr3t!"),
-        (v3(priv_key="hush-7"), "device[0].priv_key", "hush-7"),
-        (ups(community=12345), "device[0].community", "12345"),
+        (v3(auth_key="s3cr3t!"), "device 'ups1'.auth_key", "s3cr3t!"),
+        (v3(priv_key="hush-7"), "device 'ups1'.priv_key", "hush-7"),
+        (ups(community=12345), "device 'ups1'.community", "12345"),
     ],
 )
 def test_secret_values_are_not_echoed(
@@ -606,10 +622,10 @@ def test_several_problems_are_all_listed(tmp_path: Path) -> None:
             "agent.log_level",
             "mqtt.url",
             "mqtt.keepalive",
-            "device[0].port",
-            "device[1].interval",
-            "device[1].comunity",
-            "device[1].driver",
+            "device 'ups1'.port",
+            "device 'ups2'.interval",
+            "device 'ups2'.comunity",
+            "device 'ups2'.driver",
         ]
     )
 
@@ -675,7 +691,7 @@ def test_scaling_names_metrics_of_the_device_driver(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(path, KNOWN)
     problems = "\n".join(caught.value.problems)
-    assert f"{path}: device[0].scaling.ups.battery.runtime_min: " in problems
+    assert f"{path}: device 'ups1'.scaling.ups.battery.runtime_min: " in problems
     assert "greater than 0" in problems
     assert (
         "has no metric 'ups.battery.charge_pctt' (did you mean 'ups.battery.charge_pct'?)"
@@ -749,7 +765,7 @@ LIMIT_FAULTS = [
     # unknown metric keys, with a hint
     (
         '[device.limits."rf.vswrr"]\nwarn_high = 1.4\n',
-        "device[0].limits.rf.vswrr: driver fm_transmitter_nautel has no metric 'rf.vswrr'"
+        "device 'fm-main'.limits.rf.vswrr: driver fm_transmitter_nautel has no metric 'rf.vswrr'"
         " (did you mean 'rf.vswr'?)",
     ),
     (
@@ -758,7 +774,7 @@ LIMIT_FAULTS = [
     ),
     (
         '[device.limits."rf.vswr"]\nwarn_hihg = 1.4\n',
-        "device[0].limits.rf.vswr.warn_hihg: unknown key (did you mean 'warn_high'?)",
+        "device 'fm-main'.limits.rf.vswr.warn_hihg: unknown key (did you mean 'warn_high'?)",
     ),
     (
         '[limits."rf.vswr"]\ndelay = 5\n',
@@ -767,7 +783,8 @@ LIMIT_FAULTS = [
     # bad delays and deadbands
     (
         '[device.limits."rf.vswr"]\ndelay_s = -5\n',
-        "device[0].limits.rf.vswr.delay_s: Input should be greater than or equal to 0 (got -5)",
+        "device 'fm-main'.limits.rf.vswr.delay_s:"
+        " Input should be greater than or equal to 0 (got -5)",
     ),
     (
         '[limits."rf.vswr"]\nclear_delay_s = 100000\n',
@@ -775,29 +792,29 @@ LIMIT_FAULTS = [
     ),
     (
         '[device.limits."rf.vswr"]\ndelay_s = "5 s"\n',
-        "device[0].limits.rf.vswr.delay_s: Input should be a valid number",
+        "device 'fm-main'.limits.rf.vswr.delay_s: Input should be a valid number",
     ),
     (
         '[device.limits."rf.vswr"]\nclear_delay_s = nan\n',
-        "device[0].limits.rf.vswr.clear_delay_s: Input should be a finite number",
+        "device 'fm-main'.limits.rf.vswr.clear_delay_s: Input should be a finite number",
     ),
     (
         '[device.limits."rf.vswr"]\ndeadband = -0.1\n',
-        "device[0].limits.rf.vswr.deadband: Input should be greater than or equal to 0",
+        "device 'fm-main'.limits.rf.vswr.deadband: Input should be greater than or equal to 0",
     ),
     # limit values and their order
     (
         '[device.limits."rf.vswr"]\nwarn_high = "of"\n',
-        'device[0].limits.rf.vswr.warn_high: a limit is a number, or "off" to remove the'
+        "device 'fm-main'.limits.rf.vswr.warn_high: a limit is a number, or \"off\" to remove the"
         " driver's limit (got 'of')",
     ),
     (
         '[device.limits."rf.vswr"]\nwarn_high = inf\n',
-        "device[0].limits.rf.vswr.warn_high: a limit must be a finite number",
+        "device 'fm-main'.limits.rf.vswr.warn_high: a limit must be a finite number",
     ),
     (
         '[device.limits."rf.vswr"]\nwarn_high = 2.1\ncrit_high = 1.9\n',
-        "device[0].limits.rf.vswr: warn_high (2.1) must be at most crit_high (1.9)",
+        "device 'fm-main'.limits.rf.vswr: warn_high (2.1) must be at most crit_high (1.9)",
     ),
     (
         '[limits."rf.vswr"]\nwarn_low = 2\nwarn_high = 2\n',
@@ -805,7 +822,7 @@ LIMIT_FAULTS = [
     ),
     (
         '[device.limits."rf.vswr"]\nwarn_high = 2.1\n',
-        "device[0].limits.rf.vswr: with the driver's and station-wide limits of device"
+        "device 'fm-main'.limits.rf.vswr: with the driver's and station-wide limits of device"
         " fm-main, warn_high (2.1) must be at most crit_high (2)",
     ),
     (
@@ -816,16 +833,16 @@ LIMIT_FAULTS = [
     # limits and states must fit the metric
     (
         '[device.limits."tx.on_air"]\nwarn_low = 1\n',
-        "device[0].limits.tx.on_air: tx.on_air is a true/false value: warn_low do not apply;"
+        "device 'fm-main'.limits.tx.on_air: tx.on_air is a true/false value: warn_low do not apply;"
         " use states",
     ),
     (
         '[device.limits."rf.vswr"]\nstates = { high = "critical" }\n',
-        "device[0].limits.rf.vswr.states: rf.vswr is a number: states do not apply",
+        "device 'fm-main'.limits.rf.vswr.states: rf.vswr is a number: states do not apply",
     ),
     (
         '[device.limits."tx.on_air"]\nstates = { flase = "critical" }\n',
-        "device[0].limits.tx.on_air.states: tx.on_air has no state 'flase'"
+        "device 'fm-main'.limits.tx.on_air.states: tx.on_air has no state 'flase'"
         " (did you mean 'false'?) (known: false, true)",
     ),
     (
@@ -835,12 +852,13 @@ LIMIT_FAULTS = [
     ),
     (
         '[device.limits."tx.on_air"]\nstates = { false = "bad" }\n',
-        "device[0].limits.tx.on_air.states.false: Input should be 'ok', 'warning' or 'critical'",
+        "device 'fm-main'.limits.tx.on_air.states.false:"
+        " Input should be 'ok', 'warning' or 'critical'",
     ),
     # rows
     (
         '[device.limits."rf.vswr[input=1]"]\nwarn_high = 1.4\n',
-        "device[0].limits.rf.vswr[input=1]: rf.vswr is a single value, not a table",
+        "device 'fm-main'.limits.rf.vswr[input=1]: rf.vswr is a single value, not a table",
     ),
     (
         '[limits."ird.cn_db[input=1]"]\nwarn_low = 4\n',
@@ -874,9 +892,9 @@ def test_row_keys_name_the_table_of_the_metric(tmp_path: Path) -> None:
         '[device.limits."ird.cn_db[input=2]"]\nwarn_low = 3\n'
     )
     assert limits_problems(tmp_path, text, devices=[IRD]) == [
-        "device[0].limits.ird.cn_db[inputs=2]: rows of ird.cn_db are named [input=...],"
+        "device 'ird1'.limits.ird.cn_db[inputs=2]: rows of ird.cn_db are named [input=...],"
         " not [inputs=...]",
-        "device[0].limits.ird.cn_db[input=2: a table row is written KEY[label=index],"
+        "device 'ird1'.limits.ird.cn_db[input=2: a table row is written KEY[label=index],"
         " e.g. 'ird.cn_db[input=2]'",
     ]
 
@@ -895,7 +913,7 @@ def test_maintenance_until_needs_a_time_with_its_offset(
     path = write(tmp_path, station_toml(devices=[{**FM, "maintenance_until": DROP}]))
     text = path.read_text(encoding="utf-8") + f"maintenance_until = {value}\n"
     [problem] = problems_of(write(tmp_path, text))
-    assert problem.startswith(f"{path}: device[0].maintenance_until: "), problem
+    assert problem.startswith(f"{path}: device 'fm-main'.maintenance_until: "), problem
     assert says in problem
 
 
