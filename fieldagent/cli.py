@@ -460,9 +460,12 @@ def _cmd_outbox(args: argparse.Namespace) -> int:
 
 def _cmd_maintenance(args: argparse.Namespace) -> int:
     from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
 
     from fieldagent.alarms import AlarmStore
+    from fieldagent.alarms.messages import local_time
     from fieldagent.model import utc_now
+    from fieldagent.state import running_agent
 
     config = load(args.config)
     try:
@@ -488,8 +491,19 @@ def _cmd_maintenance(args: argparse.Namespace) -> int:
         store.request_maintenance(args.device, until, now)
     finally:
         store.close()
-    what = f"until {until.isoformat(timespec='minutes')}" if until else "off"
-    print(f"{args.device}: maintenance {what}; the running agent applies it within a second")
+    zone = config.station.timezone
+    what = f"until {local_time(until, ZoneInfo(zone))} (station time, {zone})" if until else "off"
+    agent = running_agent(config.agent.state_dir)
+    if agent is not None:
+        print(
+            f"{args.device}: maintenance {what}; the running agent (pid {agent}) applies it"
+            " within a second"
+        )
+    else:
+        print(
+            f"{args.device}: maintenance {what}; no agent runs on {config.agent.state_dir}"
+            " now: the request waits there, and the agent applies it when it starts"
+        )
     return 0
 
 

@@ -81,7 +81,7 @@ class StateDirLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            holder = _holder(fd)
             os.close(fd)
             raise StateDirBusy(
                 f"{self._path.parent}: another fieldagent (pid {holder}) is running on this"
@@ -96,3 +96,31 @@ class StateDirLock:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def running_agent(state_dir: Path) -> str | None:
+    """The pid of the agent running on `state_dir` ("unknown" if it did not say), or None.
+
+    For commands that leave work to the daemon (`fieldagent maintenance`): they
+    must not claim it will be done within a second when nothing runs. A shared
+    lock taken and dropped at once tells: it fails only while an agent holds the
+    lock. It never creates the lock file.
+    """
+    try:
+        fd = os.open(state_dir / LOCK_NAME, os.O_RDONLY)
+    except OSError:
+        return None  # no agent has ever run here (or the directory is unreadable)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return _holder(fd)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def _holder(fd: int) -> str:
+    """The pid the lock's holder wrote into the lock file."""
+    return os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
+from fieldagent.alarms import AlarmStore
 from fieldagent.localbroker import LocalBroker
 from tests.agentproc import AgentProcess, fieldagent
 from tests.mqtt_probe import MqttProbe, Received
@@ -139,6 +141,8 @@ def test_maintenance_command_holds_alarms_back_and_says_so(
         probe.wait_for(lambda ms: any(e["alarm_id"] == source for e in alarm_events(ms)))
         done = fieldagent("maintenance", "-c", str(config), "ups-main", "--hours", "2")
         assert done.returncode == 0, done.stderr
+        assert "(station time, Asia/Ho_Chi_Minh)" in done.stdout
+        assert "the running agent (pid " in done.stdout and "within a second" in done.stdout
         probe.wait_for(
             lambda ms: any(e["alarm_id"] == maintenance for e in alarm_events(ms)), timeout=10
         )
@@ -168,3 +172,24 @@ def test_maintenance_command_checks_its_arguments(tmp_path: Path) -> None:
     assert unknown.returncode == 2 and "no device 'ups9'" in unknown.stderr
     naive = fieldagent("maintenance", "-c", str(config), "ups1", "--until", "2026-12-01T08:00")
     assert naive.returncode == 78 and "offset" in naive.stderr
+
+
+def test_maintenance_without_an_agent_says_when_it_applies_in_station_time(
+    tmp_path: Path,
+) -> None:
+    config = write_station(tmp_path, [{"id": "ups1", "driver": "ups_rfc1628", "host": "127.0.0.2"}])
+    state = tmp_path / "state"
+    done = fieldagent("maintenance", "-c", str(config), "ups1", "--until", "2026-12-01T01:30Z")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (
+        "ups1: maintenance until 2026-12-01 08:30 +07:00 (station time, Asia/Ho_Chi_Minh);"
+        f" no agent runs on {state} now: the request waits there, and the agent applies it"
+        " when it starts\n"
+    )
+    store = AlarmStore(state)
+    try:
+        assert store.take_maintenance_requests() == [
+            ("ups1", datetime(2026, 12, 1, 1, 30, tzinfo=UTC))
+        ]
+    finally:
+        store.close()
