@@ -24,7 +24,7 @@ from fieldagent.agent import Agent
 from fieldagent.config import Config
 from fieldagent.lifecycle import run_until_stopped
 from fieldagent.localbroker import BrokerError, LocalBroker
-from fieldagent.sim.station import SimulatedStation
+from fieldagent.sim.station import SimulatedStation, station_for_command
 from fieldagent.watch import render
 
 EXIT_NO_BROKER = 69
@@ -49,22 +49,17 @@ def run_demo(config: Config, options: DemoOptions) -> int:
 
 
 async def _demo(config: Config, options: DemoOptions, workdir: Path) -> int:
+    agent_config = config.model_copy(
+        update={"agent": config.agent.model_copy(update={"state_dir": workdir / "state"})}
+    )
+    # Before the broker starts: a bad --scenario must not leave a mosquitto behind.
+    station = station_for_command(agent_config, get_driver, options.scenarios, options.time_scale)
     try:
         broker = LocalBroker(workdir / "broker")
         broker.start()
     except BrokerError as exc:
         print(f"fieldagent demo: {exc}", file=sys.stderr)
         return EXIT_NO_BROKER
-    agent_config = config.model_copy(
-        update={"agent": config.agent.model_copy(update={"state_dir": workdir / "state"})}
-    )
-    station = SimulatedStation(
-        agent_config,
-        get_driver,
-        scenarios=options.scenarios,
-        time_scale=options.time_scale,
-        noise=True,
-    )
     view = LiveView(broker, f"{config.mqtt.topic_root}/{config.station.id}/#")
     # The live view is the demo's output; the agent's own log would interleave with it.
     logging.getLogger("fieldagent").setLevel(logging.WARNING)

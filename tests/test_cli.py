@@ -319,7 +319,8 @@ def _stops_when_its_reader_goes(process: subprocess.Popen[str], banner_lines: in
         process.wait(timeout=40)  # far less than the run it was asked for
     finally:
         if process.poll() is None:
-            process.kill()
+            process.terminate()  # SIGTERM: the demo stops its mosquitto, SIGKILL would not
+            process.wait(timeout=15)
     assert process.returncode == 141
     assert process.stderr.read() == "fieldagent: output closed by its reader (broken pipe)\n"
 
@@ -352,3 +353,35 @@ def test_simulate_stops_when_its_reader_goes(tmp_path: Path) -> None:
     sim.stdin.write("show ups1\n")  # its answer is written after the reader has gone
     sim.stdin.flush()
     _stops_when_its_reader_goes(sim, banner_lines=2)
+
+
+@pytest.mark.parametrize("command", ["simulate", "demo"])
+@pytest.mark.parametrize(
+    ("scenario", "says"),
+    [
+        ("ups9=mains_fail", "--scenario: no simulated device 'ups9' (simulated: ups1)"),
+        ("ups1=flood", "--scenario: ups1 (ups_rfc1628) has no scenario 'flood' (known: "),
+    ],
+)
+def test_a_bad_scenario_is_one_line_and_exit_78(
+    tmp_path: Path, command: str, scenario: str, says: str
+) -> None:
+    path = write_station(tmp_path, [ups("ups1", "127.0.0.4", free_port("127.0.0.4", udp=True))])
+    done = fieldagent(command, "-c", str(path), "--scenario", scenario)
+    assert done.returncode == 78
+    [line] = done.stderr.splitlines()
+    assert line.startswith(says), line
+
+
+def test_serial_devices_the_simulator_cannot_share_a_line_are_one_line(tmp_path: Path) -> None:
+    bus = tmp_path / "tty" / "bus"
+    path = write_station(
+        tmp_path,
+        [
+            {"id": "gen", "driver": "generator_modbus", "serial_port": bus, "unit": 10},
+            {"id": "co", "driver": "changeover_ascii", "serial_port": bus},
+        ],
+    )
+    done = fieldagent("simulate", "-c", str(path))
+    assert done.returncode == 78
+    assert done.stderr == f"{bus}: devices of different protocols cannot share one line\n"

@@ -13,7 +13,7 @@ import threading
 from drivers import get_driver
 from fieldagent.config import Config
 from fieldagent.lifecycle import run_until_stopped
-from fieldagent.sim.station import SimulatedStation, apply_command
+from fieldagent.sim.station import SimulatedStation, apply_command, station_for_command
 
 
 def run_simulator(config: Config, scenarios: dict[str, str], time_scale: float) -> int:
@@ -21,9 +21,7 @@ def run_simulator(config: Config, scenarios: dict[str, str], time_scale: float) 
 
 
 async def _simulate(config: Config, scenarios: dict[str, str], time_scale: float) -> int:
-    station = SimulatedStation(
-        config, get_driver, scenarios=scenarios, time_scale=time_scale, noise=True
-    )
+    station = station_for_command(config, get_driver, scenarios, time_scale)
     await station.start()
     try:
         for device_id, device in station.devices.items():

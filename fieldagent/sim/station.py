@@ -16,7 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import NamedTuple
 
-from fieldagent.config import SERIAL_PROTOCOLS, Config, DeviceSection
+from fieldagent.config import SERIAL_PROTOCOLS, Config, ConfigError, DeviceSection
 from fieldagent.driver import Driver
 from fieldagent.model import Value
 from fieldagent.sim.device import Clock, SimulatedDevice
@@ -163,6 +163,28 @@ def _is_loopback(host: str | None) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:  # a host name: could resolve anywhere, so never simulated
         return False
+
+
+def station_for_command(
+    config: Config,
+    get_driver: Callable[[str], Driver],
+    scenarios: Mapping[str, str],
+    time_scale: float,
+) -> SimulatedStation:
+    """The station `simulate` and the demo serve, with noise.
+
+    A `--scenario` naming no simulated device or scenario, or serial devices the
+    simulator cannot put on one line, are the user's to fix: a ConfigError (one
+    line, exit 78), not a traceback.
+    """
+    try:
+        return SimulatedStation(
+            config, get_driver, scenarios=scenarios, time_scale=time_scale, noise=True
+        )
+    except KeyError as exc:
+        raise ConfigError([f"--scenario: {exc.args[0]}"]) from None
+    except ValueError as exc:
+        raise ConfigError([str(exc)]) from None
 
 
 def device_of(station: SimulatedStation, device_id: str) -> SimulatedDevice:
