@@ -440,6 +440,8 @@ def _cmd_checklist_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_outbox(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
     from fieldagent.model import utc_now
     from fieldagent.outbox import Outbox
     from fieldagent.outbox.report import backlog_json, backlog_text
@@ -454,7 +456,7 @@ def _cmd_outbox(args: argparse.Namespace) -> int:
         print(json.dumps(backlog_json(backlog), indent=2))
     else:
         print(f"Outbox of {config.station.id} in {config.agent.state_dir}")
-        print(backlog_text(backlog, utc_now()))
+        print(backlog_text(backlog, utc_now(), ZoneInfo(config.station.timezone)))
     return 0
 
 

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
+from fieldagent.alarms.messages import local_time
 from fieldagent.outbox.outbox import Backlog
 
 
-def backlog_text(backlog: Backlog, now: datetime) -> str:
-    """A small table: messages, oldest and size per kind, then the totals against the limit."""
-    lines = [f"{'kind':<10} {'messages':>9}  {'oldest (UTC)':<25} {'waiting':>9} {'size':>10}"]
+def backlog_text(backlog: Backlog, now: datetime, zone: tzinfo) -> str:
+    """A small table: messages, oldest and size per kind, then the totals against the limit.
+
+    Times are the station's (`zone`), as on its wall clock; the JSON keeps UTC.
+    """
+    lines = [f"{'kind':<10} {'messages':>9}  {'oldest':<25} {'waiting':>9} {'size':>10}"]
     for kind in backlog.kinds:
         oldest = datetime.fromisoformat(kind.oldest)
         lines.append(
-            f"{kind.kind:<10} {kind.messages:>9}  {oldest.isoformat(timespec='seconds'):<25}"
+            f"{kind.kind:<10} {kind.messages:>9}  {local_time(oldest, zone):<25}"
             f" {_age(now - oldest):>9} {_size(kind.size):>10}"
         )
     share = 100 * backlog.size / backlog.limit if backlog.limit else 0.0

@@ -26,7 +26,7 @@ def test_the_backlog_is_shown_per_kind_with_its_oldest_message_and_size(tmp_path
     rows = {line.split()[0]: line.split() for line in shown.stdout.splitlines()[1:]}
     assert rows["alarm"][1] == "3"
     assert rows["telemetry"][1] == "5"
-    assert rows["telemetry"][2] == "2026-11-29T06:00:00+00:00"
+    assert rows["telemetry"][2:5] == ["2026-11-29", "13:00", "+07:00"]  # 06:00 UTC, station time
     assert rows["total"][1] == "8"
     assert re.search(r"of 720\.0 MiB \(0 %\)", shown.stdout)
 
