@@ -14,7 +14,9 @@ import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -60,7 +62,9 @@ async def _demo(config: Config, options: DemoOptions, workdir: Path) -> int:
     except BrokerError as exc:
         print(f"fieldagent demo: {exc}", file=sys.stderr)
         return EXIT_NO_BROKER
-    view = LiveView(broker, f"{config.mqtt.topic_root}/{config.station.id}/#")
+    view = LiveView(
+        broker, f"{config.mqtt.topic_root}/{config.station.id}/#", ZoneInfo(config.station.timezone)
+    )
     # The live view is the demo's output; the agent's own log would interleave with it.
     logging.getLogger("fieldagent").setLevel(logging.WARNING)
     try:
@@ -97,6 +101,7 @@ def _banner(config: Config, station: SimulatedStation, broker: LocalBroker) -> N
         print(f"  not simulated {device_id}: {reason}")
     topics = f"{config.mqtt.topic_root}/{config.station.id}/#"
     print(f"  broker {broker.url} (private mosquitto); topics {topics}")
+    print(f"  times in station time ({config.station.timezone})")
     print("  Ctrl-C to stop.\n", flush=True)
 
 
@@ -120,9 +125,10 @@ class LiveView:
     closed stdout is reported once, to whoever asked, instead of killing paho's thread.
     """
 
-    def __init__(self, broker: LocalBroker, topic_filter: str) -> None:
+    def __init__(self, broker: LocalBroker, topic_filter: str, zone: tzinfo) -> None:
         self._broker = broker
         self._filter = topic_filter
+        self._zone = zone
         self._lock = threading.Lock()
         self._on_reader_gone: Callable[[], object] | None = None
         self.reader_gone = False
@@ -153,4 +159,4 @@ class LiveView:
                     self._on_reader_gone()
 
     def _print(self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
-        self.show(render(message.topic, bytes(message.payload), bool(message.retain)))
+        self.show(render(message.topic, bytes(message.payload), bool(message.retain), self._zone))

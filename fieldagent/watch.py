@@ -8,6 +8,7 @@ JSON we expect is shown as such, never raised.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 TELEMETRY_SUMMARY_LIMIT = 5
@@ -17,8 +18,8 @@ LINE_LIMIT = 160
 """A line never wraps a normal terminal twice: longer ones end in an ellipsis."""
 
 
-def render(topic: str, payload: bytes, retained: bool = False) -> str:
-    """One line for one MQTT message: time, device, kind, the essentials."""
+def render(topic: str, payload: bytes, retained: bool = False, zone: tzinfo = UTC) -> str:
+    """One line for one MQTT message: time (in `zone`: the station's), device, kind, essentials."""
     kind = topic.rsplit("/", 1)[-1]
     try:
         data = json.loads(payload)
@@ -26,7 +27,7 @@ def render(topic: str, payload: bytes, retained: bool = False) -> str:
         return f"{topic}: not JSON ({len(payload)} bytes)"
     if not isinstance(data, dict):
         return f"{topic}: unexpected payload {payload[:60]!r}"
-    head = f"{_time(data)} #{data.get('seq', '?'):<5} {'(retained) ' if retained else ''}"
+    head = f"{_time(data, zone)} #{data.get('seq', '?'):<5} {'(retained) ' if retained else ''}"
     if kind == "status":
         line = head + _status(data)
     elif kind == "health":
@@ -40,9 +41,12 @@ def render(topic: str, payload: bytes, retained: bool = False) -> str:
     return line if len(line) <= LINE_LIMIT else line[: LINE_LIMIT - 1] + "…"
 
 
-def _time(data: dict[str, Any]) -> str:
-    ts = str(data.get("ts", ""))
-    return ts[11:19] if len(ts) >= 19 else "--:--:--"
+def _time(data: dict[str, Any], zone: tzinfo) -> str:
+    try:
+        ts = datetime.fromisoformat(str(data.get("ts", "")))
+    except ValueError:
+        return "--:--:--"
+    return f"{ts.astimezone(zone):%H:%M:%S}" if ts.tzinfo is not None else "--:--:--"
 
 
 def _status(data: dict[str, Any]) -> str:

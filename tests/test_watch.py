@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -20,6 +21,14 @@ def test_health_line_lists_the_active_alarms() -> None:
     line = render("r/s/ups1/health", json.dumps(payload).encode())
     assert line.startswith("23:05:06 #7")
     assert "CRITICAL" in line and "Low charge: 12 % (limit 15 %)" in line
+
+
+def test_times_are_shown_in_the_station_time_zone() -> None:
+    payload = json.dumps({**BASE, "device": "ups1", "state": "ok", "alarms": []}).encode()
+    line = render("r/s/ups1/health", payload, zone=ZoneInfo("Asia/Ho_Chi_Minh"))
+    assert line.startswith("06:05:06 #7")  # 23:05:06 UTC, the next morning at the station
+    bad = json.dumps({**BASE, "ts": "yesterday", "device": "ups1", "state": "ok"}).encode()
+    assert render("r/s/ups1/health", bad).startswith("--:--:-- #7")
 
 
 def test_unreachable_health_shows_the_reason() -> None:
