@@ -108,8 +108,8 @@ def running_agent(state_dir: Path) -> str | None:
     """
     try:
         fd = os.open(state_dir / LOCK_NAME, os.O_RDONLY)
-    except OSError:
-        return None  # no agent has ever run here (or the directory is unreadable)
+    except FileNotFoundError:
+        return None  # no agent has ever run here
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
