@@ -119,7 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_cmd_run)
 
     check = sub.add_parser("check-config", help="validate a station file")
-    # FILE or -c FILE: the unit and older notes give it bare, every other command takes -c.
+    # FILE or -c FILE: the README and older notes give it bare; every other command takes -c.
     station_file = check.add_mutually_exclusive_group()
     station_file.add_argument("file", type=Path, nargs="?", metavar="FILE", help="station file")
     _config_option(station_file)
