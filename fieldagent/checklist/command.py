@@ -234,8 +234,6 @@ def _write(report: Report, options: RunOptions) -> None:
         print(document)
         return
     options.output.write_text(document + "\n", encoding="utf-8")
-    if options.output_format != "text":
-        print(report_text(report, options.lang))
 
 
 _VERDICT = {
