@@ -167,6 +167,11 @@ def _parser() -> argparse.ArgumentParser:
     run_list.add_argument(
         "--output", type=Path, metavar="PATH", help="write the report there (default: print it)"
     )
+    run_list.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing --output file (never one reached through a symbolic link)",
+    )
     run_list.set_defaults(handler=_cmd_checklist_run)
 
     drivers_cmd = sub.add_parser("drivers", help="list the drivers and their metrics")
@@ -387,6 +392,7 @@ def _cmd_checklist_run(args: argparse.Namespace) -> int:
             lang=args.lang,
             output_format=args.format,
             output=args.output,
+            replace_output=args.force,
         )
         return run_checklist(station, options)
     except UsageError as exc:

@@ -42,6 +42,7 @@ from fieldagent.checklist.runner import (
 )
 from fieldagent.checklist.show import Lang
 from fieldagent.model import PollResult, utc_now
+from fieldagent.outputfile import OutputFileError, refusal, write_output
 from fieldagent.state import StateDirBusy, StateDirLock
 
 EXIT_PASSED, EXIT_FAILED, EXIT_INCOMPLETE = 0, 1, 2
@@ -65,6 +66,8 @@ class RunOptions:
     lang: Lang
     output_format: str
     output: Path | None
+    replace_output: bool = False
+    """--force: an existing --output file may be replaced (never through a link)."""
 
 
 def parse_confirmations(values: Sequence[str], checklist: StationChecklist) -> dict[str, str]:
@@ -85,8 +88,10 @@ def parse_confirmations(values: Sequence[str], checklist: StationChecklist) -> d
 def run_checklist(checklist: StationChecklist, options: RunOptions) -> int:
     if options.confirm and not options.technician:
         raise UsageError("--confirm needs --technician NAME: the report says who confirmed")
-    if options.output is not None and not options.output.parent.is_dir():
-        raise UsageError(f"--output {options.output}: no folder {options.output.parent}")
+    if options.output is not None:
+        problem = refusal(options.output, options.replace_output)
+        if problem is not None:
+            raise UsageError(f"--output {problem}")
     state_dir = checklist.config.agent.state_dir
     started = utc_now()
     report_id = new_report_id(checklist.config.station.id, started)
@@ -109,7 +114,11 @@ def run_checklist(checklist: StationChecklist, options: RunOptions) -> int:
         desk.hand_over(report)
     finally:
         desk.close()
-    _write(report, options)
+    try:
+        _write(report, options)
+    except OutputFileError as exc:
+        print(f"error: --output {exc}; the report is archived as {path}", file=sys.stderr)
+        return EXIT_USAGE
     print(f"{_verdict(report, options.lang)}  ({path})", file=sys.stderr)
     return EXIT_CODES[report.status]
 
@@ -233,7 +242,7 @@ def _write(report: Report, options: RunOptions) -> None:
     if options.output is None:
         print(document)
         return
-    options.output.write_text(document + "\n", encoding="utf-8")
+    write_output(options.output, f"{document}\n".encode(), options.replace_output)
 
 
 _VERDICT = {

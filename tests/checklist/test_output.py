@@ -1,5 +1,6 @@
-"""`checklist run --output PATH`: the report goes to the file, the terminal shows only the verdict.
-Real command, real simulated UPS over UDP, real files."""
+"""`checklist run --output PATH`: the report goes to a new file, never through a symbolic link,
+an existing file is replaced only with --force, and the terminal then shows only the verdict.
+Real command, real simulated UPS over UDP, real files and links."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from fieldagent.checklist.command import EXIT_USAGE
 from tests.agentproc import fieldagent
 from tests.checklist.test_daemon import TEMPLATE
 from tests.simrunner import SimRunner, device_fields
 from tests.stationfile import write_station
+
+KEPT = "someone else's file\n"
 
 
 @pytest.fixture
@@ -49,3 +53,41 @@ def test_a_report_written_to_a_file_leaves_only_the_verdict_on_the_terminal(
     assert stderr.strip().splitlines()[-1] == (
         f"{report.stem}: INCOMPLETE: some items could not be checked  ({report})"
     )
+
+
+def test_the_report_is_never_written_through_a_symbolic_link(station: Path) -> None:
+    victim = station.parent / "victim.txt"
+    victim.write_text(KEPT, encoding="utf-8")
+    link = station.parent / "record.html"
+    link.symlink_to(victim)
+    dangling = station.parent / "dangling.html"
+    dangling.symlink_to(station.parent / "created-through-link.html")
+
+    for path, args in ((link, ()), (link, ("--force",)), (dangling, ())):
+        code, stdout, stderr = run_to(station, path, *args)
+
+        assert code == EXIT_USAGE, stderr
+        assert f"--output {path} is a symbolic link" in stderr
+        assert stdout == ""
+    assert victim.read_text(encoding="utf-8") == KEPT
+    assert not (station.parent / "created-through-link.html").exists()
+    assert archived(station) == []  # refused before the run, not after the inspection
+
+
+def test_an_existing_file_is_replaced_only_with_force(station: Path) -> None:
+    output = station.parent / "record.html"
+    output.write_text(KEPT, encoding="utf-8")
+
+    code, _, stderr = run_to(station, output)
+
+    assert code == EXIT_USAGE, stderr
+    assert f"--output {output} already exists: give --force" in stderr
+    assert output.read_text(encoding="utf-8") == KEPT
+    assert archived(station) == []
+
+    code, _, stderr = run_to(station, output, "--force")
+
+    assert code == 2, stderr
+    assert output.read_text(encoding="utf-8").lower().startswith("<!doctype html")
+    assert len(archived(station)) == 1
+    assert [p.name for p in station.parent.iterdir() if p.name.startswith(".")] == []
