@@ -31,8 +31,10 @@ from fieldagent.checklist.runner import (
     Progress,
     RunInfo,
     StationChecklist,
+    attestable,
     automatic_report,
     compared,
+    history_age,
     judge_with,
     new_report_id,
     poll_all,
@@ -71,15 +73,21 @@ class RunOptions:
 
 
 def parse_confirmations(values: Sequence[str], checklist: StationChecklist) -> dict[str, str]:
-    """`ITEM[=NOTE]` arguments, checked against the station's manual items."""
+    """`ITEM[=NOTE]` arguments, checked against the station's manual and readiness items.
+
+    A readiness item's confirmation is an attestation, used only if the
+    history turns out too young to judge the item (`runner.attestable`).
+    """
     manual = [s.item.id for s in checklist.items if s.item.kind is ItemKind.MANUAL]
+    readiness = [s.item.id for s in checklist.items if s.item.kind is ItemKind.READINESS]
     confirmations: dict[str, str] = {}
     for value in values:
         item_id, _, note = value.partition("=")
-        if item_id not in manual:
+        if item_id not in manual + readiness:
             raise UsageError(
-                f"--confirm {value!r}: {item_id!r} is not a manual item of this station"
-                f" (manual items: {', '.join(manual) or 'none'})"
+                f"--confirm {value!r}: {item_id!r} is not a manual or readiness item of this"
+                f" station (manual items: {', '.join(manual) or 'none'};"
+                f" readiness items: {', '.join(readiness) or 'none'})"
             )
         confirmations[item_id] = note.strip()
     return confirmations
@@ -98,6 +106,7 @@ def run_checklist(checklist: StationChecklist, options: RunOptions) -> int:
     progress = _Progress(sys.stderr)
     report = asyncio.run(_automatic(checklist, report_id, progress))
     progress.end()
+    _say_unused(report, options.confirm)
     technician = options.technician
     answers = {
         item_id: Answer(confirmed=True, technician=technician or "", note=note, ts=utc_now())
@@ -192,11 +201,24 @@ async def run_here(checklist: StationChecklist, report_id: str, progress: Progre
         history.close()
 
 
+def _say_unused(report: Report, confirmations: Mapping[str, str]) -> None:
+    """Tell which readiness confirmations the history made needless (or could not help)."""
+    for item in report.items:
+        if item.kind is ItemKind.READINESS and item.id in confirmations and not attestable(item):
+            print(
+                f"--confirm {item.id}: not used: the item is judged on its readings"
+                f" ({item.status}), an attestation is only for a history too young to judge it",
+                file=sys.stderr,
+            )
+
+
 _ASK = {
     "vi": {
         "technician": "Họ tên người kiểm tra: ",
         "question": "Đã thực hiện? [c]ó / [k]hông / [b]ỏ qua: ",
         "note": "Ghi chú (Enter để bỏ trống): ",
+        "history": "Số liệu agent lưu mới từ {since} ({days} / {window} ngày): chưa đo được.",
+        "attest": "Đã thực hiện trong {window} ngày qua? [c]ó / [k]hông / [b]ỏ qua: ",
         "yes": "c",
         "no": "k",
     },
@@ -204,6 +226,8 @@ _ASK = {
         "technician": "Technician's name: ",
         "question": "Done? [y]es / [n]o / [s]kip: ",
         "note": "Note (Enter for none): ",
+        "history": "The agent's history starts {since} ({days} of {window} days): too young.",
+        "attest": "Done within the last {window} days? [y]es / [n]o / [s]kip: ",
         "yes": "y",
         "no": "n",
     },
@@ -213,16 +237,26 @@ _ASK = {
 def _ask(
     report: Report, technician: str | None, answers: dict[str, Answer], lang: Lang
 ) -> tuple[str | None, dict[str, Answer]]:
-    """Ask, on the terminal, every manual item not answered by --confirm."""
+    """Ask, on the terminal, every manual item not answered by --confirm, then every
+    readiness item the history is too young to judge (an attestation)."""
     words = _ASK[lang]
     while not technician:
         technician = input(words["technician"]).strip()
     answers = {k: a.model_copy(update={"technician": technician}) for k, a in answers.items()}
-    for item in report.items:
-        if item.kind is not ItemKind.MANUAL or item.id in answers:
+    manual = [i for i in report.items if i.kind is ItemKind.MANUAL]
+    for item in manual + [i for i in report.items if attestable(i)]:
+        if item.id in answers:
             continue
         print(f"\n{item.id}: {getattr(item.title, lang)}\n  {getattr(item.hint, lang)}")
-        reply = input(words["question"]).strip().lower()[:1]
+        question = words["question"]
+        if item.kind is ItemKind.READINESS:
+            since, days = history_age(item, report.finished)
+            window = item.within_days
+            print(
+                "  " + words["history"].format(since=f"{since:%Y-%m-%d}", days=days, window=window)
+            )
+            question = words["attest"].format(window=window)
+        reply = input(question).strip().lower()[:1]
         if reply not in (words["yes"], words["no"]):
             continue
         note = input(words["note"]).strip()
