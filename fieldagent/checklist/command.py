@@ -24,7 +24,7 @@ from fieldagent.checklist.desk import ChecklistDesk
 from fieldagent.checklist.evaluate import Observations
 from fieldagent.checklist.history import CounterHistory, history_keys
 from fieldagent.checklist.render_html import report_html
-from fieldagent.checklist.render_text import report_text
+from fieldagent.checklist.render_text import Wording, number, report_text
 from fieldagent.checklist.report import Answer, Report, Status
 from fieldagent.checklist.runner import (
     BACKLOG_AFTER,
@@ -252,9 +252,8 @@ def _ask(
         if item.kind is ItemKind.READINESS:
             since, days = history_age(item, report.finished)
             window = item.within_days
-            print(
-                "  " + words["history"].format(since=f"{since:%Y-%m-%d}", days=days, window=window)
-            )
+            moment = Wording.of(report, lang).moment(since)  # station time, as the report
+            print(f"  {words['history'].format(since=moment, days=number(days), window=window)}")
             question = words["attest"].format(window=window)
         reply = input(question).strip().lower()[:1]
         if reply not in (words["yes"], words["no"]):

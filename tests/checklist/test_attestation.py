@@ -152,7 +152,7 @@ def test_on_a_terminal_the_technician_is_asked_with_the_history_s_age(station: P
     terminal.answer("")
     terminal.expect("ups.battery_tested: UPS run on battery")
     terminal.expect("The agent's history starts")
-    terminal.expect("(3.0 of 30 days): too young.")
+    terminal.expect("(3 of 30 days): too young.")
     terminal.expect("Done within the last 30 days? [y]es / [n]o / [s]kip: ")
     terminal.answer("n")
     terminal.expect("Note (Enter for none): ")
