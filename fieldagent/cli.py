@@ -156,7 +156,8 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="ITEM[=NOTE]",
-        help="confirm a manual item, with an optional note (repeatable; needs --technician)",
+        help="confirm a manual item, or attest a readiness item whose history is too young,"
+        " with an optional note (repeatable; needs --technician)",
     )
     run_list.add_argument(
         "--lang", choices=["vi", "en"], default="vi", help="language (default vi)"
