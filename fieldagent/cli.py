@@ -199,7 +199,8 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="ITEM[=NOTE]",
-        help="confirm a manual item, with an optional note (repeatable; needs --technician)",
+        help="confirm a manual item, or attest a readiness item whose history is too young,"
+        " with an optional note (repeatable; needs --technician)",
     )
     run_list.add_argument(
         "--lang", choices=["vi", "en"], default="vi", help="language (default vi)"
@@ -209,6 +210,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     run_list.add_argument(
         "--output", type=Path, metavar="PATH", help="write the report there (default: print it)"
+    )
+    run_list.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing --output file (never one reached through a symbolic link)",
     )
     run_list.set_defaults(handler=_cmd_checklist_run)
 
@@ -432,6 +438,7 @@ def _cmd_checklist_run(args: argparse.Namespace) -> int:
             lang=args.lang,
             output_format=args.format,
             output=args.output,
+            replace_output=args.force,
         )
         return run_checklist(station, options)
     except UsageError as exc:

@@ -35,6 +35,8 @@ from pydantic import (
     model_validator,
 )
 
+from fieldagent import tomlfile
+from fieldagent.checklist.definition import where
 from fieldagent.checklist.settings import ChecklistSection
 from fieldagent.driver import Driver, Limits, Metric, ValueType, split_row_key
 
@@ -628,7 +630,7 @@ def load_config(path: Path, known_drivers: Mapping[str, Driver] | None = None) -
         raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
     try:
         # Windows Notepad may start the file with a byte-order mark; TOML does not allow one.
-        data = tomllib.loads(raw_text.decode("utf-8").removeprefix("\ufeff"))
+        data = tomlfile.loads(raw_text.decode("utf-8").removeprefix("\ufeff"))
     except UnicodeDecodeError as exc:
         line = raw_text.count(b"\n", 0, exc.start) + 1
         problem = f"{path}: not UTF-8 text (line {line}, byte {exc.start}): save it as UTF-8"
@@ -824,7 +826,9 @@ def _merged_limit_problems(
 
 
 def _describe(source: str, data: dict[str, Any], error: Any) -> str:
-    location = _location(error["loc"], data)
+    # A station's own checklist items are named by their id too, as in a checklist file.
+    own_item = tuple(error["loc"][:2]) == ("checklist", "item")
+    location = where(data, error["loc"]) if own_item else _location(error["loc"], data)
     message = str(error["msg"])
     if error["type"] == "extra_forbidden":
         message = "unknown key" + suggest(str(error["loc"][-1]), _siblings(error["loc"]))

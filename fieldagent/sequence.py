@@ -85,7 +85,7 @@ def envelope_of(payload: bytes) -> dict[str, Any]:
     """The station, seq and prev of a payload, checked (untrusted input)."""
     try:
         data = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # [[[[... too deep
         raise ValueError(f"not JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")

@@ -23,7 +23,7 @@ def render(topic: str, payload: bytes, retained: bool = False, zone: tzinfo = UT
     kind = topic.rsplit("/", 1)[-1]
     try:
         data = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # [[[[... too deep
         return f"{topic}: not JSON ({len(payload)} bytes)"
     if not isinstance(data, dict):
         return f"{topic}: unexpected payload {payload[:60]!r}"

@@ -278,6 +278,15 @@ def test_byte_order_mark_is_tolerated(tmp_path: Path) -> None:
     assert load_config(path, KNOWN).station.id == "bt-test"
 
 
+def test_a_number_too_long_for_python_to_read_is_named_as_a_toml_problem(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, station_toml() + f"\n[outbox]\nmax_mb = {'9' * 5000}\n")
+    assert problems_of(path) == [
+        f"{path}: TOML syntax: an integer of more than 4300 digits (no setting needs one)"
+    ]
+
+
 def test_relative_paths_resolve_against_the_file_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

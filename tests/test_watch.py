@@ -63,6 +63,8 @@ def test_telemetry_line_is_bounded() -> None:
     assert "metric_0_with_a_long_name=0W" in line
 
 
-@pytest.mark.parametrize("payload", [b"\xff\xfe", b"not json", b"[1, 2]", b"{}"])
+@pytest.mark.parametrize(
+    "payload", [b"\xff\xfe", b"not json", b"[1, 2]", b"{}", b"[" * 100_000, b'{"a":' * 100_000]
+)
 def test_untrusted_payloads_never_raise(payload: bytes) -> None:
     assert render("r/s/d/health", payload)

@@ -43,6 +43,7 @@ from fieldagent.checklist.report import (
     summarize,
 )
 from fieldagent.checklist.resolve import BUILTIN_DIR, StationItem
+from fieldagent.outputfile import OutputFileError, write_output
 
 PICTURE = Path(__file__).with_name("checklist-report.png")
 TECHNICIAN = "Nguyễn Văn An"
@@ -298,11 +299,15 @@ def chromium(*arguments: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pdf", type=Path, help="also print the record to this PDF")
-    parser.add_argument("--html", type=Path, help="keep the HTML here")
+    parser.add_argument("--html", type=Path, help="keep the HTML here (a new file)")
+    parser.add_argument("--force", action="store_true", help="replace an existing --html file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         page = args.html or Path(folder) / "record.html"
-        page.write_text(report_html(sample_report(), "vi"), encoding="utf-8")
+        try:
+            write_output(page, report_html(sample_report(), "vi").encode(), args.force)
+        except OutputFileError as exc:
+            raise SystemExit(f"error: --html {exc}") from None
         url = page.resolve().as_uri()
         chromium("--hide-scrollbars", "--window-size=1000,1400", f"--screenshot={PICTURE}", url)
         if args.pdf:

@@ -24,15 +24,17 @@ from fieldagent.checklist.desk import ChecklistDesk
 from fieldagent.checklist.evaluate import Observations
 from fieldagent.checklist.history import CounterHistory, history_keys
 from fieldagent.checklist.render_html import report_html
-from fieldagent.checklist.render_text import report_text
+from fieldagent.checklist.render_text import Wording, number, report_text
 from fieldagent.checklist.report import Answer, Report, Status
 from fieldagent.checklist.runner import (
     BACKLOG_AFTER,
     Progress,
     RunInfo,
     StationChecklist,
+    attestable,
     automatic_report,
     compared,
+    history_age,
     judge_with,
     new_report_id,
     poll_all,
@@ -42,6 +44,7 @@ from fieldagent.checklist.runner import (
 )
 from fieldagent.checklist.show import Lang
 from fieldagent.model import PollResult, utc_now
+from fieldagent.outputfile import OutputFileError, refusal, write_output
 from fieldagent.state import StateDirBusy, StateDirLock
 
 EXIT_PASSED, EXIT_FAILED, EXIT_INCOMPLETE = 0, 1, 2
@@ -65,18 +68,26 @@ class RunOptions:
     lang: Lang
     output_format: str
     output: Path | None
+    replace_output: bool = False
+    """--force: an existing --output file may be replaced (never through a link)."""
 
 
 def parse_confirmations(values: Sequence[str], checklist: StationChecklist) -> dict[str, str]:
-    """`ITEM[=NOTE]` arguments, checked against the station's manual items."""
+    """`ITEM[=NOTE]` arguments, checked against the station's manual and readiness items.
+
+    A readiness item's confirmation is an attestation, used only if the
+    history turns out too young to judge the item (`runner.attestable`).
+    """
     manual = [s.item.id for s in checklist.items if s.item.kind is ItemKind.MANUAL]
+    readiness = [s.item.id for s in checklist.items if s.item.kind is ItemKind.READINESS]
     confirmations: dict[str, str] = {}
     for value in values:
         item_id, _, note = value.partition("=")
-        if item_id not in manual:
+        if item_id not in manual + readiness:
             raise UsageError(
-                f"--confirm {value!r}: {item_id!r} is not a manual item of this station"
-                f" (manual items: {', '.join(manual) or 'none'})"
+                f"--confirm {value!r}: {item_id!r} is not a manual or readiness item of this"
+                f" station (manual items: {', '.join(manual) or 'none'};"
+                f" readiness items: {', '.join(readiness) or 'none'})"
             )
         confirmations[item_id] = note.strip()
     return confirmations
@@ -85,14 +96,17 @@ def parse_confirmations(values: Sequence[str], checklist: StationChecklist) -> d
 def run_checklist(checklist: StationChecklist, options: RunOptions) -> int:
     if options.confirm and not options.technician:
         raise UsageError("--confirm needs --technician NAME: the report says who confirmed")
-    if options.output is not None and not options.output.parent.is_dir():
-        raise UsageError(f"--output {options.output}: no folder {options.output.parent}")
+    if options.output is not None:
+        problem = refusal(options.output, options.replace_output)
+        if problem is not None:
+            raise UsageError(f"--output {problem}")
     state_dir = checklist.config.agent.state_dir
     started = utc_now()
     report_id = new_report_id(checklist.config.station.id, started)
     progress = _Progress(sys.stderr)
     report = asyncio.run(_automatic(checklist, report_id, progress))
     progress.end()
+    _say_unused(report, options.confirm)
     technician = options.technician
     answers = {
         item_id: Answer(confirmed=True, technician=technician or "", note=note, ts=utc_now())
@@ -109,7 +123,11 @@ def run_checklist(checklist: StationChecklist, options: RunOptions) -> int:
         desk.hand_over(report)
     finally:
         desk.close()
-    _write(report, options)
+    try:
+        _write(report, options)
+    except OutputFileError as exc:
+        print(f"error: --output {exc}; the report is archived as {path}", file=sys.stderr)
+        return EXIT_USAGE
     print(f"{_verdict(report, options.lang)}  ({path})", file=sys.stderr)
     return EXIT_CODES[report.status]
 
@@ -183,11 +201,24 @@ async def run_here(checklist: StationChecklist, report_id: str, progress: Progre
         history.close()
 
 
+def _say_unused(report: Report, confirmations: Mapping[str, str]) -> None:
+    """Tell which readiness confirmations the history made needless (or could not help)."""
+    for item in report.items:
+        if item.kind is ItemKind.READINESS and item.id in confirmations and not attestable(item):
+            print(
+                f"--confirm {item.id}: not used: the item is judged on its readings"
+                f" ({item.status}), an attestation is only for a history too young to judge it",
+                file=sys.stderr,
+            )
+
+
 _ASK = {
     "vi": {
         "technician": "Họ tên người kiểm tra: ",
         "question": "Đã thực hiện? [c]ó / [k]hông / [b]ỏ qua: ",
         "note": "Ghi chú (Enter để bỏ trống): ",
+        "history": "Số liệu agent lưu mới từ {since} ({days} / {window} ngày): chưa đo được.",
+        "attest": "Đã thực hiện trong {window} ngày qua? [c]ó / [k]hông / [b]ỏ qua: ",
         "yes": "c",
         "no": "k",
     },
@@ -195,6 +226,8 @@ _ASK = {
         "technician": "Technician's name: ",
         "question": "Done? [y]es / [n]o / [s]kip: ",
         "note": "Note (Enter for none): ",
+        "history": "The agent's history starts {since} ({days} of {window} days): too young.",
+        "attest": "Done within the last {window} days? [y]es / [n]o / [s]kip: ",
         "yes": "y",
         "no": "n",
     },
@@ -204,16 +237,25 @@ _ASK = {
 def _ask(
     report: Report, technician: str | None, answers: dict[str, Answer], lang: Lang
 ) -> tuple[str | None, dict[str, Answer]]:
-    """Ask, on the terminal, every manual item not answered by --confirm."""
+    """Ask, on the terminal, every manual item not answered by --confirm, then every
+    readiness item the history is too young to judge (an attestation)."""
     words = _ASK[lang]
     while not technician:
         technician = input(words["technician"]).strip()
     answers = {k: a.model_copy(update={"technician": technician}) for k, a in answers.items()}
-    for item in report.items:
-        if item.kind is not ItemKind.MANUAL or item.id in answers:
+    manual = [i for i in report.items if i.kind is ItemKind.MANUAL]
+    for item in manual + [i for i in report.items if attestable(i)]:
+        if item.id in answers:
             continue
         print(f"\n{item.id}: {getattr(item.title, lang)}\n  {getattr(item.hint, lang)}")
-        reply = input(words["question"]).strip().lower()[:1]
+        question = words["question"]
+        if item.kind is ItemKind.READINESS:
+            since, days = history_age(item, report.finished)
+            window = item.within_days
+            moment = Wording.of(report, lang).moment(since)  # station time, as the report
+            print(f"  {words['history'].format(since=moment, days=number(days), window=window)}")
+            question = words["attest"].format(window=window)
+        reply = input(question).strip().lower()[:1]
         if reply not in (words["yes"], words["no"]):
             continue
         note = input(words["note"]).strip()
@@ -233,9 +275,7 @@ def _write(report: Report, options: RunOptions) -> None:
     if options.output is None:
         print(document)
         return
-    options.output.write_text(document + "\n", encoding="utf-8")
-    if options.output_format != "text":
-        print(report_text(report, options.lang))
+    write_output(options.output, f"{document}\n".encode(), options.replace_output)
 
 
 _VERDICT = {

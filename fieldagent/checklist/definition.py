@@ -30,11 +30,13 @@ from pydantic import (
     model_validator,
 )
 
+from fieldagent import tomlfile
 from fieldagent.checklist.expr import (
     Condition,
     ExpressionError,
     increase_as_lower_bound,
     parse_condition,
+    shown,
 )
 
 ItemId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
@@ -124,7 +126,7 @@ class Item(_Strict):
             try:
                 parsed = parse_condition(self.condition)
             except ExpressionError as exc:
-                raise ValueError(f"condition {self.condition!r}: {exc}") from None
+                raise ValueError(f"condition {shown(self.condition)}: {exc}") from None
             if parsed.history and self.kind is not ItemKind.READINESS:
                 raise ValueError("increase() is for readiness items, which have within_days")
             if parsed.history and not increase_as_lower_bound(parsed):
@@ -175,7 +177,7 @@ class ChecklistError(Exception):
 def load_checklist(path: Path) -> Checklist:
     """Read and check a checklist file; every problem at once, each naming the item."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomlfile.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ChecklistError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -15,7 +15,11 @@ short list of allowed forms; nothing is ever passed to `eval`.  It reads:
   `+ - * /`, `abs`, `min`, `max`.
 
 Parsing returns what the condition refers to, so a checklist can be checked
-against the drivers and the station file before it ever runs.
+against the drivers and the station file before it ever runs.  It also bounds
+what a condition may cost: its length (before Python's parser sees it: 5,000
+`not`s exhaust the parser's recursion, a long chain of `-` its memory), the
+nesting of its tree (every later step walks it recursively) and the size of
+its numbers, so a file that loads also runs.
 """
 
 from __future__ import annotations
@@ -27,6 +31,14 @@ LIMIT_FUNCTIONS = frozenset({"warn_high", "warn_low", "crit_high", "crit_low"})
 HISTORY_FUNCTIONS = frozenset({"increase"})
 MATH_FUNCTIONS = frozenset({"abs", "min", "max"})
 CONSTANTS = {"true": True, "false": False}
+
+MAX_LENGTH = 500
+"""Characters in a condition; the longest built-in one has under 100."""
+MAX_DEPTH = 32
+"""Levels of nesting of operations, calls and names (`rf.vswr < 2`: 3, the compare, the
+attribute `.vswr`, the name `rf`); the built-in conditions need at most 6."""
+MAX_NUMBER = 1e15
+"""Largest number written in a condition; up to it, every whole number is exact as a float."""
 
 _OPERATORS = (
     ast.And,
@@ -80,11 +92,17 @@ class Condition:
 
 def parse_condition(text: str) -> Condition:
     """Parse and check a condition; ExpressionError says what is wrong and where."""
+    if len(text.strip()) > MAX_LENGTH:
+        raise ExpressionError(
+            f"{len(text.strip())} characters: a condition has at most {MAX_LENGTH}"
+            " (split it into items)"
+        )
     try:
         tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise ExpressionError(f"column {exc.offset or 1}: {exc.msg}") from None
-    refs = _References()
+    except (SyntaxError, ValueError) as exc:  # ValueError: an integer of over 4300 digits
+        raise ExpressionError(f"column {getattr(exc, 'offset', None) or 1}: {exc}") from None
+    _check_depth(tree.body)
+    refs = _References(text.strip())
     refs.visit_node(tree.body)
     return Condition(
         text,
@@ -94,6 +112,26 @@ def parse_condition(text: str) -> Condition:
         frozenset(refs.limits),
         frozenset(refs.history),
     )
+
+
+def _check_depth(root: ast.expr) -> None:
+    """Refuse a tree nested deeper than MAX_DEPTH, walking it without recursion."""
+    stack: list[tuple[ast.AST, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _error(
+                node, f"nested too deep: more than {MAX_DEPTH} levels (split it into items)"
+            )
+        children = ast.iter_child_nodes(node)
+        stack += [(child, depth + 1) for child in children if isinstance(child, ast.expr)]
+
+
+def shown(text: str, width: int = 60) -> str:
+    """A condition quoted for a message, cut short when long: a message names it, not repeats it."""
+    if len(text) <= width:
+        return repr(text)
+    return f"{text[:width]!r}…"
 
 
 def dotted_name(node: ast.expr) -> str | None:
@@ -109,7 +147,8 @@ def dotted_name(node: ast.expr) -> str | None:
 
 
 class _References:
-    def __init__(self) -> None:
+    def __init__(self, text: str) -> None:
+        self.text = text
         self.metrics: set[str] = set()
         self.nominals: set[str] = set()
         self.limits: set[tuple[str, str]] = set()
@@ -121,6 +160,11 @@ class _References:
                 raise _error(node, f"write {str(node.value).lower()}, not {node.value}")
             if not isinstance(node.value, int | float | str):
                 raise _error(node, f"the constant {node.value!r} is not allowed")
+            if isinstance(node.value, int | float) and not abs(node.value) <= MAX_NUMBER:
+                written = ast.get_source_segment(self.text, node) or repr(node.value)
+                raise _error(
+                    node, f"the number {shown(written, 20)} is too large: at most {MAX_NUMBER:g}"
+                )
             return
         if isinstance(node, ast.Name | ast.Attribute):
             self._name(node)

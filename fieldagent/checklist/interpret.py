@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import math
 import operator
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -52,7 +53,7 @@ def evaluate(condition: Condition, values: Values) -> tuple[bool, str]:
     text = ast.unparse(substituted)
     try:
         result = _compute(substituted.body)
-    except (TypeError, ZeroDivisionError, ValueError) as exc:
+    except (TypeError, ZeroDivisionError, ValueError, OverflowError) as exc:
         raise CannotEvaluate(f"{text}: {exc}") from None
     if not isinstance(result, bool):
         raise CannotEvaluate(f"{text} is {result!r}, not true or false")
@@ -124,7 +125,7 @@ def _compute(node: ast.AST) -> Any:
         return -value if isinstance(node.op, ast.USub) else value
     if isinstance(node, ast.BinOp):
         left, right = _number(_compute(node.left)), _number(_compute(node.right))
-        return _BINARY[type(node.op)](left, right)
+        return _bounded(_BINARY[type(node.op)](left, right))
     if isinstance(node, ast.Compare):
         return _comparison(node)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
@@ -151,6 +152,22 @@ def _comparison(node: ast.Compare) -> bool:
             return False
         left = right
     return True
+
+
+def _bounded(value: float) -> float:
+    """An arithmetic result a float can hold, or an error.
+
+    Readings may be whole numbers (64-bit counters), which Python multiplies
+    without limit; bounding every step keeps a condition's cost and results
+    finite (no inf, no nan silently failing a comparison).
+    """
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # a whole number beyond any float
+        finite = False
+    if not finite:
+        raise ValueError("a result is beyond the range of numbers")
+    return value
 
 
 def _truth(value: Any) -> bool:

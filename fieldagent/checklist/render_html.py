@@ -244,11 +244,16 @@ def _item_rows(number: int, item: ItemResult, words: Wording) -> str:
     action = item.status in NEEDS_ACTION
     span = ' rowspan="2"' if action else ""
     hint = f'<tr class="hint"><td colspan="3">{_e(words.hint(item))}</td></tr>' if action else ""
+    attested = (
+        f'<br><span class="attested">({_e(words.labels.attested_mark)})</span>'
+        if item.attested
+        else ""
+    )
     return (
         f'<tbody class="entry {css}" data-item="{_e(item.id)}">'
         f'<tr class="item"><td class="no"{span}>{number}</td>'
         f'<td class="what">{_what(item, words)}</td>'
-        f'<td class="result {css}">{_result(item.status, words)}</td>'
+        f'<td class="result {css}">{_result(item.status, words)}{attested}</td>'
         f'<td class="evidence">{_evidence(item, words)}</td></tr>'
         f"{hint}</tbody>"
     )
@@ -276,6 +281,8 @@ def _evidence(item: ItemResult, words: Wording) -> str:
     parts = [_check(check, words) for check in item.checks]
     if item.answer is not None:
         parts.append(f'<p class="answer">{_e(words.answer(item.answer))}</p>')
+    if item.attestation is not None:
+        parts.append(f'<p class="answer attested">{_e(words.attestation(item))}</p>')
     if not any(parts):
         empty = words.labels.no_device if item.status is Status.NOT_APPLICABLE else "—"
         parts = [f'<p class="none">{_e(empty)}</p>']

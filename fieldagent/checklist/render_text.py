@@ -155,6 +155,11 @@ class Labels:
     extra: str
     confirmed: str
     declined: str
+    attested: str
+    attested_not_done: str
+    history_young: str
+    of_which_attested: str
+    attested_mark: str
     note: str
     hint: str
     no_device: str
@@ -208,6 +213,11 @@ LABELS: dict[Lang, Labels] = {
         extra="Thừa (đang phát, không có phép)",
         confirmed="Đã xác nhận",
         declined="Trả lời KHÔNG",
+        attested="Người kiểm tra xác nhận đã thực hiện (chưa đo được)",
+        attested_not_done="Người kiểm tra xác nhận CHƯA thực hiện",
+        history_young="số liệu agent lưu mới từ {since}: {days} / {window} ngày",
+        of_which_attested="trong đó theo xác nhận",
+        attested_mark="theo xác nhận, chưa đo",
         note="Ghi chú",
         hint="Hướng dẫn khắc phục",
         no_device="không có thiết bị loại này",
@@ -259,6 +269,11 @@ LABELS: dict[Lang, Labels] = {
         extra="Extra (carried, not licensed)",
         confirmed="Confirmed by",
         declined="Answered no",
+        attested="Attested, not measured, by",
+        attested_not_done="Not done, says",
+        history_young="the agent's history starts {since}: {days} of {window} days",
+        of_which_attested="of which attested",
+        attested_mark="attested, not measured",
         note="Note",
         hint="What to do",
         no_device="no device of this kind",
@@ -474,15 +489,31 @@ class Wording:
         text = f"{said}: {answer.technician} {words.at} {self.clock(answer.ts)}"
         return f"{text}. {words.note}: {answer.note}" if answer.note else text
 
+    def attestation(self, item: ItemResult) -> str:
+        """Who attested a readiness item, when, on how young a history, and their note."""
+        attestation = item.attestation
+        assert attestation is not None
+        words = self.labels
+        said = words.attested if attestation.confirmed else words.attested_not_done
+        young = words.history_young.format(
+            since=self.moment(attestation.history_since),
+            days=number(attestation.history_days),
+            window=item.within_days,
+        )
+        text = f"{said}: {attestation.technician} {words.at} {self.clock(attestation.ts)} ({young})"
+        return f"{text}. {words.note}: {attestation.note}" if attestation.note else text
+
     def hint(self, item: ItemResult) -> str:
         return f"{self.labels.hint}: {getattr(item.hint, self.lang)}"
 
     def counts(self, summary: Summary) -> list[tuple[str, int]]:
         """(label, count) for the total and each status, failed critical items after failed."""
         words = self.labels
+        attested = [(words.of_which_attested, summary.attested)] if summary.attested else []
         return [
             (words.total, summary.total),
             (self.status(Status.PASS), summary.passed),
+            *attested,
             (self.status(Status.FAIL), summary.failed),
             (words.of_which_critical, summary.failed_critical),
             (self.status(Status.INCOMPLETE), summary.incomplete),
@@ -539,12 +570,14 @@ def _item_lines(item: ItemResult, words: Wording, mark_width: int) -> list[str]:
     body = 2 + mark_width + 2
     # The title's own continuation hangs deeper than the lines under it.
     lines = [_line(f"{mark}  {item.id}  {title}", indent=2, hang=mark_width + 6)]
-    if item.status in NEEDS_ACTION:
+    if item.status in NEEDS_ACTION or item.attestation is not None:
         for check in item.checks:
             if check.status is not Status.PASS:
                 lines += _check_lines(check, words, body)
     if item.answer is not None:
         lines.append(_line(words.answer(item.answer), indent=body))
+    if item.attestation is not None:
+        lines.append(_line(words.attestation(item), indent=body))
     if item.status in NEEDS_ACTION:
         lines.append(_line(words.hint(item), indent=body))
     return lines

@@ -151,6 +151,25 @@ class Answer(_Model):
     ts: datetime
 
 
+class Attestation(Answer):
+    """The technician's word for a readiness item the agent's history is too young to judge.
+
+    A counter's growth can be measured only over history the agent has: on a
+    box installed a week before a holiday, a 30-day item could never pass.
+    The technician may then say it was done (`confirmed`: the item passes,
+    attested, not measured) or not done (it fails); the item's checks keep
+    what was measured.
+    """
+
+    history_since: datetime = Field(
+        description="Where the agent's history of the item's counters starts (the youngest,"
+        " when several): the measurement could not reach back over the window."
+    )
+    history_days: float = Field(
+        ge=0, description="Days the history covered when the item was judged, of within_days."
+    )
+
+
 class ItemResult(_Model):
     id: str
     category: Category
@@ -164,12 +183,25 @@ class ItemResult(_Model):
     source: str = Field(description="The checklist file (or station file) the item comes from.")
     status: Status
     checks: list[Check] = Field(default_factory=list)
-    answer: Answer | None = None
+    answer: Answer | None = Field(default=None, description="A manual item's answer.")
+    attestation: Attestation | None = Field(
+        default=None,
+        description="A readiness item judged on the technician's word, its history being too"
+        " young: a pass that rests on it is attested, not measured.",
+    )
+
+    @property
+    def attested(self) -> bool:
+        """Passed on the technician's word rather than on a measurement."""
+        return self.attestation is not None and self.attestation.confirmed
 
 
 class Summary(_Model):
     total: int
     passed: int
+    attested: int = Field(
+        default=0, description="Of the passed items, those passed on the technician's word."
+    )
     failed: int
     incomplete: int
     not_applicable: int
@@ -262,6 +294,7 @@ def summarize(items: list[ItemResult]) -> Summary:
     return Summary(
         total=len(items),
         passed=count(Status.PASS),
+        attested=sum(1 for item in items if item.attested),
         failed=count(Status.FAIL),
         incomplete=count(Status.INCOMPLETE),
         not_applicable=count(Status.NOT_APPLICABLE),

@@ -28,6 +28,7 @@ from fieldagent.checklist.evaluate import Judge, Observations, judge_item, resul
 from fieldagent.checklist.history import CounterHistory
 from fieldagent.checklist.report import (
     Answer,
+    Attestation,
     Change,
     Check,
     Comparison,
@@ -195,11 +196,12 @@ def _not_run(item: StationItem) -> ItemResult:
 
 
 def with_answers(report: Report, technician: str | None, answers: Mapping[str, Answer]) -> Report:
-    """The report with the technician's answers: yes passes, no fails, none is incomplete."""
-    items = [
-        _answered(item, answers.get(item.id)) if item.kind is ItemKind.MANUAL else item
-        for item in report.items
-    ]
+    """The report with the technician's answers: yes passes, no fails, none is incomplete.
+
+    Manual items take an answer; so do readiness items the history is too young
+    to judge (`attestable`), as an attestation.  Any other item keeps its result.
+    """
+    items = [_with_answer(item, answers, report.finished) for item in report.items]
     return report.model_copy(
         update={
             "items": items,
@@ -208,6 +210,14 @@ def with_answers(report: Report, technician: str | None, answers: Mapping[str, A
             "automatic_only": False,
         }
     )
+
+
+def _with_answer(item: ItemResult, answers: Mapping[str, Answer], judged: datetime) -> ItemResult:
+    if item.kind is ItemKind.MANUAL:
+        return _answered(item, answers.get(item.id))
+    if item.id in answers and attestable(item):
+        return _attested(item, answers[item.id], judged)
+    return item
 
 
 def _answered(item: ItemResult, answer: Answer | None) -> ItemResult:
@@ -220,6 +230,35 @@ def _answered(item: ItemResult, answer: Answer | None) -> ItemResult:
         status, reason = Status.FAIL, Reason.DECLINED
     check = Check(device=None, status=status, reason=reason)
     return item.model_copy(update={"status": status, "checks": [check], "answer": answer})
+
+
+def attestable(item: ItemResult) -> bool:
+    """A readiness item that only a history younger than its window keeps from passing."""
+    return (
+        item.kind is ItemKind.READINESS
+        and item.status is Status.INCOMPLETE
+        and all(c.status is Status.PASS or c.reason is Reason.HISTORY_SHORT for c in item.checks)
+    )
+
+
+def history_age(item: ItemResult, judged: datetime) -> tuple[datetime, float]:
+    """Where the youngest history that kept an attestable item from being judged starts,
+    and how many days it covered when judged (one decimal)."""
+    since = max(
+        history.since
+        for check in item.checks
+        if check.reason is Reason.HISTORY_SHORT
+        for history in check.history
+        if not history.covers_window
+    )
+    return since, round(max(0.0, (judged - since) / timedelta(days=1)), 1)
+
+
+def _attested(item: ItemResult, answer: Answer, judged: datetime) -> ItemResult:
+    since, days = history_age(item, judged)
+    attestation = Attestation(**answer.model_dump(), history_since=since, history_days=days)
+    status = Status.PASS if answer.confirmed else Status.FAIL
+    return item.model_copy(update={"status": status, "attestation": attestation})
 
 
 def compared(report: Report, previous: Report | None) -> Report:

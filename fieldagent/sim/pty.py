@@ -55,6 +55,16 @@ class PtyPort:
             return self._master is not None
 
     def start(self) -> None:
+        """Put the link in place; FileExistsError if the path holds anything but a link.
+
+        The path comes from a station file: the simulator may replace a link
+        (its own, left by an earlier run) but never a file or device node.
+        """
+        if os.path.lexists(self.link) and not self.link.is_symlink():
+            raise FileExistsError(
+                f"{self.link} exists and is not a symbolic link: the simulator puts its pty"
+                " link only where there is nothing or a link; move it or name another port"
+            )
         self.replug()
         self._thread.start()
 
@@ -71,7 +81,8 @@ class PtyPort:
             self._pending.clear()
         if master is not None:
             os.close(master)
-        self.link.unlink(missing_ok=True)
+        if self.link.is_symlink():  # never what start() refused to replace
+            self.link.unlink(missing_ok=True)
 
     def replug(self) -> None:
         """A new pty behind the same link (the kernel may give it another number)."""

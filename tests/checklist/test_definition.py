@@ -156,3 +156,33 @@ def test_a_file_that_is_not_toml_says_so(tmp_path: Path) -> None:
     path.write_text("[checklist\n", encoding="utf-8")
     (found,) = problems(path)
     assert found.startswith(f"{path}: not valid TOML:")
+
+
+def test_a_condition_that_would_exhaust_the_parser_is_refused_naming_file_and_item(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path,
+        item(**ON_AIR),
+        item(**{**ON_AIR, "id": "tx.nots", "condition": "not " * 5000 + "tx.on_air"}),
+        item(**{**ON_AIR, "id": "tx.minus", "condition": "-" * 100_000 + "1 < 0"}),
+        item(**{**ON_AIR, "id": "tx.huge", "condition": "rf.vswr < " + "9" * 400}),
+    )
+    assert problems(path) == [
+        f"{path}: item[1] (tx.nots): Value error, condition 'not not not not not not not"
+        " not not not not not not not not '…: 20009 characters: a condition has at most 500"
+        " (split it into items)",
+        f"{path}: item[2] (tx.minus): Value error, condition '{'-' * 60}'…: 100005 characters:"
+        " a condition has at most 500 (split it into items)",
+        f"{path}: item[3] (tx.huge): Value error, condition 'rf.vswr < {'9' * 50}'…: column 11:"
+        f" the number '{'9' * 20}'… is too large: at most 1e+15",
+    ]
+
+
+def test_a_number_too_long_for_python_to_read_is_a_toml_problem_of_the_file(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, item(**ON_AIR) + "directive = [" + "1" * 5000 + "]\n")
+    assert problems(path) == [
+        f"{path}: not valid TOML: an integer of more than 4300 digits (no setting needs one)"
+    ]

@@ -69,3 +69,32 @@ def test_every_metric_key_of_every_driver_can_be_written_in_a_condition() -> Non
     keys = {m.key for driver in REGISTRY.values() for m in driver.metrics}
     for key in keys:
         assert parse_condition(f"{key} == 1").metrics == {key}, key
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("not " * 5000 + "true", "20004 characters: a condition has at most 500"),
+        ("-" * 200_000 + "1 > 0", "200005 characters: a condition has at most 500"),
+        ("1" * 4000 + " > 0", "4004 characters: a condition has at most 500"),
+        ("not " * 40 + "true", "column 129: nested too deep: more than 32 levels"),
+        (" + ".join(["rf.vswr"] * 40) + " > 0", "nested too deep: more than 32 levels"),
+        ("rf.vswr < " + "9" * 400, "column 11: the number '99999999999999999999'… is too large"),
+        ("rf.vswr < 1e999", "the number '1e999' is too large: at most 1e+15"),
+        ("rf.vswr > -2e15", "the number '2e15' is too large"),
+        ("ups.output.source in ('normal', 1e16)", "the number '1e16' is too large"),
+    ],
+)
+def test_a_condition_too_long_too_deep_or_with_a_huge_number_is_refused(
+    text: str, problem: str
+) -> None:
+    with pytest.raises(ExpressionError, match=re.escape(problem)):
+        parse_condition(text)
+
+
+def test_conditions_within_the_bounds_are_kept() -> None:
+    assert parse_condition("not " * 30 + "rf.on").metrics == {"rf.on"}
+    assert parse_condition("rf.vswr < 1e15 and rf.vswr > -1_000_000_000_000_000").metrics == {
+        "rf.vswr"
+    }
+    assert parse_condition(" " * 600 + "rf.on").metrics == {"rf.on"}  # counted once stripped

@@ -183,3 +183,19 @@ def test_a_lineup_item_needs_a_services_metric_and_the_station_s_lineup(tmp_path
         f"{tmp_path}/ours.toml: item 'ird.lineup' compares the services of ird1 with the"
         f' licensed line-up: list it in [checklist] lineup = ["...", ...] of {path}',
     ]
+
+
+def test_a_station_s_own_item_with_an_unbounded_condition_is_named_by_its_id(
+    tmp_path: Path,
+) -> None:
+    path = station(
+        tmp_path,
+        '[[checklist.item]]\nid = "ups.deep"\ncategory = "power"\nkind = "auto"\n'
+        f'devices = "ups"\ncondition = "{"not " * 40}ups.on_mains"\n'
+        'title = { vi = "Sâu", en = "Deep" }\nhint = { vi = "Sâu", en = "Deep" }\n',
+    )
+    assert problems(path) == [
+        f"{path}: checklist.item[0] (ups.deep): condition 'not not not not not not not not not"
+        " not not not not not not '…: column 129: nested too deep: more than 32 levels"
+        " (split it into items)"
+    ]
