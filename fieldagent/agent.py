@@ -24,6 +24,8 @@ from drivers import get_driver
 from fieldagent.alarms import Alarm, AlarmEngine, AlarmEvent
 from fieldagent.alarms.keeper import AlarmKeeper
 from fieldagent.alarms.snapshot import snapshot_alarms
+from fieldagent.checklist.desk import ChecklistDesk, Take
+from fieldagent.checklist.report import Report
 from fieldagent.checklist.runner import StationChecklist
 from fieldagent.checklist.service import AgentParts, ChecklistService
 from fieldagent.config import Config, DeviceSection
@@ -152,6 +154,7 @@ class Agent:
             alarms=self._engine.all_active,
             outbox_waiting=self._outbox.waiting_since,
             send=self._send,
+            publish_report=self._publish_report,
             build=self._build,
         )
         try:
@@ -200,6 +203,7 @@ class Agent:
             results = await asyncio.gather(
                 *(self._poll_and_publish(d) for d in self._devices.values())
             )
+            self._publish_handed_over()
             self._send(self._status(online=False))  # a snapshot run ends by saying so
             acked = await self._forwarder.drain(ack_timeout)
             if not acked:
@@ -399,6 +403,24 @@ class Agent:
         """Into the outbox (committed before it is published), and wake the forwarder."""
         self._outbox.put(draft)
         self._forwarder.wake()
+
+    def _publish_report(self, report: Report, take: Take) -> bool:
+        """A report left by `checklist run`: into the outbox as it leaves the desk."""
+        stored = self._outbox.put_taken(self._build.checklist_report(report), take)
+        self._forwarder.wake()
+        return stored
+
+    def _publish_handed_over(self) -> None:
+        """`--once` runs no checklist service, but sends the reports that wait for one."""
+        try:
+            desk = ChecklistDesk(self._config.agent.state_dir)
+            try:
+                desk.publish_outgoing(self._publish_report)
+            finally:
+                desk.close()
+        except sqlite3.Error as exc:
+            problem = storage_problem(self._config.agent.state_dir, exc)
+            log.error("checklist reports not sent: %s", problem)
 
     def _prepare_will(self) -> None:
         """The offline status the broker publishes if this connection dies.

@@ -395,6 +395,7 @@ def _cmd_checklist_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_outbox(args: argparse.Namespace) -> int:
+    from fieldagent.checklist.desk import ChecklistDesk
     from fieldagent.model import utc_now
     from fieldagent.outbox import Outbox
     from fieldagent.outbox.report import backlog_json, backlog_text
@@ -405,6 +406,11 @@ def _cmd_outbox(args: argparse.Namespace) -> int:
         backlog = outbox.backlog()
     finally:
         outbox.close()
+    desk = ChecklistDesk(config.agent.state_dir)
+    try:
+        backlog = backlog.with_handed_over(*desk.waiting())
+    finally:
+        desk.close()
     if args.json:
         print(json.dumps(backlog_json(backlog), indent=2))
     else:

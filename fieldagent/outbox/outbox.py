@@ -7,8 +7,9 @@ Policy lives here; SQL lives in `sqlitestore`, the drain in `forwarder`.
   waits in memory for the next batch commit (every `commit_interval_s`, or
   sooner when anything else commits), to spare the SD card.  Nothing is
   published before it is committed.
-- A retained topic keeps only its latest value: a newer status or health
-  drops the older unsent one (`chain.unlink` keeps subscribers' gap checks true).
+- A retained state topic keeps only its latest value: a newer status or
+  health drops the older unsent one (`chain.unlink` keeps subscribers' gap
+  checks true).  Checklist reports are records: each is published, none dropped.
 - Above the size limit, telemetry is thinned, oldest first, keeping one
   reading in N per device; alarms, reports and state are never dropped.  If
   they alone exceed the limit, `full` is set and the agent raises a station alarm.
@@ -76,10 +77,35 @@ class Backlog:
     thinned: int
     superseded: int
     last_seq: int
+    handed_over: int = 0
+    """Checklist reports left by `checklist run` that no agent has numbered yet."""
 
     @property
     def count(self) -> int:
         return sum(k.messages for k in self.kinds)
+
+    def with_handed_over(self, reports: int, oldest: str, size: int) -> Backlog:
+        """The backlog with reports still on the checklist desk: each will be a message."""
+        if not reports:
+            return self
+        kinds = {k.kind: k for k in self.kinds}
+        known = kinds.get(Kind.CHECKLIST.value)
+        kinds[Kind.CHECKLIST.value] = (
+            KindBacklog(Kind.CHECKLIST.value, reports, oldest, size)
+            if known is None
+            else KindBacklog(
+                known.kind,
+                known.messages + reports,
+                min(known.oldest, oldest),
+                known.size + size,
+            )
+        )
+        return replace(
+            self,
+            kinds=sorted(kinds.values()),
+            size=self.size + size,
+            handed_over=reports,
+        )
 
 
 class Outbox:
@@ -175,6 +201,42 @@ class Outbox:
 
     def put(self, draft: Draft) -> int:
         """Number a message and store it (in memory while the disk fails); its number."""
+        row = self._number(draft)
+        if self._problem is not None:
+            self._hold(row)
+        else:
+            self._pending.append(row)
+            if not draft.kind.batched or len(self._pending) >= MAX_BATCH or not self._interval:
+                self.commit(durable=draft.kind.durable)
+        return row.seq
+
+    def put_taken(self, draft: Draft, take: Callable[[sqlite3.Connection], None]) -> bool:
+        """Number a message that waits elsewhere in state.db, in the transaction of `take`.
+
+        `take` removes the message from where it waited (a checklist report
+        left by `checklist run`), so a crash leaves it in one place only and it
+        is published exactly once.  False, with nothing numbered, while the
+        disk cannot be written: the message waits where it is for the next try.
+        """
+        self.commit()
+        if self._problem is not None:
+            return False
+        assert self._db is not None  # no problem: the database is open
+        before = self._tally
+        row = self._number(draft)
+        try:
+            with self._db.transaction(durable=True):
+                tally = self._write(self._db, [row], set(), self._tally)
+                take(self._db.connection)
+        except sqlite3.Error as exc:
+            self._tally = before
+            self._fail(exc, [])
+            return False
+        self._tally = tally
+        return True
+
+    def _number(self, draft: Draft) -> Row:
+        """The draft as the next row of the chain, rendered with its number."""
         seq = self._tally.last_seq + 1
         row = Row(
             seq,
@@ -187,13 +249,7 @@ class Outbox:
             compress(draft.render(seq)),
         )
         self._tally = replace(self._tally, last_seq=seq, tail=seq)
-        if self._problem is not None:
-            self._hold(row)
-        else:
-            self._pending.append(row)
-            if not draft.kind.batched or len(self._pending) >= MAX_BATCH or not self._interval:
-                self.commit(durable=draft.kind.durable)
-        return seq
+        return row
 
     def reserve_unchained(self) -> int:
         """A number for a message outside the chain (the last will), committed durably.
@@ -272,7 +328,7 @@ class Outbox:
             count=tally.count + len(rows),
         )
         for row in rows:
-            if row.retain:
+            if row.retain and row.kind.state:
                 tally = self._supersede(db, row, tally, counted=True)
         if delivered:
             freed = db.delete(delivered)
@@ -406,7 +462,7 @@ class Outbox:
     def _hold(self, row: Row) -> None:
         """Keep a row in memory; only the newest MAX_HELD_TELEMETRY readings are kept."""
         self._held.add(row)
-        if row.retain:
+        if row.retain and row.kind.state:
             self._tally = self._supersede(self._held, row, self._tally, counted=False)
         readings = self._held.unsent(Kind.TELEMETRY)
         for seq in readings[: max(0, len(readings) - MAX_HELD_TELEMETRY)]:
