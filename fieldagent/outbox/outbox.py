@@ -13,6 +13,9 @@ Policy lives here; SQL lives in `sqlitestore`, the drain in `forwarder`.
 - Above the size limit, telemetry is thinned, oldest first, keeping one
   reading in N per device; alarms, reports and state are never dropped.  If
   they alone exceed the limit, `full` is set and the agent raises a station alarm.
+- Numbers never go back: a high-water mark beside state.db (`highwater`) is
+  written ahead of use, and a state.db that starts from nothing (damaged and
+  replaced) numbers on above it.
 - When the state directory cannot be written (disk full, read-only),
   `problem` says why, messages are held in memory (only the newest
   readings) and still published, and every later commit retries the disk.
@@ -35,6 +38,7 @@ from typing import Protocol
 from fieldagent.config import Config
 from fieldagent.outbox.chain import ChainRows, unlink
 from fieldagent.outbox.draft import PRIORITIES, Draft, Kind, Row, compress
+from fieldagent.outbox.highwater import HighWater
 from fieldagent.outbox.memory import HeldRows
 from fieldagent.outbox.sqlitestore import Counters, KindBacklog, SqliteRows, read_counters
 from fieldagent.outbox.tally import Tally
@@ -137,12 +141,20 @@ class Outbox:
             self._db = SqliteRows(state_dir)
             count, size = self._db.totals()
             self._tally = Tally(*self._db.counters(), size=size, count=count)
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, sqlite3.Error, StateStoreError) as exc:
             # Monitoring goes on without a disk: numbered on from what can be read.
             self._db = None
             self._problem = storage_problem(state_dir, exc)
             log.error("outbox: %s; alarms are held in memory until it can", self._problem)
             self._tally = Tally(*read_counters(state_dir), size=0, count=0)
+        self._mark = HighWater(state_dir)
+        self.renumbered: int | None = None
+        """The mark numbering went on above, as state.db started from nothing where
+        numbers were used; the first message names it as `prev` (subscribers see a gap)."""
+        if self._tally.last_seq == 0 and self._mark.limit > 0:
+            mark = self.renumbered = self._mark.limit
+            self._tally = replace(self._tally, last_seq=mark, tail=mark)
+            log.warning("outbox: %s starts from nothing: numbering goes on above %d", DB_NAME, mark)
         self._limit = limit_bytes
         self._keep_one_in = keep_one_in
         self._interval = commit_interval_s
@@ -238,6 +250,7 @@ class Outbox:
     def _number(self, draft: Draft) -> Row:
         """The draft as the next row of the chain, rendered with its number."""
         seq = self._tally.last_seq + 1
+        self._mark.cover(seq)
         row = Row(
             seq,
             self._tally.tail,
@@ -257,6 +270,7 @@ class Outbox:
         The will may never be published, so no later message names it as `prev`.
         """
         seq = self._tally.last_seq + 1
+        self._mark.cover(seq)
         self._tally = replace(self._tally, last_seq=seq)
         self.commit(durable=True)
         return seq
@@ -497,7 +511,7 @@ class Outbox:
             with db.transaction(durable=True):
                 db.set_sent(self._sent_unrecorded)  # first: they pin their predecessors
                 tally = self._write(db, held, delivered, tally)
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, sqlite3.Error, StateStoreError) as exc:
             self._problem = storage_problem(self._state_dir, exc)
             return
         log.info(
