@@ -38,7 +38,7 @@ from fieldagent.payloads import OutboxInfo
 from fieldagent.poller import Poller
 from fieldagent.publisher import Message, MqttPublisher
 from fieldagent.scheduler import run_every
-from fieldagent.state import StateDirLock, storage_problem
+from fieldagent.state import StateDirLock, StateStoreError, set_aside_damaged, storage_problem
 from fieldagent.topics import Topics
 from fieldagent.transports.local import LocalReader
 from fieldagent.transports.serialport import SerialLines
@@ -85,6 +85,7 @@ class Agent:
         self._once = once
         self._lock = StateDirLock(config.agent.state_dir)
         self._lock.acquire()  # before the outbox numbers anything
+        replaced = self._set_aside_damaged_state()
         self._mqtt = (
             config.mqtt
             if broker_url is None
@@ -124,7 +125,7 @@ class Agent:
         self._background: set[asyncio.Task[None]] = set()
         self._snapshot: dict[str, HealthState] = {}
         self._retained_health: dict[str, Draft] = {}
-        self._outbox_alarms = OutboxAlarms(self._outbox)
+        self._outbox_alarms = OutboxAlarms(self._outbox, replaced)
         self._health_signature: dict[str, object] = {}
         self._health_state: dict[str, HealthState] = {}
         self._worst: HealthState | None = None
@@ -159,10 +160,21 @@ class Agent:
         )
         try:
             return ChecklistService(checklist, parts)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, StateStoreError) as exc:
             problem = storage_problem(self._config.agent.state_dir, exc)
             log.error("checklist off until the agent restarts: %s", problem)
             return None
+
+    def _set_aside_damaged_state(self) -> str | None:
+        """A damaged state.db is moved aside before anything opens it; what was done."""
+        try:
+            replaced = set_aside_damaged(self._config.agent.state_dir, utc_now())
+        except OSError as exc:
+            log.error("state.db is damaged and cannot be moved aside: %s", exc)
+            return None
+        if replaced is not None:
+            log.error("%s; a new one is made", replaced)
+        return replaced
 
     async def run_forever(self, stop: asyncio.Event) -> int:
         """Poll and publish until `stop` is set; then say offline and disconnect."""
@@ -418,7 +430,7 @@ class Agent:
                 desk.publish_outgoing(self._publish_report)
             finally:
                 desk.close()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, StateStoreError) as exc:
             problem = storage_problem(self._config.agent.state_dir, exc)
             log.error("checklist reports not sent: %s", problem)
 

@@ -22,7 +22,7 @@ from fieldagent.checklist.resolve import checklist_titles, station_checklist
 from fieldagent.checklist.runner import StationChecklist
 from fieldagent.config import DEFAULT_CONFIG_PATH, Config, ConfigError, MqttSection, load_config
 from fieldagent.lifecycle import run_until_stopped
-from fieldagent.state import StateDirBusy, StateStoreError
+from fieldagent.state import StateDirBusy, StateStoreError, check_state_db
 
 EXIT_CONFIG = 78
 EXIT_BUSY = 75  # sysexits EX_TEMPFAIL: another agent holds the state directory
@@ -401,6 +401,7 @@ def _cmd_outbox(args: argparse.Namespace) -> int:
     from fieldagent.outbox.report import backlog_json, backlog_text
 
     config = load(args.config)
+    check_state_db(config.agent.state_dir)  # damaged: say so, not "cannot write"
     outbox = Outbox.of_station(config)
     try:
         backlog = outbox.backlog()

@@ -42,7 +42,7 @@ from fieldagent.checklist.runner import (
 )
 from fieldagent.checklist.show import Lang
 from fieldagent.model import PollResult, utc_now
-from fieldagent.state import StateDirBusy, StateDirLock
+from fieldagent.state import StateDirBusy, StateDirLock, check_state_db
 
 EXIT_PASSED, EXIT_FAILED, EXIT_INCOMPLETE = 0, 1, 2
 EXIT_USAGE = 64  # sysexits EX_USAGE: 2 already means "incomplete"
@@ -88,6 +88,7 @@ def run_checklist(checklist: StationChecklist, options: RunOptions) -> int:
     if options.output is not None and not options.output.parent.is_dir():
         raise UsageError(f"--output {options.output}: no folder {options.output.parent}")
     state_dir = checklist.config.agent.state_dir
+    check_state_db(state_dir)  # a damaged state.db: one clear line, before any poll
     started = utc_now()
     report_id = new_report_id(checklist.config.station.id, started)
     progress = _Progress(sys.stderr)
