@@ -24,6 +24,8 @@ from drivers import get_driver
 from fieldagent.alarms import Alarm, AlarmEngine, AlarmEvent
 from fieldagent.alarms.keeper import AlarmKeeper
 from fieldagent.alarms.snapshot import snapshot_alarms
+from fieldagent.checklist.desk import ChecklistDesk, Take
+from fieldagent.checklist.report import Report
 from fieldagent.checklist.runner import StationChecklist
 from fieldagent.checklist.service import AgentParts, ChecklistService
 from fieldagent.config import Config, DeviceSection
@@ -36,7 +38,7 @@ from fieldagent.payloads import OutboxInfo
 from fieldagent.poller import Poller
 from fieldagent.publisher import Message, MqttPublisher
 from fieldagent.scheduler import run_every
-from fieldagent.state import StateDirLock, storage_problem
+from fieldagent.state import StateDirLock, StateStoreError, set_aside_damaged, storage_problem
 from fieldagent.topics import Topics
 from fieldagent.transports.local import LocalReader
 from fieldagent.transports.serialport import SerialLines
@@ -83,6 +85,7 @@ class Agent:
         self._once = once
         self._lock = StateDirLock(config.agent.state_dir)
         self._lock.acquire()  # before the outbox numbers anything
+        replaced = self._set_aside_damaged_state()
         self._mqtt = (
             config.mqtt
             if broker_url is None
@@ -122,7 +125,7 @@ class Agent:
         self._background: set[asyncio.Task[None]] = set()
         self._snapshot: dict[str, HealthState] = {}
         self._retained_health: dict[str, Draft] = {}
-        self._outbox_alarms = OutboxAlarms(self._outbox)
+        self._outbox_alarms = OutboxAlarms(self._outbox, replaced)
         self._health_signature: dict[str, object] = {}
         self._health_state: dict[str, HealthState] = {}
         self._worst: HealthState | None = None
@@ -152,14 +155,26 @@ class Agent:
             alarms=self._engine.all_active,
             outbox_waiting=self._outbox.waiting_since,
             send=self._send,
+            publish_report=self._publish_report,
             build=self._build,
         )
         try:
             return ChecklistService(checklist, parts)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, StateStoreError) as exc:
             problem = storage_problem(self._config.agent.state_dir, exc)
             log.error("checklist off until the agent restarts: %s", problem)
             return None
+
+    def _set_aside_damaged_state(self) -> str | None:
+        """A damaged state.db is moved aside before anything opens it; what was done."""
+        try:
+            replaced = set_aside_damaged(self._config.agent.state_dir, utc_now())
+        except OSError as exc:
+            log.error("state.db is damaged and cannot be moved aside: %s", exc)
+            return None
+        if replaced is not None:
+            log.error("%s; a new one is made", replaced)
+        return replaced
 
     async def run_forever(self, stop: asyncio.Event) -> int:
         """Poll and publish until `stop` is set; then say offline and disconnect."""
@@ -200,6 +215,7 @@ class Agent:
             results = await asyncio.gather(
                 *(self._poll_and_publish(d) for d in self._devices.values())
             )
+            self._publish_handed_over()
             self._send(self._status(online=False))  # a snapshot run ends by saying so
             acked = await self._forwarder.drain(ack_timeout)
             if not acked:
@@ -399,6 +415,24 @@ class Agent:
         """Into the outbox (committed before it is published), and wake the forwarder."""
         self._outbox.put(draft)
         self._forwarder.wake()
+
+    def _publish_report(self, report: Report, take: Take) -> bool:
+        """A report left by `checklist run`: into the outbox as it leaves the desk."""
+        stored = self._outbox.put_taken(self._build.checklist_report(report), take)
+        self._forwarder.wake()
+        return stored
+
+    def _publish_handed_over(self) -> None:
+        """`--once` runs no checklist service, but sends the reports that wait for one."""
+        try:
+            desk = ChecklistDesk(self._config.agent.state_dir)
+            try:
+                desk.publish_outgoing(self._publish_report)
+            finally:
+                desk.close()
+        except (sqlite3.Error, StateStoreError) as exc:
+            problem = storage_problem(self._config.agent.state_dir, exc)
+            log.error("checklist reports not sent: %s", problem)
 
     def _prepare_will(self) -> None:
         """The offline status the broker publishes if this connection dies.

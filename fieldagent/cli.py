@@ -27,7 +27,7 @@ from fieldagent.checklist.resolve import checklist_titles, station_checklist
 from fieldagent.checklist.runner import StationChecklist
 from fieldagent.config import DEFAULT_CONFIG_PATH, Config, ConfigError, MqttSection, load_config
 from fieldagent.lifecycle import run_until_stopped
-from fieldagent.state import StateDirBusy, StateStoreError
+from fieldagent.state import StateDirBusy, StateStoreError, check_state_db
 
 EXIT_CONFIG = 78
 EXIT_BUSY = 75  # sysexits EX_TEMPFAIL: another agent holds the state directory
@@ -449,16 +449,23 @@ def _cmd_checklist_run(args: argparse.Namespace) -> int:
 def _cmd_outbox(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
 
+    from fieldagent.checklist.desk import ChecklistDesk
     from fieldagent.model import utc_now
     from fieldagent.outbox import Outbox
     from fieldagent.outbox.report import backlog_json, backlog_text
 
     config = load(args.config)
+    check_state_db(config.agent.state_dir)  # damaged: say so, not "cannot write"
     outbox = Outbox.of_station(config)
     try:
         backlog = outbox.backlog()
     finally:
         outbox.close()
+    desk = ChecklistDesk(config.agent.state_dir)
+    try:
+        backlog = backlog.with_handed_over(*desk.waiting())
+    finally:
+        desk.close()
     if args.json:
         print(json.dumps(backlog_json(backlog), indent=2))
     else:

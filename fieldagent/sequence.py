@@ -8,6 +8,10 @@ dropped on purpose).  So, per station:
   the same message (only `replayed` may differ), safe to drop;
 - a `prev` that never arrives is a lost message: the gap is the numbers
   between the newest seq received below it and that `prev`, inclusive.
+  After a damaged state.db was replaced, the station numbers on above its
+  high-water mark and names the mark as `prev`: the gap up to it covers what
+  the damaged outbox held unsent, and never closes (numbers never go back,
+  so nothing new is taken for a duplicate).
 
 Messages arrive out of order after an outage (alarms first), so gaps are only
 final once the station's backlog has drained.  A subscriber that joins late

@@ -5,6 +5,11 @@ One file holds the outbox with the station's sequence counter
 part with its own connection.  WAL mode lets `fieldagent outbox` and
 `fieldagent maintenance` read and write while the daemon runs; the busy
 timeout makes the rare concurrent writer wait instead of failing.
+
+A damaged state.db (emptied or cut short by a power cut on an SD card, a
+garbage header) is refused by every opener with `StateDbDamaged`; the agent,
+which alone may replace it (it holds the state directory's lock), moves it
+aside under a timestamped name with `set_aside_damaged` and starts a new one.
 """
 
 from __future__ import annotations
@@ -13,25 +18,122 @@ import contextlib
 import fcntl
 import os
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 
 DB_NAME = "state.db"
 LOCK_NAME = "agent.lock"
 BUSY_TIMEOUT_MS = 5000
+_HEADER = b"SQLite format 3\x00"
+_COMPANIONS = ("-wal", "-shm")
+"""SQLite's files beside state.db: moved aside with it, or a new database would replay them."""
 
 
 class StateStoreError(Exception):
     """The state directory or database cannot be used."""
 
 
+class StateDbDamaged(StateStoreError):
+    """state.db is not a usable SQLite database."""
+
+
 def open_state_db(state_dir: Path) -> sqlite3.Connection:
-    """Connect to state.db in autocommit mode (transactions are explicit), WAL, NORMAL sync."""
+    """Connect to state.db in autocommit mode (transactions are explicit), WAL, NORMAL sync.
+
+    Raises StateDbDamaged for a damaged file rather than numbering on in it.
+    """
     state_dir.mkdir(parents=True, exist_ok=True)
+    check_state_db(state_dir)
     db = sqlite3.connect(state_dir / DB_NAME, isolation_level=None)
     db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     return db
+
+
+def check_state_db(state_dir: Path) -> None:
+    """Raise StateDbDamaged if state.db is damaged; a missing file is not (it is made)."""
+    damage = state_db_damage(state_dir)
+    if damage is not None:
+        raise _damaged(state_dir, damage)
+
+
+def state_db_damage(state_dir: Path) -> str | None:
+    """What is wrong with state.db, in words, or None: its size, its header, its schema.
+
+    Enough for what an SD card does to a file: a power cut can leave it
+    empty, a bad block cuts it short or fills its first page with garbage.
+    A write-ahead log beside it may still hold pages the file lacks, so the
+    length is judged only without one.  Not a full integrity check, which
+    would read the whole outbox at every start.
+    """
+    path = state_dir / DB_NAME
+    try:
+        with path.open("rb") as file:
+            header = file.read(100)
+            size = os.fstat(file.fileno()).st_size
+        wal = path.with_name(DB_NAME + "-wal")
+        logged = wal.exists() and wal.stat().st_size > 0
+    except OSError:
+        return None  # missing (it is made), or unreadable: the opener says why, nothing is moved
+    if size == 0:
+        return None if logged else "the file is empty"
+    if len(header) < 100 or not header.startswith(_HEADER):
+        return "not an SQLite database (its header is garbage)"
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    if not logged and size < pages * page_size:
+        return f"cut short: {size} bytes of {pages * page_size}"
+    return _schema_damage(path)
+
+
+def _schema_damage(path: Path) -> str | None:
+    """SQLite's own word on the schema pages, read only; None if it reads them."""
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
+            return str(exc)
+    return None
+
+
+def set_aside_damaged(state_dir: Path, now: datetime) -> str | None:
+    """Move a damaged state.db (and its -wal, -shm) aside, never deleted; what was done.
+
+    Only the agent calls this, holding the state directory's lock: no other
+    process has the file open.  None if state.db is not damaged.  Raises
+    OSError when the files cannot be moved (a read-only disk).
+    """
+    damage = state_db_damage(state_dir)
+    if damage is None:
+        return None
+    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+    suffix, n = f".damaged-{stamp}", 1
+    while (state_dir / (DB_NAME + suffix)).exists():
+        n += 1
+        suffix = f".damaged-{stamp}-{n}"
+    for name in (DB_NAME, *(DB_NAME + c for c in _COMPANIONS)):
+        source = state_dir / name
+        if source.exists():
+            source.rename(state_dir / (DB_NAME + suffix + name.removeprefix(DB_NAME)))
+    directory = os.open(state_dir, os.O_RDONLY)
+    try:
+        os.fsync(directory)  # the renames survive a power cut before anything new is written
+    finally:
+        os.close(directory)
+    return f"{state_dir / DB_NAME} was damaged ({damage}): moved aside as {DB_NAME}{suffix}"
+
+
+def _damaged(state_dir: Path, damage: str) -> StateDbDamaged:
+    return StateDbDamaged(
+        f"{state_dir / DB_NAME} is damaged ({damage}); `fieldagent run` moves it aside"
+        " and starts a new one"
+    )
 
 
 def storage_problem(state_dir: Path, error: BaseException) -> str:

@@ -45,7 +45,7 @@ from fieldagent.checklist.runner import (
 from fieldagent.checklist.show import Lang
 from fieldagent.model import PollResult, utc_now
 from fieldagent.outputfile import OutputFileError, refusal, write_output
-from fieldagent.state import StateDirBusy, StateDirLock
+from fieldagent.state import StateDirBusy, StateDirLock, check_state_db
 
 EXIT_PASSED, EXIT_FAILED, EXIT_INCOMPLETE = 0, 1, 2
 EXIT_USAGE = 64  # sysexits EX_USAGE: 2 already means "incomplete"
@@ -101,6 +101,7 @@ def run_checklist(checklist: StationChecklist, options: RunOptions) -> int:
         if problem is not None:
             raise UsageError(f"--output {problem}")
     state_dir = checklist.config.agent.state_dir
+    check_state_db(state_dir)  # a damaged state.db: one clear line, before any poll
     started = utc_now()
     report_id = new_report_id(checklist.config.station.id, started)
     progress = _Progress(sys.stderr)

@@ -6,7 +6,9 @@ and judge (a row in `checklist_request`, answered with the automatic part of
 the report and progress lines on the way), and leaves the finished report for
 it to publish (`checklist_outgoing`).  With no daemon running, the command
 polls by itself and the report waits in `checklist_outgoing` until the agent
-starts: it is archived either way, and published once.
+starts (`run` or `run --once`): it is archived either way, and published once,
+as its own message: the outbox numbers it in the transaction that removes it
+from the desk.
 
 The daemon looks at both tables every second with a read, so an idle desk
 costs no write on the SD card.
@@ -16,10 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 from pydantic import ValidationError
 
@@ -153,7 +158,9 @@ class ChecklistDesk:
         A row that is not a report (a damaged file) is logged and dropped: the
         archive still has the report.
         """
-        rows = self._db.execute("SELECT id, report FROM checklist_outgoing ORDER BY id").fetchall()
+        rows = self._db.execute(
+            "SELECT id, report FROM checklist_outgoing ORDER BY rowid"
+        ).fetchall()
         reports = []
         for report_id, text in rows:
             try:
@@ -167,7 +174,48 @@ class ChecklistDesk:
 
     def published(self, report_id: str) -> None:
         with self._db:
-            self._db.execute("DELETE FROM checklist_outgoing WHERE id = ?", (report_id,))
+            _take_outgoing(report_id, self._db)
+
+    def publish_outgoing(self, publish: Callable[[Report, Take], bool]) -> None:
+        """Hand each waiting report, oldest first, to `publish`.
+
+        `publish` numbers the report in the transaction that runs the `Take` it
+        is given, and says False when the disk refuses: the rest wait for the
+        next try.
+        """
+        for report in self.outgoing():
+            if not publish(report, partial(_take_outgoing, report.id)):
+                return
+
+    def waiting(self) -> Waiting:
+        """The reports left for publishing: how many, the oldest's finish time, their size.
+
+        Only a read: a damaged row is not counted (the agent drops it, see `outgoing`).
+        """
+        finished, size = [], 0
+        for (text,) in self._db.execute("SELECT report FROM checklist_outgoing"):
+            try:
+                finished.append(Report.model_validate_json(text).finished)
+            except ValidationError:
+                continue
+            size += len(text)
+        oldest = min(finished).isoformat() if finished else ""
+        return Waiting(len(finished), oldest, size)
 
     def close(self) -> None:
         self._db.close()
+
+
+class Waiting(NamedTuple):
+    reports: int
+    oldest: str
+    """ISO time; empty when no report waits."""
+    size: int
+
+
+Take = Callable[[sqlite3.Connection], None]
+"""Removes a report from the desk, inside the transaction of whoever runs it."""
+
+
+def _take_outgoing(report_id: str, db: sqlite3.Connection) -> None:
+    db.execute("DELETE FROM checklist_outgoing WHERE id = ?", (report_id,))

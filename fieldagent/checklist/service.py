@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from fieldagent.alarms import Alarm
 from fieldagent.checklist.archive import ArchiveError, ReportArchive
-from fieldagent.checklist.desk import ChecklistDesk
+from fieldagent.checklist.desk import ChecklistDesk, Take
 from fieldagent.checklist.evaluate import Observations
 from fieldagent.checklist.history import CounterHistory, history_keys, samples_of
 from fieldagent.checklist.report import Report, Trigger
@@ -61,6 +61,8 @@ class AgentParts:
     outbox_waiting: Callable[[datetime], int]
     """Messages not delivered, older than the time given."""
     send: Callable[[Draft], None]
+    publish_report: Callable[[Report, Take], bool]
+    """A report `checklist run` left on the desk, numbered as `Take` removes it."""
     build: MessageBuilder
 
 
@@ -125,9 +127,7 @@ class ChecklistService:
             self._storage_error = problem
 
     def _tick(self) -> None:
-        for report in self._desk.outgoing():
-            self._parts.send(self._parts.build.checklist_report(report))
-            self._desk.published(report.id)
+        self._desk.publish_outgoing(self._parts.publish_report)
         if self.busy:
             return
         request = self._desk.take_request(utc_now())

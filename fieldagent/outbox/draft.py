@@ -35,6 +35,14 @@ class Kind(StrEnum):
         return self in (Kind.ALARM, Kind.CHECKLIST)
 
     @property
+    def state(self) -> bool:
+        """A retained value of which only the latest matters: a newer one supersedes it.
+
+        Checklist reports are retained too, but each is a record: none is ever dropped.
+        """
+        return self in (Kind.STATUS, Kind.HEALTH)
+
+    @property
     def batched(self) -> bool:
         """May wait in memory for the next batch commit (sparing the SD card)."""
         return self is Kind.TELEMETRY

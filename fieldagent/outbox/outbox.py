@@ -7,11 +7,15 @@ Policy lives here; SQL lives in `sqlitestore`, the drain in `forwarder`.
   waits in memory for the next batch commit (every `commit_interval_s`, or
   sooner when anything else commits), to spare the SD card.  Nothing is
   published before it is committed.
-- A retained topic keeps only its latest value: a newer status or health
-  drops the older unsent one (`chain.unlink` keeps subscribers' gap checks true).
+- A retained state topic keeps only its latest value: a newer status or
+  health drops the older unsent one (`chain.unlink` keeps subscribers' gap
+  checks true).  Checklist reports are records: each is published, none dropped.
 - Above the size limit, telemetry is thinned, oldest first, keeping one
   reading in N per device; alarms, reports and state are never dropped.  If
   they alone exceed the limit, `full` is set and the agent raises a station alarm.
+- Numbers never go back: a high-water mark beside state.db (`highwater`) is
+  written ahead of use, and a state.db that starts from nothing (damaged and
+  replaced) numbers on above it.
 - When the state directory cannot be written (disk full, read-only),
   `problem` says why, messages are held in memory (only the newest
   readings) and still published, and every later commit retries the disk.
@@ -34,6 +38,7 @@ from typing import Protocol
 from fieldagent.config import Config
 from fieldagent.outbox.chain import ChainRows, unlink
 from fieldagent.outbox.draft import PRIORITIES, Draft, Kind, Row, compress
+from fieldagent.outbox.highwater import HighWater
 from fieldagent.outbox.memory import HeldRows
 from fieldagent.outbox.sqlitestore import Counters, KindBacklog, SqliteRows, read_counters
 from fieldagent.outbox.tally import Tally
@@ -76,10 +81,35 @@ class Backlog:
     thinned: int
     superseded: int
     last_seq: int
+    handed_over: int = 0
+    """Checklist reports left by `checklist run` that no agent has numbered yet."""
 
     @property
     def count(self) -> int:
         return sum(k.messages for k in self.kinds)
+
+    def with_handed_over(self, reports: int, oldest: str, size: int) -> Backlog:
+        """The backlog with reports still on the checklist desk: each will be a message."""
+        if not reports:
+            return self
+        kinds = {k.kind: k for k in self.kinds}
+        known = kinds.get(Kind.CHECKLIST.value)
+        kinds[Kind.CHECKLIST.value] = (
+            KindBacklog(Kind.CHECKLIST.value, reports, oldest, size)
+            if known is None
+            else KindBacklog(
+                known.kind,
+                known.messages + reports,
+                min(known.oldest, oldest),
+                known.size + size,
+            )
+        )
+        return replace(
+            self,
+            kinds=sorted(kinds.values()),
+            size=self.size + size,
+            handed_over=reports,
+        )
 
 
 class Outbox:
@@ -111,12 +141,20 @@ class Outbox:
             self._db = SqliteRows(state_dir)
             count, size = self._db.totals()
             self._tally = Tally(*self._db.counters(), size=size, count=count)
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, sqlite3.Error, StateStoreError) as exc:
             # Monitoring goes on without a disk: numbered on from what can be read.
             self._db = None
             self._problem = storage_problem(state_dir, exc)
             log.error("outbox: %s; alarms are held in memory until it can", self._problem)
             self._tally = Tally(*read_counters(state_dir), size=0, count=0)
+        self._mark = HighWater(state_dir)
+        self.renumbered: int | None = None
+        """The mark numbering went on above, as state.db started from nothing where
+        numbers were used; the first message names it as `prev` (subscribers see a gap)."""
+        if self._tally.last_seq == 0 and self._mark.limit > 0:
+            mark = self.renumbered = self._mark.limit
+            self._tally = replace(self._tally, last_seq=mark, tail=mark)
+            log.warning("outbox: %s starts from nothing: numbering goes on above %d", DB_NAME, mark)
         self._limit = limit_bytes
         self._keep_one_in = keep_one_in
         self._interval = commit_interval_s
@@ -175,7 +213,44 @@ class Outbox:
 
     def put(self, draft: Draft) -> int:
         """Number a message and store it (in memory while the disk fails); its number."""
+        row = self._number(draft)
+        if self._problem is not None:
+            self._hold(row)
+        else:
+            self._pending.append(row)
+            if not draft.kind.batched or len(self._pending) >= MAX_BATCH or not self._interval:
+                self.commit(durable=draft.kind.durable)
+        return row.seq
+
+    def put_taken(self, draft: Draft, take: Callable[[sqlite3.Connection], None]) -> bool:
+        """Number a message that waits elsewhere in state.db, in the transaction of `take`.
+
+        `take` removes the message from where it waited (a checklist report
+        left by `checklist run`), so a crash leaves it in one place only and it
+        is published exactly once.  False, with nothing numbered, while the
+        disk cannot be written: the message waits where it is for the next try.
+        """
+        self.commit()
+        if self._problem is not None:
+            return False
+        assert self._db is not None  # no problem: the database is open
+        before = self._tally
+        row = self._number(draft)
+        try:
+            with self._db.transaction(durable=True):
+                tally = self._write(self._db, [row], set(), self._tally)
+                take(self._db.connection)
+        except sqlite3.Error as exc:
+            self._tally = before
+            self._fail(exc, [])
+            return False
+        self._tally = tally
+        return True
+
+    def _number(self, draft: Draft) -> Row:
+        """The draft as the next row of the chain, rendered with its number."""
         seq = self._tally.last_seq + 1
+        self._mark.cover(seq)
         row = Row(
             seq,
             self._tally.tail,
@@ -187,13 +262,7 @@ class Outbox:
             compress(draft.render(seq)),
         )
         self._tally = replace(self._tally, last_seq=seq, tail=seq)
-        if self._problem is not None:
-            self._hold(row)
-        else:
-            self._pending.append(row)
-            if not draft.kind.batched or len(self._pending) >= MAX_BATCH or not self._interval:
-                self.commit(durable=draft.kind.durable)
-        return seq
+        return row
 
     def reserve_unchained(self) -> int:
         """A number for a message outside the chain (the last will), committed durably.
@@ -201,6 +270,7 @@ class Outbox:
         The will may never be published, so no later message names it as `prev`.
         """
         seq = self._tally.last_seq + 1
+        self._mark.cover(seq)
         self._tally = replace(self._tally, last_seq=seq)
         self.commit(durable=True)
         return seq
@@ -272,7 +342,7 @@ class Outbox:
             count=tally.count + len(rows),
         )
         for row in rows:
-            if row.retain:
+            if row.retain and row.kind.state:
                 tally = self._supersede(db, row, tally, counted=True)
         if delivered:
             freed = db.delete(delivered)
@@ -406,7 +476,7 @@ class Outbox:
     def _hold(self, row: Row) -> None:
         """Keep a row in memory; only the newest MAX_HELD_TELEMETRY readings are kept."""
         self._held.add(row)
-        if row.retain:
+        if row.retain and row.kind.state:
             self._tally = self._supersede(self._held, row, self._tally, counted=False)
         readings = self._held.unsent(Kind.TELEMETRY)
         for seq in readings[: max(0, len(readings) - MAX_HELD_TELEMETRY)]:
@@ -441,7 +511,7 @@ class Outbox:
             with db.transaction(durable=True):
                 db.set_sent(self._sent_unrecorded)  # first: they pin their predecessors
                 tally = self._write(db, held, delivered, tally)
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, sqlite3.Error, StateStoreError) as exc:
             self._problem = storage_problem(self._state_dir, exc)
             return
         log.info(

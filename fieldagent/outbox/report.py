@@ -26,6 +26,11 @@ def backlog_text(backlog: Backlog, now: datetime, zone: tzinfo) -> str:
         f"{'total':<10} {backlog.count:>9}  {'':<25} {'':>9} {_size(backlog.size):>10}"
         f"  of {_size(backlog.limit)} ({share:.0f} %)"
     )
+    if backlog.handed_over:
+        lines.append(
+            f"{backlog.handed_over} of the checklist reports wait for the agent to number and"
+            " send them (fieldagent run, or run --once)."
+        )
     if not backlog.kinds:
         lines.append("The outbox is empty: the broker has every message.")
     lines.append(
@@ -43,6 +48,7 @@ def backlog_json(backlog: Backlog) -> dict[str, Any]:
         "thinned": backlog.thinned,
         "superseded": backlog.superseded,
         "last_seq": backlog.last_seq,
+        "handed_over": backlog.handed_over,
         "kinds": {
             k.kind: {"messages": k.messages, "oldest": k.oldest, "size_bytes": k.size}
             for k in backlog.kinds

@@ -78,6 +78,11 @@ class SqliteRows:
                 if statement.strip():
                     self._db.execute(statement)
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """For another table's statement inside one of this store's transactions."""
+        return self._db
+
     @contextmanager
     def transaction(self, durable: bool) -> Iterator[None]:
         """One write transaction; `durable` fsyncs the commit (synchronous=FULL).

@@ -1,8 +1,10 @@
-"""The outbox's own trouble as station alarms: a disk that cannot be written, a full outbox.
+"""The outbox's own trouble as station alarms: a disk that cannot be written, a full
+outbox, a damaged state.db replaced at start.
 
-Each is raised once when it starts and cleared once when it ends.  The first
-look always reports, so an alarm restored from before a restart clears if the
-trouble is gone.
+Each is raised once when it starts and cleared once when it ends; a replaced
+state.db stays raised until the agent restarts (the technician should look
+at the file moved aside).  The first look always reports, so an alarm restored
+from before a restart clears if the trouble is gone.
 """
 
 from __future__ import annotations
@@ -13,13 +15,18 @@ from fieldagent.outbox.outbox import Outbox
 
 STORAGE_RULE = "outbox.storage"
 FULL_RULE = "outbox.full"
+REPLACED_RULE = "outbox.replaced"
 
 
 class OutboxAlarms:
-    """Watches an outbox; `events` gives the station alarm transitions since the last look."""
+    """Watches an outbox; `events` gives the station alarm transitions since the last look.
 
-    def __init__(self, outbox: Outbox) -> None:
+    `replaced`: what was done with a damaged state.db at start (`set_aside_damaged`).
+    """
+
+    def __init__(self, outbox: Outbox, replaced: str | None = None) -> None:
         self._outbox = outbox
+        self._replaced = replaced
         self._seen: tuple[str | None, bool] | None = None  # None: not looked at yet
 
     def events(self, engine: AlarmEngine) -> list[AlarmEvent]:
@@ -28,6 +35,17 @@ class OutboxAlarms:
         was_problem, was_full = self._seen or (None, False)
         self._seen = (problem, full)
         events = []
+        if first:
+            replaced = self._replaced
+            numbered = f"numbers go on above {self._outbox.renumbered or 0}"
+            events += engine.station_alarm(
+                REPLACED_RULE,
+                "replaced",
+                HealthState.WARNING if replaced else None,
+                replaced,
+                f"Tệp trạng thái hỏng, đã dời sang bên và tạo tệp mới ({replaced}; {numbered})",
+                f"Damaged state file replaced by a new one ({replaced}; {numbered})",
+            )
         if first or (problem is None) != (was_problem is None):
             events += engine.station_alarm(
                 STORAGE_RULE,

@@ -17,6 +17,7 @@ from fieldagent.localbroker import LocalBroker
 from fieldagent.payloads import ChecklistReplyPayload, ChecklistReportPayload
 from fieldagent.publisher import Message
 from tests.agentproc import AgentProcess, fieldagent
+from tests.checklist.station_run import run_checklist
 from tests.mqtt_probe import MqttProbe
 from tests.simrunner import SimRunner, device_fields
 from tests.stationfile import write_station
@@ -225,3 +226,39 @@ def test_a_report_made_without_the_daemon_is_published_when_it_starts(
     finally:
         assert agent.stop()[0] == 0
     assert reports(probe) == [printed]
+
+
+def made_offline(station: Path, count: int) -> list[dict[str, object]]:
+    """`count` reports made with no agent running, the first signed off by a technician."""
+    signed = ("--technician", "Lê Văn Cường", "--confirm", "duty.roster=Đã dán")
+    made = [run_checklist(station, *signed).report]
+    made += [run_checklist(station).report for _ in range(count - 1)]
+    return made
+
+
+def test_reports_made_offline_are_counted_then_each_published_once_as_archived(
+    station: Path, probe: MqttProbe
+) -> None:
+    made = made_offline(station, 5)
+    waiting = json.loads(fieldagent("outbox", "-c", str(station), "--json").stdout)
+    assert waiting["kinds"]["checklist"]["messages"] == 5
+    assert waiting["handed_over"] == 5
+    agent = AgentProcess("run", "-c", str(station))
+    try:
+        probe.wait_for(lambda ms: len(reports(probe)) >= 5, timeout=30)
+    finally:
+        assert agent.stop()[0] == 0
+    assert reports(probe) == made  # each once, in the order made, the signed one included
+    assert [archived(station, str(r["id"])) for r in made] == made
+    after = json.loads(fieldagent("outbox", "-c", str(station), "--json").stdout)
+    assert after["handed_over"] == 0  # nothing left to send a second time
+
+
+def test_run_once_sends_the_reports_that_wait(station: Path, probe: MqttProbe) -> None:
+    made = made_offline(station, 2)
+    done = fieldagent("run", "-c", str(station), "--once")
+    assert done.returncode == 0, done.stderr
+    probe.wait_for(lambda ms: len(reports(probe)) >= 2, timeout=10)
+    assert reports(probe) == made
+    after = json.loads(fieldagent("outbox", "-c", str(station), "--json").stdout)
+    assert after["messages"] == 0

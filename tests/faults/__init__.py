@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -79,3 +80,20 @@ def outbox_report(stdout: str) -> dict[str, Any]:
     report = json.loads(stdout)
     assert isinstance(report, dict)
     return report
+
+
+DAMAGES = ("truncated", "garbage-header", "empty")
+
+
+def damage_state_db(state_dir: Path, kind: str) -> None:
+    """Damage a closed state.db the way an SD card does: cut short, first page garbage, emptied."""
+    path = state_dir / "state.db"
+    size = path.stat().st_size
+    assert size > 4 * 4096, "too small a database to cut short"
+    if kind == "truncated":
+        os.truncate(path, size // 2)
+    elif kind == "garbage-header":
+        with path.open("r+b") as file:
+            file.write(bytes(range(256)) * 16)
+    else:
+        os.truncate(path, 0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -137,6 +138,38 @@ def test_a_newer_retained_value_supersedes_the_unsent_one_without_a_false_gap(
     assert {r.seq: r.prev for r in rows} == {2: 0, 3: 2, 4: 3}
     assert received(rows).gaps() == []
     assert outbox.backlog().superseded == 1
+
+
+def test_checklist_reports_are_records_each_sent_though_retained_on_one_topic(
+    tmp_path: Path,
+) -> None:
+    outbox = open_outbox(tmp_path)
+    for n in range(4):
+        outbox.put(draft(Kind.CHECKLIST, topic="st/checklist/report", body=f"r{n}", retain=True))
+    rows = send(outbox)
+    assert [(r.seq, r.prev) for r in rows] == [(1, 0), (2, 1), (3, 2), (4, 3)]
+    assert outbox.backlog().superseded == 0
+
+
+def test_a_report_taken_from_another_table_is_numbered_in_the_same_transaction(
+    tmp_path: Path,
+) -> None:
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        db.execute("CREATE TABLE waiting (id TEXT)")
+        db.execute("INSERT INTO waiting VALUES ('r1'), ('r2')")
+    outbox = open_outbox(tmp_path)
+
+    def take(name: str) -> Callable[[sqlite3.Connection], None]:
+        return lambda db: db.execute("DELETE FROM waiting WHERE id = ?", (name,)).close()
+
+    assert outbox.put_taken(draft(Kind.CHECKLIST, retain=True), take("r1"))
+    broken = outbox.put_taken(draft(Kind.CHECKLIST, retain=True), lambda db: db.execute("x"))
+    assert not broken  # rolled back: no number used, the message still waits
+    outbox.close()
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        assert db.execute("SELECT id FROM waiting").fetchall() == [("r2",)]
+        assert db.execute("SELECT seq FROM outbox").fetchall() == [(1,)]
+    assert open_outbox(tmp_path).last_seq == 1
 
 
 def test_a_value_already_sent_is_never_superseded(tmp_path: Path) -> None:

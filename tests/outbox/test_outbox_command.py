@@ -6,8 +6,10 @@ import json
 import re
 from pathlib import Path
 
+from fieldagent.checklist.desk import ChecklistDesk
 from fieldagent.outbox import Kind
 from tests.agentproc import fieldagent
+from tests.checklist.test_archive import report
 from tests.outbox import draft, open_outbox
 from tests.stationfile import write_station
 
@@ -43,3 +45,22 @@ def test_an_empty_outbox_says_the_broker_has_everything(tmp_path: Path) -> None:
     shown = fieldagent("outbox", "-c", str(config))
     assert shown.returncode == 0, shown.stderr
     assert "The outbox is empty" in shown.stdout
+
+
+def test_reports_waiting_for_an_agent_are_counted_as_checklist_messages(tmp_path: Path) -> None:
+    config = write_station(tmp_path, [])
+    outbox = open_outbox(tmp_path / "state")
+    outbox.put(draft(Kind.CHECKLIST, retain=True))  # numbered, not yet delivered
+    outbox.close()
+    desk = ChecklistDesk(tmp_path / "state")
+    for n in (1, 2):
+        desk.hand_over(report(n))
+    desk.close()
+
+    shown = fieldagent("outbox", "-c", str(config))
+    assert shown.returncode == 0, shown.stderr
+    rows = {line.split()[0]: line.split() for line in shown.stdout.splitlines()[1:]}
+    assert rows["checklist"][1] == "3"
+    assert rows["total"][1] == "3"
+    assert "2 of the checklist reports wait for the agent" in shown.stdout
+    assert "empty" not in shown.stdout

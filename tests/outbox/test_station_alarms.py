@@ -6,7 +6,12 @@ from pathlib import Path
 
 from fieldagent.alarms import AlarmEvent, Transition
 from fieldagent.outbox import Kind
-from fieldagent.outbox.station_alarms import FULL_RULE, STORAGE_RULE, OutboxAlarms
+from fieldagent.outbox.station_alarms import (
+    FULL_RULE,
+    REPLACED_RULE,
+    STORAGE_RULE,
+    OutboxAlarms,
+)
 from tests.alarms import Station, station_config
 from tests.outbox import draft, open_outbox
 
@@ -42,3 +47,17 @@ def test_a_storage_alarm_restored_from_before_a_restart_clears_when_the_disk_is_
     after = Station(station_config(), restored=before.engine.all_active())
     events = OutboxAlarms(open_outbox(tmp_path / "state")).events(after.engine)
     assert [(e.transition, e.alarm.rule) for e in events] == [(Transition.CLEARED, STORAGE_RULE)]
+
+
+def test_a_replaced_state_db_is_a_warning_until_the_next_start(tmp_path: Path) -> None:
+    before = Station(station_config())
+    replaced = "state.db was damaged (the file is empty): moved aside as state.db.damaged-X"
+    raised = OutboxAlarms(open_outbox(tmp_path), replaced).events(before.engine)
+    assert rules(raised) == [("raised", REPLACED_RULE, "warning")]
+    assert raised[0].alarm.message_en.startswith(
+        f"Damaged state file replaced by a new one ({replaced}"
+    )
+
+    after = Station(station_config(), restored=before.engine.all_active())
+    events = OutboxAlarms(open_outbox(tmp_path)).events(after.engine)
+    assert [(e.transition, e.alarm.rule) for e in events] == [(Transition.CLEARED, REPLACED_RULE)]

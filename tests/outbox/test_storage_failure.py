@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from pytest_mock import MockerFixture
 
 from fieldagent.outbox import Kind, Outbox, Row, wire_payload
 from fieldagent.outbox import outbox as outbox_module
+from fieldagent.outbox.highwater import BLOCK
 from fieldagent.sequence import StationSequence
+from fieldagent.state import set_aside_damaged
 from tests.conftest import fill_up, remount
 from tests.outbox import draft, open_outbox
 
@@ -99,4 +103,22 @@ def test_a_row_sent_while_the_disk_was_full_still_pins_its_predecessor(small_fs:
     assert outbox.problem is None
     outbox.put(draft(Kind.HEALTH, topic="h/ups", body="new"))  # would supersede `older`...
     assert older in {r.seq for r in outbox.next_rows(10)}  # ...but the alarm named it
+    outbox.close()
+
+
+def test_a_damaged_state_db_on_a_read_only_disk_numbers_on_above_the_mark_in_memory(
+    read_only_view: tuple[Path, Path],
+) -> None:
+    source, view = read_only_view
+    before = open_outbox(source / "state")
+    before.put(draft(Kind.ALARM))
+    before.close()
+    (source / "state" / "state.db").write_bytes(b"")  # emptied by a power cut
+
+    with pytest.raises(OSError):  # the agent cannot move it aside: it runs on
+        set_aside_damaged(view / "state", datetime.now(UTC))
+    outbox = open_outbox(view / "state")
+    assert outbox.problem is not None and "is damaged (the file is empty)" in outbox.problem
+    assert outbox.put(draft(Kind.ALARM)) == BLOCK + 1  # never 1 again: held, still published
+    assert [r.seq for r in outbox.next_rows(10)] == [BLOCK + 1]
     outbox.close()
