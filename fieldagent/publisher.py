@@ -24,6 +24,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from fieldagent.config import MqttSection
+from fieldagent.mqttclient import MAX_PACKET_BYTES, BoundedClient
 
 log = logging.getLogger("fieldagent.mqtt")
 
@@ -40,7 +41,8 @@ class MqttPublisher:
     """A connection to the province's broker: it publishes, and takes a few commands.
 
     The commands it subscribes to (`subscribe`) are handed over as raw bytes:
-    a broker message is untrusted input, checked by whoever handles it.
+    a broker message is untrusted input, checked by whoever handles it.  Only
+    what fits in `MAX_PACKET_BYTES` is read at all.
     """
 
     def __init__(
@@ -59,9 +61,15 @@ class MqttPublisher:
         self._last_error: str | None = None
         self._v5 = settings.protocol == "5"
         client = (
-            mqtt.Client(CallbackAPIVersion.VERSION2, client_id, protocol=MQTTProtocolVersion.MQTTv5)
+            BoundedClient(
+                MAX_PACKET_BYTES,
+                CallbackAPIVersion.VERSION2,
+                client_id,
+                protocol=MQTTProtocolVersion.MQTTv5,
+            )
             if self._v5
-            else mqtt.Client(
+            else BoundedClient(
+                MAX_PACKET_BYTES,
                 CallbackAPIVersion.VERSION2,
                 client_id,
                 clean_session=not settings.persistent_session,
@@ -115,6 +123,7 @@ class MqttPublisher:
         log.info("connecting to broker %s:%d", host, port)
         if self._v5:
             properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            properties.MaximumPacketSize = MAX_PACKET_BYTES  # the broker sends nothing larger
             if self._settings.persistent_session:
                 properties.SessionExpiryInterval = self._settings.session_expiry_s
             self._client.connect_async(
