@@ -42,7 +42,8 @@ class MqttPublisher:
 
     The commands it subscribes to (`subscribe`) are handed over as raw bytes:
     a broker message is untrusted input, checked by whoever handles it.  Only
-    what fits in `MAX_PACKET_BYTES` is read at all.
+    what fits in `MAX_PACKET_BYTES` is read at all, and a retained message is
+    dropped: a command is taken when it is sent, not at every (re)connect.
     """
 
     def __init__(
@@ -220,5 +221,13 @@ class MqttPublisher:
         self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage
     ) -> None:
         handler = self._commands.get(message.topic)
-        if handler is not None:
-            handler(bytes(message.payload))
+        if handler is None:
+            return
+        if message.retain:  # set only on a retained message sent because we (re)subscribed
+            log.warning(
+                "ignored a retained message on %s: a command is taken only when it is sent"
+                " (clear it: mosquitto_pub -r -n -t TOPIC)",
+                message.topic,
+            )
+            return
+        handler(bytes(message.payload))

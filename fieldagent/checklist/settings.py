@@ -2,7 +2,8 @@
 
 It also says when the daemon runs the checklist's automatic items by itself:
 every day at `run_at` (station time) inside the holiday windows listed here
-(`fieldagent.checklist.schedule` decides when a run is due).
+(`fieldagent.checklist.schedule` decides when a run is due), and how often
+central staff may ask for a run over MQTT.
 """
 
 from __future__ import annotations
@@ -109,6 +110,12 @@ class ChecklistSection(BaseModel):
     run_at: str = Field(
         default="06:00",
         description="Station time of day (HH:MM, 24 h) of the daily run inside a holiday window.",
+    )
+    command_cooldown_s: float = Field(
+        default=600.0,
+        ge=60.0,
+        le=86400.0,
+        description="Seconds after a run asked for on cmd/checklist before the next is accepted.",
     )
 
     @field_validator("holiday")
