@@ -7,7 +7,8 @@ command archived.  One run at a time: a second request while one runs is
 refused (MQTT) or waits its turn (the desk).  MQTT requests also wait out a
 cooldown, and a flood of them gets few replies (`gate.py`); a retained one is
 never seen here (the publisher drops it).  Every report the daemon makes is
-archived before it is published, so the published one is the archived one.
+archived before it is published, so the published one is the archived one,
+and the archive is pruned after each report it gains.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ class ChecklistService:
         self._storage_error: str | None = None
         self._ran_day: date | None = None
         self._log_next_run()
+        self._prune()  # reports `checklist run` archived while the daemon was down
 
     def _log_next_run(self) -> None:
         settings = self._checklist.config.checklist
@@ -133,9 +135,12 @@ class ChecklistService:
             self._storage_error = problem
 
     def _tick(self) -> None:
-        for report in self._desk.outgoing():
+        outgoing = self._desk.outgoing()
+        for report in outgoing:
             self._parts.send(self._parts.build.checklist_report(report))
             self._desk.published(report.id)
+        if outgoing:
+            self._prune()
         if self.busy:
             return
         request = self._desk.take_request(utc_now())
@@ -232,6 +237,12 @@ class ChecklistService:
             log.info("checklist %s: %s, archived in %s", report_id, report.status, path)
         self._parts.send(self._parts.build.checklist_report(report))
         self._scheduled_done(trigger, report.id)  # once stored: a crash before runs it again
+        self._prune()
+
+    def _prune(self) -> None:
+        """Delete the reports the station no longer keeps (never one of the last year's)."""
+        settings = self._checklist.config.checklist
+        self._archive.prune(utc_now(), settings.archive_keep_days, settings.archive_keep_count)
 
     def _scheduled_done(self, trigger: Trigger, report_id: str) -> None:
         if trigger == "schedule" and self._scheduled_day is not None:

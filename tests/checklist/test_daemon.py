@@ -1,6 +1,6 @@
 """The checklist with the daemon running: `checklist run` through it, the MQTT command (its
-cooldown, a flood, a retained one), the daily schedule in holiday windows, and the published
-report equal to the archived one.
+cooldown, a flood, a retained one), the daily schedule in holiday windows, the published
+report equal to the archived one, and the archive pruned.
 Real parts: the agent as a process, mosquitto, simulated devices over UDP, state.db."""
 
 from __future__ import annotations
@@ -9,18 +9,20 @@ import json
 import re
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from fieldagent.checklist.archive import ReportArchive
 from fieldagent.checklist.gate import REPLY_BURST, REPLY_EVERY_S
 from fieldagent.checklist.schedule import ScheduleLog
 from fieldagent.localbroker import LocalBroker
 from fieldagent.payloads import ChecklistReplyPayload, ChecklistReportPayload
 from fieldagent.publisher import Message
 from tests.agentproc import AgentProcess, fieldagent
+from tests.checklist.test_archive import dated, kept
 from tests.mqtt_probe import MqttProbe
 from tests.simrunner import SimRunner, device_fields
 from tests.stationfile import write_station
@@ -296,3 +298,22 @@ def test_a_retained_command_is_not_run_at_start(
     assert live["accepted"] is True
     assert [r["request_id"] for r in replies(probe)] == ["live"]
     assert f"ignored a retained message on {topic}" in stderr
+
+
+def test_the_daemon_prunes_the_archive_at_start_and_when_it_archives_a_report(
+    station: Path, broker: LocalBroker, probe: MqttProbe
+) -> None:
+    archive = ReportArchive(station.parent / "state")
+    dated(archive, 800, now=datetime.now(UTC))  # archived by `checklist run` with no daemon
+    agent = AgentProcess("run", "-c", str(station))
+    try:
+        wait_online(probe)
+        assert kept(archive) == set()
+        year_old, _ = dated(archive, 300, 900, now=datetime.now(UTC))
+        command(broker, b'{"request_id": "prune"}')
+        reply = reply_to(probe, "prune")
+        probe.wait_for(lambda ms: reply["report_id"] in [r["id"] for r in reports(probe)])
+    finally:
+        code, stderr = agent.stop()
+    assert code == 0, stderr
+    assert kept(archive) == {year_old, reply["report_id"]}
