@@ -1,14 +1,19 @@
 """The bounded paho client against a real mosquitto: an oversize message is thrown away
-without taking the connection down, and acknowledged so that it does not come back."""
+without taking the connection down, and acknowledged so that it does not come back; any
+other oversize packet (from a scripted broker) ends the connection unread."""
 
 from __future__ import annotations
 
 import logging
+import threading
 
 import paho.mqtt.publish as publish
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from fieldagent.localbroker import LocalBroker
+from fieldagent.mqttclient import BoundedClient
+from tests.faults.stalled_broker import StalledBroker
 from tests.mqtt_probe import MqttProbe
 
 LIMIT = 4096
@@ -70,3 +75,23 @@ def test_a_skipped_message_is_acknowledged_so_a_persistent_session_does_not_rese
         f"ignored a message of {100_000 + 2 + 7 + 2} bytes on cmd/big: at most {LIMIT} bytes"
         " are taken"
     ]
+
+
+def test_an_oversize_packet_other_than_a_message_drops_the_connection_unread() -> None:
+    """A broker announcing a 100 MB SUBACK is out of its mind: the client hangs up at once
+    instead of waiting for (and buffering) the body."""
+    hundred_mb = 100 * 1024 * 1024
+    length = bytes(
+        [(hundred_mb >> shift & 0x7F) | (0x80 if shift < 21 else 0) for shift in (0, 7, 14, 21)]
+    )
+    broker = StalledBroker(connack=True, then=b"\x90" + length + b"\x00\x01")
+    client = BoundedClient(LIMIT, CallbackAPIVersion.VERSION2)
+    dropped = threading.Event()
+    client.on_disconnect = lambda c, u, f, rc, p: dropped.set()
+    client.connect("127.0.0.1", broker.port, keepalive=60)
+    client.loop_start()
+    try:
+        assert dropped.wait(10), "the client is still waiting for the body"
+    finally:
+        client.loop_stop()
+        broker.close()
