@@ -185,7 +185,8 @@ class ChecklistService:
         wait_s = self._gate.wait_s()
         if wait_s > 0:
             cooldown = _duration(self._checklist.config.checklist.command_cooldown_s)
-            when = (utc_now() + timedelta(seconds=wait_s)).replace(microsecond=0)
+            # in whole seconds, rounded up: a request sent at that time is accepted
+            when = (utc_now() + timedelta(seconds=wait_s + 1)).replace(microsecond=0)
             raise CommandError(
                 f"one run on request per {cooldown}: the next is accepted from"
                 f" {when:%Y-%m-%dT%H:%M:%SZ} (in {_duration(wait_s)})",

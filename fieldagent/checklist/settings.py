@@ -128,7 +128,8 @@ class ChecklistSection(BaseModel):
     archive_keep_count: int = Field(
         default=1000,
         ge=1,
-        description="Beyond the newest this many reports, those older than 366 days are deleted.",
+        description=f"Beyond the newest this many reports, those older than {KEEP_DAYS_FLOOR} days"
+        " are deleted.",
     )
 
     @field_validator("holiday")
