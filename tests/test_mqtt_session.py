@@ -5,13 +5,17 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import paho.mqtt.publish as publish
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from fieldagent.localbroker import LocalBroker
+from fieldagent.mqttclient import MAX_PACKET_BYTES, BoundedClient
 from tests.agentproc import AgentProcess, fieldagent
 from tests.mqtt_probe import MqttProbe
 from tests.simrunner import SimRunner, device_fields
@@ -242,3 +246,38 @@ def test_a_huge_retained_message_on_the_command_topic_costs_no_memory_at_start(
         probe.close()
     assert peak - plain < MAX_GROWTH_KIB, f"peak memory {peak} KiB, {plain} KiB without it"
     assert f"ignored a message of {len(retained) + 2 + len(COMMAND) + 2} bytes" in stderr
+
+
+def test_a_huge_message_over_tls_is_skipped_and_the_next_one_arrives(
+    tls_broker: tuple[LocalBroker, Path],
+) -> None:
+    """The bounded client reads past an oversize message through the TLS layer too."""
+    broker, ca = tls_broker
+    arrived: list[bytes] = []
+    after = threading.Event()
+    subscribed = threading.Event()
+
+    def on_message(client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage) -> None:
+        arrived.append(bytes(message.payload))
+        after.set()
+
+    client = BoundedClient(MAX_PACKET_BYTES, CallbackAPIVersion.VERSION2)
+    client.tls_set(ca_certs=str(ca))
+    client.on_connect = lambda c, u, f, rc, p: c.subscribe(COMMAND, qos=1)
+    client.on_subscribe = lambda c, u, mid, rcs, p: subscribed.set()
+    client.on_message = on_message
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+    try:
+        assert subscribed.wait(10)
+        publish.multiple(
+            [(COMMAND, b"x" * (30 * 1024 * 1024), 1, False), (COMMAND, b"after", 1, False)],
+            hostname="127.0.0.1",
+            port=broker.port,
+            tls={"ca_certs": str(ca)},
+        )
+        assert after.wait(30)
+        assert arrived == [b"after"] and client.is_connected()
+    finally:
+        client.disconnect()
+        client.loop_stop()
