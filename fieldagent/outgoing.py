@@ -193,6 +193,7 @@ class MessageBuilder:
         request_id: str | None,
         report_id: str | None,
         error: str | None = None,
+        next_allowed: datetime | None = None,
     ) -> Draft:
         return self._draft(
             Kind.CHECKLIST,
@@ -205,6 +206,7 @@ class MessageBuilder:
             accepted=error is None,
             report_id=report_id,
             error=error,
+            next_allowed=next_allowed,
         )
 
     def _draft(

@@ -174,6 +174,10 @@ class ChecklistReplyPayload(Envelope):
         description="The report this run will publish on checklist/report (when accepted).",
     )
     error: str | None = Field(default=None, description="Why the request was refused.")
+    next_allowed: datetime | None = Field(
+        default=None,
+        description="Refused for the cooldown: from when a request will start a run again.",
+    )
 
 
 SPLICED_FIELDS = frozenset({"prev", "replayed"})

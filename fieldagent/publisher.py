@@ -24,6 +24,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from fieldagent.config import MqttSection
+from fieldagent.mqttclient import MAX_PACKET_BYTES, BoundedClient
 
 log = logging.getLogger("fieldagent.mqtt")
 
@@ -40,7 +41,9 @@ class MqttPublisher:
     """A connection to the province's broker: it publishes, and takes a few commands.
 
     The commands it subscribes to (`subscribe`) are handed over as raw bytes:
-    a broker message is untrusted input, checked by whoever handles it.
+    a broker message is untrusted input, checked by whoever handles it.  Only
+    what fits in `MAX_PACKET_BYTES` is read at all, and a retained message is
+    dropped: a command is taken when it is sent, not at every (re)connect.
     """
 
     def __init__(
@@ -59,9 +62,15 @@ class MqttPublisher:
         self._last_error: str | None = None
         self._v5 = settings.protocol == "5"
         client = (
-            mqtt.Client(CallbackAPIVersion.VERSION2, client_id, protocol=MQTTProtocolVersion.MQTTv5)
+            BoundedClient(
+                MAX_PACKET_BYTES,
+                CallbackAPIVersion.VERSION2,
+                client_id,
+                protocol=MQTTProtocolVersion.MQTTv5,
+            )
             if self._v5
-            else mqtt.Client(
+            else BoundedClient(
+                MAX_PACKET_BYTES,
                 CallbackAPIVersion.VERSION2,
                 client_id,
                 clean_session=not settings.persistent_session,
@@ -115,6 +124,7 @@ class MqttPublisher:
         log.info("connecting to broker %s:%d", host, port)
         if self._v5:
             properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            properties.MaximumPacketSize = MAX_PACKET_BYTES  # the broker sends nothing larger
             if self._settings.persistent_session:
                 properties.SessionExpiryInterval = self._settings.session_expiry_s
             self._client.connect_async(
@@ -211,5 +221,13 @@ class MqttPublisher:
         self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage
     ) -> None:
         handler = self._commands.get(message.topic)
-        if handler is not None:
-            handler(bytes(message.payload))
+        if handler is None:
+            return
+        if message.retain:  # set only on a retained message sent because we (re)subscribed
+            log.warning(
+                "ignored a retained message on %s: a command is taken only when it is sent"
+                " (clear it: mosquitto_pub -r -n -t TOPIC)",
+                message.topic,
+            )
+            return
+        handler(bytes(message.payload))

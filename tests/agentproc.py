@@ -37,6 +37,12 @@ class AgentProcess:
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
 
+    def peak_rss_kib(self) -> int:
+        """The most memory the agent has held so far (VmHWM: its peak resident set), in KiB."""
+        status = Path(f"/proc/{self._process.pid}/status").read_text(encoding="utf-8")
+        (line,) = [line for line in status.splitlines() if line.startswith("VmHWM:")]
+        return int(line.split()[1])
+
     def kill(self, sig: signal.Signals) -> None:
         self._process.send_signal(sig)
         self._process.wait(10)

@@ -12,6 +12,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from fieldagent.mqttclient import BoundedClient
+
 
 @dataclass(frozen=True)
 class Received:
@@ -27,25 +29,42 @@ class MqttProbe:
     """Subscribes to a topic filter and records every message, in arrival order."""
 
     def __init__(
-        self, host: str, port: int, topic_filter: str = "#", session: str | None = None
+        self,
+        host: str,
+        port: int,
+        topic_filter: str = "#",
+        session: str | None = None,
+        max_packet_bytes: int | None = None,
     ) -> None:
-        """`session`: a client id whose persistent session keeps messages across reconnects."""
+        """`session`: a client id whose persistent session keeps messages across reconnects.
+        `max_packet_bytes`: receive with the agent's BoundedClient, with this limit."""
         self.messages: list[Received] = []
+        self.connects = 0
+        self._filter = topic_filter
         self._cond = threading.Condition()
         self._subscribed = threading.Event()
+        session_args: dict[str, Any] = {"clean_session": False} if session else {}
         self._client = (
-            mqtt.Client(CallbackAPIVersion.VERSION2, session, clean_session=False)
-            if session
-            else mqtt.Client(CallbackAPIVersion.VERSION2)
+            mqtt.Client(CallbackAPIVersion.VERSION2, session, **session_args)
+            if max_packet_bytes is None
+            else BoundedClient(
+                max_packet_bytes, CallbackAPIVersion.VERSION2, session, **session_args
+            )
         )
         self._client.reconnect_delay_set(min_delay=1, max_delay=1)
-        self._client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic_filter, qos=1)
+        self._client.on_connect = self._on_connect
         self._client.on_subscribe = lambda c, u, mid, rcs, p: self._subscribed.set()
         self._client.on_message = self._on_message
         self._client.connect(host, port)
         self._client.loop_start()
         if not self._subscribed.wait(10):
             raise TimeoutError("probe could not subscribe")
+
+    def _on_connect(
+        self, client: mqtt.Client, userdata: object, flags: object, rc: object, props: object
+    ) -> None:
+        self.connects += 1
+        client.subscribe(self._filter, qos=1)
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         with self._cond:

@@ -176,16 +176,19 @@ class ChecklistDesk:
         with self._db:
             _take_outgoing(report_id, self._db)
 
-    def publish_outgoing(self, publish: Callable[[Report, Take], bool]) -> None:
-        """Hand each waiting report, oldest first, to `publish`.
+    def publish_outgoing(self, publish: Callable[[Report, Take], bool]) -> int:
+        """Hand each waiting report, oldest first, to `publish`; return how many it took.
 
         `publish` numbers the report in the transaction that runs the `Take` it
         is given, and says False when the disk refuses: the rest wait for the
-        next try.
+        next try. The count tells the daemon whether the archive grew (and wants pruning).
         """
+        taken = 0
         for report in self.outgoing():
             if not publish(report, partial(_take_outgoing, report.id)):
-                return
+                break
+            taken += 1
+        return taken
 
     def waiting(self) -> Waiting:
         """The reports left for publishing: how many, the oldest's finish time, their size.

@@ -22,6 +22,10 @@ from fieldagent.model import Reading
 
 REPORT_FORMAT = 1
 
+ID_TIME_FORMAT = "%Y%m%dT%H%M%SZ"
+"""A report id is STATION-{start, UTC, in this format}-xxxx: ids sort in time order, and the
+archive dates a file by its name."""
+
 JsonValue = float | int | str | bool | None
 
 

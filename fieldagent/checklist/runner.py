@@ -27,6 +27,7 @@ from fieldagent.checklist.definition import ItemKind, Text
 from fieldagent.checklist.evaluate import Judge, Observations, judge_item, result_of
 from fieldagent.checklist.history import CounterHistory
 from fieldagent.checklist.report import (
+    ID_TIME_FORMAT,
     Answer,
     Attestation,
     Change,
@@ -73,7 +74,7 @@ class StationChecklist:
 
 def new_report_id(station: str, started: datetime) -> str:
     """Unique and in time order: STATION-YYYYMMDDTHHMMSSZ-xxxx."""
-    return f"{station}-{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+    return f"{station}-{started:{ID_TIME_FORMAT}}-{secrets.token_hex(2)}"
 
 
 async def poll_all(

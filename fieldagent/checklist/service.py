@@ -4,8 +4,11 @@ The daemon runs the automatic items itself (its schedule inside holiday
 windows, and `{root}/{station}/cmd/checklist`), and serves `checklist run`
 through the desk: it polls, judges and answers, and later publishes what the
 command archived.  One run at a time: a second request while one runs is
-refused (MQTT) or waits its turn (the desk).  Every report the daemon makes
-is archived before it is published, so the published one is the archived one.
+refused (MQTT) or waits its turn (the desk).  MQTT requests also wait out a
+cooldown, and a flood of them gets few replies (`gate.py`); a retained one is
+never seen here (the publisher drops it).  Every report the daemon makes is
+archived before it is published, so the published one is the archived one,
+and the archive is pruned after each report it gains.
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ import logging
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from fieldagent.alarms import Alarm
 from fieldagent.checklist.archive import ArchiveError, ReportArchive
 from fieldagent.checklist.desk import ChecklistDesk, Take
 from fieldagent.checklist.evaluate import Observations
+from fieldagent.checklist.gate import CommandGate
 from fieldagent.checklist.history import CounterHistory, history_keys, samples_of
 from fieldagent.checklist.report import Report, Trigger
 from fieldagent.checklist.runner import (
@@ -69,6 +73,10 @@ class AgentParts:
 class CommandError(ValueError):
     """A `cmd/checklist` payload that cannot be taken; the message goes into the reply."""
 
+    def __init__(self, message: str, next_allowed: datetime | None = None) -> None:
+        super().__init__(message)
+        self.next_allowed = next_allowed
+
 
 class ChecklistService:
     """The checklist's part of the daemon: one run at a time, whatever started it."""
@@ -81,6 +89,7 @@ class ChecklistService:
         self._desk = ChecklistDesk(state_dir)
         self._archive = ReportArchive(state_dir)
         self._schedule = ScheduleLog(state_dir)
+        self._gate = CommandGate(checklist.config.checklist.command_cooldown_s)
         self._keys = history_keys(checklist.items)
         self._timezone = ZoneInfo(checklist.config.station.timezone)
         self._running: asyncio.Task[None] | None = None
@@ -89,6 +98,7 @@ class ChecklistService:
         self._storage_error: str | None = None
         self._ran_day: date | None = None
         self._log_next_run()
+        self._prune()  # reports `checklist run` archived while the daemon was down
 
     def _log_next_run(self) -> None:
         settings = self._checklist.config.checklist
@@ -127,7 +137,8 @@ class ChecklistService:
             self._storage_error = problem
 
     def _tick(self) -> None:
-        self._desk.publish_outgoing(self._parts.publish_report)
+        if self._desk.publish_outgoing(self._parts.publish_report):
+            self._prune()
         if self.busy:
             return
         request = self._desk.take_request(utc_now())
@@ -158,14 +169,41 @@ class ChecklistService:
         request_id: str | None = None
         try:
             request_id = parse_command(payload)
+            self._check_cooldown()  # first: its refusal says when to ask again
             if self.busy:
                 raise CommandError(f"a checklist is already running (report {self._running_id})")
         except CommandError as exc:
-            log.warning("checklist command refused: %s", exc)
-            self._parts.send(self._parts.build.checklist_reply(request_id, None, str(exc)))
+            self._refuse(request_id, exc)
             return
+        self._gate.started()
         report_id = self._start(None, "mqtt")
         self._parts.send(self._parts.build.checklist_reply(request_id, report_id))
+
+    def _check_cooldown(self) -> None:
+        wait_s = self._gate.wait_s()
+        if wait_s > 0:
+            cooldown = _duration(self._checklist.config.checklist.command_cooldown_s)
+            # in whole seconds, rounded up: a request sent at that time is accepted
+            when = (utc_now() + timedelta(seconds=wait_s + 1)).replace(microsecond=0)
+            raise CommandError(
+                f"one run on request per {cooldown}: the next is accepted from"
+                f" {when:%Y-%m-%dT%H:%M:%SZ} (in {_duration(wait_s)})",
+                next_allowed=when,
+            )
+
+    def _refuse(self, request_id: str | None, exc: CommandError) -> None:
+        """Reply while the budget of replies lasts; past it, count (a flood must not fill the
+        outbox and the log)."""
+        if not self._gate.may_reply():
+            if self._gate.unanswered == 1:
+                log.warning("checklist: too many refused commands; refusing the next without reply")
+            return
+        unanswered = self._gate.take_unanswered()
+        if unanswered:
+            log.warning("checklist: %d command(s) were refused without a reply", unanswered)
+        log.warning("checklist command refused: %s", exc)
+        reply = self._parts.build.checklist_reply(request_id, None, str(exc), exc.next_allowed)
+        self._parts.send(reply)
 
     def _start(self, request: str | None, trigger: Trigger) -> str:
         report_id = request or new_report_id(self._checklist.config.station.id, utc_now())
@@ -198,6 +236,12 @@ class ChecklistService:
             log.info("checklist %s: %s, archived in %s", report_id, report.status, path)
         self._parts.send(self._parts.build.checklist_report(report))
         self._scheduled_done(trigger, report.id)  # once stored: a crash before runs it again
+        self._prune()
+
+    def _prune(self) -> None:
+        """Delete the reports the station no longer keeps (never one of the last year's)."""
+        settings = self._checklist.config.checklist
+        self._archive.prune(utc_now(), settings.archive_keep_days, settings.archive_keep_count)
 
     def _scheduled_done(self, trigger: Trigger, report_id: str) -> None:
         if trigger == "schedule" and self._scheduled_day is not None:
@@ -237,6 +281,14 @@ class ChecklistService:
         self._history.close()
         self._desk.close()
         self._schedule.close()
+
+
+def _duration(seconds: float) -> str:
+    """10 min, 9 min 40 s, 45 s: how a refusal says how long to wait."""
+    minutes, rest = divmod(round(seconds), 60)
+    if not minutes:
+        return f"{rest} s"
+    return f"{minutes} min" + (f" {rest} s" if rest else "")
 
 
 def parse_command(payload: bytes) -> str | None:

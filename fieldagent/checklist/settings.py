@@ -2,7 +2,8 @@
 
 It also says when the daemon runs the checklist's automatic items by itself:
 every day at `run_at` (station time) inside the holiday windows listed here
-(`fieldagent.checklist.schedule` decides when a run is due).
+(`fieldagent.checklist.schedule` decides when a run is due), how often central
+staff may ask for a run over MQTT, and how long the archive keeps reports.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ NominalValue = Annotated[float, Field(allow_inf_nan=False)]
 
 MAX_WINDOW_DAYS = 31
 """A window longer than a month is more likely a typo in a year or month than a holiday."""
+
+KEEP_DAYS_FLOOR = 366
+"""The directive wants every report of the last 12 months kept: no setting prunes one younger."""
 
 _TIME_OF_DAY = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
@@ -110,6 +114,23 @@ class ChecklistSection(BaseModel):
         default="06:00",
         description="Station time of day (HH:MM, 24 h) of the daily run inside a holiday window.",
     )
+    command_cooldown_s: float = Field(
+        default=600.0,
+        ge=60.0,
+        le=86400.0,
+        description="Seconds after a run asked for on cmd/checklist before the next is accepted.",
+    )
+    archive_keep_days: int = Field(
+        default=730,
+        description=f"Archived reports older than this many days are deleted (at least"
+        f" {KEEP_DAYS_FLOOR}).",
+    )
+    archive_keep_count: int = Field(
+        default=1000,
+        ge=1,
+        description=f"Beyond the newest this many reports, those older than {KEEP_DAYS_FLOOR} days"
+        " are deleted.",
+    )
 
     @field_validator("holiday")
     @classmethod
@@ -120,6 +141,16 @@ class ChecklistSection(BaseModel):
             if later.start <= earlier.end:
                 raise ValueError(f"holiday windows {earlier} and {later} overlap")
         return windows
+
+    @field_validator("archive_keep_days")
+    @classmethod
+    def _keeps_a_year(cls, value: int) -> int:
+        if value < KEEP_DAYS_FLOOR:
+            raise ValueError(
+                f"at least {KEEP_DAYS_FLOOR}: the directive wants every report of the last 12"
+                f" months kept (got {value})"
+            )
+        return value
 
     @field_validator("run_at", mode="before")
     @classmethod

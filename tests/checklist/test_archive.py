@@ -1,5 +1,5 @@
 """The report archive: whole files or none, never one report over another, even when the
-process is killed in the middle of a write."""
+process is killed in the middle of a write; pruned by age and count, never within a year."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from fieldagent.checklist.report import (
     Status,
     summarize,
 )
+from fieldagent.config import ConfigError, parse_config
 
 T0 = datetime(2026, 8, 28, 0, 0, tzinfo=UTC)
 
@@ -145,3 +147,86 @@ def test_a_crash_mid_write_leaves_only_whole_reports(tmp_path: Path) -> None:
     assert all(len(r.items[0].checks[0].readings) == 3000 for r in loaded)
     leftovers = list(folder.glob(f"{TEMP_PREFIX}*"))
     assert all(p.name not in {s.name for s in saved} for p in leftovers)
+
+
+NOW = datetime(2027, 9, 1, 12, 0, tzinfo=UTC)
+
+
+def dated(archive: ReportArchive, *days_ago: float, now: datetime = NOW) -> list[str]:
+    """Archive one report started each of `days_ago` before `now`; their ids, in that order."""
+    ids = []
+    for number, days in enumerate(days_ago):
+        started = now - timedelta(days=days)
+        saved = report(number).model_copy(
+            update={"id": f"bt-1-{started:%Y%m%dT%H%M%SZ}-{number:04x}", "started": started}
+        )
+        archive.save(saved)
+        ids.append(saved.id)
+    return ids
+
+
+def kept(archive: ReportArchive) -> set[str]:
+    return {p.stem for p in archive.folder.glob("*.json")}
+
+
+def test_reports_older_than_the_days_kept_are_deleted_oldest_first(tmp_path: Path) -> None:
+    archive = ReportArchive(tmp_path)
+    ids = dated(archive, 0, 300, 729, 731, 1500)
+    assert archive.prune(NOW, keep_days=730, keep_count=1000) == [ids[4], ids[3]]
+    assert kept(archive) == set(ids[:3])
+    assert archive.prune(NOW, keep_days=730, keep_count=1000) == []
+
+
+def test_beyond_the_count_kept_only_reports_older_than_a_year_go(tmp_path: Path) -> None:
+    archive = ReportArchive(tmp_path)
+    ids = dated(archive, 1, 2, 3, 200, 365, 367, 368, 600)
+    assert archive.prune(NOW, keep_days=3650, keep_count=3) == ids[5:][::-1]
+    assert kept(archive) == set(ids[:5])  # the year's five, though the count is three
+    archive = ReportArchive(tmp_path / "other")
+    ids = dated(archive, 1, 367, 368, 600)
+    assert archive.prune(NOW, keep_days=3650, keep_count=3) == [ids[3]]
+
+
+def test_no_setting_deletes_a_report_of_the_last_year(tmp_path: Path) -> None:
+    archive = ReportArchive(tmp_path)
+    ids = dated(archive, 0, 30, 365.9, 366.1)
+    assert archive.prune(NOW, keep_days=7, keep_count=1) == [ids[3]]
+    assert kept(archive) == set(ids[:3])
+
+
+def test_a_file_not_named_like_a_report_is_never_deleted(tmp_path: Path) -> None:
+    archive = ReportArchive(tmp_path)
+    (old,) = dated(archive, 2000)
+    for name in ("notes.json", "bt-1-20201399T000000Z-0001.json"):
+        (archive.folder / name).write_text("{}", encoding="utf-8")
+    assert archive.prune(NOW, keep_days=730, keep_count=1) == [old]
+    assert kept(archive) == {"notes", "bt-1-20201399T000000Z-0001"}
+
+
+@pytest.mark.parametrize(
+    ("setting", "problem"),
+    [
+        (
+            "archive_keep_days = 365",
+            "checklist.archive_keep_days: at least 366: the directive wants every report of the"
+            " last 12 months kept (got 365)",
+        ),
+        (
+            "archive_keep_count = 0",
+            "checklist.archive_keep_count: Input should be greater than or equal to 1 (got 0)",
+        ),
+    ],
+)
+def test_a_setting_that_would_delete_this_years_reports_is_refused(
+    setting: str, problem: str
+) -> None:
+    text = f'[station]\nid = "bt-1"\nname = "Trạm thử"\n[checklist]\n{setting}\n'
+    with pytest.raises(ConfigError) as caught:
+        parse_config(tomllib.loads(text), "station.toml")
+    assert caught.value.problems == [f"station.toml: {problem}"]
+
+
+def test_the_archive_defaults_keep_two_years_and_a_thousand_reports() -> None:
+    text = '[station]\nid = "bt-1"\nname = "Trạm thử"\n'
+    settings = parse_config(tomllib.loads(text), "station.toml").checklist
+    assert (settings.archive_keep_days, settings.archive_keep_count) == (730, 1000)

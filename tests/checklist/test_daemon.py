@@ -1,23 +1,29 @@
-"""The checklist with the daemon running: `checklist run` through it, the MQTT command,
-the daily schedule in holiday windows, and the published report equal to the archived one.
+"""The checklist with the daemon running: `checklist run` through it, the MQTT command (its
+cooldown, a flood, a retained one), the daily schedule in holiday windows, the published
+report equal to the archived one, and the archive pruned.
 Real parts: the agent as a process, mosquitto, simulated devices over UDP, state.db."""
 
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from fieldagent.checklist.archive import ReportArchive
+from fieldagent.checklist.gate import REPLY_BURST, REPLY_EVERY_S
 from fieldagent.checklist.schedule import ScheduleLog
 from fieldagent.localbroker import LocalBroker
 from fieldagent.payloads import ChecklistReplyPayload, ChecklistReportPayload
 from fieldagent.publisher import Message
 from tests.agentproc import AgentProcess, fieldagent
 from tests.checklist.station_run import run_checklist
+from tests.checklist.test_archive import dated, kept
 from tests.mqtt_probe import MqttProbe
 from tests.simrunner import SimRunner, device_fields
 from tests.stationfile import write_station
@@ -262,3 +268,89 @@ def test_run_once_sends_the_reports_that_wait(station: Path, probe: MqttProbe) -
     assert reports(probe) == made
     after = json.loads(fieldagent("outbox", "-c", str(station), "--json").stdout)
     assert after["messages"] == 0
+
+
+def reply_to(probe: MqttProbe, request_id: str) -> dict[str, object]:
+    probe.wait_for(lambda ms: request_id in [r["request_id"] for r in replies(probe)], timeout=30)
+    return next(r for r in replies(probe) if r["request_id"] == request_id)
+
+
+def test_a_flood_of_commands_makes_one_run_and_a_bounded_number_of_replies(
+    station: Path, broker: LocalBroker, probe: MqttProbe
+) -> None:
+    import paho.mqtt.publish as publish
+
+    with station.open("a", encoding="utf-8") as station_file:
+        station_file.write("command_cooldown_s = 120\n")
+    agent = AgentProcess("run", "-c", str(station))
+    try:
+        wait_online(probe)
+        flood = [f'{{"request_id": "flood-{n}"}}' for n in range(100)]
+        topic = f"{BASE}/cmd/checklist"
+        publish.multiple(
+            [(topic, payload, 1, False) for payload in flood],
+            hostname=broker.host,
+            port=broker.port,
+        )
+        time.sleep(REPLY_EVERY_S + 5)  # the budget of refusal replies refills by one
+        command(broker, b'{"request_id": "last"}')
+        last = reply_to(probe, "last")  # the flood, before it, has been taken in
+        probe.wait_for(lambda ms: len(reports(probe)) == 1)
+    finally:
+        code, stderr = agent.stop()
+    assert code == 0, stderr
+    answered = replies(probe)
+    (accepted,) = [r for r in answered if r["accepted"]]
+    assert accepted["request_id"] == "flood-0"
+    assert len(answered) <= 1 + REPLY_BURST + 2, answered  # a refill while the flood came in
+    assert last["accepted"] is False and last["report_id"] is None
+    assert "one run on request per 2 min: the next is accepted from" in str(last["error"])
+    ChecklistReplyPayload.model_validate(last)
+    next_allowed = datetime.fromisoformat(str(last["next_allowed"]))
+    started = datetime.fromisoformat(str(accepted["ts"]))
+    assert timedelta(seconds=119) <= next_allowed - started <= timedelta(seconds=121)
+    unanswered = sum(int(n) for n in re.findall(r"(\d+) command\(s\) were refused without", stderr))
+    assert unanswered == 100 - (len(answered) - 1)  # every refusal replied or counted
+    assert [r["id"] for r in reports(probe)] == [accepted["report_id"]]
+    assert len(list((station.parent / "state" / "checklists").glob("*.json"))) == 1
+
+
+def test_a_retained_command_is_not_run_at_start(
+    station: Path, broker: LocalBroker, probe: MqttProbe
+) -> None:
+    import paho.mqtt.publish as publish
+
+    topic = f"{BASE}/cmd/checklist"
+    publish.single(
+        topic, b'{"request_id": "stale"}', 1, True, hostname=broker.host, port=broker.port
+    )
+    agent = AgentProcess("run", "-c", str(station))
+    try:
+        wait_online(probe)  # subscribed: the broker has sent it the retained command
+        command(broker, b'{"request_id": "live"}')
+        live = reply_to(probe, "live")
+    finally:
+        code, stderr = agent.stop()
+    assert code == 0, stderr
+    assert live["accepted"] is True
+    assert [r["request_id"] for r in replies(probe)] == ["live"]
+    assert f"ignored a retained message on {topic}" in stderr
+
+
+def test_the_daemon_prunes_the_archive_at_start_and_when_it_archives_a_report(
+    station: Path, broker: LocalBroker, probe: MqttProbe
+) -> None:
+    archive = ReportArchive(station.parent / "state")
+    dated(archive, 800, now=datetime.now(UTC))  # archived by `checklist run` with no daemon
+    agent = AgentProcess("run", "-c", str(station))
+    try:
+        wait_online(probe)
+        assert kept(archive) == set()
+        year_old, _ = dated(archive, 300, 900, now=datetime.now(UTC))
+        command(broker, b'{"request_id": "prune"}')
+        reply = reply_to(probe, "prune")
+        probe.wait_for(lambda ms: reply["report_id"] in [r["id"] for r in reports(probe)])
+    finally:
+        code, stderr = agent.stop()
+    assert code == 0, stderr
+    assert kept(archive) == {year_old, reply["report_id"]}

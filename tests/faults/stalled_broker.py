@@ -2,11 +2,13 @@
 
 It speaks just enough MQTT to count what a client sends on each connection:
 it reads packets by their fixed header, answers CONNECT with a CONNACK (or
-not at all), and never sends a PUBACK or a PINGRESP.
+not at all) and then, if asked, with bytes of the test's choosing, and never
+sends a PUBACK or a PINGRESP.
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from dataclasses import dataclass
@@ -23,8 +25,9 @@ class Connection:
 
 
 class StalledBroker:
-    def __init__(self, connack: bool) -> None:
+    def __init__(self, connack: bool, then: bytes = b"") -> None:
         self._connack = connack
+        self._then = then
         self._server = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._server.getsockname()[1]
         self.connections: list[Connection] = []
@@ -56,7 +59,7 @@ class StalledBroker:
             thread.start()
 
     def _serve(self, client: socket.socket, connection: Connection) -> None:
-        with client:
+        with client, contextlib.suppress(ConnectionError):  # a reset is a close
             stream = client.makefile("rb")
             while True:
                 header = stream.read(1)
@@ -65,7 +68,7 @@ class StalledBroker:
                     break
                 kind = header[0] >> 4
                 if kind == CONNECT and self._connack:
-                    client.sendall(CONNACK_ACCEPTED)
+                    client.sendall(CONNACK_ACCEPTED + self._then)
                 elif kind == PUBLISH:
                     with self._lock:
                         connection.publishes += 1
