@@ -21,8 +21,10 @@ Delays are confirmed by readings: a level is raised when every reading from
 its first sighting to one at least `delay_s` later shows it, and let go when
 every reading for `clear_delay_s` shows it gone.  So a delay shorter than the
 poll interval means "two readings in a row"; a delay of 0 acts on the first
-reading.  Readings that carry no evidence (a failed poll, `bad`, `invalid`)
-restart both timers; an active alarm stays active through them.  A `missing`
+reading.  A level whose delay ends while the reading is already past a higher
+level raises that higher level at once.  Readings that carry no evidence (a
+failed poll, `bad`, `invalid`) restart both timers; an active alarm stays
+active through them.  A `missing`
 reading, or a reading that is absent from an answered poll, counts as "the
 condition is not present" (the device says it has no such value now): it can
 clear an alarm, never raise one.
@@ -143,9 +145,13 @@ class _Condition:
         """One observation: `breach` holds the levels present now.  True if the severity moved.
 
         A level is present when it or a higher level is breached (so critical
-        implies warning).  Escalate to the highest level present for the whole
-        delay; else, when the current level has been absent for the whole clear
-        delay, fall back to the highest lower level not yet absent that long.
+        implies warning).  When a level above the current one has been present
+        for the whole delay, go to the highest level present now: a reading
+        already past the critical limit (or in a state mapped critical) by the
+        time the warning's delay ends raises critical, not a warning that shows a
+        critical value.  Else, when the current level has been absent for the
+        whole clear delay, fall back to the highest lower level not yet absent
+        that long.
         """
         for level in self.levels:
             run = self.runs.setdefault(level, _Run())
@@ -164,7 +170,8 @@ class _Condition:
         ]
         new = self.severity
         if up:
-            new = max(up, key=lambda level: level.rank)
+            present = [level for level in self.levels if level in breach]
+            new = max(present, key=lambda level: level.rank)
         elif self.severity is not None and self._gone(self.severity, ts, clear_s):
             lower = [
                 level

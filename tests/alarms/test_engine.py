@@ -144,6 +144,22 @@ def test_straight_to_critical_is_one_raise() -> None:
     ]
 
 
+def test_a_reading_past_a_higher_limit_when_the_delay_ends_raises_that_level() -> None:
+    """The demo's UPS: charge below 50 % (warning) for the delay, by then below 15 % too."""
+    station = Station(station_config([UPS]))  # charge: % (delay 10 s); status: state (10 s)
+    station.poll("ups1", {"ups.battery.charge_pct": 40, "ups.battery.status": "low"})
+    events = station.poll(
+        "ups1", {"ups.battery.charge_pct": 0, "ups.battery.status": "depleted"}, after=10
+    )
+    assert sorted(transitions(events)) == [
+        ("raised", "ups1/ups.battery.charge_pct/low", "critical"),
+        ("raised", "ups1/ups.battery.status/state", "critical"),
+    ]
+    charge = next(e.alarm for e in events if e.alarm.rule == "ups.battery.charge_pct")
+    assert (charge.value, charge.limit) == (0, 15)
+    assert charge.message_en.endswith("0 % (limit 15 %)"), charge.message_en
+
+
 def test_low_limits() -> None:
     station = fm_station(rf__forward_power_w={"delay_s": 0})  # warn 1600 W, crit 1000 W
     [raised] = station.poll("fm-main", {"rf.forward_power_w": 1200})
