@@ -159,11 +159,23 @@ MAINS_FAIL_CHARGE_DROP_PER_S = 1.0
 
 FULL_RUNTIME_MIN = 40.0
 
+FLOAT_VOLTAGE_V = 81.6
+"""The simulated string of six 12 V lead-acid blocks on mains: float charge, 13.6 V a block."""
+FULL_ON_BATTERY_V = 75.6
+"""The string under load at full charge (12.6 V a block): mains lost, the float is gone."""
+CUT_OFF_V = 63.0
+"""The string at 0 % (10.5 V a block): the UPS's end-of-discharge voltage."""
+
+
+def battery_voltage(charge_pct: float) -> float:
+    """The simulated battery's voltage on battery at a charge: falls with the charge."""
+    return round(CUT_OFF_V + (FULL_ON_BATTERY_V - CUT_OFF_V) * charge_pct / 100, 1)
+
 
 def _mains_fail(
     values: MutableMapping[str, Value], start: Mapping[str, Value], elapsed_s: float
 ) -> None:
-    """On battery: charge falls steadily from where it was, runtime follows it."""
+    """On battery: charge falls steadily from where it was, runtime and voltage follow it."""
     start_charge = start["ups.battery.charge_pct"]
     if not isinstance(start_charge, int | float):
         start_charge = 100
@@ -173,6 +185,7 @@ def _mains_fail(
     values["ups.input.frequency_hz"] = 0.0
     values["ups.battery.on_battery_s"] = int(elapsed_s)
     values["ups.battery.charge_pct"] = round(charge)
+    values["ups.battery.voltage_v"] = battery_voltage(charge)
     values["ups.battery.runtime_min"] = round(FULL_RUNTIME_MIN * charge / 100)
     values["ups.battery.status"] = "low" if charge < 25 else "normal"
     if charge <= 0:
@@ -189,6 +202,7 @@ def _battery_low(
     values["ups.battery.on_battery_s"] = int(elapsed_s)
     values["ups.battery.status"] = "low"
     values["ups.battery.charge_pct"] = 30
+    values["ups.battery.voltage_v"] = battery_voltage(30)
     values["ups.battery.runtime_min"] = 8
 
 
@@ -200,7 +214,7 @@ SIMULATOR = SimModel(
         "ups.battery.on_battery_s": 0,
         "ups.battery.runtime_min": 40,
         "ups.battery.charge_pct": 100,
-        "ups.battery.voltage_v": 81.6,
+        "ups.battery.voltage_v": FLOAT_VOLTAGE_V,
         "ups.battery.temperature_c": 29,
         "ups.input.voltage_v": 226,
         "ups.input.frequency_hz": 50.0,
@@ -211,7 +225,8 @@ SIMULATOR = SimModel(
         "normal": Scenario("normal", "on mains, battery full", expect=Expect(HealthState.OK)),
         "mains_fail": Scenario(
             "mains_fail",
-            f"mains lost: on battery, charge falling {MAINS_FAIL_CHARGE_DROP_PER_S:g} %/s",
+            f"mains lost: on battery, charge falling {MAINS_FAIL_CHARGE_DROP_PER_S:g} %/s,"
+            f" battery voltage with it ({FULL_ON_BATTERY_V:g} V full, {CUT_OFF_V:g} V empty)",
             _mains_fail,
             expect=Expect(
                 HealthState.CRITICAL,
