@@ -14,11 +14,15 @@ Traps (UPS-MIB upsTraps, 1.3.6.1.2.1.33.2; see `TRAPS`):
   minute while on battery, never on the way back.
 - upsTrapAlarmEntryRemoved (.2.4) for upsAlarmOnBattery (upsAlarmDescr
   1.3.6.1.2.1.33.1.6.3.2) clears it: RFC 1628 sends the removal of every alarm
-  but upsAlarmTestInProgress.  A card that never sends removals is cleared by
-  the poll instead: `ups.output.source` back to "normal" on the next poll.
+  but upsAlarmTestInProgress.  Traps get lost, and some cards never send
+  removals: polls clear it too (`cleared_by`), once `ups.output.source` has
+  read a source that is no alarm (normal, bypass...) for its clear delay.
 - upsTrapAlarmEntryAdded / Removed (.2.3 / .2.4) for upsAlarmLowBattery raise /
-  clear `ups.battery_low` (critical); for any other well-known alarm they raise
-  / clear `ups.alarm[oid=<upsAlarmDescr>]` (warning), one alarm per alarm kind.
+  clear `ups.battery_low` (critical; polls clear it too once
+  `ups.battery.status` has read normal for its clear delay); for any other
+  well-known alarm they raise / clear `ups.alarm[oid=<upsAlarmDescr>]`
+  (warning), one alarm per alarm kind: no reading of this driver tells when
+  those are over, so only their removal trap clears them.
   The RFC sends no "added" trap for upsAlarmOnBattery (the on-battery trap
   stands for it); a card that does raises `ups.on_battery` with it too, so
   the removal clears the same alarm.
@@ -270,6 +274,10 @@ MINUTES_REMAINING = f"{_UPS}.2.3"
 
 ON_BATTERY = "ups.on_battery"
 BATTERY_LOW = "ups.battery_low"
+ON_BATTERY_CLEARED_BY = "ups.output.source"
+"""Back to a source not mapped to an alarm (normal, bypass...): the UPS is off battery."""
+BATTERY_LOW_CLEARED_BY = "ups.battery.status"
+"""Back to normal: the battery is no longer low."""
 
 TRAPS = (
     TrapRule(
@@ -280,6 +288,7 @@ TRAPS = (
         "UPS đang chạy bằng ắc quy (mất điện lưới)",
         "UPS on battery (mains power lost)",
         value_oid=MINUTES_REMAINING,
+        cleared_by=ON_BATTERY_CLEARED_BY,
     ),
     TrapRule(
         TRAP_ALARM_ADDED,
@@ -289,6 +298,7 @@ TRAPS = (
         "UPS đang chạy bằng ắc quy (mất điện lưới)",
         "UPS on battery (mains power lost)",
         when={ALARM_DESCR: frozenset({ALARM_ON_BATTERY})},
+        cleared_by=ON_BATTERY_CLEARED_BY,
     ),
     TrapRule(
         TRAP_ALARM_REMOVED,
@@ -298,6 +308,7 @@ TRAPS = (
         "UPS đã trở lại điện lưới",
         "UPS back on mains power",
         when={ALARM_DESCR: frozenset({ALARM_ON_BATTERY})},
+        cleared_by=ON_BATTERY_CLEARED_BY,
     ),
     TrapRule(
         TRAP_ALARM_ADDED,
@@ -307,6 +318,7 @@ TRAPS = (
         "Ắc quy UPS sắp cạn",
         "UPS battery low",
         when={ALARM_DESCR: frozenset({ALARM_LOW_BATTERY})},
+        cleared_by=BATTERY_LOW_CLEARED_BY,
     ),
     TrapRule(
         TRAP_ALARM_REMOVED,
@@ -316,6 +328,7 @@ TRAPS = (
         "Ắc quy UPS hết báo sắp cạn",
         "UPS battery no longer low",
         when={ALARM_DESCR: frozenset({ALARM_LOW_BATTERY})},
+        cleared_by=BATTERY_LOW_CLEARED_BY,
     ),
     TrapRule(
         TRAP_ALARM_ADDED,

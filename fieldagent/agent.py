@@ -243,7 +243,6 @@ class Agent:
 
     def _on_trap(self, event: TrapEvent) -> None:
         """A trap from a known device: its alarm now, and a poll to confirm it."""
-        device = self._devices[event.device_id]
         alarm = event.alarm_key
         if event.rule is None or alarm is None:
             self._send(
@@ -253,7 +252,8 @@ class Agent:
             )
         else:
             raising = event.rule.action is TrapAction.RAISE
-            condition = "state" if alarm in {m.key for m in device.driver.metrics} else "trap"
+            # A flag the driver also reads: the trap sets that reading's own condition.
+            condition = "state" if event.rule.cleared_by == event.rule.alarm else "trap"
             self._publish_events(
                 self._engine.external(
                     event.device_id,
