@@ -198,3 +198,45 @@ def test_a_trap_alarm_whose_clearing_trap_is_lost_is_cleared_by_the_polls(
         assert str(cleared["reason"]).startswith(f"{REASON_CAUSE_OVER}: {reading} "), cleared
     else:  # the flag's own condition: cleared by its readings, as any state alarm
         assert cleared.get("reason") is None, cleared
+
+
+def captured_trap(source: str) -> bytes:
+    """upsTrapOnBattery as net-snmp's snmptrap encodes it from `source`, caught, not delivered."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as capture:
+        capture.bind(("127.0.0.1", 0))
+        capture.settimeout(10)
+        snmptrap(source, capture.getsockname()[1], MINUTES_REMAINING, "i", "35")
+        return capture.recv(65535)
+
+
+def test_a_burst_of_traps_from_a_slow_device_queues_one_confirming_poll(
+    tmp_path: Path, broker: LocalBroker, probe: MqttProbe, sims: SimRunner
+) -> None:
+    sim = sims.serve("ups_rfc1628", "127.0.0.8")
+    sim.device.play("no_reply")  # a slow device: every poll waits for its timeout
+    fields = device_fields("slow", sim, interval=3600, timeout=0.5)
+    agent, trap_port = agent_with_traps(
+        tmp_path, broker, [fields], "\n[outbox]\ncommit_interval_s = 0\n"
+    )
+
+    def polls(ms: list[Received]) -> list[Received]:
+        return [m for m in ms if m.topic.endswith("/slow/telemetry")]
+
+    try:
+        probe.wait_for(lambda ms: len(polls(ms)) == 1)  # the scheduled poll at start
+        datagram = captured_trap("127.0.0.8")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as device:
+            device.bind(("127.0.0.8", 0))
+            for _ in range(20):  # the default rate limit lets all of them through
+                device.sendto(datagram, ("127.0.0.1", trap_port))
+        probe.wait_for(lambda ms: len(polls(ms)) >= 2)
+        # One poll confirms the traps that came before it started, and one more the traps
+        # that came while it ran. Without merging, 18 more polls of a timeout each would
+        # follow, one every 0.5 s: none may come.
+        with pytest.raises(AssertionError, match="condition not met"):
+            probe.wait_for(lambda ms: len(polls(ms)) > 3, timeout=4)
+    finally:
+        code, stderr = agent.stop()
+    assert code == 0, stderr
+    raised = {a["alarm_id"] for a in alarm_messages(probe.messages) if a["event"] == "raised"}
+    assert "test-station/slow/ups.on_battery/trap" in raised, raised
