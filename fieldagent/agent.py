@@ -280,17 +280,16 @@ class Agent:
             )
         self.confirm(event.device_id)
 
-    def _on_flood(self, source: str, flooding: bool) -> None:
-        self._publish_events(
-            self._engine.station_alarm(
-                row_key("traps.flood", "source", source),
-                "flood",
-                HealthState.WARNING if flooding else None,
-                source,
-                f"Quá nhiều trap từ {source}: đang giới hạn",
-                f"Trap flood from {source}: rate-limited",
-            )
-        )
+    def _on_flood(self, source: str | None, flooding: bool) -> None:
+        """A flood from one sender, or (source None) of the trap port from every address."""
+        rule = "traps.flood" if source is None else row_key("traps.flood", "source", source)
+        vi = f"Quá nhiều trap từ {source}: đang giới hạn"
+        en = f"Trap flood from {source}: rate-limited"
+        if source is None:
+            vi = "Cổng nhận trap bị tràn gói tin từ nhiều địa chỉ"
+            en = "Trap port flooded from many addresses"
+        severity = HealthState.WARNING if flooding else None
+        self._publish_events(self._engine.station_alarm(rule, "flood", severity, source, vi, en))
 
     def _shutdown(self) -> None:
         if self._traps is not None:

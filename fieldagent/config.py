@@ -401,6 +401,13 @@ class TrapsSection(BaseModel):
         description="Datagrams per sender per window; more is a flood.",
     )
     rate_window_s: float = Field(default=10.0, gt=0, le=3600, allow_inf_nan=False)
+    station_rate_limit: int = Field(
+        default=200,
+        ge=1,
+        le=1_000_000,
+        description="Datagrams per window from every sender together; more is a flood of "
+        "the trap port, whatever their source addresses.",
+    )
     engine_ids: dict[TopicSafeId, str] = Field(
         default_factory=dict,
         description="Device id -> the SNMPv3 engine id its traps must carry (hex).",

@@ -16,6 +16,16 @@ datagram is screened before pysnmp sees it:
    `rate_limit` per window still get through.  `on_flood(source, True)` is
    called once, and `on_flood(source, False)` once no datagram of that sender
    has been dropped for a whole window.
+
+Every datagram, before step 1, also counts against a station-wide budget:
+more than `station_rate_limit` within `rate_window_s` from every address
+together is a flood of the trap port (`on_flood(None, True)`, then
+`on_flood(None, False)` once a whole window stayed within it), whatever the
+source addresses: garbage from ever-changing (spoofed) addresses never
+floods one sender.  It drops nothing by itself (steps 1 and 2 drop garbage
+and strangers anyway; a configured device keeps its own `rate_limit`).  And
+drops are logged at most `LOG_BUDGET` lines per `LOG_EVERY_S` for every
+sender together; a line then says how many were not logged.
 4. Credentials: a v1/v2c trap must carry the device's own community (for a
    device polled over v1/v2c) or one of `communities`; a v3 trap must name
    the device's v3 user at no lower a security level than configured (a
@@ -103,6 +113,8 @@ MAX_ENGINE_IDS = 4
 RESOLVE_TIMEOUT_S = 5.0
 LOG_EVERY_S = 60.0
 """A repeated drop (same kind, same sender) is logged at most this often, with a count."""
+LOG_BUDGET = 20
+"""Drop lines logged per LOG_EVERY_S for every sender together; the rest are counted."""
 
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
 SNMP_TRAP_OID = "1.3.6.1.6.3.1.1.4.1.0"
@@ -378,8 +390,10 @@ class _Pending:
 
 @dataclass
 class _Rate:
-    """One sender's recent datagrams and flood state."""
+    """Recent datagrams and flood state of one sender (`source`), or of all together (None)."""
 
+    source: str | None
+    limit: int
     times: deque[float] = field(default_factory=deque)
     flooding: bool = False
     last_drop: float = 0.0
@@ -388,12 +402,20 @@ class _Rate:
 
 
 class _Throttle:
-    """Logs a repeated drop once per LOG_EVERY_S per (kind, sender), with a count."""
+    """Logs a repeated drop once per LOG_EVERY_S per (kind, sender), with a count, and
+    at most LOG_BUDGET drop lines per LOG_EVERY_S for every sender together.
+
+    The budget is what holds against ever-changing source addresses: each of
+    them is a new sender, and would otherwise log a line of its own.
+    """
 
     MAX_KEYS = 1024
 
     def __init__(self) -> None:
         self._seen: dict[tuple[str, str], tuple[float, int]] = {}
+        self._window_start = -LOG_EVERY_S
+        self._lines = 0
+        self._unlogged = 0
 
     def warning(self, kind: str, source: str, message: str, *args: Any) -> None:
         now = time.monotonic()
@@ -402,12 +424,31 @@ class _Throttle:
         if last is not None and now - last[0] < LOG_EVERY_S:
             self._seen[key] = (last[0], last[1] + 1)
             return
+        if now - self._window_start >= LOG_EVERY_S:
+            self.flush()
+            self._window_start, self._lines = now, 0
+        if self._lines >= LOG_BUDGET:
+            self._unlogged += 1
+            return
+        self._lines += 1
         if len(self._seen) >= self.MAX_KEYS:
             self._seen.clear()  # spoofed senders must not grow this without bound
         self._seen[key] = (now, 0)
         if last is not None and last[1]:
             message += f" ({last[1]} more like it in the last {LOG_EVERY_S:g} s)"
         log.warning(message, *args)
+
+    def flush(self) -> None:
+        """Say how many drops the budget kept out of the log."""
+        if self._unlogged:
+            log.warning(
+                "trap receiver: %d more dropped datagrams not logged (at most %d lines"
+                " per %g s for every sender together)",
+                self._unlogged,
+                LOG_BUDGET,
+                LOG_EVERY_S,
+            )
+            self._unlogged = 0
 
 
 class TrapReceiver:
@@ -423,7 +464,7 @@ class TrapReceiver:
         devices: Sequence[DeviceSection],
         drivers: Mapping[str, Driver],
         on_trap: Callable[[TrapEvent], None],
-        on_flood: Callable[[str, bool], None],
+        on_flood: Callable[[str | None, bool], None],
     ) -> None:
         known = {device.id for device in devices}
         strangers = sorted(set(settings.engine_ids) - known)
@@ -437,6 +478,7 @@ class TrapReceiver:
         self._on_flood = on_flood
         self._senders: dict[str, list[_Sender]] = {}
         self._rates: dict[str, _Rate] = {}
+        self._station = _Rate(None, settings.station_rate_limit)
         self._usm: set[tuple[bytes, bytes]] = set()
         self._local_users: dict[bytes, _Sender] = {}
         self._pending: _Pending | None = None
@@ -473,6 +515,7 @@ class TrapReceiver:
         self._sock = self._bind()
         self._port = self._sock.getsockname()[1]
         self._rates, self._usm, self._local_users = {}, set(), {}
+        self._station = _Rate(None, self.settings.station_rate_limit)
         try:
             self._senders = await self._resolve_senders()
             self._engine = self._new_engine()
@@ -494,13 +537,14 @@ class TrapReceiver:
         A flood still in progress is reported over (`on_flood(source, False)`):
         nobody would clear its alarm otherwise.
         """
-        for source, rate in self._rates.items():
+        for rate in [*self._rates.values(), self._station]:
             if rate.timer is not None:
                 rate.timer.cancel()
                 rate.timer = None
             if rate.flooding:
                 rate.flooding = False
-                self._notify_flood(source, False)
+                self._notify_flood(rate.source, False)
+        self._throttle.flush()
         snmp_engine, sock, self._engine, self._sock = self._engine, self._sock, None, None
         try:
             if snmp_engine is not None:
@@ -624,6 +668,7 @@ class TrapReceiver:
     # -- per datagram -------------------------------------------------------
 
     def _on_datagram(self, transport: Any, datagram: bytes, address: Any) -> None:
+        self._within(self._station)  # the station-wide budget: an alarm, drops nothing
         try:
             outcome = self._screen(transport, datagram, address)
         except Exception:  # a bug, not the sender's fault; the receiver must go on
@@ -800,49 +845,68 @@ class TrapReceiver:
 
     def _admit(self, source: str) -> bool:
         """Whether one more datagram from `source` is within its rate."""
+        rate = self._rates.get(source)
+        if rate is None:
+            rate = self._rates[source] = _Rate(source, self.settings.rate_limit)
+        return self._within(rate)
+
+    def _within(self, rate: _Rate) -> bool:
+        """Whether one more datagram is within `rate`'s limit; a flood starts when not."""
         now = time.monotonic()
         window = self.settings.rate_window_s
-        rate = self._rates.setdefault(source, _Rate())
         while rate.times and rate.times[0] <= now - window:
             rate.times.popleft()
-        if len(rate.times) < self.settings.rate_limit:
+        if len(rate.times) < rate.limit:
             rate.times.append(now)
             return True
         rate.last_drop = now
         rate.dropped += 1
         if not rate.flooding:
             rate.flooding = True
-            log.warning(
-                "trap flood from %s: more than %d in %g s, dropping the excess",
-                source,
-                self.settings.rate_limit,
-                window,
-            )
-            self._notify_flood(source, True)
-            self._check_flood_later(source, rate, window)
+            if rate.source is None:
+                log.warning(
+                    "trap port flooded: more than %d datagrams in %g s from every address"
+                    " together; drops are counted, and logged at most %d times in %g s",
+                    rate.limit,
+                    window,
+                    LOG_BUDGET,
+                    LOG_EVERY_S,
+                )
+            else:
+                log.warning(
+                    "trap flood from %s: more than %d in %g s, dropping the excess",
+                    rate.source,
+                    rate.limit,
+                    window,
+                )
+            self._notify_flood(rate.source, True)
+            self._check_flood_later(rate, window)
         return False
 
-    def _check_flood_later(self, source: str, rate: _Rate, delay: float) -> None:
+    def _check_flood_later(self, rate: _Rate, delay: float) -> None:
         if self._loop is not None:
-            rate.timer = self._loop.call_later(delay, self._check_flood, source)
+            rate.timer = self._loop.call_later(delay, self._check_flood, rate)
 
-    def _check_flood(self, source: str) -> None:
-        rate = self._rates[source]
+    def _check_flood(self, rate: _Rate) -> None:
         rate.timer = None
         quiet = time.monotonic() - rate.last_drop
         window = self.settings.rate_window_s
         if quiet < window:
-            self._check_flood_later(source, rate, window - quiet)
+            self._check_flood_later(rate, window - quiet)
             return
-        log.warning("trap flood from %s is over: %d dropped", source, rate.dropped)
+        if rate.source is None:
+            log.warning("trap port flood is over: %d datagrams over the budget", rate.dropped)
+            self._throttle.flush()
+        else:
+            log.warning("trap flood from %s is over: %d dropped", rate.source, rate.dropped)
         rate.flooding, rate.dropped = False, 0
-        self._notify_flood(source, False)
+        self._notify_flood(rate.source, False)
 
-    def _notify_flood(self, source: str, flooding: bool) -> None:
+    def _notify_flood(self, source: str | None, flooding: bool) -> None:
         try:
             self._on_flood(source, flooding)
         except Exception:
-            log.exception("the flood handler failed for %s", source)
+            log.exception("the flood handler failed for %s", source or "the trap port")
 
 
 class _ReceiverTransport(DgramAsyncioProtocol):  # type: ignore[misc]

@@ -25,6 +25,7 @@ from drivers.ups_rfc1628 import (
 from fieldagent.alarms.engine import REASON_CAUSE_OVER
 from fieldagent.driver import OidValue, RawValue
 from fieldagent.localbroker import LocalBroker, free_port
+from fieldagent.traps import LOG_BUDGET
 from tests.agentproc import AgentProcess
 from tests.mqtt_probe import MqttProbe, Received
 from tests.simrunner import SimRunner, device_fields
@@ -240,3 +241,30 @@ def test_a_burst_of_traps_from_a_slow_device_queues_one_confirming_poll(
     assert code == 0, stderr
     raised = {a["alarm_id"] for a in alarm_messages(probe.messages) if a["event"] == "raised"}
     assert "test-station/slow/ups.on_battery/trap" in raised, raised
+
+
+def test_garbage_from_ever_changing_addresses_raises_the_trap_port_flood_alarm(
+    tmp_path: Path, broker: LocalBroker, probe: MqttProbe, sims: SimRunner
+) -> None:
+    sim = sims.serve("ups_rfc1628", "127.0.0.9")
+    more = "station_rate_limit = 100\nrate_window_s = 1\n"  # into [traps], the last section
+    agent, trap_port = agent_with_traps(tmp_path, broker, [device_fields("ups", sim)], more)
+    flood = "test-station/-/traps.flood/flood"
+
+    def events(ms: list[Received]) -> list[str]:
+        return [str(a["event"]) for a in alarm_messages(ms) if a["alarm_id"] == flood]
+
+    try:
+        probe.wait_for(lambda ms: any(m.topic.endswith("/ups/health") for m in ms))
+        for host in range(1, 251):  # 250 addresses, one datagram each
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as junk:
+                junk.bind((f"127.0.3.{host}", 0))
+                junk.sendto(b"\x30\x03\x02\x01garbage", ("127.0.0.1", trap_port))
+        messages = probe.wait_for(lambda ms: events(ms) == ["raised", "cleared"], timeout=15)
+    finally:
+        code, stderr = agent.stop()
+    assert code == 0, stderr
+    raised = next(a for a in alarm_messages(messages) if a["alarm_id"] == flood)
+    assert raised["message"]["en"] == "Trap port flooded from many addresses"
+    assert 1 <= stderr.count("dropped a malformed datagram") <= LOG_BUDGET, stderr
+    assert "more dropped datagrams not logged" in stderr

@@ -22,6 +22,7 @@ import pytest
 from drivers import fm_transmitter_nautel as nautel
 from drivers import scte_hms_optical as hms
 from drivers import ups_rfc1628 as ups
+from fieldagent import traps
 from fieldagent.config import SnmpCredentials, SnmpVersion
 from fieldagent.driver import Counter, OidValue, TrapAction
 from fieldagent.model import HealthState
@@ -354,6 +355,42 @@ def test_stop_ends_a_flood_in_progress() -> None:
     run(body)
 
 
+def test_garbage_from_ever_changing_addresses_floods_the_port_and_keeps_to_the_log_budget(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Every datagram from an address of its own: no sender floods, the station does."""
+    addresses = [f"127.0.{block}.{host}" for block in (1, 2) for host in range(1, 251)]
+
+    async def body() -> None:
+        async with (
+            receiving(
+                [device("ups1", "127.0.0.51")], station_rate_limit=100, rate_window_s=1.0
+            ) as h,
+            simulator("127.0.0.51") as ups1,
+        ):
+            for sent, address in enumerate(addresses, start=1):
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+                    sender.bind((address, 0))
+                    sender.sendto(b"\x30\x03\x02\x01garbage", h.target)
+                if sent % 50 == 0:  # the receiver runs in this loop: let it read, lose none
+                    await until(lambda n=sent: h.counters["datagrams"] == n, f"{sent} datagrams")
+            assert h.counters["malformed"] == len(addresses)
+            assert h.floods == [(None, True)]
+            await ups1.send_trap(h.target, ups.TRAP_ON_BATTERY, {MINUTES: 7})
+            assert (await h.event()).value == 7, "a configured device still gets through"
+            await until(lambda: len(h.floods) == 2, "the flood to end", timeout=6)
+            assert h.floods == [(None, True), (None, False)]
+
+    with caplog.at_level(logging.WARNING, logger="fieldagent.traps"):
+        run(body)
+    lines = [r.getMessage() for r in caplog.records]
+    dropped = [line for line in lines if line.startswith("dropped a malformed datagram")]
+    assert len(dropped) == traps.LOG_BUDGET
+    unlogged = len(addresses) - traps.LOG_BUDGET
+    assert any(line.startswith(f"trap receiver: {unlogged} more dropped") for line in lines)
+    assert len(lines) <= traps.LOG_BUDGET + 3, lines  # + the flood, its end, the count
+
+
 # -- trap maps ----------------------------------------------------------------
 
 
@@ -547,6 +584,7 @@ def test_a_busy_port_fails_with_the_address() -> None:
 
 _PRIVILEGED_BIND = """
 import asyncio, sys
+from fieldagent import traps
 from fieldagent.traps import TrapReceiver, TrapsSection
 async def main():
     receiver = TrapReceiver(TrapsSection(listen="127.0.0.1"), [], {}, print, print)

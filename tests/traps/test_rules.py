@@ -144,6 +144,7 @@ def test_settings_defaults() -> None:
         "communities": [],
         "rate_limit": 20,
         "rate_window_s": 10.0,
+        "station_rate_limit": 200,
         "engine_ids": {},
     }
 
