@@ -252,7 +252,7 @@ class Agent:
             log.error("trap receiver not started: %s", exc)
             self._traps = None
         else:
-            log.info("receiving SNMP traps on %s:%d", self._config.traps.listen, self._traps.port)
+            log.info("receiving SNMP traps on %s", self._traps.address)
 
     def _on_trap(self, event: TrapEvent) -> None:
         """A trap from a known device: its alarm now, and a poll to confirm it."""

@@ -385,7 +385,12 @@ class TrapsSection(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
     enabled: bool = False
-    listen: str = Field(default="0.0.0.0", description="IP address to listen on (:: for IPv6).")
+    listen: str | None = Field(
+        default=None,
+        description="IP address to listen on (0.0.0.0 every IPv4 address, :: every address); "
+        "not given: the one local address the devices are reached from, or every address "
+        "when they are reached from several.",
+    )
     port: int = Field(
         default=TRAP_PORT, ge=0, le=65535, description="UDP port; 0 picks a free one (tests)."
     )
@@ -415,7 +420,9 @@ class TrapsSection(BaseModel):
 
     @field_validator("listen")
     @classmethod
-    def _ip_address(cls, value: str) -> str:
+    def _ip_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             return str(ipaddress.ip_address(value))
         except ValueError:

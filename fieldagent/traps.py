@@ -1,7 +1,8 @@
 """Receive SNMP traps from the station's devices and turn known ones into alarm events.
 
-One UDP socket (default port 162) and one pysnmp engine take SNMPv1 and
-SNMPv2c traps, SNMPv2c informs (acknowledged) and SNMPv3 traps.  Every
+One UDP socket (default port 162, on the local address the devices are
+reached from unless `listen` says otherwise) and one pysnmp engine take
+SNMPv1 and SNMPv2c traps, SNMPv2c informs (acknowledged) and SNMPv3 traps.  Every
 datagram is screened before pysnmp sees it:
 
 1. Its header is read (a few BER fields, no PDU decoding): anything that is
@@ -489,6 +490,7 @@ class TrapReceiver:
         self._sock: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._port = settings.port
+        self._listen = settings.listen or ""
 
     @property
     def port(self) -> int:
@@ -497,7 +499,8 @@ class TrapReceiver:
 
     @property
     def address(self) -> str:
-        host = self.settings.listen
+        """Where it listens: `listen`, or (not given) the address `start` chose."""
+        host = self._listen or "(the devices' side)"
         return f"[{host}]:{self._port}" if ":" in host else f"{host}:{self._port}"
 
     @property
@@ -512,12 +515,15 @@ class TrapReceiver:
         if self._engine is not None:
             raise RuntimeError(f"the trap receiver at {self.address} is already running")
         self._loop = asyncio.get_running_loop()
-        self._sock = self._bind()
-        self._port = self._sock.getsockname()[1]
         self._rates, self._usm, self._local_users = {}, set(), {}
         self._station = _Rate(None, self.settings.station_rate_limit)
+        self._senders = await self._resolve_senders()
+        self._listen = self.settings.listen or _local_address(
+            [(ip, group[0].device.port) for ip, group in self._senders.items()]
+        )
+        self._sock = self._bind()
+        self._port = self._sock.getsockname()[1]
         try:
-            self._senders = await self._resolve_senders()
             self._engine = self._new_engine()
             family = self._sock.family
             transport_class, domain = (
@@ -556,7 +562,7 @@ class TrapReceiver:
     # -- setup --------------------------------------------------------------
 
     def _bind(self) -> socket.socket:
-        listen = self.settings.listen
+        listen = self._listen
         family = socket.AF_INET6 if ":" in listen else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
@@ -968,6 +974,29 @@ def _master_keys(creds: SnmpCredentials) -> tuple[Any, Any, Any, Any]:
 def _by_port(senders: list[_Sender], port: int) -> _Sender:
     """Of several devices at one address, the one whose agent port sent it, else the first."""
     return next((s for s in senders if s.device.port == port), senders[0])
+
+
+def _local_address(peers: Sequence[tuple[str, int]]) -> str:
+    """The address to receive traps on when `listen` is not given.
+
+    The one local address this box reaches every device from (a route
+    lookup: a UDP connect sends nothing), so the trap port is not open on
+    the other interfaces (the uplink to the province, say); when the devices
+    are reached from several addresses, or a route is missing, every address
+    (0.0.0.0, or :: when a device has an IPv6 address).
+    """
+    wildcard = "::" if any(":" in ip for ip, _ in peers) else "0.0.0.0"
+    found: set[str] = set()
+    for ip, port in peers:
+        family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+        try:
+            with socket.socket(family, socket.SOCK_DGRAM) as probe:
+                probe.connect((ip, port))
+                found.add(_normal_ip(probe.getsockname()[0]))
+        except OSError as exc:
+            log.warning("no route to %s (%s): receiving traps on every address", ip, exc)
+            return wildcard
+    return found.pop() if len(found) == 1 else wildcard
 
 
 def _normal_ip(text: str) -> str:

@@ -119,6 +119,36 @@ def test_v2c_trap_from_snmptrap_and_from_the_simulator() -> None:
     run(body)
 
 
+def test_without_listen_it_receives_on_the_address_the_devices_are_reached_from() -> None:
+    async def body() -> None:
+        async with (
+            receiving(
+                [device("ups1", "127.0.0.52"), device("ups2", "127.0.0.53")], listen=None
+            ) as h,
+            simulator("127.0.0.52") as sim,
+        ):
+            assert h.receiver.address == f"127.0.0.1:{h.receiver.port}"  # not 0.0.0.0
+            await sim.send_trap(("127.0.0.77", h.receiver.port), ups.TRAP_ON_BATTERY, {MINUTES: 1})
+            await sim.send_trap(h.target, ups.TRAP_ON_BATTERY, {MINUTES: 2})
+            assert (await h.event()).value == 2
+            assert h.counters["datagrams"] == 1, "another local address is not listened on"
+
+    run(body)
+
+
+def test_without_listen_devices_reached_from_several_addresses_get_every_address() -> None:
+    async def body() -> None:
+        async with (
+            receiving([device("ups1", "127.0.0.54"), device("ups6", "::1")], listen=None) as h,
+            simulator("127.0.0.54") as sim,
+        ):
+            assert h.receiver.address == f"[::]:{h.receiver.port}"
+            await sim.send_trap(h.target, ups.TRAP_ON_BATTERY, {MINUTES: 3})
+            assert (await h.event()).device_id == "ups1"
+
+    run(body)
+
+
 def test_v2c_inform_is_acknowledged() -> None:
     async def body() -> None:
         async with (

@@ -139,7 +139,7 @@ def test_settings_defaults() -> None:
     settings = TrapsSection()
     assert settings.model_dump() == {
         "enabled": False,
-        "listen": "0.0.0.0",
+        "listen": None,
         "port": DEFAULT_PORT,
         "communities": [],
         "rate_limit": 20,
