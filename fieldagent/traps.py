@@ -418,7 +418,10 @@ class _Throttle:
         self._lines = 0
         self._unlogged = 0
 
-    def warning(self, kind: str, source: str, message: str, *args: Any) -> None:
+    def warning(
+        self, kind: str, source: str, message: str, *args: Any, level: int = logging.WARNING
+    ) -> None:
+        """Log a drop (at `level`, ERROR with the traceback being handled) unless throttled."""
         now = time.monotonic()
         key = (kind, source)
         last = self._seen.get(key)
@@ -437,7 +440,7 @@ class _Throttle:
         self._seen[key] = (now, 0)
         if last is not None and last[1]:
             message += f" ({last[1]} more like it in the last {LOG_EVERY_S:g} s)"
-        log.warning(message, *args)
+        log.log(level, message, *args, exc_info=level >= logging.ERROR)
 
     def flush(self) -> None:
         """Say how many drops the budget kept out of the log."""
@@ -678,7 +681,9 @@ class TrapReceiver:
         try:
             outcome = self._screen(transport, datagram, address)
         except Exception:  # a bug, not the sender's fault; the receiver must go on
-            log.exception("trap receiver: failed on a datagram from %s", address[0])
+            source = str(address[0])  # hostile input may hit it on every datagram: throttled
+            message = "trap receiver: failed on a datagram from %s"
+            self._throttle.warning("bug", source, message, source, level=logging.ERROR)
             outcome = "malformed"
         if outcome:
             setattr(self.counters, outcome, getattr(self.counters, outcome) + 1)

@@ -592,6 +592,34 @@ def test_a_failing_handler_does_not_stop_the_receiver(caplog: pytest.LogCaptureF
     assert any("the trap handler failed" in r.getMessage() for r in caplog.records)
 
 
+def test_a_receiver_bug_hit_by_every_datagram_keeps_to_the_log_budget(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug that hostile input hits on every datagram logs its traceback a few times only."""
+
+    def broken(datagram: bytes) -> traps.TrapHeader:
+        raise RuntimeError("a bug in the screening")
+
+    monkeypatch.setattr(traps, "read_header", broken)
+    addresses = [f"127.0.4.{host}" for host in range(1, 101)]
+
+    async def body() -> None:
+        async with receiving([device("ups1", "127.0.0.55")]) as h:
+            for sent, address in enumerate(addresses, start=1):
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+                    sender.bind((address, 0))
+                    sender.sendto(b"\x30\x00", h.target)
+                if sent % 50 == 0:  # the receiver runs in this loop: let it read, lose none
+                    await until(lambda n=sent: h.counters["datagrams"] == n, f"{sent} datagrams")
+            assert h.counters["malformed"] == len(addresses), "the receiver went on"
+
+    with caplog.at_level(logging.WARNING, logger="fieldagent.traps"):
+        run(body)
+    failed = [r for r in caplog.records if "failed on a datagram" in r.getMessage()]
+    assert len(failed) == traps.LOG_BUDGET
+    assert all(r.levelno == logging.ERROR and r.exc_info for r in failed)
+
+
 # -- binding ------------------------------------------------------------------
 
 
