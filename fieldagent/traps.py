@@ -2,8 +2,8 @@
 
 One UDP socket (default port 162, on the local address the devices are
 reached from unless `listen` says otherwise) and one pysnmp engine take
-SNMPv1 and SNMPv2c traps, SNMPv2c informs (acknowledged) and SNMPv3 traps.  Every
-datagram is screened before pysnmp sees it:
+SNMPv1 and SNMPv2c traps, SNMPv2c informs (acknowledged) and SNMPv3 traps.
+Every datagram is screened before pysnmp sees it:
 
 1. Its header is read (a few BER fields, no PDU decoding): anything that is
    not a well-formed v1 trap, v2c trap or inform, or SNMPv3 USM message, is
@@ -17,16 +17,6 @@ datagram is screened before pysnmp sees it:
    `rate_limit` per window still get through.  `on_flood(source, True)` is
    called once, and `on_flood(source, False)` once no datagram of that sender
    has been dropped for a whole window.
-
-Every datagram, before step 1, also counts against a station-wide budget:
-more than `station_rate_limit` within `rate_window_s` from every address
-together is a flood of the trap port (`on_flood(None, True)`, then
-`on_flood(None, False)` once a whole window stayed within it), whatever the
-source addresses: garbage from ever-changing (spoofed) addresses never
-floods one sender.  It drops nothing by itself (steps 1 and 2 drop garbage
-and strangers anyway; a configured device keeps its own `rate_limit`).  And
-drops are logged at most `LOG_BUDGET` lines per `LOG_EVERY_S` for every
-sender together; a line then says how many were not logged.
 4. Credentials: a v1/v2c trap must carry the device's own community (for a
    device polled over v1/v2c) or one of `communities`; a v3 trap must name
    the device's v3 user at no lower a security level than configured (a
@@ -38,6 +28,16 @@ sender together; a line then says how many were not logged.
    trap becomes a `TrapEvent` for `on_trap`: with the device driver's
    `TrapRule` when one matches, else with rule None (an unknown trap of a
    known device, also counted in `unknown_trap`).
+
+Every datagram, before step 1, also counts against a station-wide budget:
+more than `station_rate_limit` within `rate_window_s` from every address
+together is a flood of the trap port (`on_flood(None, True)`, then
+`on_flood(None, False)` once a whole window stayed within it), whatever the
+source addresses: garbage from ever-changing (spoofed) addresses never
+floods one sender.  It drops nothing by itself (steps 1 and 2 drop garbage
+and strangers anyway; a configured device keeps its own `rate_limit`).  And
+drops are logged at most `LOG_BUDGET` lines per `LOG_EVERY_S` for every
+sender together; a line then says how many were not logged.
 
 SNMPv3 and engine ids.  A v3 trap is sent by its (authoritative) device
 engine: its keys are localized to the *device's* engine id, so pysnmp only
