@@ -17,8 +17,10 @@ from drivers import fm_transmitter_nautel as nautel
 from drivers import scte_hms_optical as hms
 from drivers.ups_rfc1628 import (
     ALARM_DESCR,
+    ALARM_LOW_BATTERY,
     ALARM_ON_BATTERY,
     MINUTES_REMAINING,
+    TRAP_ALARM_ADDED,
     TRAP_ALARM_REMOVED,
     TRAP_ON_BATTERY,
 )
@@ -132,6 +134,13 @@ LOST_CLEARS = [
     # the reading that shows the cause over
     ("ups_rfc1628", "127.0.0.3", None, "ups.on_battery/trap", "ups.output.source"),
     (
+        "ups_rfc1628",
+        "127.0.0.10",
+        (TRAP_ALARM_ADDED, {f"{ALARM_DESCR}.2": OidValue(ALARM_LOW_BATTERY)}),
+        "ups.battery_low/trap",
+        "ups.battery.status",
+    ),
+    (
         "fm_transmitter_nautel",
         "127.0.0.4",
         (nautel.ALARM_SUMMARY_TRAP, {nautel.DRIVER.metric(nautel.HIGH_SWR).oid: 1}),
@@ -156,7 +165,9 @@ LOST_CLEARS = [
 
 
 @pytest.mark.parametrize(
-    ("driver", "host", "trap", "alarm", "reading"), LOST_CLEARS, ids=[c[0] for c in LOST_CLEARS]
+    ("driver", "host", "trap", "alarm", "reading"),
+    LOST_CLEARS,
+    ids=[c[3].split("[")[0].removesuffix("/trap") for c in LOST_CLEARS],
 )
 def test_a_trap_alarm_whose_clearing_trap_is_lost_is_cleared_by_the_polls(
     tmp_path: Path,
