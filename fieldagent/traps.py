@@ -476,7 +476,7 @@ class TrapReceiver:
             raise ValueError(f"[traps] engine_ids names unknown devices: {', '.join(strangers)}")
         self.settings = settings
         self.counters = TrapCounters()
-        self._devices = [d for d in devices if d.host is not None]
+        self._devices = [d for d in devices if _sends_traps(d, drivers)]
         self._drivers = drivers
         self._on_trap = on_trap
         self._on_flood = on_flood
@@ -974,6 +974,16 @@ def _master_keys(creds: SnmpCredentials) -> tuple[Any, Any, Any, Any]:
             auth, rfc1902.OctetString(creds.priv_key)
         )
     return auth, auth_key, priv, priv_key
+
+
+def _sends_traps(device: DeviceSection, drivers: Mapping[str, Driver]) -> bool:
+    """Whether a device can send traps: an SNMP device (or one of a driver not given).
+
+    A `local` device's host (localhost, this box) is no trap sender, and must not
+    widen the address chosen to listen on.
+    """
+    driver = drivers.get(device.driver)
+    return device.host is not None and (driver is None or driver.protocol == "snmp")
 
 
 def _by_port(senders: list[_Sender], port: int) -> _Sender:

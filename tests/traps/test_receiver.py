@@ -149,6 +149,15 @@ def test_without_listen_devices_reached_from_several_addresses_get_every_address
     run(body)
 
 
+def test_a_device_read_locally_is_no_trap_sender_and_does_not_widen_the_address() -> None:
+    async def body() -> None:
+        here = device("box", "::1", driver="agent_host")  # its host is this box, no SNMP
+        async with receiving([device("ups1", "127.0.0.56"), here], listen=None) as h:
+            assert h.receiver.address == f"127.0.0.1:{h.receiver.port}"
+
+    run(body)
+
+
 def test_v2c_inform_is_acknowledged() -> None:
     async def body() -> None:
         async with (
