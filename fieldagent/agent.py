@@ -282,12 +282,14 @@ class Agent:
 
     def _on_flood(self, source: str | None, flooding: bool) -> None:
         """A flood from one sender, or (source None) of the trap port from every address."""
-        rule = "traps.flood" if source is None else row_key("traps.flood", "source", source)
-        vi = f"Quá nhiều trap từ {source}: đang giới hạn"
-        en = f"Trap flood from {source}: rate-limited"
         if source is None:
+            rule = "traps.flood"
             vi = "Cổng nhận trap bị tràn gói tin từ nhiều địa chỉ"
             en = "Trap port flooded from many addresses"
+        else:
+            rule = row_key("traps.flood", "source", source)
+            vi = f"Quá nhiều trap từ {source}: đang giới hạn"
+            en = f"Trap flood from {source}: rate-limited"
         severity = HealthState.WARNING if flooding else None
         self._publish_events(self._engine.station_alarm(rule, "flood", severity, source, vi, en))
 
