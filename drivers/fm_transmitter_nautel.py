@@ -43,8 +43,11 @@ itself a placeholder of this model, under the transmitter's subtree:
 It carries the one alarm flag that changed as its varbind (.512.n.0 above,
 1 active, 0 clear; TruthValue 2 reads as clear too).  Active raises the flag's
 alarm under the flag's metric key (`tx.alarm.high_swr`, ...) with the flag's
-severity; clear clears it.  Check the OID and varbinds against the
-transmitter's own MIB export and trap settings before relying on them.
+severity; clear clears it.  The flag is also a reading (`cleared_by` is the
+flag's own key): the trap sets the flag's `state` condition at once, and polls
+carry on from there (a flag read clear for its clear delay clears it).  Check
+the OID and varbinds against the transmitter's own MIB export and trap
+settings before relying on them.
 """
 
 from __future__ import annotations
@@ -165,6 +168,7 @@ def _trap_rules() -> tuple[TrapRule, ...]:
                 title,
                 value_oid=flag,
                 when={flag: FLAG_ACTIVE},
+                cleared_by=key,
             ),
             TrapRule(
                 ALARM_SUMMARY_TRAP,
@@ -175,6 +179,7 @@ def _trap_rules() -> tuple[TrapRule, ...]:
                 f"{title}: cleared",
                 value_oid=flag,
                 when={flag: FLAG_CLEAR},
+                cleared_by=key,
             ),
         ]
     return tuple(rules)

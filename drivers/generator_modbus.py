@@ -188,6 +188,8 @@ RUNNING_OIL_PRESSURE_KPA = 380
 RUNNING_COOLANT_C = 82
 WARM_UP_C_PER_S = 0.1
 FUEL_BURN_PCT_PER_S = 1 / 360
+LOW_FUEL_ALARM_PCT = 20
+"""The simulated controller's own low-fuel alarm level (as in the `fuel_low` scenario)."""
 """A station set on load burns about 10 % of its tank an hour."""
 CHARGING_V = 13.8
 
@@ -200,16 +202,26 @@ def _number(values: Mapping[str, Value], key: str) -> float:
 def _running(
     values: MutableMapping[str, Value], start: Mapping[str, Value], elapsed_s: float
 ) -> None:
-    """Started on a mains failure: at speed, oil pressure up, warming, hours counting."""
-    values["gen.running"] = True
-    values["gen.engine_rpm"] = RUNNING_RPM
-    values["gen.oil_pressure_kpa"] = RUNNING_OIL_PRESSURE_KPA
-    values["gen.battery_v"] = CHARGING_V
-    coolant = _number(start, "gen.coolant_temperature_c") + WARM_UP_C_PER_S * elapsed_s
+    """Started on a mains failure: at speed, oil pressure up, warming, hours counting.
+
+    The tank drains as it runs: below LOW_FUEL_ALARM_PCT the controller raises
+    its low-fuel alarm, and once the tank is dry the engine stops (no speed,
+    no oil pressure, no more hours), as a real set would.
+    """
+    start_fuel = _number(start, "gen.fuel_pct")
+    dry_after_s = start_fuel / FUEL_BURN_PCT_PER_S
+    run_s = min(elapsed_s, dry_after_s)
+    running = elapsed_s < dry_after_s
+    values["gen.running"] = running
+    values["gen.engine_rpm"] = RUNNING_RPM if running else 0
+    values["gen.oil_pressure_kpa"] = RUNNING_OIL_PRESSURE_KPA if running else 0
+    values["gen.battery_v"] = CHARGING_V if running else start["gen.battery_v"]
+    coolant = _number(start, "gen.coolant_temperature_c") + WARM_UP_C_PER_S * run_s
     values["gen.coolant_temperature_c"] = round(min(RUNNING_COOLANT_C, coolant))
-    fuel = _number(start, "gen.fuel_pct") - FUEL_BURN_PCT_PER_S * elapsed_s
-    values["gen.fuel_pct"] = max(0, round(fuel))
-    values["gen.run_hours"] = _number(start, "gen.run_hours") + elapsed_s / 3600
+    fuel = max(0.0, start_fuel - FUEL_BURN_PCT_PER_S * elapsed_s)
+    values["gen.fuel_pct"] = round(fuel)
+    values["gen.alarm.low_fuel"] = fuel < LOW_FUEL_ALARM_PCT
+    values["gen.run_hours"] = _number(start, "gen.run_hours") + run_s / 3600
 
 
 def _fuel_low(
@@ -267,7 +279,8 @@ SIMULATOR = SimModel(
         ),
         "generator_running": Scenario(
             "generator_running",
-            f"running at {RUNNING_RPM} rpm on a mains failure, warming up, hours counting",
+            f"running at {RUNNING_RPM} rpm on a mains failure, warming up, hours counting,"
+            " the tank draining (low-fuel alarm below 20 %, stops when dry)",
             _running,
             expect=Expect(
                 HealthState.OK,

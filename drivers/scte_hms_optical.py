@@ -59,7 +59,11 @@ heCommonLogAlias.  The state picks the rule: HIHI, LOLO and discreteMajor
 raise `hms.alarm` as critical, HI, LO and discreteMinor as warning, nominal
 clears it; one alarm per alarmed object (`instance_oid` heCommonLogOID), as
 in currentAlarmTable.  An informational event matches no rule: it arrives as
-an unknown trap with its varbinds.
+an unknown trap with its varbinds.  A lost "nominal" event is made good by
+the polls (`cleared_by`): once currentAlarmTable has been empty
+(`hms.alarms.active` 0) for its clear delay, every alarm a trap raised clears;
+while another object is in alarm, a trap-raised alarm waits for its own
+"nominal" event.
 """
 
 from __future__ import annotations
@@ -483,6 +487,7 @@ def _hms_rule(
         value_oid=LOG_VALUE,
         instance_oid=LOG_OID,
         when={LOG_STATE: states},
+        cleared_by=ALARM_COUNT,
     )
 
 

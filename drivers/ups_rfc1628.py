@@ -14,11 +14,15 @@ Traps (UPS-MIB upsTraps, 1.3.6.1.2.1.33.2; see `TRAPS`):
   minute while on battery, never on the way back.
 - upsTrapAlarmEntryRemoved (.2.4) for upsAlarmOnBattery (upsAlarmDescr
   1.3.6.1.2.1.33.1.6.3.2) clears it: RFC 1628 sends the removal of every alarm
-  but upsAlarmTestInProgress.  A card that never sends removals is cleared by
-  the poll instead: `ups.output.source` back to "normal" on the next poll.
+  but upsAlarmTestInProgress.  Traps get lost, and some cards never send
+  removals: polls clear it too (`cleared_by`), once `ups.output.source` has
+  read a source that is no alarm (normal, bypass...) for its clear delay.
 - upsTrapAlarmEntryAdded / Removed (.2.3 / .2.4) for upsAlarmLowBattery raise /
-  clear `ups.battery_low` (critical); for any other well-known alarm they raise
-  / clear `ups.alarm[oid=<upsAlarmDescr>]` (warning), one alarm per alarm kind.
+  clear `ups.battery_low` (critical; polls clear it too once
+  `ups.battery.status` has read normal for its clear delay); for any other
+  well-known alarm they raise / clear `ups.alarm[oid=<upsAlarmDescr>]`
+  (warning), one alarm per alarm kind: no reading of this driver tells when
+  those are over, so only their removal trap clears them.
   The RFC sends no "added" trap for upsAlarmOnBattery (the on-battery trap
   stands for it); a card that does raises `ups.on_battery` with it too, so
   the removal clears the same alarm.
@@ -159,11 +163,23 @@ MAINS_FAIL_CHARGE_DROP_PER_S = 1.0
 
 FULL_RUNTIME_MIN = 40.0
 
+FLOAT_VOLTAGE_V = 81.6
+"""The simulated string of six 12 V lead-acid blocks on mains: float charge, 13.6 V a block."""
+FULL_ON_BATTERY_V = 75.6
+"""The string under load at full charge (12.6 V a block): mains lost, the float is gone."""
+CUT_OFF_V = 63.0
+"""The string at 0 % (10.5 V a block): the UPS's end-of-discharge voltage."""
+
+
+def battery_voltage(charge_pct: float) -> float:
+    """The simulated battery's voltage on battery at a charge: falls with the charge."""
+    return round(CUT_OFF_V + (FULL_ON_BATTERY_V - CUT_OFF_V) * charge_pct / 100, 1)
+
 
 def _mains_fail(
     values: MutableMapping[str, Value], start: Mapping[str, Value], elapsed_s: float
 ) -> None:
-    """On battery: charge falls steadily from where it was, runtime follows it."""
+    """On battery: charge falls steadily from where it was, runtime and voltage follow it."""
     start_charge = start["ups.battery.charge_pct"]
     if not isinstance(start_charge, int | float):
         start_charge = 100
@@ -173,6 +189,7 @@ def _mains_fail(
     values["ups.input.frequency_hz"] = 0.0
     values["ups.battery.on_battery_s"] = int(elapsed_s)
     values["ups.battery.charge_pct"] = round(charge)
+    values["ups.battery.voltage_v"] = battery_voltage(charge)
     values["ups.battery.runtime_min"] = round(FULL_RUNTIME_MIN * charge / 100)
     values["ups.battery.status"] = "low" if charge < 25 else "normal"
     if charge <= 0:
@@ -189,6 +206,7 @@ def _battery_low(
     values["ups.battery.on_battery_s"] = int(elapsed_s)
     values["ups.battery.status"] = "low"
     values["ups.battery.charge_pct"] = 30
+    values["ups.battery.voltage_v"] = battery_voltage(30)
     values["ups.battery.runtime_min"] = 8
 
 
@@ -200,7 +218,7 @@ SIMULATOR = SimModel(
         "ups.battery.on_battery_s": 0,
         "ups.battery.runtime_min": 40,
         "ups.battery.charge_pct": 100,
-        "ups.battery.voltage_v": 81.6,
+        "ups.battery.voltage_v": FLOAT_VOLTAGE_V,
         "ups.battery.temperature_c": 29,
         "ups.input.voltage_v": 226,
         "ups.input.frequency_hz": 50.0,
@@ -211,7 +229,8 @@ SIMULATOR = SimModel(
         "normal": Scenario("normal", "on mains, battery full", expect=Expect(HealthState.OK)),
         "mains_fail": Scenario(
             "mains_fail",
-            f"mains lost: on battery, charge falling {MAINS_FAIL_CHARGE_DROP_PER_S:g} %/s",
+            f"mains lost: on battery, charge falling {MAINS_FAIL_CHARGE_DROP_PER_S:g} %/s,"
+            f" battery voltage with it ({FULL_ON_BATTERY_V:g} V full, {CUT_OFF_V:g} V empty)",
             _mains_fail,
             expect=Expect(
                 HealthState.CRITICAL,
@@ -255,6 +274,10 @@ MINUTES_REMAINING = f"{_UPS}.2.3"
 
 ON_BATTERY = "ups.on_battery"
 BATTERY_LOW = "ups.battery_low"
+ON_BATTERY_CLEARED_BY = "ups.output.source"
+"""Back to a source not mapped to an alarm (normal, bypass...): the UPS is off battery."""
+BATTERY_LOW_CLEARED_BY = "ups.battery.status"
+"""Back to normal: the battery is no longer low."""
 
 TRAPS = (
     TrapRule(
@@ -265,6 +288,7 @@ TRAPS = (
         "UPS đang chạy bằng ắc quy (mất điện lưới)",
         "UPS on battery (mains power lost)",
         value_oid=MINUTES_REMAINING,
+        cleared_by=ON_BATTERY_CLEARED_BY,
     ),
     TrapRule(
         TRAP_ALARM_ADDED,
@@ -274,6 +298,7 @@ TRAPS = (
         "UPS đang chạy bằng ắc quy (mất điện lưới)",
         "UPS on battery (mains power lost)",
         when={ALARM_DESCR: frozenset({ALARM_ON_BATTERY})},
+        cleared_by=ON_BATTERY_CLEARED_BY,
     ),
     TrapRule(
         TRAP_ALARM_REMOVED,
@@ -283,6 +308,7 @@ TRAPS = (
         "UPS đã trở lại điện lưới",
         "UPS back on mains power",
         when={ALARM_DESCR: frozenset({ALARM_ON_BATTERY})},
+        cleared_by=ON_BATTERY_CLEARED_BY,
     ),
     TrapRule(
         TRAP_ALARM_ADDED,
@@ -292,6 +318,7 @@ TRAPS = (
         "Ắc quy UPS sắp cạn",
         "UPS battery low",
         when={ALARM_DESCR: frozenset({ALARM_LOW_BATTERY})},
+        cleared_by=BATTERY_LOW_CLEARED_BY,
     ),
     TrapRule(
         TRAP_ALARM_REMOVED,
@@ -301,6 +328,7 @@ TRAPS = (
         "Ắc quy UPS hết báo sắp cạn",
         "UPS battery no longer low",
         when={ALARM_DESCR: frozenset({ALARM_LOW_BATTERY})},
+        cleared_by=BATTERY_LOW_CLEARED_BY,
     ),
     TrapRule(
         TRAP_ALARM_ADDED,

@@ -63,6 +63,8 @@ class _Device:
     config: DeviceSection
     driver: Driver
     lock: asyncio.Lock
+    confirming: bool = False
+    """A trap's confirming poll is waiting for its turn: later traps need no other."""
 
     @classmethod
     def of(cls, config: DeviceSection) -> _Device:
@@ -122,7 +124,7 @@ class Agent:
             if config.traps.enabled and not once
             else None
         )
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[PollResult]] = set()  # confirming polls
         self._snapshot: dict[str, HealthState] = {}
         self._retained_health: dict[str, Draft] = {}
         self._outbox_alarms = OutboxAlarms(self._outbox, replaced)
@@ -239,11 +241,22 @@ class Agent:
             return EXIT_UNREACHABLE
         return EXIT_OK
 
-    async def poll_now(self, device_id: str) -> None:
-        """Poll a device out of turn (a trap arrived): its lock keeps polls from overlapping."""
+    def confirm(self, device_id: str) -> None:
+        """Poll a device out of turn (a trap arrived), unless such a poll is already waiting.
+
+        One waiting confirming poll per device confirms every trap that came
+        before it starts: against a slow device a burst of traps must not queue
+        a poll each (the queue would grow without bound, and the scheduled polls
+        would wait behind it).  A trap that arrives once it has started gets a
+        poll of its own, as that one may have read the device before the change.
+        """
         device = self._devices.get(device_id)
-        if device is not None:
-            await self._poll_and_publish(device)
+        if device is None or device.confirming:
+            return
+        device.confirming = True
+        task = asyncio.get_running_loop().create_task(self._poll_and_publish(device, True))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _start_traps(self) -> None:
         if self._traps is None:
@@ -255,11 +268,10 @@ class Agent:
             log.error("trap receiver not started: %s", exc)
             self._traps = None
         else:
-            log.info("receiving SNMP traps on %s:%d", self._config.traps.listen, self._traps.port)
+            log.info("receiving SNMP traps on %s", self._traps.address)
 
     def _on_trap(self, event: TrapEvent) -> None:
         """A trap from a known device: its alarm now, and a poll to confirm it."""
-        device = self._devices[event.device_id]
         alarm = event.alarm_key
         if event.rule is None or alarm is None:
             self._send(
@@ -269,7 +281,8 @@ class Agent:
             )
         else:
             raising = event.rule.action is TrapAction.RAISE
-            condition = "state" if alarm in {m.key for m in device.driver.metrics} else "trap"
+            # A flag the driver also reads: the trap sets that reading's own condition.
+            condition = "state" if event.rule.cleared_by == event.rule.alarm else "trap"
             self._publish_events(
                 self._engine.external(
                     event.device_id,
@@ -281,21 +294,20 @@ class Agent:
                     event.rule.message_en,
                 )
             )
-        task = asyncio.get_running_loop().create_task(self.poll_now(event.device_id))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self.confirm(event.device_id)
 
-    def _on_flood(self, source: str, flooding: bool) -> None:
-        self._publish_events(
-            self._engine.station_alarm(
-                row_key("traps.flood", "source", source),
-                "flood",
-                HealthState.WARNING if flooding else None,
-                source,
-                f"Quá nhiều trap từ {source}: đang giới hạn",
-                f"Trap flood from {source}: rate-limited",
-            )
-        )
+    def _on_flood(self, source: str | None, flooding: bool) -> None:
+        """A flood from one sender, or (source None) of the trap port from every address."""
+        if source is None:
+            rule = "traps.flood"
+            vi = "Cổng nhận trap bị tràn gói tin từ nhiều địa chỉ"
+            en = "Trap port flooded from many addresses"
+        else:
+            rule = row_key("traps.flood", "source", source)
+            vi = f"Quá nhiều trap từ {source}: đang giới hạn"
+            en = f"Trap flood from {source}: rate-limited"
+        severity = HealthState.WARNING if flooding else None
+        self._publish_events(self._engine.station_alarm(rule, "flood", severity, source, vi, en))
 
     def _shutdown(self) -> None:
         if self._traps is not None:
@@ -307,9 +319,11 @@ class Agent:
         self._outbox.close()
         self._lock.release()
 
-    async def _poll_and_publish(self, device: _Device) -> PollResult:
+    async def _poll_and_publish(self, device: _Device, confirming: bool = False) -> PollResult:
         device_id = device.config.id
         async with device.lock:
+            if confirming:
+                device.confirming = False  # from here on a trap needs a poll of its own
             result = await self._poller.poll(device.config, device.driver)
         if result.error:
             log.warning("%s: %s", device_id, result.error)

@@ -387,7 +387,12 @@ class TrapsSection(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
     enabled: bool = False
-    listen: str = Field(default="0.0.0.0", description="IP address to listen on (:: for IPv6).")
+    listen: str | None = Field(
+        default=None,
+        description="IP address to listen on (0.0.0.0 every IPv4 address, :: every address); "
+        "not given: the one local address the devices are reached from, or every address "
+        "when they are reached from several.",
+    )
     port: int = Field(
         default=TRAP_PORT, ge=0, le=65535, description="UDP port; 0 picks a free one (tests)."
     )
@@ -403,6 +408,13 @@ class TrapsSection(BaseModel):
         description="Datagrams per sender per window; more is a flood.",
     )
     rate_window_s: float = Field(default=10.0, gt=0, le=3600, allow_inf_nan=False)
+    station_rate_limit: int = Field(
+        default=200,
+        ge=1,
+        le=1_000_000,
+        description="Datagrams per window from every sender together; more is a flood of "
+        "the trap port, whatever their source addresses.",
+    )
     engine_ids: dict[TopicSafeId, str] = Field(
         default_factory=dict,
         description="Device id -> the SNMPv3 engine id its traps must carry (hex).",
@@ -410,7 +422,9 @@ class TrapsSection(BaseModel):
 
     @field_validator("listen")
     @classmethod
-    def _ip_address(cls, value: str) -> str:
+    def _ip_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             return str(ipaddress.ip_address(value))
         except ValueError:

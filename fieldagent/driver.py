@@ -415,6 +415,15 @@ class TrapRule:
     suffix.  `when` narrows the rule to traps whose varbinds have one of the
     given values (all conditions must hold), so one notification can raise or
     clear depending on a state it carries; a missing varbind fails the condition.
+
+    `cleared_by` is the reading key whose return to normal (no limit broken,
+    no state mapped to warning or critical) proves the alarm's cause over:
+    traps are UDP and get lost, so polls that show it normal for that
+    reading's clear delay clear an alarm a trap raised.  None when no reading
+    tells (only a clearing trap clears the alarm).  When it is the alarm's own
+    key (a flag the driver also reads), the trap sets that reading's own
+    `state` condition and the readings carry on from there.  Every rule of one
+    alarm names the same reading (`Driver.trap_cleared_by`).
     """
 
     trap_oid: str
@@ -426,6 +435,7 @@ class TrapRule:
     value_oid: str | None = None
     instance_oid: str | None = None
     when: Mapping[str, frozenset[int | str]] = field(default_factory=dict)
+    cleared_by: str | None = None
 
     def matches(self, varbinds: Mapping[str, RawValue]) -> bool:
         """Whether a trap with these varbinds (its OID already matched) meets `when`."""
@@ -488,6 +498,14 @@ class Driver:
             if metric.key == base and (parts is None) == (metric.table is None):
                 return metric
         raise KeyError(f"driver {self.name} has no metric {key!r}")
+
+    def trap_cleared_by(self, alarm: str) -> str | None:
+        """The reading that proves a trap alarm's cause over (`TrapRule.cleared_by`), if any.
+
+        `alarm` is the alarm's key, with or without its instance (``hms.alarm[oid=...]``).
+        """
+        name = base_key(alarm)
+        return next((rule.cleared_by for rule in self.traps if rule.alarm == name), None)
 
     def scalar_oids(self) -> dict[str, str]:
         """OID -> metric key of every scalar metric: what one GET asks for."""

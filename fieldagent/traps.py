@@ -1,8 +1,9 @@
 """Receive SNMP traps from the station's devices and turn known ones into alarm events.
 
-One UDP socket (default port 162) and one pysnmp engine take SNMPv1 and
-SNMPv2c traps, SNMPv2c informs (acknowledged) and SNMPv3 traps.  Every
-datagram is screened before pysnmp sees it:
+One UDP socket (default port 162, on the local address the devices are
+reached from unless `listen` says otherwise) and one pysnmp engine take
+SNMPv1 and SNMPv2c traps, SNMPv2c informs (acknowledged) and SNMPv3 traps.
+Every datagram is screened before pysnmp sees it:
 
 1. Its header is read (a few BER fields, no PDU decoding): anything that is
    not a well-formed v1 trap, v2c trap or inform, or SNMPv3 USM message, is
@@ -27,6 +28,16 @@ datagram is screened before pysnmp sees it:
    trap becomes a `TrapEvent` for `on_trap`: with the device driver's
    `TrapRule` when one matches, else with rule None (an unknown trap of a
    known device, also counted in `unknown_trap`).
+
+Every datagram, before step 1, also counts against a station-wide budget:
+more than `station_rate_limit` within `rate_window_s` from every address
+together is a flood of the trap port (`on_flood(None, True)`, then
+`on_flood(None, False)` once a whole window stayed within it), whatever the
+source addresses: garbage from ever-changing (spoofed) addresses never
+floods one sender.  It drops nothing by itself (steps 1 and 2 drop garbage
+and strangers anyway; a configured device keeps its own `rate_limit`).  And
+drops are logged at most `LOG_BUDGET` lines per `LOG_EVERY_S` for every
+sender together; a line then says how many were not logged.
 
 SNMPv3 and engine ids.  A v3 trap is sent by its (authoritative) device
 engine: its keys are localized to the *device's* engine id, so pysnmp only
@@ -103,6 +114,8 @@ MAX_ENGINE_IDS = 4
 RESOLVE_TIMEOUT_S = 5.0
 LOG_EVERY_S = 60.0
 """A repeated drop (same kind, same sender) is logged at most this often, with a count."""
+LOG_BUDGET = 20
+"""Drop lines logged per LOG_EVERY_S for every sender together; the rest are counted."""
 
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
 SNMP_TRAP_OID = "1.3.6.1.6.3.1.1.4.1.0"
@@ -378,8 +391,10 @@ class _Pending:
 
 @dataclass
 class _Rate:
-    """One sender's recent datagrams and flood state."""
+    """Recent datagrams and flood state of one sender (`source`), or of all together (None)."""
 
+    source: str | None
+    limit: int
     times: deque[float] = field(default_factory=deque)
     flooding: bool = False
     last_drop: float = 0.0
@@ -388,26 +403,56 @@ class _Rate:
 
 
 class _Throttle:
-    """Logs a repeated drop once per LOG_EVERY_S per (kind, sender), with a count."""
+    """Logs a repeated drop once per LOG_EVERY_S per (kind, sender), with a count, and
+    at most LOG_BUDGET drop lines per LOG_EVERY_S for every sender together.
+
+    The budget is what holds against ever-changing source addresses: each of
+    them is a new sender, and would otherwise log a line of its own.
+    """
 
     MAX_KEYS = 1024
 
     def __init__(self) -> None:
         self._seen: dict[tuple[str, str], tuple[float, int]] = {}
+        self._window_start = -LOG_EVERY_S
+        self._lines = 0
+        self._unlogged = 0
 
-    def warning(self, kind: str, source: str, message: str, *args: Any) -> None:
+    def warning(
+        self, kind: str, source: str, message: str, *args: Any, level: int = logging.WARNING
+    ) -> None:
+        """Log a drop (at `level`, ERROR with the traceback being handled) unless throttled."""
         now = time.monotonic()
         key = (kind, source)
         last = self._seen.get(key)
         if last is not None and now - last[0] < LOG_EVERY_S:
             self._seen[key] = (last[0], last[1] + 1)
             return
+        if now - self._window_start >= LOG_EVERY_S:
+            self.flush()
+            self._window_start, self._lines = now, 0
+        if self._lines >= LOG_BUDGET:
+            self._unlogged += 1
+            return
+        self._lines += 1
         if len(self._seen) >= self.MAX_KEYS:
             self._seen.clear()  # spoofed senders must not grow this without bound
         self._seen[key] = (now, 0)
         if last is not None and last[1]:
             message += f" ({last[1]} more like it in the last {LOG_EVERY_S:g} s)"
-        log.warning(message, *args)
+        log.log(level, message, *args, exc_info=level >= logging.ERROR)
+
+    def flush(self) -> None:
+        """Say how many drops the budget kept out of the log."""
+        if self._unlogged:
+            log.warning(
+                "trap receiver: %d more dropped datagrams not logged (at most %d lines"
+                " per %g s for every sender together)",
+                self._unlogged,
+                LOG_BUDGET,
+                LOG_EVERY_S,
+            )
+            self._unlogged = 0
 
 
 class TrapReceiver:
@@ -423,7 +468,7 @@ class TrapReceiver:
         devices: Sequence[DeviceSection],
         drivers: Mapping[str, Driver],
         on_trap: Callable[[TrapEvent], None],
-        on_flood: Callable[[str, bool], None],
+        on_flood: Callable[[str | None, bool], None],
     ) -> None:
         known = {device.id for device in devices}
         strangers = sorted(set(settings.engine_ids) - known)
@@ -431,12 +476,13 @@ class TrapReceiver:
             raise ValueError(f"[traps] engine_ids names unknown devices: {', '.join(strangers)}")
         self.settings = settings
         self.counters = TrapCounters()
-        self._devices = [d for d in devices if d.host is not None]
+        self._devices = [d for d in devices if _sends_traps(d, drivers)]
         self._drivers = drivers
         self._on_trap = on_trap
         self._on_flood = on_flood
         self._senders: dict[str, list[_Sender]] = {}
         self._rates: dict[str, _Rate] = {}
+        self._station = _Rate(None, settings.station_rate_limit)
         self._usm: set[tuple[bytes, bytes]] = set()
         self._local_users: dict[bytes, _Sender] = {}
         self._pending: _Pending | None = None
@@ -447,6 +493,7 @@ class TrapReceiver:
         self._sock: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._port = settings.port
+        self._listen = settings.listen or ""
 
     @property
     def port(self) -> int:
@@ -455,7 +502,8 @@ class TrapReceiver:
 
     @property
     def address(self) -> str:
-        host = self.settings.listen
+        """Where it listens: `listen`, or (not given) the address `start` chose."""
+        host = self._listen or "(the devices' side)"
         return f"[{host}]:{self._port}" if ":" in host else f"{host}:{self._port}"
 
     @property
@@ -470,11 +518,15 @@ class TrapReceiver:
         if self._engine is not None:
             raise RuntimeError(f"the trap receiver at {self.address} is already running")
         self._loop = asyncio.get_running_loop()
+        self._rates, self._usm, self._local_users = {}, set(), {}
+        self._station = _Rate(None, self.settings.station_rate_limit)
+        self._senders = await self._resolve_senders()
+        self._listen = self.settings.listen or _local_address(
+            [(ip, group[0].device.port) for ip, group in self._senders.items()]
+        )
         self._sock = self._bind()
         self._port = self._sock.getsockname()[1]
-        self._rates, self._usm, self._local_users = {}, set(), {}
         try:
-            self._senders = await self._resolve_senders()
             self._engine = self._new_engine()
             family = self._sock.family
             transport_class, domain = (
@@ -494,13 +546,14 @@ class TrapReceiver:
         A flood still in progress is reported over (`on_flood(source, False)`):
         nobody would clear its alarm otherwise.
         """
-        for source, rate in self._rates.items():
+        for rate in [*self._rates.values(), self._station]:
             if rate.timer is not None:
                 rate.timer.cancel()
                 rate.timer = None
             if rate.flooding:
                 rate.flooding = False
-                self._notify_flood(source, False)
+                self._notify_flood(rate.source, False)
+        self._throttle.flush()
         snmp_engine, sock, self._engine, self._sock = self._engine, self._sock, None, None
         try:
             if snmp_engine is not None:
@@ -512,7 +565,7 @@ class TrapReceiver:
     # -- setup --------------------------------------------------------------
 
     def _bind(self) -> socket.socket:
-        listen = self.settings.listen
+        listen = self._listen
         family = socket.AF_INET6 if ":" in listen else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
@@ -624,10 +677,13 @@ class TrapReceiver:
     # -- per datagram -------------------------------------------------------
 
     def _on_datagram(self, transport: Any, datagram: bytes, address: Any) -> None:
+        self._within(self._station)  # the station-wide budget: an alarm, drops nothing
         try:
             outcome = self._screen(transport, datagram, address)
         except Exception:  # a bug, not the sender's fault; the receiver must go on
-            log.exception("trap receiver: failed on a datagram from %s", address[0])
+            source = str(address[0])  # hostile input may hit it on every datagram: throttled
+            message = "trap receiver: failed on a datagram from %s"
+            self._throttle.warning("bug", source, message, source, level=logging.ERROR)
             outcome = "malformed"
         if outcome:
             setattr(self.counters, outcome, getattr(self.counters, outcome) + 1)
@@ -800,49 +856,68 @@ class TrapReceiver:
 
     def _admit(self, source: str) -> bool:
         """Whether one more datagram from `source` is within its rate."""
+        rate = self._rates.get(source)
+        if rate is None:
+            rate = self._rates[source] = _Rate(source, self.settings.rate_limit)
+        return self._within(rate)
+
+    def _within(self, rate: _Rate) -> bool:
+        """Whether one more datagram is within `rate`'s limit; a flood starts when not."""
         now = time.monotonic()
         window = self.settings.rate_window_s
-        rate = self._rates.setdefault(source, _Rate())
         while rate.times and rate.times[0] <= now - window:
             rate.times.popleft()
-        if len(rate.times) < self.settings.rate_limit:
+        if len(rate.times) < rate.limit:
             rate.times.append(now)
             return True
         rate.last_drop = now
         rate.dropped += 1
         if not rate.flooding:
             rate.flooding = True
-            log.warning(
-                "trap flood from %s: more than %d in %g s, dropping the excess",
-                source,
-                self.settings.rate_limit,
-                window,
-            )
-            self._notify_flood(source, True)
-            self._check_flood_later(source, rate, window)
+            if rate.source is None:
+                log.warning(
+                    "trap port flooded: more than %d datagrams in %g s from every address"
+                    " together; drops are counted, and logged at most %d times in %g s",
+                    rate.limit,
+                    window,
+                    LOG_BUDGET,
+                    LOG_EVERY_S,
+                )
+            else:
+                log.warning(
+                    "trap flood from %s: more than %d in %g s, dropping the excess",
+                    rate.source,
+                    rate.limit,
+                    window,
+                )
+            self._notify_flood(rate.source, True)
+            self._check_flood_later(rate, window)
         return False
 
-    def _check_flood_later(self, source: str, rate: _Rate, delay: float) -> None:
+    def _check_flood_later(self, rate: _Rate, delay: float) -> None:
         if self._loop is not None:
-            rate.timer = self._loop.call_later(delay, self._check_flood, source)
+            rate.timer = self._loop.call_later(delay, self._check_flood, rate)
 
-    def _check_flood(self, source: str) -> None:
-        rate = self._rates[source]
+    def _check_flood(self, rate: _Rate) -> None:
         rate.timer = None
         quiet = time.monotonic() - rate.last_drop
         window = self.settings.rate_window_s
         if quiet < window:
-            self._check_flood_later(source, rate, window - quiet)
+            self._check_flood_later(rate, window - quiet)
             return
-        log.warning("trap flood from %s is over: %d dropped", source, rate.dropped)
+        if rate.source is None:
+            log.warning("trap port flood is over: %d datagrams over the budget", rate.dropped)
+            self._throttle.flush()
+        else:
+            log.warning("trap flood from %s is over: %d dropped", rate.source, rate.dropped)
         rate.flooding, rate.dropped = False, 0
-        self._notify_flood(source, False)
+        self._notify_flood(rate.source, False)
 
-    def _notify_flood(self, source: str, flooding: bool) -> None:
+    def _notify_flood(self, source: str | None, flooding: bool) -> None:
         try:
             self._on_flood(source, flooding)
         except Exception:
-            log.exception("the flood handler failed for %s", source)
+            log.exception("the flood handler failed for %s", source or "the trap port")
 
 
 class _ReceiverTransport(DgramAsyncioProtocol):  # type: ignore[misc]
@@ -901,9 +976,42 @@ def _master_keys(creds: SnmpCredentials) -> tuple[Any, Any, Any, Any]:
     return auth, auth_key, priv, priv_key
 
 
+def _sends_traps(device: DeviceSection, drivers: Mapping[str, Driver]) -> bool:
+    """Whether a device can send traps: an SNMP device (or one of a driver not given).
+
+    A `local` device's host (localhost, this box) is no trap sender, and must not
+    widen the address chosen to listen on.
+    """
+    driver = drivers.get(device.driver)
+    return device.host is not None and (driver is None or driver.protocol == "snmp")
+
+
 def _by_port(senders: list[_Sender], port: int) -> _Sender:
     """Of several devices at one address, the one whose agent port sent it, else the first."""
     return next((s for s in senders if s.device.port == port), senders[0])
+
+
+def _local_address(peers: Sequence[tuple[str, int]]) -> str:
+    """The address to receive traps on when `listen` is not given.
+
+    The one local address this box reaches every device from (a route
+    lookup: a UDP connect sends nothing), so the trap port is not open on
+    the other interfaces (the uplink to the province, say); when the devices
+    are reached from several addresses, or a route is missing, every address
+    (0.0.0.0, or :: when a device has an IPv6 address).
+    """
+    wildcard = "::" if any(":" in ip for ip, _ in peers) else "0.0.0.0"
+    found: set[str] = set()
+    for ip, port in peers:
+        family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+        try:
+            with socket.socket(family, socket.SOCK_DGRAM) as probe:
+                probe.connect((ip, port))
+                found.add(_normal_ip(probe.getsockname()[0]))
+        except OSError as exc:
+            log.warning("no route to %s (%s): receiving traps on every address", ip, exc)
+            return wildcard
+    return found.pop() if len(found) == 1 else wildcard
 
 
 def _normal_ip(text: str) -> str:

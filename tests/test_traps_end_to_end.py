@@ -1,5 +1,6 @@
 """Traps end to end: from a simulated UPS and from net-snmp's snmptrap (a real peer) to
-alarms on the broker; an unknown sender's trap and garbage datagrams publish nothing."""
+alarms on the broker; an unknown sender's trap and garbage datagrams publish nothing; a trap
+alarm whose clearing trap never comes is cleared by the polls, for each driver's traps."""
 
 from __future__ import annotations
 
@@ -8,16 +9,25 @@ import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from drivers import fm_transmitter_nautel as nautel
+from drivers import scte_hms_optical as hms
 from drivers.ups_rfc1628 import (
     ALARM_DESCR,
+    ALARM_LOW_BATTERY,
     ALARM_ON_BATTERY,
     MINUTES_REMAINING,
+    TRAP_ALARM_ADDED,
     TRAP_ALARM_REMOVED,
     TRAP_ON_BATTERY,
 )
-from fieldagent.driver import OidValue
+from fieldagent.alarms.engine import REASON_CAUSE_OVER
+from fieldagent.driver import OidValue, RawValue
 from fieldagent.localbroker import LocalBroker, free_port
+from fieldagent.traps import LOG_BUDGET
 from tests.agentproc import AgentProcess
 from tests.mqtt_probe import MqttProbe, Received
 from tests.simrunner import SimRunner, device_fields
@@ -50,19 +60,28 @@ def snmptrap(source: str, port: int, *varbind: str) -> None:
     )
 
 
+def agent_with_traps(
+    folder: Path, broker: LocalBroker, devices: list[dict[str, Any]], more_toml: str = ""
+) -> tuple[AgentProcess, int]:
+    """The agent as a process, polling `devices` and receiving traps on 127.0.0.1; its trap port.
+
+    `more_toml` is appended to the station file (a transmitter's checklist nominal, say).
+    """
+    trap_port = free_port(udp=True)
+    config = write_station(folder, devices, mqtt={"url": broker.url})
+    with config.open("a", encoding="utf-8") as station:
+        station.write(f'\n[traps]\nenabled = true\nlisten = "127.0.0.1"\nport = {trap_port}\n')
+        station.write(more_toml)
+    return AgentProcess("run", "-c", str(config)), trap_port
+
+
 def test_traps_from_a_known_device_reach_the_broker_as_alarms(
     tmp_path: Path, broker: LocalBroker, probe: MqttProbe, sims: SimRunner
 ) -> None:
     sim = sims.serve("ups_rfc1628", "127.0.0.2")
-    trap_port = free_port(udp=True)
-    config = write_station(
-        tmp_path,
-        [device_fields("ups-main", sim, interval=30)],
-        mqtt={"url": broker.url},
+    agent, trap_port = agent_with_traps(
+        tmp_path, broker, [device_fields("ups-main", sim, interval=30)]
     )
-    with config.open("a", encoding="utf-8") as station:
-        station.write(f'\n[traps]\nenabled = true\nlisten = "127.0.0.1"\nport = {trap_port}\n')
-    agent = AgentProcess("run", "-c", str(config))
     try:
         probe.wait_for(lambda ms: any(m.topic.endswith("/ups-main/health") for m in ms))
         # Garbage and a stranger first: neither may publish anything.
@@ -107,3 +126,156 @@ def test_traps_from_a_known_device_reach_the_broker_as_alarms(
     assert [a["event"] for a in alarms] == ["raised", "cleared"]
     assert latency < 1.0, latency  # "faults reach the province within a second"
     assert "unknown sender" in stderr or "127.0.0.9" in stderr
+
+
+LASER_OUTPUT = "1.3.6.1.4.1.5591.1.11.1.1.1.1.3.1.4.2.1"
+LOST_CLEARS = [
+    # driver, device address, the trap (None: snmptrap's upsTrapOnBattery), the alarm id's end,
+    # the reading that shows the cause over
+    ("ups_rfc1628", "127.0.0.3", None, "ups.on_battery/trap", "ups.output.source"),
+    (
+        "ups_rfc1628",
+        "127.0.0.10",
+        (TRAP_ALARM_ADDED, {f"{ALARM_DESCR}.2": OidValue(ALARM_LOW_BATTERY)}),
+        "ups.battery_low/trap",
+        "ups.battery.status",
+    ),
+    (
+        "fm_transmitter_nautel",
+        "127.0.0.4",
+        (nautel.ALARM_SUMMARY_TRAP, {nautel.DRIVER.metric(nautel.HIGH_SWR).oid: 1}),
+        f"{nautel.HIGH_SWR}/state",
+        nautel.HIGH_SWR,
+    ),
+    (
+        "scte_hms_optical",
+        "127.0.0.5",
+        (
+            hms.HE_COMMON_ALARM_EVENT,
+            {
+                f"{hms.LOG_OID}.7": OidValue(LASER_OUTPUT),
+                f"{hms.LOG_VALUE}.7": 25,
+                f"{hms.LOG_STATE}.7": 5,  # LOLO
+            },
+        ),
+        f"hms.alarm[oid={LASER_OUTPUT}]/trap",
+        hms.ALARM_COUNT,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("driver", "host", "trap", "alarm", "reading"),
+    LOST_CLEARS,
+    ids=[c[3].split("[")[0].removesuffix("/trap") for c in LOST_CLEARS],
+)
+def test_a_trap_alarm_whose_clearing_trap_is_lost_is_cleared_by_the_polls(
+    tmp_path: Path,
+    broker: LocalBroker,
+    probe: MqttProbe,
+    sims: SimRunner,
+    driver: str,
+    host: str,
+    trap: tuple[str, dict[str, RawValue]] | None,
+    alarm: str,
+    reading: str,
+) -> None:
+    """The device is fine all along (the simulator plays `normal`): one trap raises the
+    alarm at once, and polls reading `reading` normal clear it after its clear delay."""
+    sim = sims.serve(driver, host)
+    fields = device_fields("dev", sim, interval=1, limits={reading: {"clear_delay_s": 2}})
+    # The pre-holiday checklist's power items need a transmitter's licensed power.
+    nominal = '\n[checklist.nominal.dev]\n"rf.forward_power_w" = 2000\n'
+    agent, trap_port = agent_with_traps(
+        tmp_path, broker, [fields], nominal if sim.device.driver.kind == "transmitter" else ""
+    )
+    alarm_id = f"test-station/dev/{alarm}"
+
+    def events(ms: list[Received]) -> list[dict[str, object]]:
+        return [a for a in alarm_messages(ms) if a["alarm_id"] == alarm_id]
+
+    try:
+        probe.wait_for(lambda ms: any(m.topic.endswith("/dev/health") for m in ms))
+        if trap is None:  # a real peer: net-snmp's snmptrap from the UPS's address
+            snmptrap(host, trap_port, MINUTES_REMAINING, "i", "35")
+        else:
+            sims.call(sim.send_trap(("127.0.0.1", trap_port), *trap))
+        messages = probe.wait_for(lambda ms: len(events(ms)) >= 2, timeout=30)
+    finally:
+        code, stderr = agent.stop()
+    assert code == 0, stderr
+    raised, cleared = events(messages)[:2]
+    assert (raised["event"], cleared["event"]) == ("raised", "cleared"), events(messages)
+    if alarm.endswith("/trap"):
+        assert str(cleared["reason"]).startswith(f"{REASON_CAUSE_OVER}: {reading} "), cleared
+    else:  # the flag's own condition: cleared by its readings, as any state alarm
+        assert cleared.get("reason") is None, cleared
+
+
+def captured_trap(source: str) -> bytes:
+    """upsTrapOnBattery as net-snmp's snmptrap encodes it from `source`, caught, not delivered."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as capture:
+        capture.bind(("127.0.0.1", 0))
+        capture.settimeout(10)
+        snmptrap(source, capture.getsockname()[1], MINUTES_REMAINING, "i", "35")
+        return capture.recv(65535)
+
+
+def test_a_burst_of_traps_from_a_slow_device_queues_one_confirming_poll(
+    tmp_path: Path, broker: LocalBroker, probe: MqttProbe, sims: SimRunner
+) -> None:
+    sim = sims.serve("ups_rfc1628", "127.0.0.8")
+    sim.device.play("no_reply")  # a slow device: every poll waits for its timeout
+    fields = device_fields("slow", sim, interval=3600, timeout=0.5)
+    agent, trap_port = agent_with_traps(
+        tmp_path, broker, [fields], "\n[outbox]\ncommit_interval_s = 0\n"
+    )
+
+    def polls(ms: list[Received]) -> list[Received]:
+        return [m for m in ms if m.topic.endswith("/slow/telemetry")]
+
+    try:
+        probe.wait_for(lambda ms: len(polls(ms)) == 1)  # the scheduled poll at start
+        datagram = captured_trap("127.0.0.8")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as device:
+            device.bind(("127.0.0.8", 0))
+            for _ in range(20):  # the default rate limit lets all of them through
+                device.sendto(datagram, ("127.0.0.1", trap_port))
+        probe.wait_for(lambda ms: len(polls(ms)) >= 2)
+        # One poll confirms the traps that came before it started, and one more the traps
+        # that came while it ran. Without merging, 18 more polls of a timeout each would
+        # follow, one every 0.5 s: none may come.
+        with pytest.raises(AssertionError, match="condition not met"):
+            probe.wait_for(lambda ms: len(polls(ms)) > 3, timeout=4)
+    finally:
+        code, stderr = agent.stop()
+    assert code == 0, stderr
+    raised = {a["alarm_id"] for a in alarm_messages(probe.messages) if a["event"] == "raised"}
+    assert "test-station/slow/ups.on_battery/trap" in raised, raised
+
+
+def test_garbage_from_ever_changing_addresses_raises_the_trap_port_flood_alarm(
+    tmp_path: Path, broker: LocalBroker, probe: MqttProbe, sims: SimRunner
+) -> None:
+    sim = sims.serve("ups_rfc1628", "127.0.0.9")
+    more = "station_rate_limit = 100\nrate_window_s = 1\n"  # into [traps], the last section
+    agent, trap_port = agent_with_traps(tmp_path, broker, [device_fields("ups", sim)], more)
+    flood = "test-station/-/traps.flood/flood"
+
+    def events(ms: list[Received]) -> list[str]:
+        return [str(a["event"]) for a in alarm_messages(ms) if a["alarm_id"] == flood]
+
+    try:
+        probe.wait_for(lambda ms: any(m.topic.endswith("/ups/health") for m in ms))
+        for host in range(1, 251):  # 250 addresses, one datagram each
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as junk:
+                junk.bind((f"127.0.3.{host}", 0))
+                junk.sendto(b"\x30\x03\x02\x01garbage", ("127.0.0.1", trap_port))
+        messages = probe.wait_for(lambda ms: events(ms) == ["raised", "cleared"], timeout=15)
+    finally:
+        code, stderr = agent.stop()
+    assert code == 0, stderr
+    raised = next(a for a in alarm_messages(messages) if a["alarm_id"] == flood)
+    assert raised["message"]["en"] == "Trap port flooded from many addresses"
+    assert 1 <= stderr.count("dropped a malformed datagram") <= LOG_BUDGET, stderr
+    assert "more dropped datagrams not logged" in stderr

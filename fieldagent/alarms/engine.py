@@ -15,14 +15,19 @@ Every alarm is a *condition* with a logical state, judged from readings:
   says more than stale, so it supersedes it: stale clears when unreachable is
   raised, and is not raised while the device is unreachable.
 - **External** alarms (traps): raised and cleared by `external`, no delay.
+  Traps get lost, so when the driver names the reading that proves the
+  alarm's cause over (`TrapRule.cleared_by`), polls clear it too: once that
+  reading, taken after the trap, has been normal for its clear delay.
 - **Maintenance**: a station alarm per device in maintenance mode.
 
 Delays are confirmed by readings: a level is raised when every reading from
 its first sighting to one at least `delay_s` later shows it, and let go when
 every reading for `clear_delay_s` shows it gone.  So a delay shorter than the
 poll interval means "two readings in a row"; a delay of 0 acts on the first
-reading.  Readings that carry no evidence (a failed poll, `bad`, `invalid`)
-restart both timers; an active alarm stays active through them.  A `missing`
+reading.  A level whose delay ends while the reading is already past a higher
+level raises that higher level at once.  Readings that carry no evidence (a
+failed poll, `bad`, `invalid`) restart both timers; an active alarm stays
+active through them.  A `missing`
 reading, or a reading that is absent from an answered poll, counts as "the
 condition is not present" (the device says it has no such value now): it can
 clear an alarm, never raise one.
@@ -70,6 +75,7 @@ REASON_SUPERSEDED = "superseded by unreachable"
 REASON_REMOVED = "device no longer in the station file"
 REASON_NO_RULE = "no alarm rule for it any more"
 REASON_OTHER_STATION = "alarm of another station id"
+REASON_CAUSE_OVER = "polls show its cause over"
 
 
 def maintenance_rule(device_id: str) -> str:
@@ -130,6 +136,10 @@ class _Condition:
     detail: str = ""
     fixed: tuple[str, str] | None = None
     runs: dict[HealthState, _Run] = field(default_factory=dict)
+    trap_at: datetime | None = None
+    """When a trap last set this (external) condition: older readings prove nothing."""
+    normal_since: datetime | None = None
+    """Since when the reading that proves this trap alarm's cause over has read normal."""
     evidence: dict[HealthState, Evidence] = field(default_factory=dict)
 
     def interrupt(self) -> None:
@@ -143,9 +153,13 @@ class _Condition:
         """One observation: `breach` holds the levels present now.  True if the severity moved.
 
         A level is present when it or a higher level is breached (so critical
-        implies warning).  Escalate to the highest level present for the whole
-        delay; else, when the current level has been absent for the whole clear
-        delay, fall back to the highest lower level not yet absent that long.
+        implies warning).  When a level above the current one has been present
+        for the whole delay, go to the highest level present now: a reading
+        already past the critical limit (or in a state mapped critical) by the
+        time the warning's delay ends raises critical, not a warning that shows a
+        critical value.  Else, when the current level has been absent for the
+        whole clear delay, fall back to the highest lower level not yet absent
+        that long.
         """
         for level in self.levels:
             run = self.runs.setdefault(level, _Run())
@@ -164,7 +178,8 @@ class _Condition:
         ]
         new = self.severity
         if up:
-            new = max(up, key=lambda level: level.rank)
+            present = [level for level in self.levels if level in breach]
+            new = max(present, key=lambda level: level.rank)
         elif self.severity is not None and self._gone(self.severity, ts, clear_s):
             lower = [
                 level
@@ -250,9 +265,12 @@ class AlarmEngine:
                 continue
             seen.add(reading.key)
             events += self._judge_reading(device_id, rule, reading, ts)
+        readings = {reading.key: reading for reading in result.readings}
         for condition in list(self._by_device.get(device_id, {}).values()):
             if condition.kind == _METRIC and condition.rule not in seen:
                 events += self._judge_absent(device_id, condition, ts)
+            elif condition.kind == _EXTERNAL and condition.severity is not None:
+                events += self._judge_cause(device_id, condition, readings, ts)
         return events
 
     def external(
@@ -272,6 +290,9 @@ class AlarmEngine:
         (``tx.alarm.high_swr`` / ``state``), the trap sets that condition now,
         without its delay, and later readings carry on from there: they keep
         it, or clear it after the clear delay (or raise it again after the delay).
+        Otherwise, when the driver names a reading that proves the alarm's cause
+        over (`TrapRule.cleared_by`), polls taken after this call clear it once
+        that reading has been normal for its clear delay.
         """
         self._book.device(device_id)
         now = self._clock()
@@ -290,6 +311,7 @@ class AlarmEngine:
                     run.on_since, run.off_since = None, run.off_since or now
         else:
             cond = self._condition(device_id, rule, condition, kind=_EXTERNAL)
+            cond.trap_at, cond.normal_since = now, None
         cond.severity, cond.value, cond.limit = target, value, None
         cond.fixed = (message_vi, message_en)
         events += self._publish(cond, now, refresh=True)
@@ -436,6 +458,30 @@ class AlarmEngine:
         if cond.judge(ts, {}, 0.0, clear_s):
             return self._publish(cond, ts)
         return []
+
+    def _judge_cause(
+        self, device_id: str, cond: _Condition, readings: Mapping[str, Reading], ts: datetime
+    ) -> list[AlarmEvent]:
+        """A trap alarm whose cause a reading tells: cleared once it reads normal long enough.
+
+        Only readings taken after the trap count, and only `ok` ones that break
+        no limit and show no state mapped to warning or critical; any other
+        reading (or none) starts the clear delay again.
+        """
+        key = self._book.driver(device_id).trap_cleared_by(cond.rule)
+        rule = None if key is None else self._book.rule(device_id, key)
+        if key is None or rule is None:
+            return []
+        reading = readings.get(key)
+        after_trap = cond.trap_at is None or ts >= cond.trap_at
+        if reading is None or not after_trap or not _normal(rule, reading):
+            cond.normal_since = None
+            return []
+        cond.normal_since = cond.normal_since or ts
+        if not _held(cond.normal_since, ts, rule.clear_delay_s):
+            return []
+        cond.severity, cond.normal_since = None, None
+        return self._publish(cond, ts, f"{REASON_CAUSE_OVER}: {key} {reading.value}")
 
     def _metric_conditions(
         self, device_id: str, key: str, conditions: Iterable[str]
@@ -686,6 +732,16 @@ def _parse_time(value: Value) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.utcoffset() is not None else None
+
+
+def _normal(rule: Rule, reading: Reading) -> bool:
+    """Whether a reading is `ok` and breaks no limit and shows no warning or critical state."""
+    value = reading.value
+    if reading.quality is not Quality.OK or value is None:
+        return False
+    if isinstance(value, str | bool):
+        return rule.states.get(value, HealthState.OK) is HealthState.OK
+    return rule.limits.evaluate(float(value))[0] is HealthState.OK
 
 
 def _state_levels(rule: Rule) -> tuple[HealthState, ...]:

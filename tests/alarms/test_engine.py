@@ -9,10 +9,10 @@ import pytest
 
 from drivers import REGISTRY
 from fieldagent.alarms import Transition
-from fieldagent.alarms.engine import REASON_MAINTENANCE, REASON_SUPERSEDED
+from fieldagent.alarms.engine import REASON_CAUSE_OVER, REASON_MAINTENANCE, REASON_SUPERSEDED
 from fieldagent.alarms.messages import TITLES_VI
 from fieldagent.driver import ValueType
-from fieldagent.model import HealthState, Quality
+from fieldagent.model import HealthState, PollResult, Quality, Reading, Value
 from tests.alarms import (
     CMTS,
     FM,
@@ -142,6 +142,22 @@ def test_straight_to_critical_is_one_raise() -> None:
     assert transitions(station.poll("fm-main", {REFLECTED: 320}, after=10)) == [
         ("raised", "fm-main/rf.reflected_power_w/high", "critical")
     ]
+
+
+def test_a_reading_past_a_higher_limit_when_the_delay_ends_raises_that_level() -> None:
+    """The demo's UPS: charge below 50 % (warning) for the delay, by then below 15 % too."""
+    station = Station(station_config([UPS]))  # charge: % (delay 10 s); status: state (10 s)
+    station.poll("ups1", {"ups.battery.charge_pct": 40, "ups.battery.status": "low"})
+    events = station.poll(
+        "ups1", {"ups.battery.charge_pct": 0, "ups.battery.status": "depleted"}, after=10
+    )
+    assert sorted(transitions(events)) == [
+        ("raised", "ups1/ups.battery.charge_pct/low", "critical"),
+        ("raised", "ups1/ups.battery.status/state", "critical"),
+    ]
+    charge = next(e.alarm for e in events if e.alarm.rule == "ups.battery.charge_pct")
+    assert (charge.value, charge.limit) == (0, 15)
+    assert charge.message_en.endswith("0 % (limit 15 %)"), charge.message_en
 
 
 def test_low_limits() -> None:
@@ -464,6 +480,85 @@ def test_external_alarms_raise_and_clear_at_once() -> None:
     [cleared] = engine.external(*args, None, None, "", "")
     assert cleared.transition is Transition.CLEARED
     assert engine.external(*args, None, None, "", "") == []
+
+
+HMS = {"id": "optical1", "driver": "scte_hms_optical", "host": "127.0.0.6"}
+LASER_OUTPUT = "1.3.6.1.4.1.5591.1.11.1.1.1.1.3.1.4.2.1"
+TRAP_CAUSES = [
+    # device, alarm a trap raises, its severity, the reading that tells, bad, normal, clear delay
+    (UPS, "ups.on_battery", HealthState.WARNING, "ups.output.source", "battery", "normal", 10),
+    (UPS, "ups.battery_low", HealthState.CRITICAL, "ups.battery.status", "low", "normal", 10),
+    (HMS, f"hms.alarm[oid={LASER_OUTPUT}]", HealthState.CRITICAL, "hms.alarms.active", 1, 0, 30),
+]
+
+
+@pytest.mark.parametrize(
+    ("device", "alarm", "severity", "key", "bad", "normal", "clear_s"),
+    TRAP_CAUSES,
+    ids=[alarm.split("[")[0] for _, alarm, *_ in TRAP_CAUSES],
+)
+def test_a_trap_alarm_is_cleared_by_polls_that_show_its_cause_over(
+    device: dict[str, str],
+    alarm: str,
+    severity: HealthState,
+    key: str,
+    bad: Value,
+    normal: Value,
+    clear_s: int,
+) -> None:
+    """Traps get lost: the reading the driver names (`cleared_by`) clears the alarm too."""
+    station = Station(station_config([device]))
+    engine, device_id = station.engine, device["id"]
+    assert REGISTRY[device["driver"]].trap_cleared_by(alarm) == key
+    [raised] = engine.external(device_id, alarm, "trap", severity, None, "vi", "en")
+    assert raised.transition is Transition.RAISED
+    before = station.clock.now - timedelta(seconds=1)
+    old = Reading(key, normal, "", Quality.OK, before, "")
+    assert engine.observe(device_id, PollResult(device_id, before, (old,))) == []
+    assert station.poll(device_id, {key: normal}, after=clear_s) == [], "only from now on"
+    assert station.poll(device_id, {key: bad}, after=clear_s) == [], "the cause is still there"
+    assert station.poll(device_id, {key: normal}, after=1) == []
+    assert station.poll(device_id, {}, quality={key: Quality.BAD}, after=clear_s) == []
+    assert station.poll(device_id, {key: normal}, after=1) == [], "no evidence restarts it"
+    assert station.poll(device_id, {key: normal}, after=clear_s - 1) == []
+    [cleared] = station.poll(device_id, {key: normal}, after=1)
+    assert cleared.transition is Transition.CLEARED
+    assert cleared.alarm.alarm_id == f"{STATION}/{device_id}/{alarm}/trap"
+    assert cleared.reason == f"{REASON_CAUSE_OVER}: {key} {normal}"
+    assert engine.active(device_id) == []
+
+
+def test_a_new_trap_restarts_the_clear_delay_of_the_polls() -> None:
+    station = Station(station_config([UPS]))
+    raise_args = ("ups1", "ups.on_battery", "trap", HealthState.WARNING, 30, "vi", "en")
+    station.engine.external(*raise_args)
+    station.poll("ups1", {"ups.output.source": "normal"}, after=1)
+    station.clock.advance(5)
+    station.engine.external(*raise_args)  # upsTrapOnBattery again, a minute on battery
+    assert station.poll("ups1", {"ups.output.source": "normal"}, after=5) == []
+    [cleared] = station.poll("ups1", {"ups.output.source": "normal"}, after=10)
+    assert cleared.transition is Transition.CLEARED
+
+
+def test_a_restored_trap_alarm_is_cleared_by_polls() -> None:
+    first = Station(station_config([UPS]))
+    [raised] = first.engine.external(
+        "ups1", "ups.on_battery", "trap", HealthState.WARNING, 30, "vi", "en"
+    )
+    station = Station(station_config([UPS]), clock=first.clock, restored=[raised.alarm])
+    station.poll("ups1", {"ups.output.source": "normal"}, after=1)
+    [cleared] = station.poll("ups1", {"ups.output.source": "normal"}, after=10)
+    assert cleared.alarm.alarm_id == raised.alarm.alarm_id
+
+
+def test_a_trap_alarm_no_reading_tells_stays_until_its_clearing_trap() -> None:
+    station = Station(station_config([UPS]))
+    alarm = "ups.alarm[oid=1.3.6.1.2.1.33.1.6.3.8]"  # upsAlarmInputBad: no reading tells
+    station.engine.external("ups1", alarm, "trap", HealthState.WARNING, None, "vi", "en")
+    for _ in range(5):
+        assert station.poll("ups1", {"ups.output.source": "normal"}, after=30) == []
+    [cleared] = station.engine.external("ups1", alarm, "trap", None, None, "vi", "en")
+    assert cleared.transition is Transition.CLEARED
 
 
 # ---------------------------------------------------------------- texts

@@ -187,6 +187,24 @@ def test_running_step_is_a_pure_function_of_time() -> None:
     assert at(360) == at(360)
 
 
+def test_a_running_set_raises_low_fuel_and_stops_when_the_tank_is_dry() -> None:
+    step = DRIVER.simulator.scenarios["generator_running"].step
+    assert step is not None
+
+    def at(hours: float) -> dict[str, Value]:
+        stepped = dict(INITIAL)
+        step(stepped, INITIAL, hours * 3600)
+        return stepped
+
+    assert at(6)["gen.alarm.low_fuel"] is False  # 80 % at 10 %/h: 20 % left
+    assert (at(6.5)["gen.fuel_pct"], at(6.5)["gen.alarm.low_fuel"]) == (15, True)
+    dry = at(9)
+    assert (dry["gen.fuel_pct"], dry["gen.running"], dry["gen.engine_rpm"]) == (0, False, 0)
+    assert dry["gen.oil_pressure_kpa"] == 0
+    assert dry["gen.run_hours"] == pytest.approx(1234.5 + 8), "no hours counted once stopped"
+    assert dry["gen.battery_v"] == INITIAL["gen.battery_v"], "no charging once stopped"
+
+
 UNITS = (1, 2, 3)
 
 

@@ -22,6 +22,7 @@ import pytest
 from drivers import fm_transmitter_nautel as nautel
 from drivers import scte_hms_optical as hms
 from drivers import ups_rfc1628 as ups
+from fieldagent import traps
 from fieldagent.config import SnmpCredentials, SnmpVersion
 from fieldagent.driver import Counter, OidValue, TrapAction
 from fieldagent.model import HealthState
@@ -114,6 +115,45 @@ def test_v2c_trap_from_snmptrap_and_from_the_simulator() -> None:
             assert sorted(e.value for e in h.events if e.device_id == "ups1") == [30, 31]
             assert all(e.rule is not None and e.rule.alarm == "ups.on_battery" for e in h.events)
             assert h.moved(dict.fromkeys(h.counters, 0)) == {"datagrams": 2, "received": 2}
+
+    run(body)
+
+
+def test_without_listen_it_receives_on_the_address_the_devices_are_reached_from() -> None:
+    async def body() -> None:
+        async with (
+            receiving(
+                [device("ups1", "127.0.0.52"), device("ups2", "127.0.0.53")], listen=None
+            ) as h,
+            simulator("127.0.0.52") as sim,
+        ):
+            assert h.receiver.address == f"127.0.0.1:{h.receiver.port}"  # not 0.0.0.0
+            await sim.send_trap(("127.0.0.77", h.receiver.port), ups.TRAP_ON_BATTERY, {MINUTES: 1})
+            await sim.send_trap(h.target, ups.TRAP_ON_BATTERY, {MINUTES: 2})
+            assert (await h.event()).value == 2
+            assert h.counters["datagrams"] == 1, "another local address is not listened on"
+
+    run(body)
+
+
+def test_without_listen_devices_reached_from_several_addresses_get_every_address() -> None:
+    async def body() -> None:
+        async with (
+            receiving([device("ups1", "127.0.0.54"), device("ups6", "::1")], listen=None) as h,
+            simulator("127.0.0.54") as sim,
+        ):
+            assert h.receiver.address == f"[::]:{h.receiver.port}"
+            await sim.send_trap(h.target, ups.TRAP_ON_BATTERY, {MINUTES: 3})
+            assert (await h.event()).device_id == "ups1"
+
+    run(body)
+
+
+def test_a_device_read_locally_is_no_trap_sender_and_does_not_widen_the_address() -> None:
+    async def body() -> None:
+        here = device("box", "::1", driver="agent_host")  # its host is this box, no SNMP
+        async with receiving([device("ups1", "127.0.0.56"), here], listen=None) as h:
+            assert h.receiver.address == f"127.0.0.1:{h.receiver.port}"
 
     run(body)
 
@@ -354,6 +394,42 @@ def test_stop_ends_a_flood_in_progress() -> None:
     run(body)
 
 
+def test_garbage_from_ever_changing_addresses_floods_the_port_and_keeps_to_the_log_budget(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Every datagram from an address of its own: no sender floods, the station does."""
+    addresses = [f"127.0.{block}.{host}" for block in (1, 2) for host in range(1, 251)]
+
+    async def body() -> None:
+        async with (
+            receiving(
+                [device("ups1", "127.0.0.51")], station_rate_limit=100, rate_window_s=1.0
+            ) as h,
+            simulator("127.0.0.51") as ups1,
+        ):
+            for sent, address in enumerate(addresses, start=1):
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+                    sender.bind((address, 0))
+                    sender.sendto(b"\x30\x03\x02\x01garbage", h.target)
+                if sent % 50 == 0:  # the receiver runs in this loop: let it read, lose none
+                    await until(lambda n=sent: h.counters["datagrams"] == n, f"{sent} datagrams")
+            assert h.counters["malformed"] == len(addresses)
+            assert h.floods == [(None, True)]
+            await ups1.send_trap(h.target, ups.TRAP_ON_BATTERY, {MINUTES: 7})
+            assert (await h.event()).value == 7, "a configured device still gets through"
+            await until(lambda: len(h.floods) == 2, "the flood to end", timeout=6)
+            assert h.floods == [(None, True), (None, False)]
+
+    with caplog.at_level(logging.WARNING, logger="fieldagent.traps"):
+        run(body)
+    lines = [r.getMessage() for r in caplog.records]
+    dropped = [line for line in lines if line.startswith("dropped a malformed datagram")]
+    assert len(dropped) == traps.LOG_BUDGET
+    unlogged = len(addresses) - traps.LOG_BUDGET
+    assert any(line.startswith(f"trap receiver: {unlogged} more dropped") for line in lines)
+    assert len(lines) <= traps.LOG_BUDGET + 3, lines  # + the flood, its end, the count
+
+
 # -- trap maps ----------------------------------------------------------------
 
 
@@ -525,6 +601,34 @@ def test_a_failing_handler_does_not_stop_the_receiver(caplog: pytest.LogCaptureF
     assert any("the trap handler failed" in r.getMessage() for r in caplog.records)
 
 
+def test_a_receiver_bug_hit_by_every_datagram_keeps_to_the_log_budget(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug that hostile input hits on every datagram logs its traceback a few times only."""
+
+    def broken(datagram: bytes) -> traps.TrapHeader:
+        raise RuntimeError("a bug in the screening")
+
+    monkeypatch.setattr(traps, "read_header", broken)
+    addresses = [f"127.0.4.{host}" for host in range(1, 101)]
+
+    async def body() -> None:
+        async with receiving([device("ups1", "127.0.0.55")]) as h:
+            for sent, address in enumerate(addresses, start=1):
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+                    sender.bind((address, 0))
+                    sender.sendto(b"\x30\x00", h.target)
+                if sent % 50 == 0:  # the receiver runs in this loop: let it read, lose none
+                    await until(lambda n=sent: h.counters["datagrams"] == n, f"{sent} datagrams")
+            assert h.counters["malformed"] == len(addresses), "the receiver went on"
+
+    with caplog.at_level(logging.WARNING, logger="fieldagent.traps"):
+        run(body)
+    failed = [r for r in caplog.records if "failed on a datagram" in r.getMessage()]
+    assert len(failed) == traps.LOG_BUDGET
+    assert all(r.levelno == logging.ERROR and r.exc_info for r in failed)
+
+
 # -- binding ------------------------------------------------------------------
 
 
@@ -547,6 +651,7 @@ def test_a_busy_port_fails_with_the_address() -> None:
 
 _PRIVILEGED_BIND = """
 import asyncio, sys
+from fieldagent import traps
 from fieldagent.traps import TrapReceiver, TrapsSection
 async def main():
     receiver = TrapReceiver(TrapsSection(listen="127.0.0.1"), [], {}, print, print)

@@ -46,6 +46,30 @@ def test_no_trap_rule_is_shadowed_by_an_earlier_one(name: str) -> None:
         assert all(r.when for r in earlier), f"{rule.alarm} is shadowed by a rule without `when`"
 
 
+@pytest.mark.parametrize("name", [name for name, d in REGISTRY.items() if d.traps])
+def test_every_trap_alarm_names_one_reading_that_can_show_its_cause(name: str) -> None:
+    driver = REGISTRY[name]
+    for alarm in {rule.alarm for rule in driver.traps}:
+        named = {rule.cleared_by for rule in driver.traps if rule.alarm == alarm}
+        assert len(named) == 1, f"the rules of {alarm} name different readings: {named}"
+        key = named.pop()
+        if key is None:
+            continue
+        metric = driver.metric(key)  # a reading the driver reads
+        can_alarm = any(s is not HealthState.OK for s in metric.states.values()) or any(
+            limit is not None for limit in vars(metric.limits).values()
+        )
+        assert can_alarm, f"{key} has no limit or state: it cannot tell {alarm} from normal"
+    assert driver.trap_cleared_by(f"{alarm}[oid=1.2.3]") == driver.trap_cleared_by(alarm)
+
+
+def test_only_the_ups_catch_all_alarm_has_no_reading_that_tells() -> None:
+    untold = {(d.name, r.alarm) for d in REGISTRY.values() for r in d.traps if not r.cleared_by}
+    assert untold == {("ups_rfc1628", "ups.alarm")}
+    assert REGISTRY["ups_rfc1628"].trap_cleared_by(ups.ON_BATTERY) == "ups.output.source"
+    assert REGISTRY["ups_rfc1628"].trap_cleared_by(ups.BATTERY_LOW) == "ups.battery.status"
+
+
 def test_the_three_drivers_declare_trap_maps() -> None:
     maps = {name: REGISTRY[name].traps for name in ("ups_rfc1628", "scte_hms_optical")}
     assert {r.trap_oid for r in maps["ups_rfc1628"]} == {
@@ -115,11 +139,12 @@ def test_settings_defaults() -> None:
     settings = TrapsSection()
     assert settings.model_dump() == {
         "enabled": False,
-        "listen": "0.0.0.0",
+        "listen": None,
         "port": DEFAULT_PORT,
         "communities": [],
         "rate_limit": 20,
         "rate_window_s": 10.0,
+        "station_rate_limit": 200,
         "engine_ids": {},
     }
 
