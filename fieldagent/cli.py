@@ -16,6 +16,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from drivers import REGISTRY, get_driver
 from fieldagent import __version__
 from fieldagent.checklist.resolve import checklist_titles, station_checklist
@@ -253,8 +255,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _check_broker_url(url: str) -> None:
     try:
         MqttSection(url=url)
-    except ValueError as exc:
-        raise ConfigError([f"--broker: {exc}"]) from None
+    except ValidationError as exc:
+        # The rule's words only: the URL itself may hold a password.
+        problems = [str(error["msg"]).removeprefix("Value error, ") for error in exc.errors()]
+        raise ConfigError([f"--broker: {problem}" for problem in problems]) from None
 
 
 def _cmd_poll(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ import stat
 import tomllib
 import zoneinfo
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -55,7 +55,10 @@ class ConfigError(Exception):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # hide_input_in_errors: str(ValidationError) would print a password or community given.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, hide_input_in_errors=True
+    )
 
 
 OFF = "off"
@@ -196,7 +199,7 @@ class OutboxSection(_Strict):
 class MqttSection(_Strict):
     url: str = "mqtt://127.0.0.1:1883"
     username: str | None = None
-    password: str | None = None
+    password: str | None = Field(default=None, repr=False)
     password_file: Path | None = None
     ca_file: Path | None = None
     cert_file: Path | None = None
@@ -335,12 +338,12 @@ class SnmpCredentials:
     """
 
     version: SnmpVersion = SnmpVersion.V2C
-    community: str = "public"
+    community: str = field(default="public", repr=False)
     user: str | None = None
     auth_protocol: AuthProtocol | None = None
-    auth_key: str | None = None
+    auth_key: str | None = field(default=None, repr=False)
     priv_protocol: PrivProtocol | None = None
-    priv_key: str | None = None
+    priv_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.version is not SnmpVersion.V3:
@@ -382,7 +385,9 @@ class TrapsSection(BaseModel):
     trap destinations are set up on purpose); TrapReceiver itself ignores it.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, hide_input_in_errors=True
+    )
 
     enabled: bool = False
     listen: str = Field(default="0.0.0.0", description="IP address to listen on (:: for IPv6).")
@@ -391,6 +396,7 @@ class TrapsSection(BaseModel):
     )
     communities: list[str] = Field(
         default_factory=list,
+        repr=False,
         description="Trap communities accepted from every device, besides the community of "
         "each device polled over v1/v2c.",
     )
@@ -472,12 +478,12 @@ class DeviceSection(_Strict):
     gap_ms: float = Field(default=20.0, ge=0, le=5000)
     unit: int = Field(default=1, ge=1, le=247)
     snmp_version: SnmpVersion = SnmpVersion.V2C
-    community: str | None = None
+    community: str | None = Field(default=None, repr=False)
     user: str | None = None
     auth_protocol: AuthProtocol | None = None
-    auth_key: str | None = Field(default=None, min_length=MIN_KEY_LENGTH)
+    auth_key: str | None = Field(default=None, min_length=MIN_KEY_LENGTH, repr=False)
     priv_protocol: PrivProtocol | None = None
-    priv_key: str | None = Field(default=None, min_length=MIN_KEY_LENGTH)
+    priv_key: str | None = Field(default=None, min_length=MIN_KEY_LENGTH, repr=False)
     interval: float = Field(default=10.0, ge=1.0, le=86400)
     timeout: float = Field(default=2.0, gt=0, le=60)
     retries: int = Field(default=3, ge=1, le=100)
@@ -836,7 +842,7 @@ def _describe(source: str, data: dict[str, Any], error: Any) -> str:
     elif (
         "input" in error
         and not isinstance(error["input"], dict | list)
-        and not set(error["loc"][-1:]) & _SECRET_KEYS
+        and not set(map(str, error["loc"])) & _SECRET_KEYS
     ):
         message = f"{message} (got {error['input']!r})"
     return f"{source}: {location or '(top level)'}: {message}"

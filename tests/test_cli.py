@@ -67,6 +67,17 @@ def test_run_rejects_a_bad_broker_override(tmp_path: Path) -> None:
     assert "--broker: " in done.stderr and "mqtt://" in done.stderr
 
 
+def test_a_broker_override_with_a_password_is_refused_without_repeating_it(
+    tmp_path: Path,
+) -> None:
+    path = write_station(tmp_path, [ups("ups1", "127.0.0.2", 161)])
+    done = fieldagent("run", "-c", str(path), "--once", "--broker", "mqtt://u:hunter22@127.0.0.1")
+    assert done.returncode == 78
+    assert done.stderr.strip() == (
+        "--broker: no user name or password in the URL: use username and password_file"
+    )
+
+
 def test_poll_prints_a_table_and_publishes_nothing(tmp_path: Path, sims: SimRunner) -> None:
     sim = sims.serve("ups_rfc1628", "127.0.0.2")
     sim.device.set("ups.battery.charge_pct", 64)

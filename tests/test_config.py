@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 import drivers
 from fieldagent.checklist.settings import ChecklistSection
@@ -538,6 +538,35 @@ def test_secret_values_are_not_echoed(
     [problem] = problems_of(path)
     assert problem.startswith(f"{path}: {where}: ")
     assert secret not in problem
+
+
+def test_a_trap_community_of_wrong_type_is_not_echoed(tmp_path: Path) -> None:
+    text = station_toml() + '[traps]\ncommunities = ["trap-secret", 4567890]\n'
+    [problem] = problems_of(write(tmp_path, text))
+    assert problem.startswith(f"{tmp_path / 'station.toml'}: traps.communities[1]: ")
+    assert "4567890" not in problem
+
+
+def test_the_repr_of_a_station_shows_no_secret(tmp_path: Path) -> None:
+    text = station_toml(
+        mqtt={"username": "station", "password": "broker-hunter22"},
+        devices=[
+            ups(community="v2c-hunter22"),
+            v3(id="ups2", auth_key="auth-hunter22", priv_key="priv-hunter22"),
+        ],
+    )
+    config = load_config(
+        write(tmp_path, text + '[traps]\ncommunities = ["trap-hunter22"]\n'), KNOWN
+    )
+    shown = repr(config) + "".join(repr(d.snmp_credentials) for d in config.device)
+    assert "hunter22" not in shown
+    assert "station" in shown and "ups1" in shown
+
+
+def test_a_validation_error_as_text_shows_no_secret() -> None:
+    with pytest.raises(ValidationError) as caught:
+        MqttSection(url="mqtt://station:hunter22@broker.example")
+    assert "hunter22" not in str(caught.value)
 
 
 def test_mqtt_password_of_wrong_type_is_not_echoed(tmp_path: Path) -> None:

@@ -115,9 +115,8 @@ class SnmpTarget:
 
     def no_reply_hint(self) -> str:
         creds = self.credentials
-        who = (
-            f"user {creds.user!r} and its keys" if creds.user else f"community {creds.community!r}"
-        )
+        # The user name is not a secret; the community and the keys are: never their values.
+        who = f"user {creds.user!r} and its keys" if creds.user else "the community"
         return (
             f"no reply from {self.address} (SNMP v{creds.version}) within "
             f"{self.timeout:g} s x {self.retries + 1} tries: check the address, {who}, "
