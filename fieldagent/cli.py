@@ -24,6 +24,7 @@ from fieldagent.checklist.resolve import checklist_titles, station_checklist
 from fieldagent.checklist.runner import StationChecklist
 from fieldagent.config import DEFAULT_CONFIG_PATH, Config, ConfigError, MqttSection, load_config
 from fieldagent.lifecycle import run_until_stopped
+from fieldagent.secrecy import link_warnings, station_file_problem
 from fieldagent.state import StateDirBusy, StateStoreError
 
 EXIT_CONFIG = 78
@@ -236,7 +237,13 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 1
+    exposed = station_file_problem(args.file, config)
+    if exposed is not None:
+        print(exposed, file=sys.stderr)
+        return 1
     print(f"{args.file}: ok (station {config.station.id}, {len(config.device)} devices)")
+    for warning in link_warnings(config.mqtt):
+        print(f"{args.file}: warning: {warning}")
     return 0
 
 
@@ -244,17 +251,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from fieldagent.agent import Agent
 
     station = load_station(args.config)
+    problem = station_file_problem(args.config, station.config)
+    if problem is not None:
+        raise ConfigError([problem])
     if args.broker is not None:
-        _check_broker_url(args.broker)
+        _check_broker_url(args.broker, station.config.mqtt)
     agent = Agent(station.config, broker_url=args.broker, once=args.once, checklist=station)
     if args.once:
         return asyncio.run(agent.run_once(args.ack_timeout))
     return asyncio.run(run_until_stopped(agent.run_forever))
 
 
-def _check_broker_url(url: str) -> None:
+def _check_broker_url(url: str, mqtt: MqttSection) -> None:
     try:
-        MqttSection(url=url)
+        MqttSection(url=url, allow_plaintext=mqtt.allow_plaintext)
     except ValidationError as exc:
         # The rule's words only: the URL itself may hold a password.
         problems = [str(error["msg"]).removeprefix("Value error, ") for error in exc.errors()]

@@ -205,6 +205,10 @@ class MqttSection(_Strict):
     cert_file: Path | None = None
     key_file: Path | None = None
     tls_verify: bool = True
+    allow_plaintext: bool = Field(
+        default=False,
+        description="Allow mqtt:// (no TLS) to a broker that is not on this machine.",
+    )
     topic_root: str = "bctv/v1"
     keepalive: int = Field(default=60, ge=5, le=3600)
     client_id: str | None = None
@@ -269,9 +273,28 @@ class MqttSection(_Strict):
             raise ValueError("reconnect_min_s must not be greater than reconnect_max_s")
         return self
 
+    @model_validator(mode="after")
+    def _plaintext_only_on_loopback(self) -> Self:
+        if self.plaintext_remote and not self.allow_plaintext:
+            raise ValueError(
+                f"{self.url} would send the broker password and every message unencrypted over"
+                " the network: use mqtts://, or set allow_plaintext = true if the link is private"
+            )
+        return self
+
     @property
     def tls(self) -> bool:
         return urlsplit(self.url).scheme == "mqtts"
+
+    @property
+    def plaintext_remote(self) -> bool:
+        """mqtt:// to a broker that is not on this machine (127.0.0.0/8, ::1, localhost)."""
+        if self.tls or self.host.lower() == "localhost":
+            return False
+        try:
+            return not ipaddress.ip_address(self.host).is_loopback
+        except ValueError:  # a host name
+            return True
 
     @property
     def host(self) -> str:

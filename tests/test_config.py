@@ -247,7 +247,8 @@ def test_defaults_of_a_minimal_file(tmp_path: Path) -> None:
 def test_broker_url_gives_host_port_and_tls(
     tmp_path: Path, url: str, host: str, port: int, tls: bool
 ) -> None:
-    mqtt = load_config(write(tmp_path, station_toml(mqtt={"url": url})), KNOWN).mqtt
+    text = station_toml(mqtt={"url": url, "allow_plaintext": True})
+    mqtt = load_config(write(tmp_path, text), KNOWN).mqtt
     assert (mqtt.host, mqtt.port, mqtt.tls) == (host, port, tls)
 
 
@@ -567,6 +568,35 @@ def test_a_validation_error_as_text_shows_no_secret() -> None:
     with pytest.raises(ValidationError) as caught:
         MqttSection(url="mqtt://station:hunter22@broker.example")
     assert "hunter22" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mqtt://127.0.0.1",
+        "mqtt://127.8.9.10:1884",
+        "mqtt://localhost",
+        "mqtt://LocalHost:1883",
+        "mqtt://[::1]:1883",
+        "mqtts://broker.example",
+    ],
+)
+def test_a_loopback_or_tls_broker_needs_no_permission(url: str) -> None:
+    assert not MqttSection(url=url).plaintext_remote
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["mqtt://10.0.0.5", "mqtt://broker.example:1883", "mqtt://[2001:db8::1]", "mqtt://0.0.0.0"],
+)
+def test_plaintext_to_a_remote_broker_needs_allow_plaintext(tmp_path: Path, url: str) -> None:
+    path = write(tmp_path, station_toml(mqtt={"url": url}))
+    assert problems_of(path) == [
+        f"{path}: mqtt: {url} would send the broker password and every message unencrypted over"
+        " the network: use mqtts://, or set allow_plaintext = true if the link is private"
+    ]
+    allowed = write(tmp_path, station_toml(mqtt={"url": url, "allow_plaintext": True}))
+    assert load_config(allowed, KNOWN).mqtt.plaintext_remote
 
 
 def test_mqtt_password_of_wrong_type_is_not_echoed(tmp_path: Path) -> None:
