@@ -24,7 +24,7 @@ from fieldagent.checklist.resolve import checklist_titles, station_checklist
 from fieldagent.checklist.runner import StationChecklist
 from fieldagent.config import DEFAULT_CONFIG_PATH, Config, ConfigError, MqttSection, load_config
 from fieldagent.lifecycle import run_until_stopped
-from fieldagent.secrecy import link_warnings, station_file_problem
+from fieldagent.secrecy import link_warnings, start_problems
 from fieldagent.state import StateDirBusy, StateStoreError
 
 EXIT_CONFIG = 78
@@ -237,9 +237,9 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 1
-    exposed = station_file_problem(args.file, config)
-    if exposed is not None:
-        print(exposed, file=sys.stderr)
+    exposed = start_problems(args.file, config)
+    if exposed:
+        print("\n".join(exposed), file=sys.stderr)
         return 1
     print(f"{args.file}: ok (station {config.station.id}, {len(config.device)} devices)")
     for warning in link_warnings(config.mqtt):
@@ -251,9 +251,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from fieldagent.agent import Agent
 
     station = load_station(args.config)
-    problem = station_file_problem(args.config, station.config)
-    if problem is not None:
-        raise ConfigError([problem])
+    exposed = start_problems(args.config, station.config)
+    if exposed:
+        raise ConfigError(exposed)
     if args.broker is not None:
         _check_broker_url(args.broker, station.config.mqtt)
     agent = Agent(station.config, broker_url=args.broker, once=args.once, checklist=station)

@@ -39,22 +39,31 @@ def inline_secrets(config: Config) -> list[str]:
     return found
 
 
-def station_file_problem(path: Path, config: Config) -> str | None:
-    """Why the station file cannot hold its secrets as it is, with the fix; None if it can."""
+def start_problems(path: Path, config: Config) -> list[str]:
+    """Why the agent must not start with these files as they are, each with its fix."""
+    problems = []
     secrets = inline_secrets(config)
-    if not secrets:
-        return None
+    if secrets:
+        problems += _exposed(path, f"holds secrets ({', '.join(secrets)})")
+    if config.mqtt.key_file is not None:
+        problems += _exposed(
+            config.mqtt.key_file, "holds the private key of the client certificate (key_file)"
+        )
+    return problems
+
+
+def _exposed(path: Path, what: str) -> list[str]:
     try:
         mode = path.stat().st_mode
     except OSError as exc:
-        return f"{path}: cannot check who may read it: {exc.strerror}"
+        return [f"{path}: cannot check who may read it: {exc.strerror}"]
     exposed = [words for bit, words in _EXPOSING_BITS if mode & bit]
     if not exposed:
-        return None
-    return (
-        f"{path}: holds secrets ({', '.join(secrets)}) and is {' and '.join(exposed)};"
+        return []
+    return [
+        f"{path}: {what} and is {' and '.join(exposed)};"
         f" run: chmod 600 {path} (or 640 with the agent's group)"
-    )
+    ]
 
 
 def link_warnings(mqtt: MqttSection) -> list[str]:

@@ -10,7 +10,7 @@ import pytest
 
 from fieldagent.config import load_config
 from fieldagent.localbroker import LocalBroker, free_port
-from fieldagent.secrecy import inline_secrets, station_file_problem
+from fieldagent.secrecy import inline_secrets, start_problems
 from tests.agentproc import AgentProcess, fieldagent
 from tests.mqtt_probe import MqttProbe
 from tests.simrunner import SimRunner, device_fields
@@ -55,14 +55,30 @@ def test_a_station_file_with_a_secret_open_to_others_is_refused_at_start_and_by_
 @pytest.mark.parametrize("mode", [0o600, 0o640, 0o400])
 def test_a_station_file_with_secrets_kept_private_is_accepted(tmp_path: Path, mode: int) -> None:
     path = station(tmp_path, mode, username="station", password="hunter22")
-    assert station_file_problem(path, load_config(path)) is None
+    assert start_problems(path, load_config(path)) == []
     checked = fieldagent("check-config", str(path))
     assert checked.returncode == 0, checked.stderr
 
 
 def test_a_station_file_without_secrets_may_be_read_by_everyone(tmp_path: Path) -> None:
     path = station(tmp_path, 0o644)  # community unset: "public", known to everyone
-    assert station_file_problem(path, load_config(path)) is None
+    assert start_problems(path, load_config(path)) == []
+
+
+def test_a_client_key_file_open_to_others_is_refused_at_start(tmp_path: Path) -> None:
+    key, cert = tmp_path / "station.key", tmp_path / "station.crt"
+    key.write_text("-----BEGIN PRIVATE KEY-----\n", encoding="utf-8")
+    cert.write_text("-----BEGIN CERTIFICATE-----\n", encoding="utf-8")
+    key.chmod(0o644)
+    path = station(tmp_path, 0o600, key_file=key, cert_file=cert)
+    run = fieldagent("run", "-c", str(path), "--once", "--ack-timeout", "1")
+    assert (run.returncode, run.stderr.strip()) == (
+        78,
+        f"{key}: holds the private key of the client certificate (key_file) and is readable"
+        f" by other users; run: chmod 600 {key} (or 640 with the agent's group)",
+    )
+    key.chmod(0o600)
+    assert start_problems(path, load_config(path)) == []
 
 
 def test_every_kind_of_inline_secret_is_found(tmp_path: Path) -> None:
