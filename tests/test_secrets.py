@@ -31,6 +31,7 @@ SECRETS = {
     "auth_key": "auth-key-wrong-Kp2",
     "priv_key": "priv-key-wrong-Jm5",
     "wrong_password": "broker-wrong-Yt3",
+    "trap_community": "trap-community-Qw9",
     "password": BROKER_PASSWORD,
 }
 DEVICES = ("ups-dead", "ups-community", "ups-v3")
@@ -53,7 +54,8 @@ def auth_broker(tmp_path: Path) -> Iterator[LocalBroker]:
 
 
 def station(folder: Path, sims: SimRunner, broker: LocalBroker, password: str) -> Path:
-    """Three failing devices, each with a secret of its own, and the broker `password`."""
+    """Three failing devices, each with a secret of its own, a trap community and the
+    broker `password`."""
     v1_answering = sims.serve("ups_rfc1628", "127.0.0.2", SnmpCredentials(community="right-one"))
     v3_answering = sims.serve("ups_rfc1628", "127.0.0.3", V3_SHA256)
     dead = {
@@ -74,7 +76,13 @@ def station(folder: Path, sims: SimRunner, broker: LocalBroker, password: str) -
     ]
     mqtt = {"url": broker.url, "username": BROKER_USER, "password": password}
     folder.mkdir()
-    return write_station(folder, devices, mqtt=mqtt)
+    path = write_station(folder, devices, mqtt=mqtt)
+    with path.open("a", encoding="utf-8") as station_file:
+        station_file.write(
+            '[traps]\nenabled = true\nlisten = "127.0.0.1"\nport = 0\n'
+            f'communities = ["{SECRETS["trap_community"]}"]\n'
+        )
+    return path
 
 
 def leaks(text: str) -> list[str]:
@@ -112,6 +120,7 @@ def test_no_secret_reaches_a_payload_or_a_log_line(
     assert any("check the address, the community" in e for e in errors if e)
     assert any("check auth_key" in e for e in errors if e)
     assert "connected to broker" in log and " DEBUG " in log
+    assert "receiving SNMP traps" in log
     for message in messages:
         assert leaks(message.payload.decode()) == [], message.topic
     for line in (refused.stdout + refused.stderr + log).splitlines():
