@@ -350,6 +350,9 @@ SERIAL_PROTOCOLS = frozenset({"ascii", "modbus"})
 MIN_KEY_LENGTH = 8
 """RFC 3414: SNMPv3 passphrases shorter than this are refused by agents."""
 
+DEFAULT_COMMUNITY = "public"
+"""The community every SNMP device ships with: everyone knows it, so it protects nothing."""
+
 
 @dataclass(frozen=True)
 class SnmpCredentials:
@@ -361,7 +364,7 @@ class SnmpCredentials:
     """
 
     version: SnmpVersion = SnmpVersion.V2C
-    community: str = field(default="public", repr=False)
+    community: str = field(default=DEFAULT_COMMUNITY, repr=False)
     user: str | None = None
     auth_protocol: AuthProtocol | None = None
     auth_key: str | None = field(default=None, repr=False)
@@ -590,7 +593,7 @@ class DeviceSection(_Strict):
 
     @property
     def effective_community(self) -> str:
-        return self.community if self.community is not None else "public"
+        return self.community if self.community is not None else DEFAULT_COMMUNITY
 
     @property
     def display_name(self) -> str:

@@ -13,10 +13,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from fieldagent.config import Config, MqttSection
-
-DEFAULT_COMMUNITY = "public"
-"""The community every SNMP device ships with: everyone knows it, so it protects nothing."""
+from fieldagent.config import DEFAULT_COMMUNITY, Config, MqttSection
 
 _EXPOSING_BITS = (
     (stat.S_IROTH, "readable by other users"),
@@ -26,7 +23,7 @@ _EXPOSING_BITS = (
 
 
 def inline_secrets(config: Config) -> list[str]:
-    """The keys of the station file that hold a secret (a community but the default)."""
+    """The keys of the station file that hold a secret (a community other than the default)."""
     found = ["mqtt.password"] if config.mqtt.password is not None else []
     for index, device in enumerate(config.device):
         if device.community not in (None, DEFAULT_COMMUNITY):
