@@ -20,6 +20,7 @@ TLS_UNCHECKED = "tls_verify = false: the broker's certificate is not checked"
 
 
 def station(folder: Path, mode: int, **mqtt: object) -> Path:
+    folder.mkdir(exist_ok=True)
     path = write_station(
         folder,
         [{"id": "ups1", "driver": "ups_rfc1628", "host": "127.0.0.2", "timeout": 0.2}],
@@ -159,12 +160,21 @@ def test_plaintext_to_a_remote_broker_is_refused_unless_the_file_allows_it_then_
     assert f"WARNING fieldagent.mqtt: {said}" in log
 
 
-def test_a_remote_broker_override_follows_the_station_file_s_choice(tmp_path: Path) -> None:
-    path = station(tmp_path, 0o600)
-    override = ("--broker", "mqtt://192.0.2.1:1883", "--once", "--ack-timeout", "1")
-    run = fieldagent("run", "-c", str(path), *override)
-    assert run.returncode == 78
-    assert run.stderr.startswith("--broker: mqtt://192.0.2.1:1883 would send the broker password")
+def test_a_remote_broker_override_follows_the_station_file_s_choice(
+    tmp_path: Path, remote_broker: LocalBroker
+) -> None:
+    override = ("--broker", remote_broker.url, "--once", "--ack-timeout", "5")
+    refused = fieldagent("run", "-c", str(station(tmp_path / "refused", 0o600)), *override)
+    assert refused.returncode == 78
+    assert refused.stderr.startswith(
+        f"--broker: {remote_broker.url} would send the broker password"
+    )
+    allowed = station(tmp_path / "allowed", 0o600, allow_plaintext=True)
+    run = fieldagent("run", "-c", str(allowed), *override)
+    assert run.returncode == 1, run.stderr  # published; its device (no simulator) unreachable
+    assert (
+        f"WARNING fieldagent.mqtt: broker {remote_broker.host}:{remote_broker.port}" in run.stderr
+    )
 
 
 def test_tls_without_verification_is_said_at_every_start_and_by_check_config(
