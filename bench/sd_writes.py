@@ -109,6 +109,7 @@ def station_copy(
             text += f"\n[outbox]\ncommit_interval_s = {interval}\n"
     path = folder / "station.toml"
     path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)  # the demo's v3 keys: the agent refuses to start from an open file
     config = load_config(path)
     wanted = OutboxSection().commit_interval_s if interval is None else interval
     problems = [

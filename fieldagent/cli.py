@@ -21,12 +21,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from drivers import REGISTRY, get_driver
 from fieldagent import __version__
 from fieldagent.checklist.resolve import checklist_titles, station_checklist
 from fieldagent.checklist.runner import StationChecklist
 from fieldagent.config import DEFAULT_CONFIG_PATH, Config, ConfigError, MqttSection, load_config
 from fieldagent.lifecycle import run_until_stopped
+from fieldagent.secrecy import link_warnings, start_problems
 from fieldagent.state import StateDirBusy, StateStoreError, check_state_db
 
 EXIT_CONFIG = 78
@@ -284,7 +287,13 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 1
+    exposed = start_problems(path, config)
+    if exposed:
+        print("\n".join(exposed), file=sys.stderr)
+        return 1
     print(f"{path}: ok (station {config.station.id}, {len(config.device)} devices)")
+    for warning in link_warnings(config.mqtt):
+        print(f"{path}: warning: {warning}")
     return 0
 
 
@@ -292,19 +301,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from fieldagent.agent import Agent
 
     station = load_station(args.config)
+    exposed = start_problems(args.config, station.config)
+    if exposed:
+        raise ConfigError(exposed)
     if args.broker is not None:
-        _check_broker_url(args.broker)
+        _check_broker_url(args.broker, station.config.mqtt)
     agent = Agent(station.config, broker_url=args.broker, once=args.once, checklist=station)
     if args.once:
         return asyncio.run(agent.run_once(args.ack_timeout))
     return asyncio.run(run_until_stopped(agent.run_forever))
 
 
-def _check_broker_url(url: str) -> None:
+def _check_broker_url(url: str, mqtt: MqttSection) -> None:
     try:
-        MqttSection(url=url)
-    except ValueError as exc:
-        raise ConfigError([f"--broker: {exc}"]) from None
+        MqttSection(url=url, allow_plaintext=mqtt.allow_plaintext)
+    except ValidationError as exc:
+        # The rule's words only: the URL itself may hold a password.
+        problems = [str(error["msg"]).removeprefix("Value error, ") for error in exc.errors()]
+        raise ConfigError([f"--broker: {problem}" for problem in problems]) from None
 
 
 def _cmd_poll(args: argparse.Namespace) -> int:

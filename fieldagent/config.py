@@ -17,7 +17,7 @@ import stat
 import tomllib
 import zoneinfo
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -57,7 +57,10 @@ class ConfigError(Exception):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # hide_input_in_errors: str(ValidationError) would print a password or community given.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, hide_input_in_errors=True
+    )
 
 
 OFF = "off"
@@ -198,12 +201,16 @@ class OutboxSection(_Strict):
 class MqttSection(_Strict):
     url: str = "mqtt://127.0.0.1:1883"
     username: str | None = None
-    password: str | None = None
+    password: str | None = Field(default=None, repr=False)
     password_file: Path | None = None
     ca_file: Path | None = None
     cert_file: Path | None = None
     key_file: Path | None = None
     tls_verify: bool = True
+    allow_plaintext: bool = Field(
+        default=False,
+        description="Allow mqtt:// (no TLS) to a broker that is not on this machine.",
+    )
     topic_root: str = "bctv/v1"
     keepalive: int = Field(default=60, ge=5, le=3600)
     client_id: str | None = None
@@ -268,9 +275,28 @@ class MqttSection(_Strict):
             raise ValueError("reconnect_min_s must not be greater than reconnect_max_s")
         return self
 
+    @model_validator(mode="after")
+    def _plaintext_only_on_loopback(self) -> Self:
+        if self.plaintext_remote and not self.allow_plaintext:
+            raise ValueError(
+                f"{self.url} would send the broker password and every message unencrypted over"
+                " the network: use mqtts://, or set allow_plaintext = true if the link is private"
+            )
+        return self
+
     @property
     def tls(self) -> bool:
         return urlsplit(self.url).scheme == "mqtts"
+
+    @property
+    def plaintext_remote(self) -> bool:
+        """mqtt:// to a broker that is not on this machine (127.0.0.0/8, ::1, localhost)."""
+        if self.tls or self.host.lower() == "localhost":
+            return False
+        try:
+            return not ipaddress.ip_address(self.host).is_loopback
+        except ValueError:  # a host name
+            return True
 
     @property
     def host(self) -> str:
@@ -326,6 +352,9 @@ SERIAL_PROTOCOLS = frozenset({"ascii", "modbus"})
 MIN_KEY_LENGTH = 8
 """RFC 3414: SNMPv3 passphrases shorter than this are refused by agents."""
 
+DEFAULT_COMMUNITY = "public"
+"""The community every SNMP device ships with: everyone knows it, so it protects nothing."""
+
 
 @dataclass(frozen=True)
 class SnmpCredentials:
@@ -337,12 +366,12 @@ class SnmpCredentials:
     """
 
     version: SnmpVersion = SnmpVersion.V2C
-    community: str = "public"
+    community: str = field(default=DEFAULT_COMMUNITY, repr=False)
     user: str | None = None
     auth_protocol: AuthProtocol | None = None
-    auth_key: str | None = None
+    auth_key: str | None = field(default=None, repr=False)
     priv_protocol: PrivProtocol | None = None
-    priv_key: str | None = None
+    priv_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.version is not SnmpVersion.V3:
@@ -384,7 +413,9 @@ class TrapsSection(BaseModel):
     trap destinations are set up on purpose); TrapReceiver itself ignores it.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, hide_input_in_errors=True
+    )
 
     enabled: bool = False
     listen: str | None = Field(
@@ -398,6 +429,7 @@ class TrapsSection(BaseModel):
     )
     communities: list[str] = Field(
         default_factory=list,
+        repr=False,
         description="Trap communities accepted from every device, besides the community of "
         "each device polled over v1/v2c.",
     )
@@ -488,12 +520,12 @@ class DeviceSection(_Strict):
     gap_ms: float = Field(default=20.0, ge=0, le=5000)
     unit: int = Field(default=1, ge=1, le=247)
     snmp_version: SnmpVersion = SnmpVersion.V2C
-    community: str | None = None
+    community: str | None = Field(default=None, repr=False)
     user: str | None = None
     auth_protocol: AuthProtocol | None = None
-    auth_key: str | None = Field(default=None, min_length=MIN_KEY_LENGTH)
+    auth_key: str | None = Field(default=None, min_length=MIN_KEY_LENGTH, repr=False)
     priv_protocol: PrivProtocol | None = None
-    priv_key: str | None = Field(default=None, min_length=MIN_KEY_LENGTH)
+    priv_key: str | None = Field(default=None, min_length=MIN_KEY_LENGTH, repr=False)
     interval: float = Field(default=10.0, ge=1.0, le=86400)
     timeout: float = Field(default=2.0, gt=0, le=60)
     retries: int = Field(default=3, ge=1, le=100)
@@ -587,7 +619,7 @@ class DeviceSection(_Strict):
 
     @property
     def effective_community(self) -> str:
-        return self.community if self.community is not None else "public"
+        return self.community if self.community is not None else DEFAULT_COMMUNITY
 
     @property
     def display_name(self) -> str:
@@ -863,7 +895,7 @@ def _describe(source: str, data: dict[str, Any], error: Any) -> str:
     elif (
         "input" in error
         and not isinstance(error["input"], dict | list)
-        and not set(error["loc"][-1:]) & _SECRET_KEYS
+        and not set(map(str, error["loc"])) & _SECRET_KEYS
     ):
         message = f"{message} (got {error['input']!r})"
     return f"{source}: {location or '(top level)'}: {message}"

@@ -25,6 +25,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from fieldagent.config import MqttSection
 from fieldagent.mqttclient import MAX_PACKET_BYTES, BoundedClient
+from fieldagent.secrecy import link_warnings
 
 log = logging.getLogger("fieldagent.mqtt")
 
@@ -122,6 +123,8 @@ class MqttPublisher:
     def start(self, host: str, port: int) -> None:
         """Connect in the background; paho retries until the broker answers."""
         log.info("connecting to broker %s:%d", host, port)
+        for warning in link_warnings(self._settings):
+            log.warning("%s", warning)
         if self._v5:
             properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.MaximumPacketSize = MAX_PACKET_BYTES  # the broker sends nothing larger

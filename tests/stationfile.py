@@ -50,4 +50,5 @@ def write_station(
             lines += [f"{key} = {toml_value(value)}" for key, value in limits.items()]
     path = folder / "station.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o600)  # it may hold secrets: the agent refuses to start from an open one
     return path

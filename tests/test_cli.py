@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -23,9 +24,12 @@ def ups(device_id: str, host: str, port: int, **extra: object) -> dict[str, obje
     return {"id": device_id, "driver": "ups_rfc1628", "host": host, "port": port, **extra}
 
 
-def test_check_config_accepts_the_shipped_files() -> None:
+def test_check_config_accepts_the_shipped_files(tmp_path: Path) -> None:
+    # Copied to be made private: both hold v3 keys, and a checkout is readable by everyone.
+    shutil.copytree(ROOT / "config", tmp_path / "config")
     for name in ("demo-station.toml", "station.example.toml"):
-        done = fieldagent("check-config", str(ROOT / "config" / name))
+        (tmp_path / "config" / name).chmod(0o600)
+        done = fieldagent("check-config", str(tmp_path / "config" / name))
         assert done.returncode == 0, done.stderr
         assert "ok" in done.stdout
 
@@ -92,6 +96,17 @@ def test_run_rejects_a_bad_broker_override(tmp_path: Path) -> None:
     done = fieldagent("run", "-c", str(path), "--once", "--broker", "tcp://x")
     assert done.returncode == 78
     assert "--broker: " in done.stderr and "mqtt://" in done.stderr
+
+
+def test_a_broker_override_with_a_password_is_refused_without_repeating_it(
+    tmp_path: Path,
+) -> None:
+    path = write_station(tmp_path, [ups("ups1", "127.0.0.2", 161)])
+    done = fieldagent("run", "-c", str(path), "--once", "--broker", "mqtt://u:hunter22@127.0.0.1")
+    assert done.returncode == 78
+    assert done.stderr.strip() == (
+        "--broker: no user name or password in the URL: use username and password_file"
+    )
 
 
 def test_poll_prints_a_table_and_publishes_nothing(tmp_path: Path, sims: SimRunner) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 import drivers
 from fieldagent.checklist.settings import ChecklistSection
@@ -247,7 +247,8 @@ def test_defaults_of_a_minimal_file(tmp_path: Path) -> None:
 def test_broker_url_gives_host_port_and_tls(
     tmp_path: Path, url: str, host: str, port: int, tls: bool
 ) -> None:
-    mqtt = load_config(write(tmp_path, station_toml(mqtt={"url": url})), KNOWN).mqtt
+    text = station_toml(mqtt={"url": url, "allow_plaintext": True})
+    mqtt = load_config(write(tmp_path, text), KNOWN).mqtt
     assert (mqtt.host, mqtt.port, mqtt.tls) == (host, port, tls)
 
 
@@ -563,6 +564,64 @@ def test_secret_values_are_not_echoed(
     [problem] = problems_of(path)
     assert problem.startswith(f"{path}: {where}: ")
     assert secret not in problem
+
+
+def test_a_trap_community_of_wrong_type_is_not_echoed(tmp_path: Path) -> None:
+    text = station_toml() + '[traps]\ncommunities = ["trap-secret", 4567890]\n'
+    [problem] = problems_of(write(tmp_path, text))
+    assert problem.startswith(f"{tmp_path / 'station.toml'}: traps.communities[1]: ")
+    assert "4567890" not in problem
+
+
+def test_the_repr_of_a_station_shows_no_secret(tmp_path: Path) -> None:
+    text = station_toml(
+        mqtt={"username": "station", "password": "broker-hunter22"},
+        devices=[
+            ups(community="v2c-hunter22"),
+            v3(id="ups2", auth_key="auth-hunter22", priv_key="priv-hunter22"),
+        ],
+    )
+    config = load_config(
+        write(tmp_path, text + '[traps]\ncommunities = ["trap-hunter22"]\n'), KNOWN
+    )
+    shown = repr(config) + "".join(repr(d.snmp_credentials) for d in config.device)
+    assert "hunter22" not in shown
+    assert "station" in shown and "ups1" in shown
+
+
+def test_a_validation_error_as_text_shows_no_secret() -> None:
+    with pytest.raises(ValidationError) as caught:
+        MqttSection(url="mqtt://station:hunter22@broker.example")
+    assert "hunter22" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mqtt://127.0.0.1",
+        "mqtt://127.8.9.10:1884",
+        "mqtt://localhost",
+        "mqtt://LocalHost:1883",
+        "mqtt://[::1]:1883",
+        "mqtts://broker.example",
+    ],
+)
+def test_a_loopback_or_tls_broker_needs_no_permission(url: str) -> None:
+    assert not MqttSection(url=url).plaintext_remote
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["mqtt://10.0.0.5", "mqtt://broker.example:1883", "mqtt://[2001:db8::1]", "mqtt://0.0.0.0"],
+)
+def test_plaintext_to_a_remote_broker_needs_allow_plaintext(tmp_path: Path, url: str) -> None:
+    path = write(tmp_path, station_toml(mqtt={"url": url}))
+    assert problems_of(path) == [
+        f"{path}: mqtt: {url} would send the broker password and every message unencrypted over"
+        " the network: use mqtts://, or set allow_plaintext = true if the link is private"
+    ]
+    allowed = write(tmp_path, station_toml(mqtt={"url": url, "allow_plaintext": True}))
+    assert load_config(allowed, KNOWN).mqtt.plaintext_remote
 
 
 def test_mqtt_password_of_wrong_type_is_not_echoed(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ def test_the_demo_station_runs_end_to_end_with_every_device_healthy(
     config_dir.mkdir()
     config = config_dir / DEMO.name  # its relative state_dir then lands in tmp_path
     shutil.copy(DEMO, config)
+    config.chmod(0o600)  # the demo's v3 keys: the agent refuses to start from an open file
     simulator = subprocess.Popen(
         [sys.executable, "-m", "fieldagent", "simulate", "-c", str(config)],
         stdin=subprocess.PIPE,

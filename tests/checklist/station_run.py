@@ -111,6 +111,7 @@ class SimulatedDemo:
         text = _HOST_PORT.sub(lambda m: f'host = "{m[1]}"\nport = {self._ports[m[1]]}', text)
         path = state_dir / "station.toml"
         path.write_text(text, encoding="utf-8")
+        path.chmod(0o600)  # the demo's v3 keys: the agent refuses to start from an open file
         config = load_config(path, known_drivers=REGISTRY)
         assert config.agent.state_dir == state_dir, "the demo station's state_dir moved?"
         for device in config.device:

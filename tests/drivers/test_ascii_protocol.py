@@ -322,8 +322,8 @@ def test_a_silent_device_costs_one_timeout_not_one_per_metric(wire: Wire) -> Non
     started = time.monotonic()
     with pytest.raises(ascii.AsciiNoReply, match=r"no reply to P\.ONE\? within 0\.3 s"):
         wire.read()
-    assert time.monotonic() - started < 2 * TIMEOUT_S
-    assert wire.script.requests == ["P.ONE"]
+    assert time.monotonic() - started >= TIMEOUT_S  # an upper bound would measure the load
+    assert wire.script.requests == ["P.ONE"]  # one command waited for: one timeout
 
 
 def test_a_device_streaming_garbage_costs_bounded_time_and_memory(wire: Wire) -> None:
