@@ -37,6 +37,27 @@ class StateDbDamaged(StateStoreError):
     """state.db is not a usable SQLite database."""
 
 
+_connections: dict[Path, int] = {}
+"""This process's open connections per state.db.  While one is open, the file must
+not be opened outside SQLite: closing any descriptor of a file drops every POSIX
+lock the process holds on it, SQLite's included, and another process (`fieldagent
+maintenance`) would then take itself for the last reader, checkpoint and delete
+the write-ahead log under the agent's connections, which would never see its
+writes again."""
+
+
+class _StateConnection(sqlite3.Connection):
+    """A connection that is counted in `_connections` until it is closed."""
+
+    counted: Path | None = None
+
+    def close(self) -> None:
+        if self.counted is not None:
+            _connections[self.counted] -= 1
+            self.counted = None
+        super().close()
+
+
 def open_state_db(state_dir: Path) -> sqlite3.Connection:
     """Connect to state.db in autocommit mode (transactions are explicit), WAL, NORMAL sync.
 
@@ -44,7 +65,10 @@ def open_state_db(state_dir: Path) -> sqlite3.Connection:
     """
     state_dir.mkdir(parents=True, exist_ok=True)
     check_state_db(state_dir)
-    db = sqlite3.connect(state_dir / DB_NAME, isolation_level=None)
+    path = (state_dir / DB_NAME).resolve()
+    db = sqlite3.connect(path, isolation_level=None, factory=_StateConnection)
+    db.counted = path
+    _connections[path] = _connections.get(path, 0) + 1
     db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
@@ -68,6 +92,8 @@ def state_db_damage(state_dir: Path) -> str | None:
     would read the whole outbox at every start.
     """
     path = state_dir / DB_NAME
+    if _connections.get(path.resolve()):
+        return _schema_damage(path)  # read by SQLite alone: see `_connections`
     try:
         with path.open("rb") as file:
             header = file.read(100)

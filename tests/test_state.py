@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -109,3 +111,24 @@ def test_looking_does_not_keep_an_agent_from_starting(tmp_path: Path) -> None:
     lock = StateDirLock(tmp_path)
     lock.acquire()  # raises StateDirBusy if the look had kept the lock
     lock.release()
+
+
+def test_a_second_opener_in_the_agent_does_not_blind_its_first_to_other_processes(
+    tmp_path: Path,
+) -> None:
+    """Opening state.db again (a check of its header) must not drop the first connection's
+    locks: `fieldagent maintenance` would then delete the write-ahead log under it."""
+    first = open_state_db(tmp_path)
+    first.execute("CREATE TABLE request (device TEXT)")
+    second = open_state_db(tmp_path)  # as the agent opens its outbox, alarms, desk, history
+    writer = (
+        "import sys; from pathlib import Path; from fieldagent.state import open_state_db;"
+        " db = open_state_db(Path(sys.argv[1]));"
+        " db.execute(\"INSERT INTO request VALUES ('ups1')\"); db.close()"
+    )
+    subprocess.run([sys.executable, "-c", writer, str(tmp_path)], check=True, timeout=30)
+    assert first.execute("SELECT device FROM request").fetchall() == [("ups1",)]
+    assert second.execute("SELECT device FROM request").fetchall() == [("ups1",)]
+    assert (tmp_path / f"{DB_NAME}-wal").exists()  # still the agent's
+    first.close()
+    second.close()
