@@ -24,6 +24,27 @@ def fieldagent(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess
     )
 
 
+def refused_start(done: subprocess.CompletedProcess[str]) -> str:
+    """What `fieldagent run` said when it refused to start, without the last line, which
+    must tell the journal that it exits 78 and stays down."""
+    *said, last = done.stderr.strip().splitlines()
+    assert done.returncode == 78, done.stderr
+    assert last.startswith("fieldagent: not started (exit 78: unusable configuration"), last
+    return "\n".join(said)
+
+
+def simulate_process(config: Path) -> subprocess.Popen[str]:
+    """`fieldagent simulate -c CONFIG` in the background, stdin open for its commands."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "fieldagent", "simulate", "-c", str(config)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+
+
 class AgentProcess:
     """A long-running `fieldagent run`; stop() sends SIGTERM like systemd does."""
 

@@ -15,7 +15,7 @@ import pytest
 from pytest_mock import MockerFixture
 
 from fieldagent.localbroker import free_port
-from tests.agentproc import ROOT, fieldagent
+from tests.agentproc import ROOT, fieldagent, refused_start, simulate_process
 from tests.simrunner import SimRunner
 from tests.stationfile import write_station
 
@@ -103,8 +103,7 @@ def test_a_broker_override_with_a_password_is_refused_without_repeating_it(
 ) -> None:
     path = write_station(tmp_path, [ups("ups1", "127.0.0.2", 161)])
     done = fieldagent("run", "-c", str(path), "--once", "--broker", "mqtt://u:hunter22@127.0.0.1")
-    assert done.returncode == 78
-    assert done.stderr.strip() == (
+    assert refused_start(done) == (
         "--broker: no user name or password in the URL: use username and password_file"
     )
 
@@ -154,14 +153,7 @@ def test_poll_of_a_serial_device_names_its_port(tmp_path: Path) -> None:
             {"id": "gen", "driver": "generator_modbus", "serial_port": tty / "bus", "unit": 10},
         ],
     )
-    sim = subprocess.Popen(
-        [sys.executable, "-m", "fieldagent", "simulate", "-c", str(path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
+    sim = simulate_process(path)
     try:
         assert sim.stdout is not None
         assert sim.stdout.readline().startswith("simulating co ")  # its pty is in place
@@ -189,14 +181,7 @@ def test_simulate_serves_the_config_and_takes_commands_on_stdin(tmp_path: Path) 
         tmp_path,
         [ups("ups1", "127.0.0.4", port), ups("real", "192.0.2.10", 161)],
     )
-    sim = subprocess.Popen(
-        [sys.executable, "-m", "fieldagent", "simulate", "-c", str(path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
+    sim = simulate_process(path)
     try:
         assert sim.stdout is not None and sim.stdin is not None
         banner = [sim.stdout.readline() for _ in range(3)]
@@ -356,14 +341,7 @@ def test_demo_stops_when_its_reader_goes(tmp_path: Path) -> None:
 def test_simulate_stops_when_its_reader_goes(tmp_path: Path) -> None:
     port = free_port("127.0.0.4", udp=True)
     path = write_station(tmp_path, [ups("ups1", "127.0.0.4", port)])
-    sim = subprocess.Popen(
-        [sys.executable, "-m", "fieldagent", "simulate", "-c", str(path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
+    sim = simulate_process(path)
     assert sim.stdin is not None
     sim.stdin.write("show ups1\n")  # its answer is written after the reader has gone
     sim.stdin.flush()

@@ -4,14 +4,12 @@ as a process, a real broker, and every device healthy."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from drivers import REGISTRY
 from fieldagent.config import load_config
 from fieldagent.localbroker import LocalBroker
-from tests.agentproc import ROOT, fieldagent
+from tests.agentproc import ROOT, fieldagent, simulate_process
 from tests.mqtt_probe import retained_snapshot
 
 DEMO = ROOT / "config" / "demo-station.toml"
@@ -25,14 +23,7 @@ def test_the_demo_station_runs_end_to_end_with_every_device_healthy(
     config = config_dir / DEMO.name  # its relative state_dir then lands in tmp_path
     shutil.copy(DEMO, config)
     config.chmod(0o600)  # the demo's v3 keys: the agent refuses to start from an open file
-    simulator = subprocess.Popen(
-        [sys.executable, "-m", "fieldagent", "simulate", "-c", str(config)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
+    simulator = simulate_process(config)
     try:
         assert simulator.stdout is not None
         first = simulator.stdout.readline()

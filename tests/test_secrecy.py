@@ -11,7 +11,7 @@ import pytest
 from fieldagent.config import load_config
 from fieldagent.localbroker import LocalBroker, free_port
 from fieldagent.secrecy import inline_secrets, start_problems
-from tests.agentproc import AgentProcess, fieldagent
+from tests.agentproc import AgentProcess, fieldagent, refused_start
 from tests.mqtt_probe import MqttProbe
 from tests.simrunner import SimRunner, device_fields
 from tests.stationfile import write_station
@@ -48,7 +48,7 @@ def test_a_station_file_with_a_secret_open_to_others_is_refused_at_start_and_by_
         f" run: chmod 600 {path} (or 640 with the agent's group)"
     )
     run = fieldagent("run", "-c", str(path), "--once", "--ack-timeout", "1")
-    assert (run.returncode, run.stderr.strip()) == (78, expected)
+    assert refused_start(run) == expected
     checked = fieldagent("check-config", str(path))
     assert (checked.returncode, checked.stderr.strip()) == (1, expected)
 
@@ -73,10 +73,9 @@ def test_a_client_key_file_open_to_others_is_refused_at_start(tmp_path: Path) ->
     key.chmod(0o644)
     path = station(tmp_path, 0o600, key_file=key, cert_file=cert)
     run = fieldagent("run", "-c", str(path), "--once", "--ack-timeout", "1")
-    assert (run.returncode, run.stderr.strip()) == (
-        78,
+    assert refused_start(run) == (
         f"{key}: holds the private key of the client certificate (key_file) and is readable"
-        f" by other users; run: chmod 600 {key} (or 640 with the agent's group)",
+        f" by other users; run: chmod 600 {key} (or 640 with the agent's group)"
     )
     key.chmod(0o600)
     assert start_problems(path, load_config(path)) == []
@@ -132,8 +131,7 @@ def test_plaintext_to_a_remote_broker_is_refused_unless_the_file_allows_it_then_
     devices = [device_fields("ups1", sim)]
     refused = write_station(tmp_path, devices, mqtt={"url": remote_broker.url})
     run = fieldagent("run", "-c", str(refused), "--once")
-    assert run.returncode == 78
-    assert run.stderr.strip() == (
+    assert refused_start(run) == (
         f"{refused}: mqtt: {remote_broker.url} would send the broker password and every message"
         " unencrypted over the network: use mqtts://, or set allow_plaintext = true if the link"
         " is private"
