@@ -348,7 +348,12 @@ def _cmd_poll(args: argparse.Namespace) -> int:
             print(
                 json.dumps(
                     {
-                        r.key: {"value": r.value, "unit": r.unit, "quality": r.quality}
+                        r.key: {
+                            "value": r.value,
+                            "unit": r.unit,
+                            "quality": r.quality,
+                            **({} if r.in_use else {"in_use": False}),
+                        }
                         for r in result.readings
                     },
                     ensure_ascii=False,
@@ -370,7 +375,8 @@ def _cmd_poll(args: argparse.Namespace) -> int:
 
 
 def _table(result: object) -> str:
-    """One row per reading; a detail that is the poll's own error is left to its one line."""
+    """One row per reading; a detail that is the poll's own error is left to its one line,
+    a row the device says is not in use is marked so (health leaves it out)."""
     from fieldagent.model import PollResult
 
     assert isinstance(result, PollResult)
@@ -379,7 +385,9 @@ def _table(result: object) -> str:
             r.key,
             "" if r.value is None else str(r.value),
             r.unit,
-            r.quality + (f" ({r.detail})" if r.detail and r.detail != result.error else ""),
+            r.quality
+            + (f" ({r.detail})" if r.detail and r.detail != result.error else "")
+            + ("" if r.in_use else ", not in use"),
         )
         for r in result.readings
     ]

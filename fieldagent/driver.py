@@ -10,6 +10,10 @@ the column is walked and every row becomes its own reading, keyed
 ``key[input=2]`` by the row's OID suffix.  Drivers whose rows cannot be
 described by a column (ENTITY-SENSOR rows whose *type* picks the metric, say)
 replace the table decode with `decoder` and the simulator's with `encoder`.
+
+Multi-channel equipment lists rows nothing uses (unconfigured channels, idle
+inputs); a driver says which column tells (`RowsInUse`), and the decode marks
+those rows' readings `in_use=False` for health, alarms and checklists to skip.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import enum
 import math
 import re
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -103,10 +107,46 @@ def row_key(key: str, label: str, index: str) -> str:
     return f"{key}[{label}={index}]"
 
 
+@dataclass(frozen=True)
+class RowsInUse:
+    """Which column of a table says whether a row is in use, and which values mean it is.
+
+    Multi-channel equipment lists rows nothing uses: a CMTS the logical upstream
+    channels nobody configured (SNR 0), an IRD the inputs with no dish.  Judged as
+    they read, they would raise critical alarms for what is not there.  The device
+    says so itself (IF-MIB ifAdminStatus, a vendor's enable flag); the driver
+    declares where, never the core from names: `column` is the key of a metric of
+    `table`, `values` its decoded values (enum labels, true / false) that mean
+    "in use".  A row whose column is not read `ok` counts as in use: a row is never
+    hidden on a value the agent does not have.
+    """
+
+    table: str
+    column: str
+    values: frozenset[str | bool]
+
+    def unused(self, readings: Iterable[Reading]) -> frozenset[str]:
+        """The row indexes of `table` whose column reads a value outside `values`."""
+        unused = set()
+        for reading in readings:
+            parts = split_row_key(reading.key)
+            if parts is None or parts[:2] != (self.column, self.table):
+                continue
+            if reading.quality is Quality.OK and reading.value not in self.values:
+                unused.add(parts[2])
+        return frozenset(unused)
+
+
 def split_row_key(key: str) -> tuple[str, str, str] | None:
     """``ird.cn_db[input=2]`` -> ("ird.cn_db", "input", "2"); None for a scalar key."""
     match = _ROW_KEY.match(key)
     return (match["key"], match["label"], match["index"]) if match else None
+
+
+def _row_of(key: str) -> tuple[str, str] | None:
+    """(table, index) of a row key; None for a scalar key."""
+    parts = split_row_key(key)
+    return (parts[1], parts[2]) if parts else None
 
 
 def base_key(key: str) -> str:
@@ -475,6 +515,7 @@ class Driver:
     description: str = ""
     sample_config: str = ""
     traps: tuple[TrapRule, ...] = ()
+    rows_in_use: tuple[RowsInUse, ...] = ()
 
     def with_scaling(self, multipliers: Mapping[str, float]) -> Driver:
         """This driver with some metrics' scale multiplied: a card that misreports scale.
@@ -531,7 +572,22 @@ class Driver:
         readings = {r.key: r for r in decoded}
         if self.fixup is not None:
             self.fixup(readings)
-        return tuple(readings.values())
+        return self.mark_rows_in_use(readings.values())
+
+    def mark_rows_in_use(self, readings: Iterable[Reading]) -> tuple[Reading, ...]:
+        """The readings, those of rows the device says are not in use marked `in_use=False`."""
+        readings = tuple(readings)
+        unused = {
+            (declared.table, index)
+            for declared in self.rows_in_use
+            for index in declared.unused(readings)
+        }
+        if not unused:
+            return readings
+        return tuple(
+            replace(reading, in_use=False) if _row_of(reading.key) in unused else reading
+            for reading in readings
+        )
 
     def encode(self, values: Mapping[str, Value]) -> dict[str, RawValue]:
         """Values by reading key -> raw objects by OID, as the device would serve them."""

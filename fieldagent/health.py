@@ -34,9 +34,14 @@ class DeviceHealth:
 
 
 def evaluate(driver: Driver, result: PollResult) -> DeviceHealth:
-    """The worst state among the metrics of one answered poll."""
+    """The worst state among the metrics of one answered poll.
+
+    Rows the device says are not in use (`Reading.in_use`) are left out.
+    """
     problems: list[Problem] = []
     for reading in result.readings:
+        if not reading.in_use:
+            continue
         metric = driver.metric(reading.key)
         state, limit = metric.bad_state(reading)
         if state is not HealthState.OK:

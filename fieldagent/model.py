@@ -60,7 +60,12 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class Reading:
-    """One metric of one device at one instant, in engineering units."""
+    """One metric of one device at one instant, in engineering units.
+
+    `in_use` is False for a reading of a table row the device says is not in use
+    (an unconfigured channel, a disabled input: `Driver.rows_in_use`): it is still
+    published, but health, alarms and checklist checks leave it out.
+    """
 
     key: str
     value: Value
@@ -68,6 +73,7 @@ class Reading:
     quality: Quality
     ts: datetime
     detail: str = ""
+    in_use: bool = True
 
 
 @dataclass(frozen=True)

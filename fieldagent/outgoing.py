@@ -101,7 +101,11 @@ class MessageBuilder:
             error=result.error,
             metrics={
                 r.key: MetricValue(
-                    value=r.value, unit=r.unit, quality=r.quality, detail=r.detail or None
+                    value=r.value,
+                    unit=r.unit,
+                    quality=r.quality,
+                    detail=r.detail or None,
+                    in_use=r.in_use,
                 )
                 for r in result.readings
             },

@@ -47,6 +47,13 @@ class MetricValue(_Payload):
     unit: str
     quality: Quality
     detail: str | None = Field(default=None, description="Why the quality is not good.")
+    in_use: bool = Field(
+        default=True,
+        description=(
+            "False for a table row the device says is not in use (an unconfigured"
+            " channel, an idle input): listed, but not judged by health or alarms."
+        ),
+    )
 
 
 class TelemetryPayload(Envelope):

@@ -70,6 +70,7 @@ def test_run_once_publishes_status_health_and_telemetry_that_match_the_devices(
         "unit": "%",
         "quality": "ok",
         "detail": None,
+        "in_use": True,
     }
     assert telemetry["ups-studio"]["metrics"]["ups.input.voltage_v"]["value"] == 219
     assert telemetry["ups-main"]["metrics"]["ups.output.source"]["value"] == "normal"

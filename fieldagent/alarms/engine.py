@@ -30,7 +30,9 @@ failed poll, `bad`, `invalid`) restart both timers; an active alarm stays
 active through them.  A `missing`
 reading, or a reading that is absent from an answered poll, counts as "the
 condition is not present" (the device says it has no such value now): it can
-clear an alarm, never raise one.
+clear an alarm, never raise one.  So does a reading of a table row the device
+says is not in use (`Reading.in_use`): an unconfigured channel raises nothing,
+and a channel taken out of use clears its alarms after their clear delay.
 
 The logical state runs all the time; what is *published* (the active alarms,
 the events) is the logical state minus the devices in maintenance.  When a
@@ -261,7 +263,7 @@ class AlarmEngine:
         seen: set[str] = set()
         for reading in result.readings:
             rule = self._book.rule(device_id, reading.key)
-            if rule is None or not rule.watched:
+            if rule is None or not rule.watched or not reading.in_use:
                 continue
             seen.add(reading.key)
             events += self._judge_reading(device_id, rule, reading, ts)
