@@ -24,8 +24,27 @@ and 16-QAM about 20 dB to run clean, hence a warning below 25 dB and
 critical below 20 dB.  Micro-reflections are, in the RFC's words, only a rough
 indication, so they are shown without a limit.
 
+Unused channels.  A CMTS lists every logical upstream channel it could run,
+configured or not (the second logical channel of each port, say); an
+unconfigured one serves SNR 0 and zero counters.  Whether a channel is in use
+is what the CMTS says of its interface in IF-MIB's ifTable, same ifIndex:
+
+====== ============================= ==========================================
+column object                        published as
+====== ============================= ==========================================
+7      ifAdminStatus                 up(1), down(2), testing(3)
+8      ifOperStatus                  up(1), down(2), testing(3), unknown(4),
+                                     dormant(5), notPresent(6), lowerLayerDown(7)
+====== ============================= ==========================================
+
+A channel whose ifAdminStatus is not up is not in use (`rows_in_use`): listed,
+but judged by neither health nor alarms.  A channel the operator set up whose
+ifOperStatus is down is a fault, critical.  ifTable lists every interface of
+the CMTS (Ethernet, downstream); only the rows of upstream channels, those in
+docsIfSignalQualityTable, are kept (`_upstream_only`).
+
 A cable modem serves the same table for its downstream channels; point this
-driver at the CMTS.  No quirks are handled: the objects are read as standard.
+driver at the CMTS.
 """
 
 from __future__ import annotations
@@ -40,15 +59,19 @@ from fieldagent.driver import (
     Limits,
     Metric,
     OidValue,
+    RowsInUse,
     Scenario,
     SimModel,
     ValueType,
     row_key,
+    split_row_key,
 )
-from fieldagent.model import HealthState, Value
+from fieldagent.model import HealthState, Reading, Value
 
 _SIGNAL_QUALITY = "1.3.6.1.2.1.10.127.1.1.4.1"
 """docsIfSignalQualityEntry."""
+_IF_ENTRY = "1.3.6.1.2.1.2.2.1"
+"""IF-MIB ifEntry."""
 
 TABLE = "channel"
 
@@ -57,6 +80,21 @@ CORRECTED = "docsis.upstream.corrected_cw_per_s"
 UNCORRECTABLE = "docsis.upstream.uncorrectable_cw_per_s"
 SNR = "docsis.upstream.snr_db"
 MICROREFLECTIONS = "docsis.upstream.microreflections_dbc"
+ADMIN_STATUS = "docsis.upstream.admin_status"
+OPER_STATUS = "docsis.upstream.oper_status"
+
+IF_STATUS = {1: "up", 2: "down", 3: "testing"}
+"""ifAdminStatus."""
+IF_OPER_STATUS = {
+    1: "up",
+    2: "down",
+    3: "testing",
+    4: "unknown",
+    5: "dormant",
+    6: "notPresent",
+    7: "lowerLayerDown",
+}
+"""ifOperStatus."""
 
 UNCORRECTABLE_LIMITS = Limits(warn_high=1, crit_high=10)
 SNR_LIMITS = Limits(warn_low=25, crit_low=20)
@@ -105,7 +143,50 @@ METRICS = (
         valid=(0, 255),
         table=TABLE,
     ),
+    Metric(
+        ADMIN_STATUS,
+        "",
+        f"{_IF_ENTRY}.7",
+        "Channel configured (ifAdminStatus)",
+        ValueType.ENUM,
+        enum=IF_STATUS,
+        table=TABLE,
+    ),
+    Metric(
+        OPER_STATUS,
+        "",
+        f"{_IF_ENTRY}.8",
+        "Channel working (ifOperStatus)",
+        ValueType.ENUM,
+        enum=IF_OPER_STATUS,
+        states={
+            "down": HealthState.CRITICAL,
+            "lowerLayerDown": HealthState.CRITICAL,
+            "notPresent": HealthState.CRITICAL,
+            "testing": HealthState.WARNING,
+            "unknown": HealthState.WARNING,
+        },
+        table=TABLE,
+    ),
 )
+
+COUNTERS = (UNERRORED, CORRECTED, UNCORRECTABLE)
+SIGNAL_QUALITY_KEYS = frozenset({*COUNTERS, SNR, MICROREFLECTIONS})
+INTERFACE_KEYS = frozenset({ADMIN_STATUS, OPER_STATUS})
+
+
+def _upstream_only(readings: dict[str, Reading]) -> None:
+    """Drop the ifTable rows of interfaces that are no upstream channel (Ethernet, downstream)."""
+    channels = set()
+    for key in readings:
+        parts = split_row_key(key)
+        if parts is not None and parts[0] in SIGNAL_QUALITY_KEYS:
+            channels.add(parts[2])
+    for key in list(readings):
+        parts = split_row_key(key)
+        if parts is not None and parts[0] in INTERFACE_KEYS and parts[2] not in channels:
+            del readings[key]
+
 
 COUNTER32 = 1 << 32
 
@@ -133,7 +214,13 @@ def _load(unerrored: float) -> Traffic:
 
 
 NORMAL_TRAFFIC = {"4": _load(4200), "5": _load(3600), "6": _load(5100), "7": _load(2900)}
-"""ifIndex 4-7: the four upstream ports of a small headend CMTS."""
+"""ifIndex 4-7: the first logical channel of the four upstream ports of a small headend CMTS."""
+
+UNCONFIGURED = ("8", "9", "10", "11")
+"""ifIndex 8-11: the second logical channel of each port, which nobody configured.
+
+The CMTS lists them all the same: admin and oper down, SNR 0, counters at 0.
+"""
 
 
 def count(
@@ -196,6 +283,18 @@ def _counter_wrap(
     count(values, near_wrap(), elapsed_s, NORMAL_TRAFFIC)
 
 
+DOWN_CHANNEL = "5"
+
+
+def _channel_down(
+    values: MutableMapping[str, Value], start: Mapping[str, Value], elapsed_s: float
+) -> None:
+    """A configured channel stops (its port's receiver failed): oper down, nothing received."""
+    count(values, start, elapsed_s, {k: v for k, v in NORMAL_TRAFFIC.items() if k != DOWN_CHANNEL})
+    values[row_key(OPER_STATUS, TABLE, DOWN_CHANNEL)] = "down"
+    values[row_key(SNR, TABLE, DOWN_CHANNEL)] = 0.0
+
+
 def _initial() -> dict[str, Value]:
     snr = {"4": 34.5, "5": 36.0, "6": 32.8, "7": 35.2}
     microreflections = {"4": 32, "5": 30, "6": 35, "7": 28}
@@ -205,6 +304,14 @@ def _initial() -> dict[str, Value]:
         values.update({key: int(per_s * 86_400) for key, per_s in load.rates(channel).items()})
         values[row_key(SNR, TABLE, channel)] = snr[channel]
         values[row_key(MICROREFLECTIONS, TABLE, channel)] = microreflections[channel]
+        values[row_key(ADMIN_STATUS, TABLE, channel)] = "up"
+        values[row_key(OPER_STATUS, TABLE, channel)] = "up"
+    for channel in UNCONFIGURED:
+        values.update({row_key(key, TABLE, channel): 0 for key in COUNTERS})
+        values[row_key(SNR, TABLE, channel)] = 0.0
+        values[row_key(MICROREFLECTIONS, TABLE, channel)] = 0
+        values[row_key(ADMIN_STATUS, TABLE, channel)] = "down"
+        values[row_key(OPER_STATUS, TABLE, channel)] = "down"
     return values
 
 
@@ -213,7 +320,8 @@ SIMULATOR = SimModel(
     scenarios={
         "normal": Scenario(
             "normal",
-            "traffic on four clean upstream channels: the counters keep counting",
+            "traffic on four clean upstream channels, the counters counting; four "
+            "unconfigured logical channels listed with SNR 0, not in use",
             _normal,
             expect=Expect(HealthState.OK),
         ),
@@ -224,6 +332,14 @@ SIMULATOR = SimModel(
             _noisy_upstream,
             expect=Expect(HealthState.CRITICAL, {row_key(SNR, TABLE, NOISY_CHANNEL): NOISY_SNR_DB}),
         ),
+        "channel_down": Scenario(
+            "channel_down",
+            f"configured channel {DOWN_CHANNEL} stops: ifOperStatus down, SNR 0",
+            _channel_down,
+            expect=Expect(
+                HealthState.CRITICAL, {row_key(OPER_STATUS, TABLE, DOWN_CHANNEL): "down"}
+            ),
+        ),
         "counter_wrap": Scenario(
             "counter_wrap",
             f"the codeword counters start just below 2**32 and wrap after {WRAP_AFTER_S:g} s",
@@ -233,7 +349,7 @@ SIMULATOR = SimModel(
     },
     noise={SNR: 0.5},
     extra_objects={
-        "1.3.6.1.2.1.1.1.0": "CMTS, 4 upstream channels (simulated)",
+        "1.3.6.1.2.1.1.1.0": "CMTS, 4 upstream ports of 2 logical channels (simulated)",
         "1.3.6.1.2.1.1.2.0": OidValue("1.3.6.1.4.1.99999.1.127"),
     },
 )
@@ -245,9 +361,12 @@ DRIVER = Driver(
     protocol="snmp",
     metrics=METRICS,
     simulator=SIMULATOR,
+    fixup=_upstream_only,
     identity=Identity(probe_oid=_SIGNAL_QUALITY),
+    rows_in_use=(RowsInUse(TABLE, ADMIN_STATUS, frozenset({"up"})),),
     description="Any CMTS implementing the standard DOCS-IF-MIB (RFC 4546): upstream SNR, "
-    "micro-reflections and codeword error rates per channel.",
+    "micro-reflections and codeword error rates per channel; channels whose IF-MIB "
+    "ifAdminStatus is not up are listed but not judged.",
     sample_config="""[[device]]
 id = "cmts1"
 driver = "docsis_cmts"

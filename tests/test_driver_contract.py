@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 import pytest
 
 from drivers import REGISTRY, get_driver
+from drivers import docsis_cmts as cmts
+from drivers.docsis_cmts import DRIVER as CMTS
 from drivers.ups_rfc1628 import DRIVER as UPS
-from fieldagent.driver import Limits, RawValue
-from fieldagent.model import HealthState, Quality, Value
+from fieldagent.driver import Limits, RawValue, ValueType, row_key
+from fieldagent.model import HealthState, Quality, Reading, Value
 
 TS = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
@@ -111,3 +113,53 @@ def test_zero_runtime_on_battery_stays_a_real_value() -> None:
 def test_registry_lookup_names_known_drivers() -> None:
     with pytest.raises(KeyError, match="ups_rfc1628"):
         get_driver("nope")
+
+
+# -- rows not in use -----------------------------------------------------------------------
+
+
+def test_every_rows_in_use_declaration_names_a_state_column_of_its_table() -> None:
+    declared = [(d, r) for d in REGISTRY.values() for r in d.rows_in_use]
+    assert {d.name for d, _ in declared} >= {"docsis_cmts", "ird_satellite"}
+    for driver, rows in declared:
+        column = driver.metric(row_key(rows.column, rows.table, "1"))
+        assert column.table == rows.table, driver.name
+        assert column.type in (ValueType.ENUM, ValueType.BOOL), driver.name
+        known: set[str | bool] = (
+            set(column.enum.values()) if column.type is ValueType.ENUM else {True, False}
+        )
+        assert rows.values and rows.values <= known, driver.name
+
+
+def _cmts_readings(**changes: Value) -> dict[str, Reading]:
+    values = {**CMTS.simulator.initial, **{k.replace("__", "."): v for k, v in changes.items()}}
+    objects = {oid: raw for oid, raw in CMTS.encode(values).items() if raw is not None}
+    return {r.key: r for r in CMTS.decode(objects, TS)}
+
+
+def test_every_reading_of_a_row_the_device_says_is_unused_is_marked_and_still_there() -> None:
+    readings = _cmts_readings()
+    unused = {k for k, r in readings.items() if not r.in_use}
+    assert unused == {
+        row_key(metric.key, cmts.TABLE, channel)
+        for metric in CMTS.metrics
+        for channel in cmts.UNCONFIGURED
+    }
+    assert readings[row_key(cmts.SNR, cmts.TABLE, "8")].value == 0
+    assert readings[row_key(cmts.SNR, cmts.TABLE, "8")].quality is Quality.OK
+
+
+def test_a_row_whose_in_use_column_is_not_read_counts_as_in_use() -> None:
+    admin = row_key(cmts.ADMIN_STATUS, cmts.TABLE, "8")
+    readings = _cmts_readings(**{admin: None})  # the CMTS serves no ifAdminStatus for it
+    assert admin not in readings
+    assert readings[row_key(cmts.SNR, cmts.TABLE, "8")].in_use
+    assert not readings[row_key(cmts.SNR, cmts.TABLE, "9")].in_use
+
+
+def test_interface_rows_of_no_upstream_channel_are_left_out() -> None:
+    extra = {"1.3.6.1.2.1.2.2.1.7.1": 1, "1.3.6.1.2.1.2.2.1.8.1": 1}  # IF-MIB, an Ethernet port
+    objects = {**CMTS.encode(dict(CMTS.simulator.initial)), **extra}
+    keys = {r.key for r in CMTS.decode(objects, TS)}
+    assert row_key(cmts.ADMIN_STATUS, cmts.TABLE, "1") not in keys
+    assert row_key(cmts.ADMIN_STATUS, cmts.TABLE, "4") in keys

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
+from drivers import docsis_cmts as cmts
+from drivers.docsis_cmts import DRIVER as CMTS
 from drivers.ups_rfc1628 import DRIVER as UPS
+from fieldagent.driver import row_key
 from fieldagent.health import evaluate, snapshot_state
 from fieldagent.model import HealthState, PollResult, Value
 
@@ -46,3 +50,22 @@ def test_a_poll_without_an_answer_is_unreachable_at_once() -> None:
     assert snapshot_state(UPS, silent()) is HealthState.UNREACHABLE
     assert snapshot_state(UPS, answered()) is HealthState.OK
     assert snapshot_state(UPS, answered(ups__battery__charge_pct=10)) is HealthState.CRITICAL
+
+
+def test_rows_not_in_use_are_listed_but_not_judged() -> None:
+    """A CMTS's unconfigured logical channels read SNR 0: no problem while admin down."""
+    values = {**CMTS.simulator.initial, row_key(cmts.SNR, cmts.TABLE, "4"): 18.0}
+    result = PollResult("cmts1", TS, CMTS.decode(CMTS.encode(values), TS))
+    unconfigured = row_key(cmts.SNR, cmts.TABLE, cmts.UNCONFIGURED[0])
+    assert {r.key: r.value for r in result.readings}[unconfigured] == 0
+
+    health = evaluate(CMTS, result)
+
+    assert [(p.metric, p.state) for p in health.problems] == [
+        (row_key(cmts.SNR, cmts.TABLE, "4"), HealthState.CRITICAL)
+    ]
+    undeclared = replace(CMTS, rows_in_use=())
+    every_row = evaluate(
+        undeclared, PollResult("cmts1", TS, undeclared.decode(undeclared.encode(values), TS))
+    )
+    assert unconfigured in {p.metric for p in every_row.problems}

@@ -40,6 +40,8 @@ TITLES_VI: Mapping[str, str] = {
     "docsis.upstream.uncorrectable_cw_per_s": "Từ mã lỗi không sửa được",
     "docsis.upstream.snr_db": "SNR đường lên",
     "docsis.upstream.microreflections_dbc": "Vi phản xạ",
+    "docsis.upstream.admin_status": "Kênh được cấu hình (ifAdminStatus)",
+    "docsis.upstream.oper_status": "Kênh hoạt động (ifOperStatus)",
     # transmitters
     "rf.forward_power_w": "Công suất phát",
     "rf.reflected_power_w": "Công suất phản xạ",
@@ -104,6 +106,7 @@ TITLES_VI: Mapping[str, str] = {
     "ird.ber": "Tỷ lệ lỗi bit sau Viterbi",
     "ird.signal_quality_pct": "Chất lượng tín hiệu",
     "ird.signal_dbm": "Mức tín hiệu đầu vào",
+    "ird.input_enabled": "Đầu vào được sử dụng",
     # optical headend
     "module.temperature_c": "Nhiệt độ mô-đun",
     "optical.output_dbm": "Công suất quang đầu ra của laser",

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from drivers import REGISTRY
-from fieldagent.alarms import Transition
+from fieldagent.alarms import AlarmEvent, Transition
 from fieldagent.alarms.engine import REASON_CAUSE_OVER, REASON_MAINTENANCE, REASON_SUPERSEDED
 from fieldagent.alarms.messages import TITLES_VI
 from fieldagent.driver import ValueType
@@ -289,6 +289,40 @@ def test_counter_rates_are_judged_by_the_same_limits() -> None:
         "cw/s",
     )
     assert "12.5 cw/s" in raised.alarm.message_en and "10 cw/s" in raised.alarm.message_vi
+
+
+def _cmts_poll(station: Station, after: float, **changes: Value) -> list[AlarmEvent]:
+    """One poll of cmts1 as the driver decodes the simulated CMTS with `changes` (row keys)."""
+    driver = REGISTRY["docsis_cmts"]
+    ts = station.clock.advance(after)
+    values = {**driver.simulator.initial, **changes}
+    result = PollResult("cmts1", ts, driver.decode(driver.encode(values), ts))
+    events = station.engine.observe("cmts1", result)
+    station.events += events
+    return events
+
+
+def test_channels_not_in_use_raise_nothing_and_a_channel_taken_out_of_use_clears() -> None:
+    snr = "docsis.upstream.snr_db"
+    immediate = {"delay_s": 0, "clear_delay_s": 0}
+    cmts = with_limits(
+        CMTS, docsis__upstream__snr_db=immediate, docsis__upstream__oper_status=immediate
+    )
+    station = Station(station_config([cmts]))
+    # ifIndex 8-11: unconfigured logical channels, SNR 0, ifAdminStatus down.
+    assert _cmts_poll(station, 0) == []
+    assert station.engine.device_state("cmts1") is HealthState.OK
+    noisy = {f"{snr}[channel=4]": 15.0}
+    assert transitions(_cmts_poll(station, 10, **noisy)) == [
+        ("raised", f"cmts1/{snr}[channel=4]/low", "critical")
+    ]
+    retired = {**noisy, "docsis.upstream.admin_status[channel=4]": "down"}
+    [cleared] = _cmts_poll(station, 10, **retired)
+    assert (cleared.transition, cleared.alarm.rule) == (Transition.CLEARED, f"{snr}[channel=4]")
+    broken = {"docsis.upstream.oper_status[channel=5]": "down"}
+    assert transitions(_cmts_poll(station, 10, **broken)) == [
+        ("raised", "cmts1/docsis.upstream.oper_status[channel=5]/state", "critical")
+    ]
 
 
 # ---------------------------------------------------------------- quality

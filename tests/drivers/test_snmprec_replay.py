@@ -1,6 +1,6 @@
-"""The UPS driver against agents nobody here wrote: .snmprec recordings replayed by snmpsim.
+"""Drivers against agents nobody here wrote: .snmprec recordings replayed by snmpsim.
 
-Two recordings, each served by a real `snmpsim-command-responder` process on its
+Three recordings, each served by a real `snmpsim-command-responder` process on its
 own loopback address and a free port (snmpsim answers the community named after
 the file, without `.snmprec`):
 
@@ -9,7 +9,10 @@ the file, without `.snmprec`):
 - one written by hand (tests/data/ups_tenths_charge.snmprec) for a card with
   the quirks of real UPS cards, charge in tenths of a percent among them, read
   through the station file's `[device.scaling]` override as the agent and
-  `fieldagent poll` do.
+  `fieldagent poll` do;
+- one written by hand (tests/data/cmts_unconfigured_channels.snmprec) for a
+  CMTS that lists logical upstream channels nobody configured (SNR 0, IF-MIB
+  ifAdminStatus down): listed, healthy, no alarm.
 """
 
 from __future__ import annotations
@@ -24,27 +27,34 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
 from drivers import REGISTRY, get_driver
+from drivers import docsis_cmts as cmts
+from drivers.docsis_cmts import DRIVER as CMTS
 from drivers.ups_rfc1628 import DRIVER as UPS
 from fieldagent import cli
 from fieldagent.config import DeviceSection, load_config
-from fieldagent.driver import Driver, RawValue
+from fieldagent.driver import Driver, RawValue, split_row_key
 from fieldagent.health import evaluate
 from fieldagent.identify import identify
-from fieldagent.localbroker import free_port
+from fieldagent.localbroker import LocalBroker, free_port
 from fieldagent.model import HealthState, PollResult, Quality, Value
 from fieldagent.poller import Poller
 from fieldagent.sim.device import parse_oid
 from fieldagent.transports.snmp import SnmpClient, SnmpError, SnmpTarget
+from tests.agentproc import fieldagent
+from tests.alarms import Station, station_config, with_limits
+from tests.mqtt_probe import MqttProbe, retained_snapshot
 from tests.simrunner import SimRunner, device_fields
+from tests.stationfile import write_station
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 HAND_WRITTEN = DATA / "ups_tenths_charge.snmprec"
+UNCONFIGURED_CHANNELS = DATA / "cmts_unconfigured_channels.snmprec"
 
 START_TIMEOUT_S = 30.0
 """How long snmpsim may take to answer its first request (it indexes the files first)."""
@@ -340,11 +350,12 @@ def station_file(tmp_path: Path, card: Replay, version: str = "2c") -> Path:
     return path
 
 
-def test_the_hand_written_recording_is_in_oid_order() -> None:
+@pytest.mark.parametrize("recording", [HAND_WRITTEN, UNCONFIGURED_CHANNELS], ids=lambda p: p.stem)
+def test_the_hand_written_recording_is_in_oid_order(recording: Path) -> None:
     """snmpsim answers GETNEXT by searching the file: records out of order would be skipped."""
     oids = [
         parse_oid(line.split("|")[0])
-        for line in HAND_WRITTEN.read_text().splitlines()
+        for line in recording.read_text().splitlines()
         if line and not line.startswith("#")
     ]
     assert oids == sorted(oids)
@@ -412,3 +423,111 @@ def test_identify_reads_the_hex_sysdescr_and_suggests_the_ups_driver(
     assert descr == "UPS SNMP Agent\r\nFirmware v2.10"
     assert object_id == "1.3.6.1.2.1.33"
     assert UPS.name in suggested
+
+
+# -- a hand-written recording of a CMTS with unconfigured logical channels ---------------
+
+CMTS_COMMUNITY = UNCONFIGURED_CHANNELS.stem
+CONFIGURED, UNCONFIGURED = ("5", "7"), ("6", "8")
+"""Logical upstream channels by ifIndex: the first and second of each of the two ports."""
+
+
+@pytest.fixture
+def cmts_recording(replay: ReplayFn, tmp_path: Path) -> Replay:
+    data = tmp_path / "cmts-data"
+    data.mkdir()
+    shutil.copy(UNCONFIGURED_CHANNELS, data)
+    return replay(data, "127.0.0.74")
+
+
+def in_use_by_channel(result: PollResult, key: str) -> dict[str, tuple[Value, bool]]:
+    """Channel -> (value, in use) of one column."""
+    return {
+        parts[2]: (r.value, r.in_use)
+        for r in result.readings
+        if (parts := split_row_key(r.key)) is not None and parts[0] == key
+    }
+
+
+@needs_snmpsim
+def test_unconfigured_channels_are_listed_healthy_and_raise_no_alarm(
+    cmts_recording: Replay,
+) -> None:
+    device = cmts_recording.device(CMTS_COMMUNITY, driver=CMTS.name)
+
+    first, second = poll_each([(device, CMTS), (device, CMTS)])  # two: counters become rates
+
+    assert second.error is None
+    assert in_use_by_channel(second, cmts.SNR) == {
+        "5": (35.2, True),
+        "6": (0, False),
+        "7": (31.8, True),
+        "8": (0, False),
+    }
+    # ifTable's Ethernet, downstream and physical upstream rows are no channel.
+    assert set(in_use_by_channel(second, cmts.ADMIN_STATUS)) == {*CONFIGURED, *UNCONFIGURED}
+    assert {r.quality for r in second.readings} == {Quality.OK}
+    assert evaluate(CMTS, second).problems == ()
+    immediate = {"delay_s": 0, "clear_delay_s": 0}
+    station = Station(
+        station_config(
+            [
+                with_limits(
+                    {"id": "cmts1", "driver": CMTS.name, "host": cmts_recording.host},
+                    docsis__upstream__snr_db=immediate,
+                    docsis__upstream__oper_status=immediate,
+                )
+            ]
+        )
+    )
+    assert station.engine.observe("cmts1", first) + station.engine.observe("cmts1", second) == []
+    # What the declaration does: judged row by row, the unconfigured channels are critical.
+    undeclared = replace(CMTS, rows_in_use=())
+    (every_row,) = poll_each([(device, undeclared)])
+    assert {p.metric for p in evaluate(undeclared, every_row).problems} == {
+        f"{key}[channel={channel}]"
+        for key in (cmts.SNR, cmts.OPER_STATUS)
+        for channel in UNCONFIGURED
+    }
+
+
+@needs_snmpsim
+def test_the_agent_publishes_unconfigured_channels_as_not_in_use_and_the_cmts_healthy(
+    cmts_recording: Replay, tmp_path: Path, broker: LocalBroker, probe: MqttProbe
+) -> None:
+    config = write_station(
+        tmp_path,
+        [
+            {
+                "id": "cmts1",
+                "driver": CMTS.name,
+                "host": cmts_recording.host,
+                "port": cmts_recording.port,
+                "community": CMTS_COMMUNITY,
+                "timeout": 1.0,
+                "request_retries": 1,
+            }
+        ],
+        mqtt={"url": broker.url},
+    )
+
+    done = fieldagent("run", "-c", str(config), "--once")
+
+    assert done.returncode == 0, done.stderr
+    root = "bctv/v1/test-station"
+    health = retained_snapshot(broker.host, broker.port, [f"{root}/cmts1/health"])
+    assert (health[f"{root}/cmts1/health"]["state"], health[f"{root}/cmts1/health"]["alarms"]) == (
+        "ok",
+        [],
+    )
+    (telemetry,) = [
+        m.json()
+        for m in probe.wait_for(lambda ms: any(m.topic.endswith("/telemetry") for m in ms))
+        if m.topic.endswith("/telemetry")
+    ]
+    metrics = telemetry["metrics"]
+    for channel in UNCONFIGURED:
+        assert metrics[f"{cmts.SNR}[channel={channel}]"]["value"] == 0
+        assert metrics[f"{cmts.SNR}[channel={channel}]"]["in_use"] is False
+    for channel in CONFIGURED:
+        assert metrics[f"{cmts.SNR}[channel={channel}]"]["in_use"] is True
