@@ -19,11 +19,12 @@ column meaning                           model's encoding (INTEGER unless noted)
 Lock state, input signal level and the service (channel) name are not among
 the published columns; the model serves them at columns 101 (lock, TruthValue
 1 locked / 2 not), 102 (signal level, tenths of a dBm) and 103 (service name,
-DisplayString).  They lie beyond the published column numbers on purpose: a
-real IRD-2900, which has no such columns, then yields no reading for them
-rather than a misread one.  The encodings are the model's too; check them
-against the vendor's MIB file before trusting a real unit, and correct a
-scale with `[device.scaling]`.
+DisplayString), and whether the input is in use at all at column 104 (TruthValue
+1 enabled / 2 disabled: an input with no dish on it).  They lie beyond the
+published column numbers on purpose: a real IRD-2900, which has no such
+columns, then yields no reading for them rather than a misread one.  The
+encodings are the model's too; check them against the vendor's MIB file before
+trusting a real unit, and correct a scale with `[device.scaling]`.
 
 BER is a float such as 1e-8 and SNMP has no float: it travels as an integer
 count of errored bits per 10^9 (1e-8 -> 10), i.e. a divisor of 10^9.  Below
@@ -36,6 +37,10 @@ uses 1 and 2 (a real IRD-2900 was seen with a large index such as 1392508928).
 PBI IRDs (enterprise 1070) serve one input as scalars (C/N
 ``...1070.3.1.1.104.1.1.8.0`` in tenths, signal ``...104.1.1.6.0``) and are
 not read by this driver.
+
+An input the IRD reports disabled is not in use (`rows_in_use`): listed, but
+its lost lock and empty measurements raise nothing; without column 104 every
+input counts as in use.
 
 Quirk handled: an unlocked input has no carrier to measure, yet an IRD may go
 on serving numbers for it (the model serves zeros).  Those would raise a critical link margin
@@ -55,6 +60,7 @@ from fieldagent.driver import (
     Limits,
     Metric,
     OidValue,
+    RowsInUse,
     Scenario,
     SimModel,
     ValueType,
@@ -77,6 +83,7 @@ BER = "ird.ber"
 QUALITY = "ird.signal_quality_pct"
 SIGNAL = "ird.signal_dbm"
 SERVICE = "ird.service"
+ENABLED = "ird.input_enabled"
 
 LINK_MARGIN_WARN_DB = 1.0
 """Below 1 dB of margin a little more rain takes the picture: time to look."""
@@ -133,6 +140,7 @@ METRICS = (
         table=TABLE,
     ),
     Metric(SERVICE, "", f"{_STATUS}.103", "Service name", ValueType.TEXT, table=TABLE),
+    Metric(ENABLED, "", f"{_STATUS}.104", "Input in use", ValueType.BOOL, table=TABLE),
 )
 
 CARRIER_MEASUREMENTS = (CN, EBN0, LINK_MARGIN, BER, QUALITY)
@@ -233,6 +241,21 @@ def _service_changed(
     values[row(SERVICE, SERVICE_CHANGED_INPUT)] = UNEXPECTED_SERVICE
 
 
+DISABLED_INPUT = 2
+
+
+def _input_disabled(
+    values: MutableMapping[str, Value], start: Mapping[str, Value], elapsed_s: float
+) -> None:
+    """Input 2's dish is taken away and the input disabled: unlocked, no RF, no service."""
+    values[row(ENABLED, DISABLED_INPUT)] = False
+    values[row(LOCKED, DISABLED_INPUT)] = False
+    values[row(SIGNAL, DISABLED_INPUT)] = NO_RF_DBM
+    values[row(SERVICE, DISABLED_INPUT)] = ""
+    for key in CARRIER_MEASUREMENTS:
+        values[row(key, DISABLED_INPUT)] = 0
+
+
 SIMULATOR = SimModel(
     initial={
         row(LOCKED, 1): True,
@@ -243,6 +266,7 @@ SIMULATOR = SimModel(
         row(QUALITY, 1): quality_pct(10.5),
         row(SIGNAL, 1): -42.0,
         row(SERVICE, 1): "VTV1 HD",
+        row(ENABLED, 1): True,
         row(LOCKED, 2): True,
         row(CN, 2): 11.2,
         row(EBN0, 2): 9.4,
@@ -251,6 +275,7 @@ SIMULATOR = SimModel(
         row(QUALITY, 2): quality_pct(11.2),
         row(SIGNAL, 2): -45.5,
         row(SERVICE, 2): "VTV3 HD",
+        row(ENABLED, 2): True,
     },
     scenarios={
         "signal_loss": Scenario(
@@ -278,6 +303,15 @@ SIMULATOR = SimModel(
                 after_s=300,
             ),
         ),
+        "input_disabled": Scenario(
+            "input_disabled",
+            f"input {DISABLED_INPUT} is disabled (no dish on it): unlocked, listed, not judged",
+            _input_disabled,
+            expect=Expect(
+                HealthState.OK,
+                {row(ENABLED, DISABLED_INPUT): False, row(LOCKED, DISABLED_INPUT): False},
+            ),
+        ),
         "service_changed": Scenario(
             "service_changed",
             f"input 2 now carries {UNEXPECTED_SERVICE!r}, not on the line-up",
@@ -301,8 +335,10 @@ DRIVER = Driver(
     simulator=SIMULATOR,
     fixup=_fixup,
     identity=Identity(sys_object_ids=(_SCOPUS,), probe_oid=_STATUS),
+    rows_in_use=(RowsInUse(TABLE, ENABLED, frozenset({True})),),
     description="Satellite IRD at a headend: lock, C/N, Eb/N0, link margin, BER, level and "
-    "service name per input (model of a Scopus-style private MIB).",
+    "service name per input (model of a Scopus-style private MIB); disabled inputs are "
+    "listed but not judged.",
     sample_config="""[[device]]
 id = "ird1"
 driver = "ird_satellite"

@@ -7,6 +7,8 @@ not have: an unreachable device, a bad, missing or invalid reading, an empty
 table or a limit not set make it `incomplete`, never `pass` (nor `fail`: the
 equipment may be fine).  A readiness item whose counter did not grow enough
 is `incomplete`, not `fail`, while the history does not yet cover its window.
+A table row the device says is not in use (an unconfigured channel) is not
+judged: its check is `n/a`, and an item whose every check is `n/a` is `n/a`.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from fieldagent.checklist.report import (
     overall,
 )
 from fieldagent.checklist.resolve import StationItem
-from fieldagent.driver import row_key, split_row_key
+from fieldagent.driver import Driver, base_key, row_key, split_row_key
 from fieldagent.model import PollResult, Quality, Reading
 
 HistoryWindow = Callable[[str, str, datetime], list[Sample]]
@@ -83,7 +85,8 @@ def judge_item(item: StationItem, seen: Observations, judge: Judge) -> ItemResul
                 for check in _device_checks(item, condition, device, seen, judge)
             ]
         )
-    status = overall([c.status for c in checks]) if checks else Status.NOT_APPLICABLE
+    judged: list[Status] = [c.status for c in checks if c.status is not Status.NOT_APPLICABLE]
+    status = overall(judged) if judged else Status.NOT_APPLICABLE
     return result_of(item, status, checks)
 
 
@@ -125,8 +128,11 @@ def _device_checks(
         read = ", ".join(sorted(condition.metrics & tables))
         return [Check(device=device, status=Status.INCOMPLETE, reason=Reason.NO_ROWS, detail=read)]
     window = judge.now - timedelta(days=item.item.within_days or 0)
+    unused = _unused_rows(readings)
     return [
-        _check(
+        _not_in_use(device, row, judge.rules.driver(device), readings)
+        if row is not None and row in unused
+        else _check(
             device,
             row,
             condition,
@@ -135,6 +141,35 @@ def _device_checks(
         )
         for row in (rows if rows is not None else [None])
     ]
+
+
+def _unused_rows(readings: Mapping[str, Reading]) -> set[str]:
+    """The rows ("channel=2") whose readings the driver marked not in use."""
+    unused: set[str] = set()
+    for key, reading in readings.items():
+        parts = split_row_key(key)
+        if parts is not None and not reading.in_use:
+            unused.add(f"{parts[1]}={parts[2]}")
+    return unused
+
+
+def _not_in_use(device: str, row: str, driver: Driver, readings: Mapping[str, Reading]) -> Check:
+    """The check of a row not in use: n/a, with the reading that says so as its evidence."""
+    label, _, index = row.partition("=")
+    said = [
+        reading
+        for declared in driver.rows_in_use
+        if declared.table == label
+        and (reading := readings.get(row_key(declared.column, label, index))) is not None
+    ]
+    return Check(
+        device=device,
+        row=row,
+        status=Status.NOT_APPLICABLE,
+        reason=Reason.NOT_IN_USE,
+        detail=", ".join(f"{base_key(r.key)} {r.value}" for r in said),
+        readings=[ReadingUsed.of(r) for r in said],
+    )
 
 
 def _rows(tables: frozenset[str], readings: Mapping[str, Reading]) -> list[str] | None:

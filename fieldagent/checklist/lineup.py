@@ -4,7 +4,8 @@ The directive (item 8) asks stations to make sure the cable network carries
 nothing but its licensed channels.  The services every device of the item's
 kind decodes (every row of its `services` metric, e.g. an IRD's inputs) are
 compared, as a set, with `[checklist] lineup` of the station file; a renamed
-service shows as one missing and one extra.  Names are compared without
+service shows as one missing and one extra; a row the device says is not in
+use (a disabled input) carries nothing and is left out.  Names are compared without
 regard to case and runs of spaces ("VTV1  hd" is "VTV1 HD"), as IRDs and
 licences spell them differently; the report shows them as written.
 """
@@ -33,7 +34,7 @@ def lineup_check(
         (device, reading)
         for device in devices
         for reading in results[device].readings
-        if base_key(reading.key) == services_key
+        if base_key(reading.key) == services_key and reading.in_use
     ]
     used = [reading for _, reading in pairs]
     evidence = [ReadingUsed.of(reading, f"{device}:{reading.key}") for device, reading in pairs]

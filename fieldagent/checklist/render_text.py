@@ -68,6 +68,7 @@ REASON_WORDS: dict[Lang, dict[Reason, str]] = {
         Reason.NOT_RUN: "mục thủ công, không hỏi trong lần chạy tự động",
         Reason.CANNOT_EVALUATE: "số đo không dùng được cho điều kiện",
         Reason.LINEUP_DIFFERS: "kênh không khớp danh mục được cấp phép",
+        Reason.NOT_IN_USE: "thiết bị báo dòng này không sử dụng",
     },
     "en": {
         Reason.UNREACHABLE: "the device did not answer",
@@ -79,6 +80,7 @@ REASON_WORDS: dict[Lang, dict[Reason, str]] = {
         Reason.NOT_RUN: "manual item, not asked in an automatic run",
         Reason.CANNOT_EVALUATE: "the readings do not fit the condition",
         Reason.LINEUP_DIFFERS: "services differ from the licensed line-up",
+        Reason.NOT_IN_USE: "the device says this row is not in use",
     },
 }
 

@@ -40,7 +40,7 @@ class Status(StrEnum):
     INCOMPLETE = "incomplete"
     FAIL = "fail"
     NOT_APPLICABLE = "n/a"
-    """The station has no device of the item's kind."""
+    """The station has no device of the item's kind; for one check, its table row is not in use."""
 
     @property
     def rank(self) -> int:
@@ -71,6 +71,8 @@ class Reason(StrEnum):
     CANNOT_EVALUATE = "cannot_evaluate"
     """The values do not fit the condition (text where a number is needed)."""
     LINEUP_DIFFERS = "lineup_differs"
+    NOT_IN_USE = "not_in_use"
+    """The device says this table row is not in use (an unconfigured channel): not judged."""
 
 
 class ReadingUsed(_Model):

@@ -278,3 +278,56 @@ def test_the_lineup_item_fails_with_the_difference(station: tuple) -> None:  # t
         "ird1:ird.service[input=1]",
         "ird1:ird.service[input=2]",
     ]
+
+
+def ird_with_input_2_disabled(**values: object) -> PollResult:
+    """An IRD poll as the driver marks it: input 2 disabled, so its readings are not in use."""
+    polled = poll("ird1", **values, **{"ird.input_enabled[input=1]": True})
+    disabled = Reading("ird.input_enabled[input=2]", False, "", Quality.OK, T0)
+    marked = get_driver("ird_satellite").mark_rows_in_use((*polled.readings, disabled))
+    return PollResult("ird1", T0, marked)
+
+
+def test_a_row_not_in_use_is_neither_a_pass_nor_a_fail(station: tuple) -> None:  # type: ignore[type-arg]
+    items, judge, _ = station
+    ird = ird_with_input_2_disabled(
+        **{"ird.link_margin_db[input=1]": 3.7, "ird.link_margin_db[input=2]": 0.0}
+    )
+    result = judge_item(items["ird.link_margin"], seen(ird), judge)
+    assert result.status is Status.PASS
+    assert [(c.row, c.status, c.reason) for c in result.checks] == [
+        ("input=1", Status.PASS, None),
+        ("input=2", Status.NOT_APPLICABLE, Reason.NOT_IN_USE),
+    ]
+    unused = result.checks[1]
+    assert unused.detail == "ird.input_enabled False"
+    assert [r.key for r in unused.readings] == ["ird.input_enabled[input=2]"]
+
+
+def test_an_item_whose_every_row_is_not_in_use_is_not_applicable(station: tuple) -> None:  # type: ignore[type-arg]
+    items, judge, _ = station
+    only_input_2 = PollResult(
+        "ird1",
+        T0,
+        get_driver("ird_satellite").mark_rows_in_use(
+            (
+                Reading("ird.locked[input=2]", False, "", Quality.OK, T0),
+                Reading("ird.input_enabled[input=2]", False, "", Quality.OK, T0),
+            )
+        ),
+    )
+    result = judge_item(items["ird.locked"], seen(only_input_2), judge)
+    assert (result.status, [c.status for c in result.checks]) == (
+        Status.NOT_APPLICABLE,
+        [Status.NOT_APPLICABLE],
+    )
+
+
+def test_the_lineup_leaves_out_the_service_of_an_input_not_in_use(station: tuple) -> None:  # type: ignore[type-arg]
+    items, judge, _ = station
+    ird = ird_with_input_2_disabled(
+        **{"ird.service[input=1]": "VTV1 HD", "ird.service[input=2]": "OLD FEED"}
+    )
+    (check,) = judge_item(items["ird.lineup"], seen(ird), judge).checks
+    assert check.lineup is not None
+    assert (check.lineup.found, check.lineup.extra) == (["VTV1 HD"], [])
