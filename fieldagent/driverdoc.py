@@ -30,6 +30,11 @@ finds it by itself. Most of it is a table (see `drivers/ups_rfc1628.py`):
    boolean values that mean trouble, and `sentinels` (raw values meaning "not available").
    A table column sets `table="input"`: the column is walked (GETBULK) and each row becomes
    a reading keyed `key[input=<row index>]`. A `counter` is published as a rate per second.
+   Multi-channel equipment lists rows nothing uses (unconfigured channels, disabled
+   inputs): `rows_in_use=(RowsInUse("channel", "<column key>", frozenset({"up"})),)` names
+   the column that says so and the values meaning "in use". The readings of other rows
+   are published with `in_use: false` and left out of health, alarms and checklist checks;
+   a row whose column is not read counts as in use.
 2. **Quirks.** `fixup` corrects known device quirks across one poll's readings; `decoder`
    (with `walk_roots`) replaces the table decode when a column cannot describe the rows.
 3. **Simulator.** `SimModel`: healthy initial values (by reading key), `noise` amplitudes,
@@ -77,6 +82,7 @@ def _markdown(driver: Driver) -> str:
         lines += ["", f"Simulator scenarios: {scenarios}; also `normal` and `no_reply`."]
     if driver.identity.sys_object_ids or driver.identity.probe_oid:
         lines += ["", f"Identified by: {_identity(driver)}."]
+    lines += [f"\n{rows}" for rows in _rows_in_use(driver)]
     if driver.sample_config:
         lines += ["", "```toml", driver.sample_config.rstrip(), "```"]
     return "\n".join(lines) + "\n"
@@ -116,6 +122,7 @@ def render_text(driver: Driver, full: bool) -> str:
     if full:
         if driver.description:
             lines += ["", driver.description]
+        lines += ["", *_rows_in_use(driver)] if driver.rows_in_use else []
         scenarios = dict.fromkeys(["normal", "no_reply", *driver.simulator.scenarios])
         lines += ["", f"scenarios: {', '.join(scenarios)}"]
         if driver.sample_config:
@@ -165,6 +172,20 @@ def _bounds(limits: Limits, critical: bool) -> str:
 
 def _states(metric: Metric) -> str:
     return ", ".join(f"{label} → {state}" for label, state in metric.states.items())
+
+
+def _rows_in_use(driver: Driver) -> list[str]:
+    """One sentence per `RowsInUse`: which rows are listed but not judged."""
+    return [
+        f"Rows in use: `{rows.table}` rows are judged only while `{rows.column}` reads "
+        + " or ".join(f"`{_label(value)}`" for value in sorted(rows.values, key=str))
+        + "; other rows are listed, not judged."
+        for rows in driver.rows_in_use
+    ]
+
+
+def _label(value: str | bool) -> str:
+    return str(value).lower() if isinstance(value, bool) else value
 
 
 def _identity(driver: Driver) -> str:
