@@ -16,6 +16,18 @@ Model layout (INTEGER values, scaled as noted; booleans are TruthValue 1/2):
     .1.4.0  RF on air                         .3.2.0  SFN synchronised
     .4.1.0  PA temperature, °C x10
 
+and an exciter table, one row per exciter slot (``[exciter=N]``), as
+dual-drive transmitters list both drives, fitted or not:
+
+    .5.1.1.N  exciter state: 1 active (on air), 2 standby (the reserve),
+              3 notFitted (an empty slot of a single-drive transmitter)
+    .5.1.2.N  exciter fault (TruthValue)
+
+An empty slot is not in use (`rows_in_use`: active or standby are): whatever
+it reports (the model's `single_drive` sets its fault flag) raises nothing.  A fault of
+the standby exciter is a warning (the reserve is lost; the active one still
+carries the site, and losing air shows in forward power and on-air).
+
 Health: TS input lost and SFN sync lost are critical (the site either mutes
 or transmits out of step with its neighbours and interferes); GPS unlock
 alone is a warning, because the reference oscillator holds SFN timing in
@@ -38,9 +50,11 @@ from fieldagent.driver import (
     Limits,
     Metric,
     OidValue,
+    RowsInUse,
     Scenario,
     SimModel,
     ValueType,
+    row_key,
 )
 from fieldagent.model import HealthState, Value
 
@@ -53,6 +67,10 @@ MER = "tx.mer_db"
 TS_PRESENT = "ts.present"
 GPS_LOCKED = "gps.locked"
 SFN_SYNCED = "sfn.synced"
+EXCITER_STATE = "exciter.state"
+EXCITER_FAULT = "exciter.fault"
+EXCITERS = "exciter"
+"""The exciter table's row label."""
 
 METRICS = (
     *tx.rf_metrics(
@@ -98,7 +116,33 @@ METRICS = (
         states={False: HealthState.CRITICAL},
     ),
     tx.pa_temperature(f"{_MODEL}.4.1.0", "PA temperature", divisor=10),
+    Metric(
+        EXCITER_STATE,
+        "",
+        f"{_MODEL}.5.1.1",
+        "Exciter state",
+        ValueType.ENUM,
+        enum={1: "active", 2: "standby", 3: "notFitted"},
+        table=EXCITERS,
+    ),
+    Metric(
+        EXCITER_FAULT,
+        "",
+        f"{_MODEL}.5.1.2",
+        "Exciter fault",
+        ValueType.BOOL,
+        states={True: HealthState.WARNING},
+        table=EXCITERS,
+    ),
 )
+
+
+def exciter(key: str, slot: int) -> str:
+    """The reading key of `key` for exciter slot `slot`."""
+    return row_key(key, EXCITERS, str(slot))
+
+
+RESERVE_SLOT = 2
 
 HOLDOVER_S = 60.0
 """How long the simulated reference holds SFN timing without GPS (real ones: minutes to hours)."""
@@ -120,6 +164,21 @@ def _ts_loss(
     values[TS_PRESENT] = False
 
 
+def _single_drive(
+    values: MutableMapping[str, Value], start: Mapping[str, Value], elapsed_s: float
+) -> None:
+    """A single-drive transmitter: slot 2 is empty, and reports its summary fault set."""
+    values[exciter(EXCITER_STATE, RESERVE_SLOT)] = "notFitted"
+    values[exciter(EXCITER_FAULT, RESERVE_SLOT)] = True
+
+
+def _reserve_fault(
+    values: MutableMapping[str, Value], start: Mapping[str, Value], elapsed_s: float
+) -> None:
+    """The standby exciter fails: still on air on the active one, but without a reserve."""
+    values[exciter(EXCITER_FAULT, RESERVE_SLOT)] = True
+
+
 HIGH_VSWR = 2.3
 RAMP_S = 60.0
 
@@ -134,6 +193,10 @@ SIMULATOR = SimModel(
         GPS_LOCKED: True,
         SFN_SYNCED: True,
         tx.PA_TEMPERATURE: 45.0,
+        exciter(EXCITER_STATE, 1): "active",
+        exciter(EXCITER_FAULT, 1): False,
+        exciter(EXCITER_STATE, RESERVE_SLOT): "standby",
+        exciter(EXCITER_FAULT, RESERVE_SLOT): False,
     },
     scenarios={
         "normal": Scenario(
@@ -155,6 +218,21 @@ SIMULATOR = SimModel(
                 HealthState.CRITICAL,
                 {GPS_LOCKED: False, SFN_SYNCED: False},
                 after_s=HOLDOVER_S + 30,
+            ),
+        ),
+        "single_drive": Scenario(
+            "single_drive",
+            f"exciter slot {RESERVE_SLOT} is empty and reports a fault: listed, not judged",
+            _single_drive,
+            expect=Expect(HealthState.OK, {exciter(EXCITER_STATE, RESERVE_SLOT): "notFitted"}),
+        ),
+        "reserve_fault": Scenario(
+            "reserve_fault",
+            f"the standby exciter (slot {RESERVE_SLOT}) fails: on air, no reserve",
+            _reserve_fault,
+            expect=Expect(
+                HealthState.WARNING,
+                {exciter(EXCITER_FAULT, RESERVE_SLOT): True, tx.ON_AIR: True},
             ),
         ),
         "high_vswr": tx.high_vswr_scenario(NOMINAL_W, HIGH_VSWR, RAMP_S),
@@ -187,9 +265,11 @@ DRIVER = Driver(
     simulator=SIMULATOR,
     fixup=tx.blank_vswr_without_power,
     identity=Identity(sys_object_ids=(_MODEL,), probe_oid=_MODEL),
+    rows_in_use=(RowsInUse(EXCITERS, EXCITER_STATE, frozenset({"active", "standby"})),),
     description=(
         "A DVB-T2 TV transmitter read over SNMP: RF power, VSWR, MER, TS input, GPS and SFN "
-        "sync (a model: no vendor MIB is public)."
+        "sync, exciter state and faults per slot, an empty slot not judged (a model: no "
+        "vendor MIB is public)."
     ),
     sample_config="""[[device]]
 id = "dvbt2-1"

@@ -120,7 +120,7 @@ def test_registry_lookup_names_known_drivers() -> None:
 
 def test_every_rows_in_use_declaration_names_a_state_column_of_its_table() -> None:
     declared = [(d, r) for d in REGISTRY.values() for r in d.rows_in_use]
-    assert {d.name for d, _ in declared} >= {"docsis_cmts", "ird_satellite"}
+    assert {d.name for d, _ in declared} >= {"docsis_cmts", "ird_satellite", "dvbt2_transmitter"}
     for driver, rows in declared:
         column = driver.metric(row_key(rows.column, rows.table, "1"))
         assert column.table == rows.table, driver.name

@@ -55,6 +55,8 @@ TITLES_VI: Mapping[str, str] = {
     "ts.present": "Có luồng TS đầu vào",
     "gps.locked": "Khóa GPS",
     "sfn.synced": "Đồng bộ SFN",
+    "exciter.state": "Trạng thái bộ kích thích",
+    "exciter.fault": "Lỗi bộ kích thích",
     "pa.temperature_c": "Nhiệt độ khối khuếch đại công suất (PA)",
     "fan.speed_rpm": "Tốc độ quạt",
     "audio.modulation_peak_pct": "Độ điều chế đỉnh",

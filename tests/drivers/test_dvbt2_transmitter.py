@@ -7,6 +7,7 @@ GPS holdover phase, the model's OID space and scaling, and a poll over UDP.
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -86,6 +87,17 @@ def test_off_air_is_critical_without_a_vswr_problem() -> None:
     state, values = health_at("off_air", 0)
     assert state is HealthState.CRITICAL
     assert values[tx.FORWARD] == 0 and values[tx.VSWR] is None
+
+
+def test_an_empty_exciter_slot_is_listed_but_not_judged_and_a_reserve_fault_is() -> None:
+    empty = dvbt2.exciter(dvbt2.EXCITER_FAULT, dvbt2.RESERVE_SLOT)
+    state, values = health_at("single_drive", 0)
+    assert (state, values[empty]) == (HealthState.OK, True)
+    device, _ = played(DRIVER, "single_drive", 0)
+    undeclared = replace(DRIVER, rows_in_use=())
+    readings = undeclared.decode(undeclared.encode(device.snapshot()), TS)
+    assert health_of(undeclared, readings, TS, "dvbt2-1") is HealthState.WARNING
+    assert health_at("reserve_fault", 0)[0] is HealthState.WARNING
 
 
 def test_the_sample_config_is_a_valid_v3_device() -> None:
