@@ -11,13 +11,13 @@ import asyncio
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
 from drivers import REGISTRY
 from fieldagent.config import DeviceSection
-from fieldagent.driver import Driver, ValueType
+from fieldagent.driver import Driver, ValueType, split_row_key
 from fieldagent.identify import identify
 from fieldagent.model import PollResult, Quality
 from fieldagent.poller import Poller
@@ -118,6 +118,30 @@ def test_each_scenario_gives_the_readings_and_health_it_declares(
                 assert values[key] == expected, key
     if declared.expect.health is not None:
         assert health_of(driver, result) is declared.expect.health, scenario
+
+
+@pytest.mark.parametrize("driver", [d for d in SNMP_DRIVERS if d.rows_in_use], ids=lambda d: d.name)
+def test_a_row_not_in_use_is_read_listed_and_judged_by_nothing(
+    serve: ServeFn, driver: Driver
+) -> None:
+    """Each declared `rows_in_use` is played by a scenario: its rows are polled and marked,
+    and the device's health is what it is without them."""
+    served = serve(driver)
+    for name, scenario in served.device.scenarios.items():
+        if scenario.silent:
+            continue
+        served.device.play("normal")  # from the initial values, not the last scenario's
+        served.device.play(name)
+        result = served.poll(times=1)
+        unused = [r for r in result.readings if not r.in_use]
+        if unused:
+            break
+    else:
+        pytest.fail(f"{driver.name}: no scenario serves a row not in use")
+    tables = {declared.table for declared in driver.rows_in_use}
+    assert {parts[1] for r in unused if (parts := split_row_key(r.key))} <= tables
+    judged = replace(result, readings=tuple(r for r in result.readings if r.in_use))
+    assert health_of(driver, result) is health_of(driver, judged), name
 
 
 @pytest.mark.parametrize("driver", SNMP_DRIVERS, ids=lambda d: d.name)

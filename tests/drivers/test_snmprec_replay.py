@@ -531,3 +531,36 @@ def test_the_agent_publishes_unconfigured_channels_as_not_in_use_and_the_cmts_he
         assert metrics[f"{cmts.SNR}[channel={channel}]"]["in_use"] is False
     for channel in CONFIGURED:
         assert metrics[f"{cmts.SNR}[channel={channel}]"]["in_use"] is True
+
+
+@needs_snmpsim
+def test_fieldagent_poll_marks_the_unconfigured_channels(
+    cmts_recording: Replay, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_station(
+        tmp_path,
+        [
+            {
+                "id": "cmts1",
+                "driver": CMTS.name,
+                "host": cmts_recording.host,
+                "port": cmts_recording.port,
+                "community": CMTS_COMMUNITY,
+            }
+        ],
+    )
+
+    assert cli.main(["poll", "-c", str(config), "cmts1", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed[f"{cmts.SNR}[channel=6]"] == {
+        "value": 0,
+        "unit": "dB",
+        "quality": "ok",
+        "in_use": False,
+    }
+    assert "in_use" not in printed[f"{cmts.SNR}[channel=5]"]
+
+    assert cli.main(["poll", "-c", str(config), "cmts1"]) == 0
+    table = capsys.readouterr().out
+    assert f"{cmts.SNR}[channel=8]" in table and "ok, not in use" in table
+    assert "health: ok" in table
