@@ -89,7 +89,10 @@ def _telemetry(data: dict[str, Any]) -> str:
     shown = [
         f"{key.split('.', 1)[-1]}={_value(m.get('value'))}{m.get('unit') or ''}"
         for key, m in metrics.items()
-        if isinstance(m, dict) and m.get("quality") == "ok" and not isinstance(m.get("value"), str)
+        if isinstance(m, dict)
+        and m.get("quality") == "ok"
+        and m.get("in_use") is not False  # an unconfigured channel's 0 says nothing
+        and not isinstance(m.get("value"), str)
     ]
     more = len(metrics) - min(len(shown), TELEMETRY_SUMMARY_LIMIT)
     tail = f" (+{more} more)" if more > 0 else ""

@@ -63,6 +63,23 @@ def test_telemetry_line_is_bounded() -> None:
     assert "metric_0_with_a_long_name=0W" in line
 
 
+def test_telemetry_line_leaves_out_rows_not_in_use() -> None:
+    metrics = {
+        "docsis.upstream.snr_db[channel=5]": {"value": 35.2, "unit": "dB", "quality": "ok"},
+        "docsis.upstream.snr_db[channel=6]": {
+            "value": 0,
+            "unit": "dB",
+            "quality": "ok",
+            "in_use": False,
+        },
+    }
+    line = render(
+        "r/s/c/telemetry", json.dumps({**BASE, "device": "c", "metrics": metrics}).encode()
+    )
+    assert "snr_db[channel=5]=35.2dB" in line
+    assert "channel=6" not in line and "(+1 more)" in line
+
+
 @pytest.mark.parametrize(
     "payload", [b"\xff\xfe", b"not json", b"[1, 2]", b"{}", b"[" * 100_000, b'{"a":' * 100_000]
 )
