@@ -6,7 +6,9 @@ driver's MODEL, placed under 1.3.6.1.4.1.32473.2: 32473 is the enterprise
 number IANA reserves for documentation (RFC 5612), so no real device can
 answer it by accident.  Map a real transmitter by copying this driver and
 replacing the OIDs with the ones of its MIB export; the keys, limits and
-scenarios stay.
+scenarios stay.  Rohde & Schwarz XX8000 transmitters have a driver on their
+published MIB, `rs_xx8000_dvbt` (the demo station's); this model stays for
+station files that name it.
 
 Model layout (INTEGER values, scaled as noted; booleans are TruthValue 1/2):
 

@@ -33,9 +33,9 @@ orders of magnitude higher.
 Rows are keyed ``[input=N]`` by the row index the IRD serves; the simulator
 uses 1 and 2 (a real IRD-2900 was seen with a large index such as 1392508928).
 
-PBI IRDs (enterprise 1070) serve one input as scalars (C/N
-``...1070.3.1.1.104.1.1.8.0`` in tenths, signal ``...104.1.1.6.0``) and are
-not read by this driver.
+PBI DCH-series IRDs (enterprise 1070) have a driver on their published MIB,
+`ird_pbi_dch`: use it for them (the demo station does).  This model stays for
+station files that name it.
 
 Quirk handled: an unlocked input has no carrier to measure, yet an IRD may go
 on serving numbers for it (the model serves zeros).  Those would raise a critical link margin
