@@ -345,11 +345,12 @@ def station_file(tmp_path: Path, card: Replay, version: str = "2c") -> Path:
     return path
 
 
-def test_the_hand_written_recording_is_in_oid_order() -> None:
+@pytest.mark.parametrize("recording", sorted(DATA.glob("*.snmprec")), ids=lambda p: p.stem)
+def test_the_hand_written_recordings_are_in_oid_order(recording: Path) -> None:
     """snmpsim answers GETNEXT by searching the file: records out of order would be skipped."""
     oids = [
         parse_oid(line.split("|")[0])
-        for line in HAND_WRITTEN.read_text().splitlines()
+        for line in recording.read_text().splitlines()
         if line and not line.startswith("#")
     ]
     assert oids == sorted(oids)
