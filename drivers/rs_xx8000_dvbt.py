@@ -20,8 +20,8 @@ reflectedPower ``6.0``              FloatingPoint, Watt (not served by low-    r
 =================================== ========================================== =====================
 
 FloatingPoint (RS-XX8000-COMMON-MIB) is an OCTET STRING holding a decimal
-number in ASCII ("512.3", "0.3142E1"), so this driver parses it (`_decode`);
-the metrics' divisor only sets the resolution the readings are rounded to (0.01 W).
+number in ASCII ("512.3", "0.3142E1"), so this driver parses it (`_decode`)
+and rounds it to the metric's `decimals` (0.1 W).
 The transmitter serves no VSWR of its output: `rf.vswr` is computed from the
 forward and reflected power (s = (1 + g) / (1 - g), g = sqrt(Pr / Pf)), and is
 missing while there is (almost) no forward power, or no reflected power
@@ -43,6 +43,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, MutableMapping
+from dataclasses import replace
 from datetime import datetime
 
 from drivers import _transmitter as tx
@@ -55,7 +56,6 @@ from fieldagent.driver import (
     OidValue,
     RawValue,
     Scenario,
-    ScenarioStep,
     SimModel,
     TrapAction,
     TrapRule,
@@ -85,15 +85,21 @@ LOCAL_MODE = "tx.local_mode"
 _FLOATING_POINT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 """The FloatingPoint textual convention's grammar."""
 
+DECIMALS = {tx.FORWARD: 1, tx.REFLECTED: 1, tx.VSWR: 2}
+"""What the parsed powers and the computed VSWR are rounded to."""
+
 METRICS = (
-    *tx.rf_metrics(
-        forward_oid=f"{_SUMMARY}.5.0",
-        reflected_oid=f"{_SUMMARY}.6.0",
-        vswr_oid=f"{_SUMMARY}.6.0",
-        on_air_oid=f"{_SUMMARY}.4.0",
-        nominal_w=NOMINAL_W,
-        power_divisor=10,
-        vswr_divisor=100,
+    *(
+        replace(metric, decimals=DECIMALS.get(metric.key))
+        for metric in tx.rf_metrics(
+            forward_oid=f"{_SUMMARY}.5.0",
+            reflected_oid=f"{_SUMMARY}.6.0",
+            vswr_oid=f"{_SUMMARY}.6.0",  # computed from it and the forward power
+            on_air_oid=f"{_SUMMARY}.4.0",
+            nominal_w=NOMINAL_W,
+            power_divisor=1,
+            vswr_divisor=1,
+        )
     ),
     Metric(
         SUMMARY_FAULT,
@@ -214,20 +220,18 @@ def _encode(driver: Driver, values: Mapping[str, Value]) -> dict[str, RawValue]:
 
 HIGH_VSWR = 2.3
 RAMP_S = 60.0
+HIGH_REFLECTED_W = round(tx.reflected_w(NOMINAL_W, HIGH_VSWR), 1)
 
 
-def _with_flags(step: ScenarioStep) -> ScenarioStep:
-    """The NetCCU's own judgement follows the RF: a reflection fault is a summary fault."""
-
-    def flagged(
-        values: MutableMapping[str, Value], start: Mapping[str, Value], elapsed: float
-    ) -> None:
-        step(values, start, elapsed)
-        vswr = vswr_of(tx.number(values, tx.FORWARD), tx.number(values, tx.REFLECTED))
-        values[tx.VSWR] = round(vswr, 2)
-        values[SUMMARY_FAULT] = vswr > tx.VSWR_CRIT
-
-    return flagged
+def _reflection(
+    values: MutableMapping[str, Value], start: Mapping[str, Value], elapsed: float
+) -> None:
+    """An antenna or feeder fault: reflected power climbs until the VSWR is HIGH_VSWR; the
+    NetCCU's summary fault follows once the VSWR is past the critical limit."""
+    reflected = tx.ramp(tx.number(start, tx.REFLECTED), HIGH_REFLECTED_W, elapsed, RAMP_S)
+    values[tx.REFLECTED] = round(reflected, 1)
+    vswr = vswr_of(tx.number(values, tx.FORWARD), reflected)
+    values[SUMMARY_FAULT] = vswr > tx.VSWR_CRIT
 
 
 def _rf_off(values: MutableMapping[str, Value], start: Mapping[str, Value], elapsed: float) -> None:
@@ -241,13 +245,10 @@ def _local(values: MutableMapping[str, Value], start: Mapping[str, Value], elaps
     values[LOCAL_MODE] = True
 
 
-INITIAL_REFLECTED_W = 2.4
-
 SIMULATOR = SimModel(
-    initial={
+    initial={  # the VSWR is computed from the powers: no value of its own to serve
         tx.FORWARD: NOMINAL_W,
-        tx.REFLECTED: INITIAL_REFLECTED_W,
-        tx.VSWR: round(vswr_of(NOMINAL_W, INITIAL_REFLECTED_W), 2),
+        tx.REFLECTED: 2.0,
         tx.ON_AIR: True,
         SUMMARY_FAULT: False,
         SUMMARY_WARNING: False,
@@ -256,16 +257,19 @@ SIMULATOR = SimModel(
     scenarios={
         "normal": Scenario(
             "normal",
-            "500 W on air, VSWR 1.15, no fault, no warning, in remote",
-            expect=Expect(HealthState.OK, {tx.FORWARD: NOMINAL_W, tx.VSWR: 1.15}),
+            "500 W on air, 2 W reflected (VSWR 1.13), no fault, no warning, in remote",
+            expect=Expect(HealthState.OK, {tx.FORWARD: NOMINAL_W, tx.VSWR: 1.13}),
         ),
-        "high_vswr": tx.high_vswr_scenario(
-            NOMINAL_W,
-            HIGH_VSWR,
-            RAMP_S,
-            wrap=_with_flags,
-            flags={SUMMARY_FAULT: True},
-            detail="reflected power follows, the NetCCU reports a summary fault",
+        "high_vswr": Scenario(
+            "high_vswr",
+            f"antenna fault: reflected power climbs to {HIGH_REFLECTED_W:g} W in {RAMP_S:g} s "
+            f"(VSWR {HIGH_VSWR}), the NetCCU reports a summary fault",
+            _reflection,
+            expect=Expect(
+                HealthState.CRITICAL,
+                {tx.VSWR: HIGH_VSWR, tx.REFLECTED: HIGH_REFLECTED_W, SUMMARY_FAULT: True},
+                after_s=RAMP_S + 30,
+            ),
         ),
         "off_air": Scenario(
             "off_air",

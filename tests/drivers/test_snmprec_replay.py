@@ -282,9 +282,8 @@ def test_a_recording_of_the_simulator_replays_to_the_same_readings(
 
     assert from_replay.error is None
     assert by_key(from_replay) == by_key(from_simulator)
-    assert {k: v for k, (v, _) in by_key(from_replay).items()} == pytest.approx(
-        dict(driver.simulator.initial), abs=0.01
-    )
+    initial = driver.simulator.initial  # a computed reading (a VSWR) may have no value there
+    assert {k: v for k, (v, _) in by_key(from_replay).items() if k in initial} == dict(initial)
     assert {q for _, q in by_key(from_replay).values()} == {Quality.OK}
     # Every object, not only those the driver asks for: GETBULK against snmpsim too.
     assert walk(replaying, "1.3.6.1") == walk(served, "1.3.6.1")
