@@ -142,7 +142,7 @@ METRICS = (
         "dB",
         f"{_S2}.7.0",
         "Link margin (C/N above the DVB-S2 MODCOD's threshold)",
-        scale=0.1,
+        decimals=1,
         valid=(-30, 50),
         limits=Limits(warn_low=LINK_MARGIN_WARN_DB, crit_low=LINK_MARGIN_CRIT_DB),
     ),
@@ -206,14 +206,14 @@ def _margin(
 
 
 def _encode(driver: Driver, values: Mapping[str, Value]) -> dict[str, RawValue]:
-    """What the receiver serves: lock as 1 / 0 (the MIB's, not TruthValue's 2), the MODCOD
-    for the margin (the C/N is served on its own)."""
-    objects: dict[str, RawValue] = {}
+    """What the receiver serves: lock as 1 / 0 (the MIB's, not TruthValue's 2), and its
+    MODCOD; the link margin it does not serve (it is computed from the C/N)."""
+    objects: dict[str, RawValue] = {driver.metric(LINK_MARGIN).oid: MODCOD}
     for key, value in values.items():
         metric = driver.metric(key)
         if key == LINK_MARGIN:
-            objects[metric.oid] = None if value is None else MODCOD
-        elif key == LOCKED and value is False:
+            continue
+        if key == LOCKED and value is False:
             objects[metric.oid] = 0
         else:
             objects[metric.oid] = metric.encode(value)
@@ -263,7 +263,6 @@ def _rain_fade(
     fade = min(RAIN_FADE_MAX_DB, RAIN_FADE_DB_PER_S * elapsed_s)
     for key in (CN, EBN0, SIGNAL):
         values[key] = round(_number(start[key]) - fade, 1)
-    values[LINK_MARGIN] = margin_at(_number(values[CN]))
 
 
 UNEXPECTED_SERVICE = "PHIM 24H"
@@ -279,13 +278,12 @@ def _service_changed(
 INITIAL_CN_DB = 11.6
 
 SIMULATOR = SimModel(
-    initial={
+    initial={  # the link margin is computed from the C/N: no value of its own to serve
         LOCKED: True,
         SIGNAL: -42.0,
         BER_CODE: 8,
         CN: INITIAL_CN_DB,
         EBN0: 9.8,
-        LINK_MARGIN: margin_at(INITIAL_CN_DB),
         DVB_MODE: DVB_S2,
         SERVICE: "VTV1 HD",
         VIDEO: "Video:Ok",
