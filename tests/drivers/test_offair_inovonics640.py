@@ -3,6 +3,7 @@ recording written by hand from the MIB, replayed by snmpsim."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +14,6 @@ from drivers import offair_inovonics640 as ino
 from fieldagent.driver import RawValue, TrapAction
 from fieldagent.health import evaluate
 from fieldagent.model import HealthState, PollResult, Quality
-from fieldagent.traps import match_rule
 from tests.drivers.test_snmprec_replay import (  # noqa: F401 (replay: a fixture)
     DATA,
     Replay,
@@ -23,6 +23,7 @@ from tests.drivers.test_snmprec_replay import (  # noqa: F401 (replay: a fixture
     replay,
 )
 from tests.simrunner import by_key
+from tests.traps import device, receiving, simulator, until
 
 TS = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 DRIVER = ino.DRIVER
@@ -46,25 +47,34 @@ def test_frequency_in_10_khz_steps_and_onoff_alarms_read_as_the_mib_says() -> No
     assert {p.metric: p.state for p in problems} == {ino.PILOT_LOSS: HealthState.WARNING}
 
 
-@pytest.mark.parametrize(
-    ("column", "key", "state"),
-    [(1, ino.AUDIO_LOSS, HealthState.CRITICAL), (2, ino.LOW_SIGNAL, HealthState.CRITICAL),
-     (3, ino.RDS_ERROR, HealthState.WARNING), (4, ino.PILOT_LOSS, HealthState.WARNING)],
-)  # fmt: skip
-def test_each_alarm_trap_raises_when_on_and_clears_when_off(
-    column: int, key: str, state: HealthState
-) -> None:
-    trap = f"1.3.6.1.4.1.42111.640.1.0.{column}"
-    alarm_object = f"1.3.6.1.4.1.42111.640.6.1.{column}.0"
-    raised: dict[str, RawValue] = {alarm_object: 1}
-    _, rule = match_rule(DRIVER.traps, trap, raised)
-    assert rule is not None
-    assert (rule.alarm, rule.action, rule.severity, rule.cleared_by) == (
-        key, TrapAction.RAISE, state, key
-    )  # fmt: skip
-    _, rule = match_rule(DRIVER.traps, trap, {alarm_object: 0})
-    assert rule is not None
-    assert (rule.alarm, rule.action) == (key, TrapAction.CLEAR)
+def test_each_alarm_trap_raises_when_on_and_clears_when_off_over_udp() -> None:
+    alarms = [
+        (1, ino.AUDIO_LOSS, HealthState.CRITICAL),
+        (2, ino.LOW_SIGNAL, HealthState.CRITICAL),
+        (3, ino.RDS_ERROR, HealthState.WARNING),
+        (4, ino.PILOT_LOSS, HealthState.WARNING),
+    ]
+
+    async def body() -> list[tuple[str | None, TrapAction, HealthState]]:
+        async with (
+            receiving([device("offair", "127.0.0.61", driver=DRIVER.name)]) as h,
+            simulator("127.0.0.61", driver=DRIVER.name) as sim,
+        ):
+            for column, _, _ in alarms:
+                for on_off in (1, 0):
+                    trap = f"1.3.6.1.4.1.42111.640.1.0.{column}"
+                    alarm_object = f"1.3.6.1.4.1.42111.640.6.1.{column}.0"
+                    varbinds: dict[str, RawValue] = {alarm_object: on_off}
+                    await sim.send_trap(h.target, trap, varbinds)
+            await until(lambda: len(h.events) == 2 * len(alarms), "every alarm trap")
+            assert all(e.rule is not None for e in h.events)
+            return [(e.alarm_key, e.rule.action, e.rule.severity) for e in h.events if e.rule]
+
+    assert asyncio.run(asyncio.wait_for(body(), 60)) == [
+        event
+        for _, key, state in alarms
+        for event in ((key, TrapAction.RAISE, state), (key, TrapAction.CLEAR, HealthState.OK))
+    ]
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ summary traps, and a recording written by hand from the MIB, replayed by snmpsim
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +17,6 @@ from fieldagent.config import SnmpCredentials
 from fieldagent.driver import RawValue, TrapAction
 from fieldagent.health import evaluate
 from fieldagent.model import HealthState, PollResult, Quality, Reading
-from fieldagent.traps import match_rule
 from tests.drivers.test_snmprec_replay import (  # noqa: F401 (replay: a fixture)
     DATA,
     Replay,
@@ -26,6 +26,7 @@ from tests.drivers.test_snmprec_replay import (  # noqa: F401 (replay: a fixture
     replay,
 )
 from tests.simrunner import SimRunner, by_key, poll_once, poll_readings, suggested_drivers
+from tests.traps import device, receiving, simulator, until
 
 TS = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 DRIVER = rs.DRIVER
@@ -112,27 +113,35 @@ def test_the_netccus_summary_states_map_to_health() -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("trap_oid", "event", "alarm", "action"),
-    [
-        (rs.TRAP_SUMMARY_FAULT, rs.EVENT_ACTIVE, rs.SUMMARY_FAULT, TrapAction.RAISE),
-        (rs.TRAP_SUMMARY_FAULT, rs.EVENT_INACTIVE, rs.SUMMARY_FAULT, TrapAction.CLEAR),
-        (rs.TRAP_SUMMARY_WARNING, rs.EVENT_ACTIVE, rs.SUMMARY_WARNING, TrapAction.RAISE),
-        (rs.TRAP_SUMMARY_WARNING, rs.EVENT_INACTIVE, rs.SUMMARY_WARNING, TrapAction.CLEAR),
-    ],
-)
-def test_summary_traps_raise_and_clear_by_their_event_state(
-    trap_oid: str, event: int, alarm: str, action: TrapAction
-) -> None:
-    varbinds: dict[str, RawValue] = {
-        f"{rs.EVENT_STATE}.0": event,
-        "1.3.6.1.4.1.2566.127.1.2.167.1.2.3.2.0": 1,  # eventAlarmClass fault(1)
-    }
-    _, rule = match_rule(DRIVER.traps, trap_oid, varbinds)
-    assert rule is not None
-    assert (rule.alarm, rule.action) == (alarm, action)
-    _, unknown = match_rule(DRIVER.traps, trap_oid, {f"{rs.EVENT_STATE}.0": 3})
-    assert unknown is None
+def test_summary_traps_raise_and_clear_by_their_event_state_over_udp() -> None:
+    fault_class = "1.3.6.1.4.1.2566.127.1.2.167.1.2.3.2.0"  # eventAlarmClass: fault(1)
+    plays = [
+        (rs.TRAP_SUMMARY_FAULT, rs.EVENT_ACTIVE),
+        (rs.TRAP_SUMMARY_WARNING, rs.EVENT_ACTIVE),
+        (rs.TRAP_SUMMARY_FAULT, rs.EVENT_INACTIVE),
+        (rs.TRAP_SUMMARY_WARNING, 3),  # no such event state: no rule
+    ]
+
+    async def body() -> list[tuple[str | None, TrapAction | None, HealthState | None]]:
+        async with (
+            receiving([device("dvbt2", "127.0.0.43", driver=DRIVER.name)]) as h,
+            simulator("127.0.0.43", driver=DRIVER.name) as sim,
+        ):
+            for trap_oid, state in plays:
+                varbinds: dict[str, RawValue] = {f"{rs.EVENT_STATE}.0": state, fault_class: 1}
+                await sim.send_trap(h.target, trap_oid, varbinds)
+            await until(lambda: len(h.events) == len(plays), "every transmitter trap")
+            return [
+                (e.alarm_key, e.rule.action, e.rule.severity) if e.rule else (None, None, None)
+                for e in h.events
+            ]
+
+    assert asyncio.run(asyncio.wait_for(body(), 60)) == [
+        (rs.SUMMARY_FAULT, TrapAction.RAISE, HealthState.CRITICAL),
+        (rs.SUMMARY_WARNING, TrapAction.RAISE, HealthState.WARNING),
+        (rs.SUMMARY_FAULT, TrapAction.CLEAR, HealthState.OK),
+        (None, None, None),
+    ]
 
 
 def test_the_simulator_over_udp_serves_floating_point_text(sims: SimRunner) -> None:
