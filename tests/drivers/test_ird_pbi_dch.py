@@ -22,7 +22,14 @@ from tests.drivers.test_snmprec_replay import (  # noqa: F401 (replay: a fixture
     poll_each,
     replay,
 )
-from tests.simrunner import SimRunner, by_key, played, poll_readings, suggested_drivers
+from tests.simrunner import (
+    SimRunner,
+    by_key,
+    played,
+    poll_readings,
+    suggested_drivers,
+    suggested_for,
+)
 
 TS = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 DRIVER = pbi.DRIVER
@@ -175,3 +182,10 @@ def test_the_hand_written_recording_reads_as_the_mib_says(recorded_ird: Replay) 
         pbi.AUDIO: ("Audio:Ok", Quality.OK),
     }
     assert evaluate(DRIVER, result).state is HealthState.OK
+
+
+@needs_snmpsim
+def test_identify_suggests_only_this_driver_for_the_recording(recorded_ird: Replay) -> None:
+    # A DCH answers net-snmp's Linux sysObjectID: the tuner subtree alone identifies it.
+    device = recorded_ird.device(RECORDING.stem, driver=DRIVER.name)
+    assert suggested_for(device, REGISTRY.values()) == [DRIVER.name]

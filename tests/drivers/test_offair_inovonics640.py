@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from drivers import REGISTRY
 from drivers import offair_inovonics640 as ino
 from fieldagent.driver import RawValue, TrapAction
 from fieldagent.health import evaluate
@@ -22,7 +23,7 @@ from tests.drivers.test_snmprec_replay import (  # noqa: F401 (replay: a fixture
     poll_each,
     replay,
 )
-from tests.simrunner import by_key
+from tests.simrunner import by_key, suggested_for
 from tests.traps import device, receiving, simulator, until
 
 TS = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -106,3 +107,9 @@ def test_the_hand_written_recording_reads_as_the_mib_says(recorded_receiver: Rep
         ino.PILOT_LOSS: ("on", Quality.OK),
     }
     assert evaluate(DRIVER, result).state is HealthState.WARNING
+
+
+@needs_snmpsim
+def test_identify_suggests_only_this_driver_for_the_recording(recorded_receiver: Replay) -> None:
+    device = recorded_receiver.device(RECORDING.stem, driver=DRIVER.name)
+    assert suggested_for(device, REGISTRY.values()) == [DRIVER.name]

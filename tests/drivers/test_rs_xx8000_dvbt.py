@@ -25,7 +25,14 @@ from tests.drivers.test_snmprec_replay import (  # noqa: F401 (replay: a fixture
     poll_each,
     replay,
 )
-from tests.simrunner import SimRunner, by_key, poll_once, poll_readings, suggested_drivers
+from tests.simrunner import (
+    SimRunner,
+    by_key,
+    poll_once,
+    poll_readings,
+    suggested_drivers,
+    suggested_for,
+)
 from tests.traps import device, receiving, simulator, until
 
 TS = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -192,3 +199,9 @@ def test_the_hand_written_recording_reads_as_the_mib_says(
         rs.LOCAL_MODE: (False, Quality.OK),
     }
     assert evaluate(DRIVER, result).state is HealthState.OK
+
+
+@needs_snmpsim
+def test_identify_suggests_only_this_driver_for_the_recording(recorded_transmitter: Replay) -> None:
+    device = recorded_transmitter.device(RECORDING.stem, driver=DRIVER.name)
+    assert suggested_for(device, REGISTRY.values()) == [DRIVER.name]
