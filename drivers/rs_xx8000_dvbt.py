@@ -32,10 +32,12 @@ Traps: the MIB's transmitter events (``...167.4.3.2.0.N``) carry
 ``eventEvent`` (``...167.1.2.3.3``: active(1) coming, inactive(2) going);
 txSummaryFault and txSummaryWarning raise and clear the summary alarms.
 
-Identity: the MIB does not say what sysObjectID a NetCCU answers; the
-summary subtree is what identifies the family (the simulator answers the
-rsXx8000 root).  Default limits are for a 500 W transmitter (forward < 400 /
-< 250 W, reflected > 25 / > 50 W, VSWR > 1.5 / > 2.0).
+Identity: the MIB does not say what sysObjectID a NetCCU answers; the DVB
+summary subtree is what identifies the family (a sysObjectID under
+rsXx8000DvbTx, which the simulator answers, is taken too; the FM and ATV
+members of the series live beside it under rsXx8000 and are not matched).
+Default limits are for a 500 W transmitter (forward < 400 / < 250 W,
+reflected > 25 / > 50 W, VSWR > 1.5 / > 2.0).
 """
 
 from __future__ import annotations
@@ -65,9 +67,11 @@ from fieldagent.model import HealthState, Quality, Reading, Value
 
 _XX8000 = "1.3.6.1.4.1.2566.127.1.2.167"
 """rsXx8000: every R&S series-8000 transmitter."""
-_SUMMARY = f"{_XX8000}.4.1.2"
+_DVB_TX = f"{_XX8000}.4"
+"""rsXx8000DvbTx: the DVB-T/H transmitters of the series."""
+_SUMMARY = f"{_DVB_TX}.1.2"
 """summaryInfo of rsXx8000DvbTx."""
-_EVENTS = f"{_XX8000}.4.3.2.0"
+_EVENTS = f"{_DVB_TX}.3.2.0"
 """eventsTxV2: the transmitter's notifications."""
 EVENT_STATE = f"{_XX8000}.1.2.3.3"
 """eventEvent: active(1) when the event comes, inactive(2) when it goes."""
@@ -291,7 +295,7 @@ SIMULATOR = SimModel(
     encoder=_encode,
     extra_objects={
         "1.3.6.1.2.1.1.1.0": "R&S NetCCU800, DVB-T transmitter (simulated)",
-        "1.3.6.1.2.1.1.2.0": OidValue(f"{_XX8000}.4"),
+        "1.3.6.1.2.1.1.2.0": OidValue(_DVB_TX),
     },
 )
 
@@ -346,7 +350,7 @@ DRIVER = Driver(
     metrics=METRICS,
     simulator=SIMULATOR,
     decoder=_decode,
-    identity=Identity(sys_object_ids=(_XX8000,), probe_oid=_SUMMARY),
+    identity=Identity(sys_object_ids=(_DVB_TX,), probe_oid=_SUMMARY),
     traps=TRAPS,
     description=(
         "A Rohde & Schwarz XX8000-series DVB-T/T2 transmitter (NetCCU800) on R&S's published "
