@@ -1,10 +1,10 @@
-"""DVB-T2 TV transmitter (gap filler / SFN site), SNMP: a MODEL, no public MIB.
+"""DVB-T2 TV transmitter (gap filler / SFN site), SNMP: a MODEL of no vendor's MIB.
 
-The DVB-T2 transmitters at district sites come from several vendors, each
-with its own private MIB; none is public.  Every OID below is therefore this
-driver's MODEL, placed under 1.3.6.1.4.1.32473.2: 32473 is the enterprise
-number IANA reserves for documentation (RFC 5612), so no real device can
-answer it by accident.  Map a real transmitter by copying this driver and
+The DVB-T2 transmitters at district sites come from several vendors, most
+with a private MIB.  Every OID below is therefore this driver's MODEL,
+placed under 1.3.6.1.4.1.32473.2: 32473 is the enterprise number IANA
+reserves for documentation (RFC 5612), so no real device can answer it by
+accident.  Map a real transmitter by copying this driver and
 replacing the OIDs with the ones of its MIB export; the keys, limits and
 scenarios stay.  Rohde & Schwarz XX8000 transmitters have a driver on their
 published MIB, `rs_xx8000_dvbt` (the demo station's); this model stays for
@@ -191,7 +191,7 @@ DRIVER = Driver(
     identity=Identity(sys_object_ids=(_MODEL,), probe_oid=_MODEL),
     description=(
         "A DVB-T2 TV transmitter read over SNMP: RF power, VSWR, MER, TS input, GPS and SFN "
-        "sync (a model: no vendor MIB is public)."
+        "sync (a model of no vendor's MIB; for R&S XX8000 transmitters use rs_xx8000_dvbt)."
     ),
     sample_config="""[[device]]
 id = "dvbt2-1"

@@ -302,7 +302,8 @@ DRIVER = Driver(
     fixup=_fixup,
     identity=Identity(sys_object_ids=(_SCOPUS,), probe_oid=_STATUS),
     description="Satellite IRD at a headend: lock, C/N, Eb/N0, link margin, BER, level and "
-    "service name per input (model of a Scopus-style private MIB).",
+    "service name per input (model of a Scopus-style private MIB; for PBI DCH IRDs use "
+    "ird_pbi_dch).",
     sample_config="""[[device]]
 id = "ird1"
 driver = "ird_satellite"
