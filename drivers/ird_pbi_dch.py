@@ -28,7 +28,8 @@ operationMode ``14.7.0``            INTEGER 0..13, the DVB-S2 MODCOD           i
 
 The MIB states no unit for the strength, C/N and Eb/N0; tenths of a dB (and
 tenths of a dB below 0 dBm for the strength) are what the capture and
-LibreNMS's PBI sensors read.  The MIB gives BER no encoding at all: the
+LibreNMS's PBI sensors read; a strength of 0 (0 dBm, far above what a tuner
+takes) is read as no measurement, as LibreNMS does.  The MIB gives BER no encoding at all: the
 capture reads 8 on a clean 13 dB carrier, so `ird.ber_code` is published as
 the receiver reports it and raises no alarm (check it against the receiver's
 front panel before setting limits on it).
@@ -132,6 +133,7 @@ METRICS = (
         "Input signal level",
         scale=-0.1,
         valid=(-100, 0),
+        sentinels=frozenset({0}),
         limits=Limits(warn_low=SIGNAL_RANGE_DBM[0], warn_high=SIGNAL_RANGE_DBM[1]),
     ),
     Metric(BER_CODE, "", f"{_TUNER}.7.0", "BER as the receiver reports it (unpublished code)"),

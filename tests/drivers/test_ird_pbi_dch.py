@@ -82,6 +82,15 @@ def test_raw_values_read_with_the_mibs_encodings() -> None:
     assert {r.quality for r in readings.values()} == {Quality.OK}
 
 
+def test_a_strength_of_0_is_no_measurement_not_0_dbm() -> None:
+    objects = served(DRIVER.simulator.initial)
+    objects[oid(pbi.SIGNAL)] = 0
+    reading = decoded(objects)[pbi.SIGNAL]
+    assert (reading.value, reading.quality, reading.detail) == (
+        None, Quality.MISSING, "device sentinel 0"
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("modcod", "cn_tenths", "margin"),
     [(0, 130, 12.0), (9, 118, 3.9), (13, 115, 0.5), (12, 100, -0.7)],
