@@ -1,12 +1,14 @@
-"""DVB-T2 TV transmitter (gap filler / SFN site), SNMP: a MODEL, no public MIB.
+"""DVB-T2 TV transmitter (gap filler / SFN site), SNMP: a MODEL of no vendor's MIB.
 
-The DVB-T2 transmitters at district sites come from several vendors, each
-with its own private MIB; none is public.  Every OID below is therefore this
-driver's MODEL, placed under 1.3.6.1.4.1.32473.2: 32473 is the enterprise
-number IANA reserves for documentation (RFC 5612), so no real device can
-answer it by accident.  Map a real transmitter by copying this driver and
+The DVB-T2 transmitters at district sites come from several vendors, most
+with a private MIB.  Every OID below is therefore this driver's MODEL,
+placed under 1.3.6.1.4.1.32473.2: 32473 is the enterprise number IANA
+reserves for documentation (RFC 5612), so no real device can answer it by
+accident.  Map a real transmitter by copying this driver and
 replacing the OIDs with the ones of its MIB export; the keys, limits and
-scenarios stay.
+scenarios stay.  Rohde & Schwarz XX8000 transmitters have a driver on their
+published MIB, `rs_xx8000_dvbt` (the demo station's); this model stays for
+station files that name it.
 
 Model layout (INTEGER values, scaled as noted; booleans are TruthValue 1/2):
 
@@ -268,8 +270,8 @@ DRIVER = Driver(
     rows_in_use=(RowsInUse(EXCITERS, EXCITER_STATE, frozenset({"active", "standby"})),),
     description=(
         "A DVB-T2 TV transmitter read over SNMP: RF power, VSWR, MER, TS input, GPS and SFN "
-        "sync, exciter state and faults per slot, an empty slot not judged (a model: no "
-        "vendor MIB is public)."
+        "sync, exciter state and faults per slot, an empty slot not judged (a model of no "
+        "vendor's MIB; for R&S XX8000 transmitters use rs_xx8000_dvbt)."
     ),
     sample_config="""[[device]]
 id = "dvbt2-1"

@@ -34,9 +34,9 @@ orders of magnitude higher.
 Rows are keyed ``[input=N]`` by the row index the IRD serves; the simulator
 uses 1 and 2 (a real IRD-2900 was seen with a large index such as 1392508928).
 
-PBI IRDs (enterprise 1070) serve one input as scalars (C/N
-``...1070.3.1.1.104.1.1.8.0`` in tenths, signal ``...104.1.1.6.0``) and are
-not read by this driver.
+PBI DCH-series IRDs (enterprise 1070) have a driver on their published MIB,
+`ird_pbi_dch`: use it for them (the demo station does).  This model stays for
+station files that name it.
 
 An input the IRD reports disabled is not in use (`rows_in_use`): listed, but
 its lost lock and empty measurements raise nothing; without column 104 every
@@ -337,8 +337,8 @@ DRIVER = Driver(
     identity=Identity(sys_object_ids=(_SCOPUS,), probe_oid=_STATUS),
     rows_in_use=(RowsInUse(TABLE, ENABLED, frozenset({True})),),
     description="Satellite IRD at a headend: lock, C/N, Eb/N0, link margin, BER, level and "
-    "service name per input (model of a Scopus-style private MIB); disabled inputs are "
-    "listed but not judged.",
+    "service name per input (model of a Scopus-style private MIB; for PBI DCH IRDs use "
+    "ird_pbi_dch); disabled inputs are listed but not judged.",
     sample_config="""[[device]]
 id = "ird1"
 driver = "ird_satellite"

@@ -1,7 +1,9 @@
 """Driver documentation generated from the declarations, so it cannot drift.
 
 docs/drivers.md is `render_markdown`'s output (a test fails when the file and
-the declarations disagree: regenerate with `python -m fieldagent.driverdoc`);
+the declarations disagree: regenerate with `python -m fieldagent.driverdoc
+docs/drivers.md`), followed by a part written by hand below `HAND_WRITTEN`
+(what the published vendor MIBs cover), which regenerating keeps;
 `fieldagent drivers` prints `render_text`.
 """
 
@@ -14,8 +16,9 @@ from fieldagent.driver import Driver, Limits, Metric, ValueType
 
 GUIDE = """# Drivers
 
-Generated from the drivers' declarations by `python -m fieldagent.driverdoc`; do not edit
-by hand (edit the driver, then regenerate). `fieldagent drivers [NAME]` prints the same.
+Generated from the drivers' declarations by `python -m fieldagent.driverdoc docs/drivers.md`;
+do not edit by hand above the survey of vendor MIBs at the end (edit the driver, then
+regenerate). `fieldagent drivers [NAME]` prints the same.
 
 ## How to add a driver
 
@@ -52,6 +55,21 @@ finds it by itself. Most of it is a table (see `drivers/ups_rfc1628.py`):
 Qualities: `ok`; `bad` (no answer); `missing` (no such object, NULL, sentinel, no estimate);
 `invalid` (wrong type, or outside the valid range). One bad value never spoils the others.
 """
+
+
+HAND_WRITTEN = "<!-- Written by hand from here on: `python -m fieldagent.driverdoc` keeps it. -->"
+
+
+def generated_part(text: str) -> str:
+    """The part of a drivers document above the hand-written part."""
+    return text.partition("\n" + HAND_WRITTEN)[0]
+
+
+def regenerated(text: str, drivers: Iterable[Driver]) -> str:
+    """A drivers document with its generated part made anew and its hand-written part kept."""
+    generated = render_markdown(drivers)
+    kept = text.partition(HAND_WRITTEN)[2]
+    return f"{generated}\n{HAND_WRITTEN}{kept}" if kept else generated
 
 
 def render_markdown(drivers: Iterable[Driver]) -> str:
@@ -196,4 +214,11 @@ def _identity(driver: Driver) -> str:
 
 
 if __name__ == "__main__":
-    print(render_markdown(REGISTRY.values()), end="")
+    import sys
+    from pathlib import Path
+
+    if len(sys.argv) > 1:  # rewrite that file, keeping its hand-written part
+        doc = Path(sys.argv[1])
+        doc.write_text(regenerated(doc.read_text(encoding="utf-8"), REGISTRY.values()), "utf-8")
+    else:
+        print(render_markdown(REGISTRY.values()), end="")

@@ -72,7 +72,9 @@ class Poller:
         self, device: DeviceSection, driver: Driver, ts: datetime, detail: str
     ) -> tuple[Reading, ...]:
         """Every reading the device gave last time (its scalars if never read), as `bad`."""
-        keys = self._known_keys.get(device.id) or tuple(driver.scalar_oids().values())
+        keys = self._known_keys.get(device.id) or tuple(
+            m.key for m in driver.metrics if not m.is_column
+        )
         return tuple(
             Reading(key, None, driver.metric(key).unit, Quality.BAD, ts, detail) for key in keys
         )

@@ -216,7 +216,12 @@ def suggested_drivers(
     sim: SnmpSimulator, drivers: Iterable[Driver], device_id: str = "dut"
 ) -> list[str]:
     """The names of the drivers `identify` suggests, among `drivers`, for `sim` over UDP."""
-    target = SnmpTarget.from_device(DeviceSection.model_validate(device_fields(device_id, sim)))
+    return suggested_for(DeviceSection.model_validate(device_fields(device_id, sim)), drivers)
+
+
+def suggested_for(device: DeviceSection, drivers: Iterable[Driver]) -> list[str]:
+    """The names of the drivers `identify` suggests, among `drivers`, for `device` over UDP."""
+    target = SnmpTarget.from_device(device)
 
     async def run() -> list[str]:
         client = SnmpClient()

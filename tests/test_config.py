@@ -141,8 +141,8 @@ def test_demo_station_is_a_whole_simulated_district_station() -> None:
     drivers_used = [d.driver for d in config.device]
     assert {"fm_transmitter_nautel", "fm_transmitter_ascii"} <= set(drivers_used)  # main, standby
     for driver in (
-        "dvbt2_transmitter",
-        "ird_satellite",
+        "rs_xx8000_dvbt",
+        "ird_pbi_dch",
         "scte_hms_optical",
         "docsis_cmts",
         "ups_rfc1628",

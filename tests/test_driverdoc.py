@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 from drivers import REGISTRY
-from fieldagent.driverdoc import render_markdown
+from fieldagent.driverdoc import (
+    HAND_WRITTEN,
+    generated_part,
+    regenerated,
+    render_markdown,
+)
 from tests.agentproc import ROOT
 
 
 def test_drivers_doc_is_current() -> None:
     committed = (ROOT / "docs" / "drivers.md").read_text(encoding="utf-8")
-    assert committed == render_markdown(REGISTRY.values()), (
-        "docs/drivers.md is stale: run `python -m fieldagent.driverdoc > docs/drivers.md`"
+    assert generated_part(committed) == render_markdown(REGISTRY.values()), (
+        "docs/drivers.md is stale: run `python -m fieldagent.driverdoc docs/drivers.md`"
     )
+    assert HAND_WRITTEN in committed
+
+
+def test_regenerating_keeps_the_hand_written_part() -> None:
+    drivers = list(REGISTRY.values())[:2]
+    old = f"stale generated text\n\n{HAND_WRITTEN}\n\n## Survey\n\nWritten by hand.\n"
+    new = regenerated(old, drivers)
+    assert new == f"{render_markdown(drivers)}\n{HAND_WRITTEN}\n\n## Survey\n\nWritten by hand.\n"
+    assert generated_part(new) == render_markdown(drivers)
+    assert regenerated(render_markdown(drivers), drivers) == render_markdown(drivers)
 
 
 def test_every_metric_appears_with_its_limits() -> None:

@@ -24,7 +24,7 @@ import pytest
 from drivers import REGISTRY, get_driver
 from drivers._transmitter import VSWR_WARN
 from drivers.agent_host import clock_synced, kernel_max_error_us
-from drivers.ird_satellite import UNEXPECTED_SERVICE
+from drivers.ird_pbi_dch import UNEXPECTED_SERVICE
 from fieldagent.alarms.model import alarm_id
 from fieldagent.config import load_config
 from fieldagent.sim.device import implicit_scenarios
@@ -281,7 +281,7 @@ RUN_A = ScenarioSet(
     statuses={
         "transmitter.vswr": "fail",
         "ird.locked": "fail",
-        "ird.link_margin": "incomplete",  # input 1 unlocked: no margin to judge
+        "ird.link_margin": "incomplete",  # unlocked: no margin to judge
         "optical.output": "fail",
         "ups.on_mains": "fail",
         "ups.charge": "fail",
@@ -311,14 +311,8 @@ RUN_A = ScenarioSet(
                 "gen.fuel_pct": scenario_value("generator_modbus", "fuel_low", "gen.fuel_pct")
             },
         ),
-        Evidence("ird.locked", "ird1", row="input=1", readings={"ird.locked[input=1]": False}),
-        Evidence(
-            "ird.link_margin",
-            "ird1",
-            row="input=1",
-            status="incomplete",
-            reason="no_reading",
-        ),
+        Evidence("ird.locked", "ird1", readings={"ird.locked": False}),
+        Evidence("ird.link_margin", "ird1", status="incomplete", reason="no_reading"),
         Evidence(
             "optical.output",
             "optical1",
@@ -353,7 +347,7 @@ RUN_A = ScenarioSet(
         ("fm-main", "rf.vswr", "high"),
         ("ups-main", "ups.battery.charge_pct", "low"),
         ("generator", "gen.fuel_pct", "low"),
-        ("ird1", "ird.locked[input=1]", "state"),
+        ("ird1", "ird.locked", "state"),
         ("optical1", "optical.output_dbm[laser=2.1]", "low"),
     ],
 )
@@ -371,7 +365,7 @@ RUN_B = ScenarioSet(
     time_scale=100.0,
     developed=[
         ("fm-main", at_most("rf.forward_power_w", 1220), "forward power down to 60 %"),
-        ("ird1", at_most("ird.link_margin_db[input=2]", -0.2), "input 2's margin below 0 dB"),
+        ("ird1", at_most("ird.link_margin_db", -0.2), "the margin below 0 dB"),
     ],
     statuses={
         "transmitter.on_air": "fail",
@@ -407,14 +401,8 @@ RUN_B = ScenarioSet(
             status=OFF_AIR_POWER,
             nominals={"rf.forward_power_w": 500},
         ),
-        Evidence(
-            "ird.link_margin",
-            "ird1",
-            row="input=2",
-            readings={"ird.link_margin_db[input=2]": lambda v: v < 1},
-        ),
-        Evidence("ird.link_margin", "ird1", row="input=1", status="pass"),
-        Evidence("ird.locked", "ird1", row="input=2", status="pass"),
+        Evidence("ird.link_margin", "ird1", readings={"ird.link_margin_db": lambda v: v < 1}),
+        Evidence("ird.locked", "ird1", status="pass"),
         Evidence("ups.on_mains", "ups-main", readings={"ups.output.source": "battery"}),
         Evidence("ups.charge", "ups-main", readings={"ups.battery.charge_pct": 30}),
         Evidence(
@@ -442,7 +430,7 @@ RUN_B = ScenarioSet(
     critical=[
         ("fm-standby", "tx.on_air", "state"),
         ("dvbt2", "tx.on_air", "state"),
-        ("ird1", "ird.link_margin_db[input=2]", "low"),
+        ("ird1", "ird.link_margin_db", "low"),
     ],
 )
 
@@ -471,13 +459,10 @@ RUN_C = ScenarioSet(
             "ird.lineup",
             None,
             reason="lineup_differs",
-            readings={
-                "ird1:ird.service[input=1]": "VTV1 HD",
-                "ird1:ird.service[input=2]": UNEXPECTED_SERVICE,
-            },
+            readings={"ird1:ird.service": UNEXPECTED_SERVICE},
             lineup={
-                "expected": ["VTV1 HD", "VTV3 HD"],
-                "missing": ["VTV3 HD"],
+                "expected": ["VTV1 HD"],
+                "missing": ["VTV1 HD"],
                 "extra": [UNEXPECTED_SERVICE],
             },
         ),
