@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from fieldagent.config import DeviceSection
-from fieldagent.driver import Driver, Metric, Register, RegisterKind, SimModel
+from fieldagent.driver import AlarmClass, Driver, Maturity, Metric, Register, RegisterKind, SimModel
 from fieldagent.model import utc_now
 from fieldagent.sim.device import SimulatedDevice
 from fieldagent.sim.serial_sim import SerialBusSimulator
@@ -50,10 +50,12 @@ DRIVER = Driver(
             f"holding:{i}",
             f"Register {i}",
             register=Register(RegisterKind.HOLDING, i),
+            alarm_class=AlarmClass.OTHER,
         )
         for i in range(REGISTERS)
     ),
     simulator=SimModel(initial={f"bench.r{i}": 1000 + i for i in range(REGISTERS)}, scenarios={}),
+    maturity=Maturity.MODEL,
 )
 
 

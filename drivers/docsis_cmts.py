@@ -34,10 +34,12 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 
 from fieldagent.driver import (
+    AlarmClass,
     Driver,
     Expect,
     Identity,
     Limits,
+    Maturity,
     Metric,
     OidValue,
     Scenario,
@@ -69,6 +71,7 @@ METRICS = (
         "Unerrored codewords",
         ValueType.COUNTER,
         table=TABLE,
+        alarm_class=AlarmClass.RATE,
     ),
     Metric(
         CORRECTED,
@@ -77,6 +80,7 @@ METRICS = (
         "Corrected codewords",
         ValueType.COUNTER,
         table=TABLE,
+        alarm_class=AlarmClass.RATE,
     ),
     Metric(
         UNCORRECTABLE,
@@ -86,6 +90,7 @@ METRICS = (
         ValueType.COUNTER,
         limits=UNCORRECTABLE_LIMITS,
         table=TABLE,
+        alarm_class=AlarmClass.RATE,
     ),
     Metric(
         SNR,
@@ -96,6 +101,7 @@ METRICS = (
         valid=(0, 70),
         limits=SNR_LIMITS,
         table=TABLE,
+        alarm_class=AlarmClass.OTHER,
     ),
     Metric(
         MICROREFLECTIONS,
@@ -104,6 +110,7 @@ METRICS = (
         "Micro-reflections (dB below the carrier)",
         valid=(0, 255),
         table=TABLE,
+        alarm_class=AlarmClass.OTHER,
     ),
 )
 
@@ -243,6 +250,7 @@ DRIVER = Driver(
     title="CMTS upstream signal quality (DOCS-IF-MIB, RFC 4546)",
     kind="cmts",
     protocol="snmp",
+    maturity=Maturity.STABLE,
     metrics=METRICS,
     simulator=SIMULATOR,
     identity=Identity(probe_oid=_SIGNAL_QUALITY),

@@ -32,10 +32,12 @@ from collections.abc import Mapping, MutableMapping
 
 from drivers import _transmitter as tx
 from fieldagent.driver import (
+    AlarmClass,
     Driver,
     Expect,
     Identity,
     Limits,
+    Maturity,
     Metric,
     OidValue,
     Scenario,
@@ -72,6 +74,7 @@ METRICS = (
         divisor=10,
         valid=(0, 60),
         limits=Limits(warn_low=28, crit_low=24),
+        alarm_class=AlarmClass.OTHER,
     ),
     Metric(
         TS_PRESENT,
@@ -80,6 +83,7 @@ METRICS = (
         "TS input present",
         ValueType.BOOL,
         states={False: HealthState.CRITICAL},
+        alarm_class=AlarmClass.STATE,
     ),
     Metric(
         GPS_LOCKED,
@@ -88,6 +92,7 @@ METRICS = (
         "GPS locked",
         ValueType.BOOL,
         states={False: HealthState.WARNING},
+        alarm_class=AlarmClass.STATE,
     ),
     Metric(
         SFN_SYNCED,
@@ -96,6 +101,7 @@ METRICS = (
         "SFN synchronised",
         ValueType.BOOL,
         states={False: HealthState.CRITICAL},
+        alarm_class=AlarmClass.STATE,
     ),
     tx.pa_temperature(f"{_MODEL}.4.1.0", "PA temperature", divisor=10),
 )
@@ -183,6 +189,7 @@ DRIVER = Driver(
     title="DVB-T2 transmitter (modelled MIB)",
     kind="transmitter",
     protocol="snmp",
+    maturity=Maturity.MODEL,
     metrics=METRICS,
     simulator=SIMULATOR,
     fixup=tx.blank_vswr_without_power,

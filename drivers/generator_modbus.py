@@ -49,9 +49,11 @@ from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from fieldagent.driver import (
+    AlarmClass,
     Driver,
     Expect,
     Limits,
+    Maturity,
     Metric,
     Register,
     RegisterKind,
@@ -103,7 +105,14 @@ ALARMS = (
 """Alarm flags at discrete inputs 1.. in this order: key suffix, title, state when set."""
 
 METRICS = (
-    _metric("gen.running", "", "Engine running", _discrete(0), type=ValueType.BOOL),
+    _metric(
+        "gen.running",
+        "",
+        "Engine running",
+        _discrete(0),
+        type=ValueType.BOOL,
+        alarm_class=AlarmClass.STATE,
+    ),
     _metric(
         "gen.mode",
         "",
@@ -113,6 +122,7 @@ METRICS = (
         enum=MODES,
         # Left in off (stop), the set will not start when the mains fails.
         states={"off": HealthState.WARNING},
+        alarm_class=AlarmClass.STATE,
     ),
     _metric(
         "gen.oil_pressure_kpa",
@@ -121,6 +131,7 @@ METRICS = (
         _holding(1024),
         valid=(0, 1000),
         sentinels=U16_SENTINELS,
+        alarm_class=AlarmClass.OTHER,
     ),
     _metric(
         "gen.coolant_temperature_c",
@@ -130,6 +141,7 @@ METRICS = (
         valid=(-40, 200),
         limits=Limits(warn_high=95, crit_high=105),
         sentinels=S16_SENTINELS,
+        alarm_class=AlarmClass.TEMPERATURE,
     ),
     _metric(
         "gen.fuel_pct",
@@ -140,6 +152,7 @@ METRICS = (
         # The pre-holiday checklist asks for at least 75 %; these are the everyday alarms.
         limits=Limits(warn_low=50, crit_low=25),
         sentinels=U16_SENTINELS,
+        alarm_class=AlarmClass.OTHER,
     ),
     _metric(
         "gen.battery_v",
@@ -151,6 +164,7 @@ METRICS = (
         # For a 12 V starter battery; a 24 V set needs its own limits.
         limits=Limits(warn_low=12.0, crit_low=11.5),
         sentinels=U16_SENTINELS,
+        alarm_class=AlarmClass.POWER,
     ),
     _metric(
         "gen.engine_rpm",
@@ -159,6 +173,7 @@ METRICS = (
         _holding(1030),
         valid=(0, 4000),
         sentinels=U16_SENTINELS,
+        alarm_class=AlarmClass.OTHER,
     ),
     _metric(
         "gen.run_hours",
@@ -169,6 +184,7 @@ METRICS = (
         decimals=2,
         valid=(0, 200_000),
         sentinels=U32_SENTINELS,
+        alarm_class=AlarmClass.OTHER,
     ),
     *(
         _metric(
@@ -178,6 +194,7 @@ METRICS = (
             _discrete(index),
             type=ValueType.BOOL,
             states={True: state},
+            alarm_class=AlarmClass.STATE,
         )
         for index, (name, title, state) in enumerate(ALARMS, start=1)
     ),
@@ -328,6 +345,7 @@ DRIVER = Driver(
     title="Diesel generator controller (Modbus RTU, DSE GenComm model)",
     kind="generator",
     protocol="modbus",
+    maturity=Maturity.MODEL,
     metrics=METRICS,
     simulator=SIMULATOR,
     description=(

@@ -49,10 +49,12 @@ from __future__ import annotations
 from collections.abc import Mapping, MutableMapping
 
 from fieldagent.driver import (
+    AlarmClass,
     Driver,
     Expect,
     Identity,
     Limits,
+    Maturity,
     Metric,
     OidValue,
     Scenario,
@@ -98,9 +100,28 @@ METRICS = (
         ValueType.BOOL,
         states={False: HealthState.CRITICAL},
         table=TABLE,
+        alarm_class=AlarmClass.STATE,
     ),
-    Metric(CN, "dB", f"{_STATUS}.9", "C/N", scale=0.1, valid=(-10, 50), table=TABLE),
-    Metric(EBN0, "dB", f"{_STATUS}.3", "Eb/N0", scale=0.1, valid=(-10, 50), table=TABLE),
+    Metric(
+        CN,
+        "dB",
+        f"{_STATUS}.9",
+        "C/N",
+        scale=0.1,
+        valid=(-10, 50),
+        table=TABLE,
+        alarm_class=AlarmClass.OTHER,
+    ),
+    Metric(
+        EBN0,
+        "dB",
+        f"{_STATUS}.3",
+        "Eb/N0",
+        scale=0.1,
+        valid=(-10, 50),
+        table=TABLE,
+        alarm_class=AlarmClass.OTHER,
+    ),
     Metric(
         LINK_MARGIN,
         "dB",
@@ -110,6 +131,7 @@ METRICS = (
         valid=(-30, 50),
         limits=Limits(warn_low=LINK_MARGIN_WARN_DB, crit_low=LINK_MARGIN_CRIT_DB),
         table=TABLE,
+        alarm_class=AlarmClass.OTHER,
     ),
     Metric(
         BER,
@@ -120,8 +142,17 @@ METRICS = (
         valid=(0, 1),
         limits=Limits(warn_high=BER_WARN, crit_high=QEF_BER),
         table=TABLE,
+        alarm_class=AlarmClass.OTHER,
     ),
-    Metric(QUALITY, "%", f"{_STATUS}.6", "Signal quality", valid=(0, 100), table=TABLE),
+    Metric(
+        QUALITY,
+        "%",
+        f"{_STATUS}.6",
+        "Signal quality",
+        valid=(0, 100),
+        table=TABLE,
+        alarm_class=AlarmClass.OTHER,
+    ),
     Metric(
         SIGNAL,
         "dBm",
@@ -131,8 +162,17 @@ METRICS = (
         valid=(-100, 0),
         limits=Limits(warn_low=SIGNAL_RANGE_DBM[0], warn_high=SIGNAL_RANGE_DBM[1]),
         table=TABLE,
+        alarm_class=AlarmClass.POWER,
     ),
-    Metric(SERVICE, "", f"{_STATUS}.103", "Service name", ValueType.TEXT, table=TABLE),
+    Metric(
+        SERVICE,
+        "",
+        f"{_STATUS}.103",
+        "Service name",
+        ValueType.TEXT,
+        table=TABLE,
+        alarm_class=AlarmClass.OTHER,
+    ),
 )
 
 CARRIER_MEASUREMENTS = (CN, EBN0, LINK_MARGIN, BER, QUALITY)
@@ -297,6 +337,7 @@ DRIVER = Driver(
     title="Satellite IRD (Scopus-style status table, modelled)",
     kind="ird",
     protocol="snmp",
+    maturity=Maturity.MODEL,
     metrics=METRICS,
     simulator=SIMULATOR,
     fixup=_fixup,

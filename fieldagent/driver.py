@@ -64,6 +64,41 @@ Objects = Mapping[str, RawValue]
 """What one poll read: dotted OID (or register, command) -> raw value."""
 
 
+class Maturity(enum.StrEnum):
+    """How far a driver can be trusted at a real station; every driver declares it.
+
+    `check-config` warns about a device whose driver is a `model`: its OIDs,
+    commands or registers may not be what the real device serves.
+    """
+
+    STABLE = "stable"
+    """Built on a published MIB or protocol document, read as it defines the objects."""
+    MODEL = "model"
+    """Built from a description (a private MIB, a manual's style): check it against the device."""
+
+
+class AlarmClass(enum.StrEnum):
+    """What a metric measures, as far as alarm timing is concerned; every metric declares it.
+
+    It picks the default alarm delay, clear delay of the metric's rules
+    (fieldagent/alarms/rules.py): audio loss is confirmed longer than a power
+    drop, a temperature clears slower than it rises.
+    """
+
+    AUDIO = "audio"
+    """Audio loss, modulation."""
+    POWER = "power"
+    """RF or optical power, VSWR, mains and battery voltage, current, frequency."""
+    TEMPERATURE = "temperature"
+    """A temperature in °C."""
+    STATE = "state"
+    """An enum or true/false value judged by its states."""
+    RATE = "rate"
+    """A counter, judged as its rate per second."""
+    OTHER = "other"
+    """Any other value."""
+
+
 class ValueType(enum.StrEnum):
     NUMBER = "number"
     ENUM = "enum"
@@ -173,6 +208,7 @@ class Metric:
     device can report; outside it the reading is `invalid`.  `sentinels` are
     raw values a device uses to say "not available" (e.g. -1).  `states` maps
     enum labels (or booleans) to the state they put the device in.
+    `alarm_class` (keyword only, no default) picks the alarm delays.
     """
 
     key: str
@@ -191,6 +227,7 @@ class Metric:
     table: str | None = None
     counter_bits: int = 32
     register: Register | None = None
+    alarm_class: AlarmClass = field(kw_only=True)
 
     @property
     def is_column(self) -> bool:
@@ -458,7 +495,11 @@ def find_varbind(varbinds: Mapping[str, RawValue], object_oid: str) -> RawValue:
 
 @dataclass(frozen=True)
 class Driver:
-    """A device family: identity, metric table, quirk hooks and simulator model."""
+    """A device family: identity, metric table, quirk hooks and simulator model.
+
+    `maturity` (keyword only, no default) says whether it is built on a
+    published MIB or is a model of one.
+    """
 
     name: str
     title: str
@@ -466,6 +507,7 @@ class Driver:
     protocol: str
     metrics: tuple[Metric, ...]
     simulator: SimModel
+    maturity: Maturity = field(kw_only=True)
     fixup: Fixup | None = None
     decoder: Decoder | None = None
     walk_roots: tuple[str, ...] = ()

@@ -98,3 +98,9 @@ def test_a_text_metric_or_a_number_without_limits_is_not_watched() -> None:
     assert not book.rule("ups1", "ups.ident.model").watched  # type: ignore[union-attr]
     assert not book.rule("ups1", "ups.input.voltage_v").watched  # type: ignore[union-attr]
     assert book.rule("ups1", "ups.battery.charge_pct").watched  # type: ignore[union-attr]
+
+
+def test_every_declared_alarm_class_is_the_one_key_and_unit_gave() -> None:
+    for driver in REGISTRY.values():
+        for metric in driver.metrics:
+            assert metric.alarm_class.value == kind_of(metric).value, (driver.name, metric.key)

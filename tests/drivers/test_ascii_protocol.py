@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from drivers import REGISTRY
 from fieldagent.config import DeviceSection
-from fieldagent.driver import Driver, Malformed, Metric, RawValue, SimModel
+from fieldagent.driver import AlarmClass, Driver, Malformed, Maturity, Metric, RawValue, SimModel
 from fieldagent.model import PollResult, Quality
 from fieldagent.poller import Poller
 from fieldagent.sim import ascii_sim
@@ -46,8 +46,12 @@ PROBE = Driver(
     title="Three numbers over ASCII (test device)",
     kind="test",
     protocol="ascii",
-    metrics=tuple(Metric(f"probe.{c[2:].lower()}", "", c, c, valid=(0, 1e9)) for c in COMMANDS),
+    metrics=tuple(
+        Metric(f"probe.{c[2:].lower()}", "", c, c, valid=(0, 1e9), alarm_class=AlarmClass.OTHER)
+        for c in COMMANDS
+    ),
     simulator=SimModel(initial={}, scenarios={}),
+    maturity=Maturity.MODEL,
 )
 
 

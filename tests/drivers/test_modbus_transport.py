@@ -34,8 +34,10 @@ from pymodbus.pdu.register_message import (
 
 from fieldagent.config import DeviceSection
 from fieldagent.driver import (
+    AlarmClass,
     Driver,
     Malformed,
+    Maturity,
     Metric,
     RawValue,
     Register,
@@ -74,7 +76,9 @@ def at(
 
 
 def metric(key: str, register: Register, **options: Any) -> Metric:
-    return Metric(key, "", f"{register.kind}:{register.address}", key, register=register, **options)
+    alarm_class = AlarmClass.STATE if options.get("type") is ValueType.BOOL else AlarmClass.OTHER
+    oid = f"{register.kind}:{register.address}"
+    return Metric(key, "", oid, key, register=register, alarm_class=alarm_class, **options)
 
 
 def probe_driver(name: str, metrics: Mapping[str, tuple[Register, Value]], **kw: Any) -> Driver:
@@ -89,7 +93,8 @@ def probe_driver(name: str, metrics: Mapping[str, tuple[Register, Value]], **kw:
         for key, (register, value) in metrics.items()
     )
     initial = {key: value for key, (_, value) in metrics.items()}
-    return Driver(name, name, "probe", "modbus", declared, SimModel(initial, {}))
+    simulator = SimModel(initial, {})
+    return Driver(name, name, "probe", "modbus", declared, simulator, maturity=Maturity.MODEL)
 
 
 PROBE = probe_driver(
