@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 
 import pytest
 
 from drivers import REGISTRY, get_driver
 from drivers.ups_rfc1628 import DRIVER as UPS
-from fieldagent.driver import Limits, RawValue
+from fieldagent.driver import AlarmClass, Driver, Limits, Maturity, Metric, RawValue, ValueType
 from fieldagent.model import HealthState, Quality, Value
 
 TS = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -111,3 +112,37 @@ def test_zero_runtime_on_battery_stays_a_real_value() -> None:
 def test_registry_lookup_names_known_drivers() -> None:
     with pytest.raises(KeyError, match="ups_rfc1628"):
         get_driver("nope")
+
+
+def _alarm_class_problem(metric: Metric) -> str | None:
+    """Why a metric's declared alarm class does not fit its type and unit, if it does not."""
+    cls, kind = metric.alarm_class, metric.type
+    if (kind is ValueType.COUNTER) != (cls is AlarmClass.RATE):
+        return "counters, and only counters, are of class rate"
+    if kind in (ValueType.ENUM, ValueType.BOOL) and cls not in (AlarmClass.STATE, AlarmClass.AUDIO):
+        return "an enum or true/false value is of class state (or audio)"
+    if cls is AlarmClass.STATE and kind not in (ValueType.ENUM, ValueType.BOOL):
+        return "class state is for enum and true/false values"
+    is_temperature = kind is ValueType.NUMBER and metric.unit == "°C"
+    if is_temperature != (cls is AlarmClass.TEMPERATURE) and cls is not AlarmClass.AUDIO:
+        return "numbers in °C, and only they, are of class temperature"
+    if kind is ValueType.TEXT and cls is not AlarmClass.OTHER:
+        return "a text value raises no alarm: class other"
+    return None
+
+
+@pytest.mark.parametrize("driver", REGISTRY.values(), ids=lambda d: d.name)
+def test_every_metric_declares_an_alarm_class_that_fits_its_type_and_unit(driver: Driver) -> None:
+    problems = {m.key: _alarm_class_problem(m) for m in driver.metrics}
+    assert {key: p for key, p in problems.items() if p} == {}
+
+
+@pytest.mark.parametrize("driver", REGISTRY.values(), ids=lambda d: d.name)
+def test_a_driver_its_docstring_calls_a_model_declares_itself_one(driver: Driver) -> None:
+    module = next(
+        m
+        for name, m in list(sys.modules.items())
+        if name.startswith("drivers.") and getattr(m, "DRIVER", None) is driver
+    )
+    if "MODEL" in (module.__doc__ or ""):
+        assert driver.maturity is Maturity.MODEL
