@@ -28,6 +28,7 @@ from fieldagent import __version__
 from fieldagent.checklist.resolve import checklist_titles, station_checklist
 from fieldagent.checklist.runner import StationChecklist
 from fieldagent.config import DEFAULT_CONFIG_PATH, Config, ConfigError, MqttSection, load_config
+from fieldagent.driver import Maturity
 from fieldagent.lifecycle import run_until_stopped
 from fieldagent.secrecy import link_warnings, start_problems
 from fieldagent.state import StateDirBusy, StateStoreError, check_state_db
@@ -282,11 +283,12 @@ def load_station(path: Path) -> StationChecklist:
 def _cmd_check_config(args: argparse.Namespace) -> int:
     path: Path = args.file or args.config
     try:
-        config = load(path)
+        station = load_station(path)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 1
+    config = station.config
     exposed = start_problems(path, config)
     if exposed:
         print("\n".join(exposed), file=sys.stderr)
@@ -294,6 +296,13 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     print(f"{path}: ok (station {config.station.id}, {len(config.device)} devices)")
     for warning in link_warnings(config.mqtt):
         print(f"{path}: warning: {warning}")
+    for device_id, driver in station.drivers.items():
+        if driver.maturity is Maturity.MODEL:
+            print(
+                f"{path}: warning: device {device_id!r}: driver {driver.name} is a model, not"
+                " built on a published MIB or protocol document: check its readings against"
+                " the device"
+            )
     return 0
 
 
