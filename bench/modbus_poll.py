@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from fieldagent.config import DeviceSection
+from fieldagent.config import ModbusDevice
 from fieldagent.driver import AlarmClass, Driver, Maturity, Metric, Register, RegisterKind, SimModel
 from fieldagent.model import utc_now
 from fieldagent.sim.device import SimulatedDevice
@@ -67,7 +67,7 @@ def wire_time_s(settings: SerialSettings) -> float:
 
 async def measure(path: Path, polls: int) -> tuple[list[float], float]:
     """Seconds of each poll (read + decode), and the CPU seconds of them all."""
-    section = DeviceSection(
+    section = ModbusDevice(
         id="bench", driver=DRIVER.name, serial_port=path, baud=BAUD, gap_ms=0, timeout=1.0
     )
     lines = SerialLines()

@@ -365,7 +365,7 @@ def _cmd_poll(args: argparse.Namespace) -> int:
                 )
             )
         else:
-            where = device.location(driver.protocol)
+            where = device.location
             print(f"{device.id} ({driver.name}) at {where}, {result.duration_s * 1000:.0f} ms")
             print(_table(result))
             if result.answered:
@@ -562,12 +562,12 @@ def _cmd_drivers(args: argparse.Namespace) -> int:
 
 
 def _cmd_identify(args: argparse.Namespace) -> int:
-    from fieldagent.config import DeviceSection
+    from fieldagent.config import SnmpDevice
     from fieldagent.identify import identify
     from fieldagent.transports.snmp import SnmpClient, SnmpError, SnmpTarget
 
     try:
-        device = DeviceSection(
+        device = SnmpDevice(
             id="identify",
             driver="-",
             host=args.host,

@@ -18,10 +18,10 @@ from typing import Any, TypeVar
 from drivers import get_driver
 from fieldagent.config import (
     AuthProtocol,
-    DeviceSection,
     PrivProtocol,
     SnmpCredentials,
     SnmpVersion,
+    parse_device,
 )
 from fieldagent.driver import Driver, RawValue
 from fieldagent.health import evaluate
@@ -191,7 +191,7 @@ def poll_once(
     sim: SnmpSimulator, driver: Driver, device_id: str = "dut", **fields: object
 ) -> PollResult:
     """One poll of `sim` by the agent's Poller over UDP, with `sim`'s credentials."""
-    section = DeviceSection.model_validate(device_fields(device_id, sim, **fields))
+    section = parse_device(device_fields(device_id, sim, **fields))
 
     async def once() -> PollResult:
         client = SnmpClient()
@@ -216,7 +216,7 @@ def suggested_drivers(
     sim: SnmpSimulator, drivers: Iterable[Driver], device_id: str = "dut"
 ) -> list[str]:
     """The names of the drivers `identify` suggests, among `drivers`, for `sim` over UDP."""
-    target = SnmpTarget.from_device(DeviceSection.model_validate(device_fields(device_id, sim)))
+    target = SnmpTarget.from_device(parse_device(device_fields(device_id, sim)))
 
     async def run() -> list[str]:
         client = SnmpClient()

@@ -16,6 +16,7 @@ from fieldagent.config import (
     DeviceSection,
     SnmpCredentials,
     SnmpVersion,
+    parse_device,
 )
 from fieldagent.model import Quality
 from fieldagent.poller import Poller
@@ -27,7 +28,7 @@ T = TypeVar("T")
 
 
 def device_for(sim: SnmpSimulator, **overrides: object) -> DeviceSection:
-    return DeviceSection.model_validate(device_fields("ups1", sim, **overrides))
+    return parse_device(device_fields("ups1", sim, **overrides))
 
 
 def run(awaitable: Awaitable[T]) -> T:

@@ -85,7 +85,7 @@ from pymodbus.pdu.register_message import (
     ReadInputRegistersRequest,
 )
 
-from fieldagent.config import DeviceSection
+from fieldagent.config import ModbusDevice
 from fieldagent.driver import (
     Driver,
     Malformed,
@@ -287,7 +287,7 @@ def _shortest_float32(value: float) -> float:
     return value  # NaN and infinities: the metric's valid range rejects them
 
 
-async def read(line: SerialLine, device: DeviceSection, driver: Driver) -> dict[str, RawValue]:
+async def read(line: SerialLine, device: ModbusDevice, driver: Driver) -> dict[str, RawValue]:
     """Read every register metric of `driver` from `device` (slave `device.unit` on `line`)."""
     reader = _DeviceReader(line, device)
     objects: dict[str, RawValue] = {}
@@ -299,7 +299,7 @@ async def read(line: SerialLine, device: DeviceSection, driver: Driver) -> dict[
 class _DeviceReader:
     """Runs one device's requests on its line and turns each outcome into raw values."""
 
-    def __init__(self, line: SerialLine, device: DeviceSection) -> None:
+    def __init__(self, line: SerialLine, device: ModbusDevice) -> None:
         self._line = line
         self._device = device
         self._quiet_s = max(3.5 * line.settings.byte_time(), MIN_QUIET_S)

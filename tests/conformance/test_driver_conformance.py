@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pytest
 
 from drivers import REGISTRY
-from fieldagent.config import DeviceSection
+from fieldagent.config import DeviceSection, parse_device
 from fieldagent.driver import Driver, ValueType
 from fieldagent.identify import identify
 from fieldagent.model import PollResult, Quality
@@ -43,9 +43,7 @@ class Served:
     clock: OffsetClock
 
     def section(self) -> DeviceSection:
-        return DeviceSection.model_validate(
-            device_fields("dut", self.simulator, timeout=1.0, request_retries=1)
-        )
+        return parse_device(device_fields("dut", self.simulator, timeout=1.0, request_retries=1))
 
     def poll(self, times: int = 2) -> PollResult:
         """Poll `times` times, RATE_GAP_S apart, with one poller (so counters become rates)."""

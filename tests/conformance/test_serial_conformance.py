@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from drivers import REGISTRY
-from fieldagent.config import SERIAL_PROTOCOLS, DeviceSection
+from fieldagent.config import SERIAL_PROTOCOLS, DeviceSection, parse_device
 from fieldagent.driver import Driver, LineFault, ValueType
 from fieldagent.model import HealthState, PollResult, Quality, Reading, Value
 from fieldagent.poller import Poller
@@ -130,15 +130,14 @@ def bench(tmp_path: Path) -> Iterator[BenchFn]:
         link = tmp_path / f"tty-{driver.name}"
         bus = SerialBusSimulator(link, driver.protocol, {UNIT: device})
         asyncio.run(bus.start())
-        section = DeviceSection.model_validate(
+        section = parse_device(
             {
                 "id": "dut",
                 "driver": driver.name,
                 "serial_port": str(link),
-                "unit": UNIT,
                 "timeout": TIMEOUT_S,
-                "request_retries": 0,
                 "gap_ms": 5,
+                **({"unit": UNIT} if driver.protocol == "modbus" else {}),
             }
         )
         lines, client = SerialLines(), SnmpClient()

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drivers import REGISTRY
-from fieldagent.config import DeviceSection
+from fieldagent.config import DeviceSection, parse_device
 from fieldagent.driver import AlarmClass, Driver, Malformed, Maturity, Metric, RawValue, SimModel
 from fieldagent.model import PollResult, Quality
 from fieldagent.poller import Poller
@@ -100,7 +100,7 @@ class Wire:
 
 def section_for(link: Path, driver: Driver = PROBE, **extra: object) -> DeviceSection:
     fields = {"id": "dut", "driver": driver.name, "serial_port": str(link), "timeout": TIMEOUT_S}
-    return DeviceSection.model_validate({**fields, "gap_ms": 0, **extra})
+    return parse_device({**fields, "gap_ms": 0, **extra})
 
 
 @contextmanager

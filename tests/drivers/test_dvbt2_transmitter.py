@@ -13,7 +13,7 @@ import pytest
 
 from drivers import _transmitter as tx
 from drivers import dvbt2_transmitter as dvbt2
-from fieldagent.config import DeviceSection
+from fieldagent.config import parse_device
 from fieldagent.health import evaluate
 from fieldagent.model import HealthState, Value
 from tests.simrunner import SimRunner, health_of, played, poll_once
@@ -90,7 +90,7 @@ def test_off_air_is_critical_without_a_vswr_problem() -> None:
 
 def test_the_sample_config_is_a_valid_v3_device() -> None:
     table = tomllib.loads(DRIVER.sample_config)["device"][0]
-    section = DeviceSection.model_validate(table)
+    section = parse_device(table)
     assert section.driver == DRIVER.name
     assert str(section.snmp_credentials.version) == "3"
 

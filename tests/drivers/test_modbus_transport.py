@@ -32,7 +32,7 @@ from pymodbus.pdu.register_message import (
     WriteSingleRegisterRequest,
 )
 
-from fieldagent.config import DeviceSection
+from fieldagent.config import ModbusDevice
 from fieldagent.driver import (
     AlarmClass,
     Driver,
@@ -161,8 +161,8 @@ class ModbusBus:
     def inner(self) -> ModbusResponder:
         return self.responder.inner
 
-    def section(self, driver: Driver, unit: int = 1, timeout: float = 0.5) -> DeviceSection:
-        return DeviceSection(
+    def section(self, driver: Driver, unit: int = 1, timeout: float = 0.5) -> ModbusDevice:
+        return ModbusDevice(
             id=f"{driver.name}-{unit}",
             driver=driver.name,
             serial_port=self.sim.path,

@@ -32,7 +32,7 @@ import pytest
 from drivers import REGISTRY, get_driver
 from drivers.ups_rfc1628 import DRIVER as UPS
 from fieldagent import cli
-from fieldagent.config import DeviceSection, load_config
+from fieldagent.config import DeviceSection, load_config, parse_device
 from fieldagent.driver import Driver, RawValue
 from fieldagent.health import evaluate
 from fieldagent.identify import identify
@@ -77,7 +77,7 @@ class Replay:
             "timeout": 1.0,
             "request_retries": 1,
         }
-        return DeviceSection.model_validate({**fields, **extra})
+        return parse_device({**fields, **extra})
 
 
 ReplayFn = Callable[[Path, str], Replay]
@@ -272,7 +272,7 @@ def test_a_recording_of_the_simulator_replays_to_the_same_readings(
     recording = data / "ups_walk.snmprec"
     recording.write_text(record(simulator.host, simulator.port, simulator.access.community))
     replayed = replay(data, "127.0.0.72")
-    served = DeviceSection.model_validate(device_fields("ups-sim", simulator))
+    served = parse_device(device_fields("ups-sim", simulator))
     replaying = replayed.device("ups_walk")
 
     from_simulator, from_replay = poll_each([(served, UPS), (replaying, UPS)])
