@@ -47,9 +47,8 @@ DRIVER = Driver(
         Metric(
             f"bench.r{i}",
             "",
-            f"holding:{i}",
+            Register(RegisterKind.HOLDING, i),
             f"Register {i}",
-            register=Register(RegisterKind.HOLDING, i),
             alarm_class=AlarmClass.OTHER,
         )
         for i in range(REGISTERS)

@@ -36,7 +36,7 @@ from fieldagent.sim.device import SimulatedDevice
 from fieldagent.sim.snmp_agent import SnmpSimulator
 from fieldagent.transports.snmp import SnmpClient
 
-OIDS = [metric.oid for metric in UPS.metrics]
+OIDS = [metric.source_key for metric in UPS.metrics]
 
 
 @dataclass(frozen=True)

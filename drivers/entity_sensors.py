@@ -423,7 +423,7 @@ def _encode(driver: Driver, values: Mapping[str, Value]) -> dict[str, RawValue]:
     explicit: dict[str, RawValue] = {}
     for key, value in values.items():
         metric = driver.metric(key)
-        if metric.oid != VALUE_COLUMN:
+        if metric.source_key != VALUE_COLUMN:
             explicit[driver.oid_of(key)] = metric.encode(value)
             continue
         sensor_type = _SIM_TYPE[metric.key]

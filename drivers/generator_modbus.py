@@ -79,10 +79,8 @@ U32_SENTINELS = _sentinels(0xFFFF_FFFF)
 
 
 def _metric(key: str, unit: str, title: str, register: Register, **options: Any) -> Metric:
-    """A metric whose oid names its register ("holding:1024"), so the two always agree."""
-    return Metric(
-        key, unit, f"{register.kind}:{register.address}", title, register=register, **options
-    )
+    """A metric read from a register (its objects are keyed ``holding:1024``)."""
+    return Metric(key, unit, register, title, **options)
 
 
 def _holding(address: int, type_: RegisterType = RegisterType.U16) -> Register:

@@ -246,7 +246,7 @@ def _decode(driver: Driver, objects: Objects, ts: datetime) -> list[Reading]:
         for metric in TABLE_METRICS
         if metric.table is not None
         for index, raw in sorted(
-            column_rows(objects, metric.oid).items(), key=lambda row: index_order(row[0])
+            column_rows(objects, metric.source_key).items(), key=lambda row: index_order(row[0])
         )
     ]
     return readings + alarm_readings(objects, ts)
@@ -311,8 +311,8 @@ def alarmed_oid(index: str) -> str:
 def describe(alarm: Alarm, ts: datetime) -> str:
     """One alarm for a human: the reading it concerns when this driver reads that object."""
     for metric in TABLE_METRICS:
-        if metric.table is not None and alarm.oid.startswith(metric.oid + "."):
-            key = row_key(metric.key, metric.table, alarm.oid[len(metric.oid) + 1 :])
+        if metric.table is not None and alarm.oid.startswith(metric.source_key + "."):
+            key = row_key(metric.key, metric.table, alarm.oid[len(metric.source_key) + 1 :])
             shown = metric.decode(alarm.raw_value, ts)
             value = "?" if shown.value is None else f"{shown.value} {metric.unit}".strip()
             return f"{key} {alarm.state} ({value})"
@@ -545,7 +545,7 @@ DRIVER = Driver(
     metrics=METRICS,
     simulator=SIMULATOR,
     decoder=_decode,
-    walk_roots=(*(m.oid for m in TABLE_METRICS), CURRENT_ALARM),
+    walk_roots=(*(m.source_key for m in TABLE_METRICS), CURRENT_ALARM),
     identity=Identity(probe_oid=_HE_OPTICS),
     traps=TRAPS,
     description=(

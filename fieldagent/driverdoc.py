@@ -23,7 +23,9 @@ A driver is one module `drivers/<name>.py` that defines `DRIVER = Driver(...)`; 
 finds it by itself. Most of it is a table (see `drivers/ups_rfc1628.py`):
 
 1. **Metrics.** One `Metric` per value: a key from the shared vocabulary (dot-separated,
-   unit-suffixed: `rf.vswr`, `ups.battery.charge_pct`), its unit, the OID, the type
+   unit-suffixed: `rf.vswr`, `ups.battery.charge_pct`), its unit, its `source` in the form
+   of the driver's protocol (checked when the driver is built: a dotted numeric OID for SNMP,
+   a command for ASCII, a `Register` for Modbus, a reader key for `local`), the type
    (`number`, `enum`, `text`, `bool`, `counter`), the scaling (`scale` multiplier, `divisor`,
    `decimals`), the `valid` range a sane device can report (outside it the reading is
    `invalid`), default `limits` (warning / critical, low / high), `states` for enum or
@@ -102,7 +104,7 @@ def _markdown_row(metric: Metric) -> str:
     cells = [
         f"`{key}`",
         metric.unit,
-        f"`{metric.oid}`",
+        f"`{metric.source_key}`",
         _type(metric),
         _scaling(metric),
         _valid(metric),

@@ -9,10 +9,22 @@ import pytest
 
 from drivers import REGISTRY, get_driver
 from drivers.ups_rfc1628 import DRIVER as UPS
-from fieldagent.driver import AlarmClass, Driver, Limits, Maturity, Metric, RawValue, ValueType
+from fieldagent.driver import (
+    AlarmClass,
+    Driver,
+    Limits,
+    Maturity,
+    Metric,
+    RawValue,
+    Register,
+    RegisterKind,
+    SimModel,
+    ValueType,
+)
 from fieldagent.model import HealthState, Quality, Value
 
 TS = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+MODEL = Maturity.MODEL
 
 
 def test_scaling_turns_tenths_into_engineering_units() -> None:
@@ -146,3 +158,41 @@ def test_a_driver_its_docstring_calls_a_model_declares_itself_one(driver: Driver
     )
     if "MODEL" in (module.__doc__ or ""):
         assert driver.maturity is Maturity.MODEL
+
+
+@pytest.mark.parametrize(
+    ("protocol", "source", "form"),
+    [
+        ("snmp", "TX.PFWD", "a dotted numeric OID"),
+        ("snmp", "iso.3.6.1", "a dotted numeric OID"),
+        ("ascii", "TX.PFWD?", "a command"),
+        ("ascii", Register(RegisterKind.HOLDING, 1024), "a command"),
+        ("modbus", "holding:1024", "a Register"),
+        ("local", "/proc/loadavg", "a reader key"),
+    ],
+)
+def test_a_source_not_of_the_drivers_protocol_is_refused_when_the_driver_is_built(
+    protocol: str, source: str | Register, form: str
+) -> None:
+    metric = Metric("probe.value", "", source, "Value", alarm_class=AlarmClass.OTHER)
+    with pytest.raises(ValueError) as refused:
+        Driver("probe", "Probe", "test", protocol, (metric,), SimModel({}, {}), maturity=MODEL)
+    message = str(refused.value)
+    assert message.startswith(f"driver probe: probe.value: {protocol} source must be {form}")
+    assert message.endswith(f", not {source!r}")
+
+
+def test_each_protocols_own_source_form_is_accepted() -> None:
+    register = Register(RegisterKind.INPUT, 3)
+    for protocol, source in [
+        ("snmp", "1.3.6.1.2.1.33.1.2.4.0"),
+        ("ascii", "ACU.ITER.MEAS"),
+        ("modbus", register),
+        ("local", "local:load_1m"),
+    ]:
+        metric = Metric("probe.value", "", source, "Value", alarm_class=AlarmClass.OTHER)
+        driver = Driver(
+            "probe", "Probe", "test", protocol, (metric,), SimModel({}, {}), maturity=MODEL
+        )
+        assert driver.metric("probe.value").source == source
+    assert Metric("m", "", register, "M", alarm_class=AlarmClass.OTHER).source_key == "input:3"

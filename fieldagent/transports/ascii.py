@@ -138,7 +138,9 @@ class Command:
 
 def commands_of(driver: Driver) -> tuple[Command, ...]:
     """The requests of one poll: every scalar metric once, in table order."""
-    commands = {m.oid: Command(m.oid, m.type is ValueType.TEXT) for m in driver.metrics}
+    commands = {
+        m.source_key: Command(m.source_key, m.type is ValueType.TEXT) for m in driver.metrics
+    }
     return tuple(commands[oid] for oid in driver.scalar_oids())
 
 

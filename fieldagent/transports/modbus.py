@@ -202,16 +202,18 @@ class ReadRequest:
 
     def fill(self, raw: RawValue) -> dict[str, RawValue]:
         """The same raw value (missing, malformed) for every metric of the request."""
-        return {metric.oid: raw for metric, _ in self.items}
+        return {metric.source_key: raw for metric, _ in self.items}
 
     def decode(self, reply: ModbusPDU) -> dict[str, RawValue]:
         """Each metric's raw value from a reply already checked to match this request."""
         if self.kind in _BIT_TABLES:
             bits = reply.bits
-            return {m.oid: int(bits[r.address - self.address]) for m, r in self.items}
+            return {m.source_key: int(bits[r.address - self.address]) for m, r in self.items}
         words = reply.registers
         return {
-            m.oid: _value(words[r.address - self.address : r.address - self.address + r.count], r)
+            m.source_key: _value(
+                words[r.address - self.address : r.address - self.address + r.count], r
+            )
             for m, r in self.items
         }
 

@@ -266,9 +266,8 @@ def with_absent_metric(driver: Driver) -> Driver:
     """The driver plus a metric its device does not have (at a command / address it lacks)."""
     template = next(m for m in driver.metrics if m.type is ValueType.NUMBER and not m.is_column)
     register = template.register and replace(template.register, address=ABSENT_ADDRESS)
-    absent = replace(
-        template, key=ABSENT_KEY, oid=ABSENT_COMMAND, title="Not on the device", register=register
-    )
+    source = register or ABSENT_COMMAND
+    absent = replace(template, key=ABSENT_KEY, source=source, title="Not on the device")
     return replace(driver, metrics=(*driver.metrics, absent))
 
 

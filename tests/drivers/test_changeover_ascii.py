@@ -29,7 +29,7 @@ DRIVER = acu.DRIVER
 
 def decoded(command: str, sent: bytes) -> tuple[Quality, Value]:
     """One reply line as the agent reads it, through the driver's table."""
-    metric = next(m for m in DRIVER.metrics if m.oid == command)
+    metric = next(m for m in DRIVER.metrics if m.source_key == command)
     raw = ascii.parse_reply(command, sent, text=metric.type is ValueType.TEXT)
     (reading,) = [r for r in DRIVER.decode({command: raw}, TS) if r.key == metric.key]
     return reading.quality, reading.value

@@ -33,7 +33,7 @@ def health_at(scenario: str, elapsed_s: float) -> tuple[HealthState, dict[str, V
 
 
 def test_every_oid_is_in_the_model_s_documentation_subtree() -> None:
-    oids = [m.oid for m in DRIVER.metrics] + list(DRIVER.identity.sys_object_ids)
+    oids = [m.source_key for m in DRIVER.metrics] + list(DRIVER.identity.sys_object_ids)
     assert all(oid.startswith(DOCUMENTATION_ENTERPRISE + "2") for oid in oids)
 
 

@@ -77,8 +77,7 @@ def at(
 
 def metric(key: str, register: Register, **options: Any) -> Metric:
     alarm_class = AlarmClass.STATE if options.get("type") is ValueType.BOOL else AlarmClass.OTHER
-    oid = f"{register.kind}:{register.address}"
-    return Metric(key, "", oid, key, register=register, alarm_class=alarm_class, **options)
+    return Metric(key, "", register, key, alarm_class=alarm_class, **options)
 
 
 def probe_driver(name: str, metrics: Mapping[str, tuple[Register, Value]], **kw: Any) -> Driver:
