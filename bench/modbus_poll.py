@@ -24,8 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from fieldagent.config import DeviceSection
-from fieldagent.driver import Driver, Metric, Register, RegisterKind, SimModel
+from fieldagent.config import ModbusDevice
+from fieldagent.driver import AlarmClass, Driver, Maturity, Metric, Register, RegisterKind, SimModel
 from fieldagent.model import utc_now
 from fieldagent.sim.device import SimulatedDevice
 from fieldagent.sim.serial_sim import SerialBusSimulator
@@ -47,13 +47,14 @@ DRIVER = Driver(
         Metric(
             f"bench.r{i}",
             "",
-            f"holding:{i}",
+            Register(RegisterKind.HOLDING, i),
             f"Register {i}",
-            register=Register(RegisterKind.HOLDING, i),
+            alarm_class=AlarmClass.OTHER,
         )
         for i in range(REGISTERS)
     ),
     simulator=SimModel(initial={f"bench.r{i}": 1000 + i for i in range(REGISTERS)}, scenarios={}),
+    maturity=Maturity.MODEL,
 )
 
 
@@ -65,7 +66,7 @@ def wire_time_s(settings: SerialSettings) -> float:
 
 async def measure(path: Path, polls: int) -> tuple[list[float], float]:
     """Seconds of each poll (read + decode), and the CPU seconds of them all."""
-    section = DeviceSection(
+    section = ModbusDevice(
         id="bench", driver=DRIVER.name, serial_port=path, baud=BAUD, gap_ms=0, timeout=1.0
     )
     lines = SerialLines()

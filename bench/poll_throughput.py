@@ -30,13 +30,13 @@ from pysnmp.hlapi.v3arch.asyncio import (
 )
 
 from drivers.ups_rfc1628 import DRIVER as UPS
-from fieldagent.config import DeviceSection
+from fieldagent.config import SnmpDevice
 from fieldagent.poller import Poller
 from fieldagent.sim.device import SimulatedDevice
 from fieldagent.sim.snmp_agent import SnmpSimulator
 from fieldagent.transports.snmp import SnmpClient
 
-OIDS = [metric.oid for metric in UPS.metrics]
+OIDS = [metric.source_key for metric in UPS.metrics]
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ async def main(device_count: int, rounds: int) -> None:
         client = SnmpClient()
         poller = Poller(client)
         sections = [
-            DeviceSection(id=f"ups{i}", driver="ups_rfc1628", host=s.host, port=s.port)
+            SnmpDevice(id=f"ups{i}", driver="ups_rfc1628", host=s.host, port=s.port)
             for i, s in enumerate(simulators)
         ]
 

@@ -32,10 +32,10 @@ from drivers import REGISTRY
 from drivers.ups_rfc1628 import TRAP_ON_BATTERY
 from fieldagent.config import (
     AuthProtocol,
-    DeviceSection,
     PrivProtocol,
     SnmpCredentials,
     SnmpVersion,
+    parse_device,
 )
 from fieldagent.sim.device import SimulatedDevice
 from fieldagent.sim.snmp_agent import SnmpSimulator
@@ -128,7 +128,7 @@ async def main(count: int, leg_name: str) -> None:
         "v2c inform": ("127.0.0.63", SnmpCredentials(), True),
     }
     devices = [
-        DeviceSection.model_validate(
+        parse_device(
             {
                 "id": f"ups{n}",
                 "driver": "ups_rfc1628",

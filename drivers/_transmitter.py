@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, MutableMapping
 
-from fieldagent.driver import Expect, Limits, Metric, Scenario, ScenarioStep, ValueType
+from fieldagent.driver import AlarmClass, Expect, Limits, Metric, Scenario, ScenarioStep, ValueType
 from fieldagent.model import HealthState, Quality, Reading, Value
 
 FORWARD = "rf.forward_power_w"
@@ -80,6 +80,7 @@ def rf_metrics(
             divisor=power_divisor,
             valid=(0, MAX_POWER_W),
             limits=forward_limits(nominal_w),
+            alarm_class=AlarmClass.POWER,
         ),
         Metric(
             REFLECTED,
@@ -89,6 +90,7 @@ def rf_metrics(
             divisor=power_divisor,
             valid=(0, MAX_POWER_W),
             limits=reflected_limits(nominal_w),
+            alarm_class=AlarmClass.POWER,
         ),
         Metric(
             VSWR,
@@ -98,6 +100,7 @@ def rf_metrics(
             divisor=vswr_divisor,
             valid=(1.0, 100.0),
             limits=Limits(warn_high=VSWR_WARN, crit_high=VSWR_CRIT),
+            alarm_class=AlarmClass.POWER,
         ),
         Metric(
             ON_AIR,
@@ -106,6 +109,7 @@ def rf_metrics(
             "RF on air",
             ValueType.BOOL,
             states={False: HealthState.CRITICAL},
+            alarm_class=AlarmClass.STATE,
         ),
     )
 
@@ -120,6 +124,7 @@ def pa_temperature(oid: str, title: str, divisor: float) -> Metric:
         divisor=divisor,
         valid=(-40, 150),
         limits=Limits(warn_high=PA_TEMPERATURE_WARN_C, crit_high=PA_TEMPERATURE_CRIT_C),
+        alarm_class=AlarmClass.TEMPERATURE,
     )
 
 

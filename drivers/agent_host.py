@@ -47,9 +47,11 @@ from pathlib import Path
 from typing import TypeVar
 
 from fieldagent.driver import (
+    AlarmClass,
     Driver,
     Limits,
     LocalContext,
+    Maturity,
     Metric,
     RawValue,
     SimModel,
@@ -80,11 +82,34 @@ METRICS = (
         decimals=1,
         valid=(-40, 150),
         limits=Limits(warn_high=70, crit_high=80),
+        alarm_class=AlarmClass.TEMPERATURE,
     ),
-    Metric("host.load_1m", "", LOAD_1M, "Load average, 1 minute", scale=0.01, valid=(0, 10_000)),
-    Metric("host.load_5m", "", LOAD_5M, "Load average, 5 minutes", scale=0.01, valid=(0, 10_000)),
     Metric(
-        "host.load_15m", "", LOAD_15M, "Load average, 15 minutes", scale=0.01, valid=(0, 10_000)
+        "host.load_1m",
+        "",
+        LOAD_1M,
+        "Load average, 1 minute",
+        scale=0.01,
+        valid=(0, 10_000),
+        alarm_class=AlarmClass.OTHER,
+    ),
+    Metric(
+        "host.load_5m",
+        "",
+        LOAD_5M,
+        "Load average, 5 minutes",
+        scale=0.01,
+        valid=(0, 10_000),
+        alarm_class=AlarmClass.OTHER,
+    ),
+    Metric(
+        "host.load_15m",
+        "",
+        LOAD_15M,
+        "Load average, 15 minutes",
+        scale=0.01,
+        valid=(0, 10_000),
+        alarm_class=AlarmClass.OTHER,
     ),
     Metric(
         "host.load_5m_per_core",
@@ -94,6 +119,7 @@ METRICS = (
         scale=0.01,
         valid=(0, 10_000),
         limits=Limits(warn_high=1.5, crit_high=3.0),
+        alarm_class=AlarmClass.OTHER,
     ),
     Metric(
         "host.memory_available_pct",
@@ -103,6 +129,7 @@ METRICS = (
         scale=0.1,
         valid=(0, 100),
         limits=_FREE_LIMITS,
+        alarm_class=AlarmClass.OTHER,
     ),
     Metric(
         "host.disk_free_pct",
@@ -112,6 +139,7 @@ METRICS = (
         scale=0.1,
         valid=(0, 100),
         limits=_FREE_LIMITS,
+        alarm_class=AlarmClass.OTHER,
     ),
     Metric(
         "host.disk_free_mb",
@@ -119,6 +147,7 @@ METRICS = (
         DISK_FREE_MB,
         "Free space for the state directory",
         valid=(0, None),
+        alarm_class=AlarmClass.OTHER,
     ),
     Metric(
         "host.clock_synced",
@@ -127,8 +156,16 @@ METRICS = (
         "System clock synchronised (NTP)",
         ValueType.BOOL,
         states={False: HealthState.WARNING},
+        alarm_class=AlarmClass.STATE,
     ),
-    Metric("host.uptime_s", "s", UPTIME, "Time since boot", valid=(0, None)),
+    Metric(
+        "host.uptime_s",
+        "s",
+        UPTIME,
+        "Time since boot",
+        valid=(0, None),
+        alarm_class=AlarmClass.OTHER,
+    ),
 )
 
 T = TypeVar("T")
@@ -299,6 +336,7 @@ DRIVER = Driver(
     title="Agent host (the agent's own Linux box)",
     kind="host",
     protocol="local",
+    maturity=Maturity.STABLE,
     metrics=METRICS,
     simulator=SIMULATOR,
     local_reader=read_host,

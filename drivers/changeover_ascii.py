@@ -34,7 +34,16 @@ from __future__ import annotations
 from collections.abc import Mapping, MutableMapping
 
 from drivers import _transmitter as tx
-from fieldagent.driver import Driver, Expect, Metric, Scenario, SimModel, ValueType
+from fieldagent.driver import (
+    AlarmClass,
+    Driver,
+    Expect,
+    Maturity,
+    Metric,
+    Scenario,
+    SimModel,
+    ValueType,
+)
 from fieldagent.model import HealthState, Value
 
 MAIN_TX = "changeover.main_tx"
@@ -53,6 +62,7 @@ METRICS = (
         "Transmitter designated main",
         ValueType.ENUM,
         enum={1: "A", 2: "B"},
+        alarm_class=AlarmClass.STATE,
     ),
     Metric(
         POSITION,
@@ -62,6 +72,7 @@ METRICS = (
         ValueType.ENUM,
         enum={0: "main", 1: "standby"},
         states={"standby": HealthState.WARNING},
+        alarm_class=AlarmClass.STATE,
     ),
     Metric(
         READY,
@@ -70,6 +81,7 @@ METRICS = (
         "Ready to switch over",
         ValueType.BOOL,
         states={False: HealthState.WARNING},
+        alarm_class=AlarmClass.STATE,
     ),
     Metric(
         FAULT,
@@ -78,15 +90,31 @@ METRICS = (
         "Changeover unit fault",
         ValueType.BOOL,
         states={True: HealthState.CRITICAL},
+        alarm_class=AlarmClass.STATE,
     ),
-    Metric(DELAY, "s", "ACU.DELAY", "Fault-to-switch delay", valid=(0, 99)),
-    Metric(LAST_REASON, "", "ACU.SWLAST", "Reason of the last switch", ValueType.TEXT),
+    Metric(
+        DELAY,
+        "s",
+        "ACU.DELAY",
+        "Fault-to-switch delay",
+        valid=(0, 99),
+        alarm_class=AlarmClass.OTHER,
+    ),
+    Metric(
+        LAST_REASON,
+        "",
+        "ACU.SWLAST",
+        "Reason of the last switch",
+        ValueType.TEXT,
+        alarm_class=AlarmClass.OTHER,
+    ),
     Metric(
         SWITCH_COUNT,
         "",
         "ACU.ITER.MEAS",
         "Switch-overs since the count was reset",
         valid=(0, 9_999_999),
+        alarm_class=AlarmClass.OTHER,
     ),
 )
 
@@ -142,6 +170,7 @@ DRIVER = Driver(
     title="Transmitter changeover unit (RS-232 ASCII remote port, modelled command set)",
     kind="changeover",
     protocol="ascii",
+    maturity=Maturity.MODEL,
     metrics=METRICS,
     simulator=SIMULATOR,
     description=(

@@ -53,10 +53,12 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 
 from fieldagent.driver import (
+    AlarmClass,
     Driver,
     Expect,
     Identity,
     Limits,
+    Maturity,
     Metric,
     OidValue,
     RowsInUse,
@@ -107,6 +109,7 @@ METRICS = (
         "Unerrored codewords",
         ValueType.COUNTER,
         table=TABLE,
+        alarm_class=AlarmClass.RATE,
     ),
     Metric(
         CORRECTED,
@@ -115,6 +118,7 @@ METRICS = (
         "Corrected codewords",
         ValueType.COUNTER,
         table=TABLE,
+        alarm_class=AlarmClass.RATE,
     ),
     Metric(
         UNCORRECTABLE,
@@ -124,6 +128,7 @@ METRICS = (
         ValueType.COUNTER,
         limits=UNCORRECTABLE_LIMITS,
         table=TABLE,
+        alarm_class=AlarmClass.RATE,
     ),
     Metric(
         SNR,
@@ -134,6 +139,7 @@ METRICS = (
         valid=(0, 70),
         limits=SNR_LIMITS,
         table=TABLE,
+        alarm_class=AlarmClass.OTHER,
     ),
     Metric(
         MICROREFLECTIONS,
@@ -142,6 +148,7 @@ METRICS = (
         "Micro-reflections (dB below the carrier)",
         valid=(0, 255),
         table=TABLE,
+        alarm_class=AlarmClass.OTHER,
     ),
     Metric(
         ADMIN_STATUS,
@@ -151,6 +158,7 @@ METRICS = (
         ValueType.ENUM,
         enum=IF_STATUS,
         table=TABLE,
+        alarm_class=AlarmClass.STATE,
     ),
     Metric(
         OPER_STATUS,
@@ -167,6 +175,7 @@ METRICS = (
             "unknown": HealthState.WARNING,
         },
         table=TABLE,
+        alarm_class=AlarmClass.STATE,
     ),
 )
 
@@ -359,6 +368,7 @@ DRIVER = Driver(
     title="CMTS upstream signal quality (DOCS-IF-MIB, RFC 4546)",
     kind="cmts",
     protocol="snmp",
+    maturity=Maturity.STABLE,
     metrics=METRICS,
     simulator=SIMULATOR,
     fixup=_upstream_only,

@@ -46,10 +46,12 @@ from collections.abc import Mapping, MutableMapping
 
 from drivers import _transmitter as tx
 from fieldagent.driver import (
+    AlarmClass,
     Driver,
     Expect,
     Identity,
     Limits,
+    Maturity,
     Metric,
     OidValue,
     RowsInUse,
@@ -92,6 +94,7 @@ METRICS = (
         divisor=10,
         valid=(0, 60),
         limits=Limits(warn_low=28, crit_low=24),
+        alarm_class=AlarmClass.OTHER,
     ),
     Metric(
         TS_PRESENT,
@@ -100,6 +103,7 @@ METRICS = (
         "TS input present",
         ValueType.BOOL,
         states={False: HealthState.CRITICAL},
+        alarm_class=AlarmClass.STATE,
     ),
     Metric(
         GPS_LOCKED,
@@ -108,6 +112,7 @@ METRICS = (
         "GPS locked",
         ValueType.BOOL,
         states={False: HealthState.WARNING},
+        alarm_class=AlarmClass.STATE,
     ),
     Metric(
         SFN_SYNCED,
@@ -116,6 +121,7 @@ METRICS = (
         "SFN synchronised",
         ValueType.BOOL,
         states={False: HealthState.CRITICAL},
+        alarm_class=AlarmClass.STATE,
     ),
     tx.pa_temperature(f"{_MODEL}.4.1.0", "PA temperature", divisor=10),
     Metric(
@@ -126,6 +132,7 @@ METRICS = (
         ValueType.ENUM,
         enum={1: "active", 2: "standby", 3: "notFitted"},
         table=EXCITERS,
+        alarm_class=AlarmClass.STATE,
     ),
     Metric(
         EXCITER_FAULT,
@@ -135,6 +142,7 @@ METRICS = (
         ValueType.BOOL,
         states={True: HealthState.WARNING},
         table=EXCITERS,
+        alarm_class=AlarmClass.STATE,
     ),
 )
 
@@ -263,6 +271,7 @@ DRIVER = Driver(
     title="DVB-T2 transmitter (modelled MIB)",
     kind="transmitter",
     protocol="snmp",
+    maturity=Maturity.MODEL,
     metrics=METRICS,
     simulator=SIMULATOR,
     fixup=tx.blank_vswr_without_power,

@@ -56,10 +56,12 @@ from datetime import datetime
 
 from drivers._snmp_tables import column_rows, index_order
 from fieldagent.driver import (
+    AlarmClass,
     Driver,
     Expect,
     Identity,
     Limits,
+    Maturity,
     Metric,
     Objects,
     RawValue,
@@ -106,6 +108,7 @@ def _value_metric(
     limits: Limits | None = None,
     decimals: int | None = None,
     value_type: ValueType = ValueType.NUMBER,
+    alarm_class: AlarmClass,
 ) -> Metric:
     """A sensor reading: every type is served in entPhySensorValue, one row per sensor.
 
@@ -122,11 +125,16 @@ def _value_metric(
         valid=valid,
         limits=limits or Limits(),
         table=TABLE,
+        alarm_class=alarm_class,
     )
 
 
 UNTYPED = _value_metric(
-    "sensor.value", "", "Value of an other/unknown sensor", valid=(-VALUE_LIMIT, VALUE_LIMIT)
+    "sensor.value",
+    "",
+    "Value of an other/unknown sensor",
+    valid=(-VALUE_LIMIT, VALUE_LIMIT),
+    alarm_class=AlarmClass.OTHER,
 )
 METRIC_OF_TYPE: Mapping[int, Metric] = {
     VOLTS_AC: _value_metric(
@@ -136,10 +144,27 @@ METRIC_OF_TYPE: Mapping[int, Metric] = {
         decimals=1,
         valid=(0, 1000),
         limits=Limits(warn_low=198, crit_low=180, warn_high=242, crit_high=255),
+        alarm_class=AlarmClass.POWER,
     ),
-    VOLTS_DC: _value_metric("power.dc_voltage_v", "V", "DC voltage", decimals=2, valid=(-600, 600)),
-    AMPERES: _value_metric("power.current_a", "A", "Current", decimals=2, valid=(-10_000, 10_000)),
-    WATTS: _value_metric("power.power_w", "W", "Power", valid=(-10_000_000, 10_000_000)),
+    VOLTS_DC: _value_metric(
+        "power.dc_voltage_v",
+        "V",
+        "DC voltage",
+        decimals=2,
+        valid=(-600, 600),
+        alarm_class=AlarmClass.POWER,
+    ),
+    AMPERES: _value_metric(
+        "power.current_a",
+        "A",
+        "Current",
+        decimals=2,
+        valid=(-10_000, 10_000),
+        alarm_class=AlarmClass.POWER,
+    ),
+    WATTS: _value_metric(
+        "power.power_w", "W", "Power", valid=(-10_000_000, 10_000_000), alarm_class=AlarmClass.POWER
+    ),
     HERTZ: _value_metric(
         "power.frequency_hz",
         "Hz",
@@ -147,6 +172,7 @@ METRIC_OF_TYPE: Mapping[int, Metric] = {
         decimals=1,
         valid=(0, 1000),
         limits=Limits(warn_low=49, crit_low=47, warn_high=51, crit_high=53),
+        alarm_class=AlarmClass.POWER,
     ),
     CELSIUS: _value_metric(
         "env.temperature_c",
@@ -155,6 +181,7 @@ METRIC_OF_TYPE: Mapping[int, Metric] = {
         decimals=1,
         valid=(-50, 150),
         limits=Limits(warn_high=35, crit_high=45),
+        alarm_class=AlarmClass.TEMPERATURE,
     ),
     PERCENT_RH: _value_metric(
         "env.humidity_pct",
@@ -162,13 +189,25 @@ METRIC_OF_TYPE: Mapping[int, Metric] = {
         "Relative humidity",
         valid=(0, 100),
         limits=Limits(warn_high=80, crit_high=90),
+        alarm_class=AlarmClass.OTHER,
     ),
     RPM: _value_metric(
-        "env.fan_rpm", "rpm", "Fan speed", valid=(0, 100_000), limits=Limits(warn_low=500)
+        "env.fan_rpm",
+        "rpm",
+        "Fan speed",
+        valid=(0, 100_000),
+        limits=Limits(warn_low=500),
+        alarm_class=AlarmClass.OTHER,
     ),
-    CMM: _value_metric("env.airflow_cmm", "m³/min", "Airflow", valid=(0, 10_000)),
+    CMM: _value_metric(
+        "env.airflow_cmm", "m³/min", "Airflow", valid=(0, 10_000), alarm_class=AlarmClass.OTHER
+    ),
     TRUTHVALUE: _value_metric(
-        "env.contact", "", "Contact (true/false sensor)", value_type=ValueType.BOOL
+        "env.contact",
+        "",
+        "Contact (true/false sensor)",
+        value_type=ValueType.BOOL,
+        alarm_class=AlarmClass.STATE,
     ),
     OTHER: UNTYPED,
     UNKNOWN: UNTYPED,
@@ -182,9 +221,16 @@ STATUS = Metric(
     enum=SENSOR_STATUS,
     states={"nonoperational": HealthState.WARNING},
     table=TABLE,
+    alarm_class=AlarmClass.STATE,
 )
 NAME = Metric(
-    "sensor.name", "", NAME_COLUMN, "Sensor name (entPhysicalName)", ValueType.TEXT, table=TABLE
+    "sensor.name",
+    "",
+    NAME_COLUMN,
+    "Sensor name (entPhysicalName)",
+    ValueType.TEXT,
+    table=TABLE,
+    alarm_class=AlarmClass.OTHER,
 )
 UNITS = Metric(
     "sensor.units",
@@ -193,6 +239,7 @@ UNITS = Metric(
     "Units of an other/unknown sensor (entPhySensorUnitsDisplay)",
     ValueType.TEXT,
     table=TABLE,
+    alarm_class=AlarmClass.OTHER,
 )
 
 METRICS = (
@@ -376,7 +423,7 @@ def _encode(driver: Driver, values: Mapping[str, Value]) -> dict[str, RawValue]:
     explicit: dict[str, RawValue] = {}
     for key, value in values.items():
         metric = driver.metric(key)
-        if metric.oid != VALUE_COLUMN:
+        if metric.source_key != VALUE_COLUMN:
             explicit[driver.oid_of(key)] = metric.encode(value)
             continue
         sensor_type = _SIM_TYPE[metric.key]
@@ -511,6 +558,7 @@ DRIVER = Driver(
     title="Physical sensors (RFC 3433 ENTITY-SENSOR-MIB)",
     kind="sensors",
     protocol="snmp",
+    maturity=Maturity.STABLE,
     metrics=METRICS,
     simulator=SIMULATOR,
     decoder=_decode,

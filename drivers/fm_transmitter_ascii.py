@@ -42,7 +42,17 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import replace
 
 from drivers import _transmitter as tx
-from fieldagent.driver import Driver, Expect, Metric, Scenario, ScenarioStep, SimModel, ValueType
+from fieldagent.driver import (
+    AlarmClass,
+    Driver,
+    Expect,
+    Maturity,
+    Metric,
+    Scenario,
+    ScenarioStep,
+    SimModel,
+    ValueType,
+)
 from fieldagent.model import HealthState, Value
 
 NOMINAL_W = 1000.0
@@ -65,7 +75,9 @@ def _reflected_in_tenths(metric: Metric) -> Metric:
 def _flag(key: str, command: str, title: str, state: HealthState | None) -> Metric:
     """A 1 / 0 flag; `state` is what it puts the transmitter in when set."""
     states: dict[str | bool, HealthState] = {} if state is None else {True: state}
-    return Metric(key, "", command, title, ValueType.BOOL, states=states)
+    return Metric(
+        key, "", command, title, ValueType.BOOL, states=states, alarm_class=AlarmClass.STATE
+    )
 
 
 METRICS = (
@@ -88,6 +100,7 @@ METRICS = (
         "VSWR fold-back threshold (the transmitter's own)",
         divisor=10,
         valid=(1.0, 10.0),
+        alarm_class=AlarmClass.POWER,
     ),
     _flag(HIGH_SWR, "TX.ALARM.VSWR", "VSWR alarm", HealthState.CRITICAL),
     Metric(
@@ -98,6 +111,7 @@ METRICS = (
         ValueType.ENUM,
         enum={0: "open", 1: "close"},
         states={"open": HealthState.CRITICAL},
+        alarm_class=AlarmClass.STATE,
     ),
     _flag(FAULT, "TX.FAULT", "Summary fault", HealthState.CRITICAL),
     _flag(WARNING, "TX.WARNING", "Summary warning", HealthState.WARNING),
@@ -109,6 +123,7 @@ METRICS = (
         ValueType.ENUM,
         enum={0: "local", 1: "remote"},
         states={"local": HealthState.WARNING},
+        alarm_class=AlarmClass.STATE,
     ),
     _flag(STANDBY, "TX.SBY", "Standby", None),
 )
@@ -205,6 +220,7 @@ DRIVER = Driver(
     title="FM transmitter (RS-232 ASCII remote port, modelled command set)",
     kind="transmitter",
     protocol="ascii",
+    maturity=Maturity.MODEL,
     metrics=METRICS,
     simulator=SIMULATOR,
     fixup=tx.blank_vswr_without_power,

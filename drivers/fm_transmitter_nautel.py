@@ -56,10 +56,12 @@ from collections.abc import Mapping, MutableMapping
 
 from drivers import _transmitter as tx
 from fieldagent.driver import (
+    AlarmClass,
     Driver,
     Expect,
     Identity,
     Limits,
+    Maturity,
     Metric,
     OidValue,
     Scenario,
@@ -85,17 +87,17 @@ PA_OVER_TEMP = "tx.alarm.pa_over_temp"
 OFF_AIR = "tx.alarm.off_air"
 
 ALARMS = (
-    (HIGH_SWR, "High SWR shutdown", HealthState.CRITICAL),
-    (HIGH_REFLECTED, "High reflected power", HealthState.WARNING),
-    (FORWARD_LOW, "Forward power low", HealthState.WARNING),
-    (PA_OVER_TEMP, "PA over-temperature", HealthState.CRITICAL),
-    ("tx.alarm.ac_fail", "Power supply AC fail", HealthState.CRITICAL),
-    ("tx.alarm.fan_fail", "Fan fail", HealthState.WARNING),
-    ("tx.alarm.audio_loss", "Audio loss", HealthState.CRITICAL),
-    ("tx.alarm.pll_unlock", "Exciter PLL unlock", HealthState.CRITICAL),
-    (OFF_AIR, "Off air (critical summary)", HealthState.CRITICAL),
+    (HIGH_SWR, "High SWR shutdown", HealthState.CRITICAL, AlarmClass.STATE),
+    (HIGH_REFLECTED, "High reflected power", HealthState.WARNING, AlarmClass.STATE),
+    (FORWARD_LOW, "Forward power low", HealthState.WARNING, AlarmClass.STATE),
+    (PA_OVER_TEMP, "PA over-temperature", HealthState.CRITICAL, AlarmClass.STATE),
+    ("tx.alarm.ac_fail", "Power supply AC fail", HealthState.CRITICAL, AlarmClass.STATE),
+    ("tx.alarm.fan_fail", "Fan fail", HealthState.WARNING, AlarmClass.STATE),
+    ("tx.alarm.audio_loss", "Audio loss", HealthState.CRITICAL, AlarmClass.AUDIO),
+    ("tx.alarm.pll_unlock", "Exciter PLL unlock", HealthState.CRITICAL, AlarmClass.STATE),
+    (OFF_AIR, "Off air (critical summary)", HealthState.CRITICAL, AlarmClass.STATE),
 )
-"""Alarm flags in OID order (.512.1.0 first): key, title, state when active."""
+"""Alarm flags in OID order (.512.1.0 first): key, title, state when active, alarm class."""
 
 METRICS = (
     *tx.rf_metrics(
@@ -115,6 +117,7 @@ METRICS = (
         "Fan speed",
         valid=(0, 20_000),
         limits=Limits(warn_low=1500),
+        alarm_class=AlarmClass.OTHER,
     ),
     Metric(
         "audio.modulation_peak_pct",
@@ -124,10 +127,19 @@ METRICS = (
         divisor=1000,
         valid=(0, 300),
         limits=Limits(warn_high=110),
+        alarm_class=AlarmClass.AUDIO,
     ),
     *(
-        Metric(key, "", f"{_ALARMS}.{n}.0", title, ValueType.BOOL, states={True: state})
-        for n, (key, title, state) in enumerate(ALARMS, start=1)
+        Metric(
+            key,
+            "",
+            f"{_ALARMS}.{n}.0",
+            title,
+            ValueType.BOOL,
+            states={True: state},
+            alarm_class=alarm_class,
+        )
+        for n, (key, title, state, alarm_class) in enumerate(ALARMS, start=1)
     ),
 )
 
@@ -155,7 +167,7 @@ FLAG_CLEAR = frozenset({0, 2})
 def _trap_rules() -> tuple[TrapRule, ...]:
     """A raise and a clear rule per alarm flag the summary trap can carry."""
     rules: list[TrapRule] = []
-    for n, (key, title, state) in enumerate(ALARMS, start=1):
+    for n, (key, title, state, _) in enumerate(ALARMS, start=1):
         flag = f"{_ALARMS}.{n}.0"
         vi = ALARM_TEXT_VI[key]
         rules += [
@@ -231,7 +243,7 @@ SIMULATOR = SimModel(
         tx.PA_TEMPERATURE: 42.0,
         "fan.speed_rpm": 3400,
         "audio.modulation_peak_pct": 96.0,
-        **{key: False for key, _, _ in ALARMS},
+        **{key: False for key, *_ in ALARMS},
     },
     scenarios={
         "normal": Scenario(
@@ -296,6 +308,7 @@ DRIVER = Driver(
     title="FM transmitter (Nautel SNMP, modelled private MIB)",
     kind="transmitter",
     protocol="snmp",
+    maturity=Maturity.MODEL,
     metrics=METRICS,
     simulator=SIMULATOR,
     fixup=tx.blank_vswr_without_power,

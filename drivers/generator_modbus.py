@@ -49,9 +49,11 @@ from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from fieldagent.driver import (
+    AlarmClass,
     Driver,
     Expect,
     Limits,
+    Maturity,
     Metric,
     Register,
     RegisterKind,
@@ -77,10 +79,8 @@ U32_SENTINELS = _sentinels(0xFFFF_FFFF)
 
 
 def _metric(key: str, unit: str, title: str, register: Register, **options: Any) -> Metric:
-    """A metric whose oid names its register ("holding:1024"), so the two always agree."""
-    return Metric(
-        key, unit, f"{register.kind}:{register.address}", title, register=register, **options
-    )
+    """A metric read from a register (its objects are keyed ``holding:1024``)."""
+    return Metric(key, unit, register, title, **options)
 
 
 def _holding(address: int, type_: RegisterType = RegisterType.U16) -> Register:
@@ -103,7 +103,14 @@ ALARMS = (
 """Alarm flags at discrete inputs 1.. in this order: key suffix, title, state when set."""
 
 METRICS = (
-    _metric("gen.running", "", "Engine running", _discrete(0), type=ValueType.BOOL),
+    _metric(
+        "gen.running",
+        "",
+        "Engine running",
+        _discrete(0),
+        type=ValueType.BOOL,
+        alarm_class=AlarmClass.STATE,
+    ),
     _metric(
         "gen.mode",
         "",
@@ -113,6 +120,7 @@ METRICS = (
         enum=MODES,
         # Left in off (stop), the set will not start when the mains fails.
         states={"off": HealthState.WARNING},
+        alarm_class=AlarmClass.STATE,
     ),
     _metric(
         "gen.oil_pressure_kpa",
@@ -121,6 +129,7 @@ METRICS = (
         _holding(1024),
         valid=(0, 1000),
         sentinels=U16_SENTINELS,
+        alarm_class=AlarmClass.OTHER,
     ),
     _metric(
         "gen.coolant_temperature_c",
@@ -130,6 +139,7 @@ METRICS = (
         valid=(-40, 200),
         limits=Limits(warn_high=95, crit_high=105),
         sentinels=S16_SENTINELS,
+        alarm_class=AlarmClass.TEMPERATURE,
     ),
     _metric(
         "gen.fuel_pct",
@@ -140,6 +150,7 @@ METRICS = (
         # The pre-holiday checklist asks for at least 75 %; these are the everyday alarms.
         limits=Limits(warn_low=50, crit_low=25),
         sentinels=U16_SENTINELS,
+        alarm_class=AlarmClass.OTHER,
     ),
     _metric(
         "gen.battery_v",
@@ -151,6 +162,7 @@ METRICS = (
         # For a 12 V starter battery; a 24 V set needs its own limits.
         limits=Limits(warn_low=12.0, crit_low=11.5),
         sentinels=U16_SENTINELS,
+        alarm_class=AlarmClass.POWER,
     ),
     _metric(
         "gen.engine_rpm",
@@ -159,6 +171,7 @@ METRICS = (
         _holding(1030),
         valid=(0, 4000),
         sentinels=U16_SENTINELS,
+        alarm_class=AlarmClass.OTHER,
     ),
     _metric(
         "gen.run_hours",
@@ -169,6 +182,7 @@ METRICS = (
         decimals=2,
         valid=(0, 200_000),
         sentinels=U32_SENTINELS,
+        alarm_class=AlarmClass.OTHER,
     ),
     *(
         _metric(
@@ -178,6 +192,7 @@ METRICS = (
             _discrete(index),
             type=ValueType.BOOL,
             states={True: state},
+            alarm_class=AlarmClass.STATE,
         )
         for index, (name, title, state) in enumerate(ALARMS, start=1)
     ),
@@ -328,6 +343,7 @@ DRIVER = Driver(
     title="Diesel generator controller (Modbus RTU, DSE GenComm model)",
     kind="generator",
     protocol="modbus",
+    maturity=Maturity.MODEL,
     metrics=METRICS,
     simulator=SIMULATOR,
     description=(

@@ -57,10 +57,12 @@ from collections.abc import Mapping, MutableMapping
 from datetime import datetime
 
 from fieldagent.driver import (
+    AlarmClass,
     Driver,
     Expect,
     Identity,
     Limits,
+    Maturity,
     Metric,
     Objects,
     OidValue,
@@ -125,6 +127,7 @@ METRICS = (
         "Tuner locked",
         ValueType.BOOL,
         states={False: HealthState.CRITICAL},
+        alarm_class=AlarmClass.STATE,
     ),
     Metric(
         SIGNAL,
@@ -135,10 +138,27 @@ METRICS = (
         valid=(-100, 0),
         sentinels=frozenset({0}),
         limits=Limits(warn_low=SIGNAL_RANGE_DBM[0], warn_high=SIGNAL_RANGE_DBM[1]),
+        alarm_class=AlarmClass.POWER,
     ),
-    Metric(BER_CODE, "", f"{_TUNER}.7.0", "BER as the receiver reports it (unpublished code)"),
-    Metric(CN, "dB", f"{_TUNER}.8.0", "C/N", scale=0.1, valid=(-10, 50)),
-    Metric(EBN0, "dB", f"{_TUNER}.9.0", "Eb/N0", scale=0.1, valid=(-10, 50)),
+    Metric(
+        BER_CODE,
+        "",
+        f"{_TUNER}.7.0",
+        "BER as the receiver reports it (unpublished code)",
+        alarm_class=AlarmClass.OTHER,
+    ),
+    Metric(
+        CN, "dB", f"{_TUNER}.8.0", "C/N", scale=0.1, valid=(-10, 50), alarm_class=AlarmClass.OTHER
+    ),
+    Metric(
+        EBN0,
+        "dB",
+        f"{_TUNER}.9.0",
+        "Eb/N0",
+        scale=0.1,
+        valid=(-10, 50),
+        alarm_class=AlarmClass.OTHER,
+    ),
     Metric(
         LINK_MARGIN,
         "dB",
@@ -147,13 +167,41 @@ METRICS = (
         decimals=1,
         valid=(-30, 50),
         limits=Limits(warn_low=LINK_MARGIN_WARN_DB, crit_low=LINK_MARGIN_CRIT_DB),
+        alarm_class=AlarmClass.OTHER,
     ),
     Metric(
-        DVB_MODE, "", f"{_S2}.6.0", "Demodulator mode", ValueType.ENUM, enum={0: DVB_S, 1: DVB_S2}
+        DVB_MODE,
+        "",
+        f"{_S2}.6.0",
+        "Demodulator mode",
+        ValueType.ENUM,
+        enum={0: DVB_S, 1: DVB_S2},
+        alarm_class=AlarmClass.STATE,
     ),
-    Metric(SERVICE, "", f"{_P4000}.9.1.2.0", "Programme decoded", ValueType.TEXT),
-    Metric(VIDEO, "", f"{_P4000}.9.2.14.0", "Decoder video output status", ValueType.TEXT),
-    Metric(AUDIO, "", f"{_P4000}.9.3.6.0", "Decoder audio output status", ValueType.TEXT),
+    Metric(
+        SERVICE,
+        "",
+        f"{_P4000}.9.1.2.0",
+        "Programme decoded",
+        ValueType.TEXT,
+        alarm_class=AlarmClass.OTHER,
+    ),
+    Metric(
+        VIDEO,
+        "",
+        f"{_P4000}.9.2.14.0",
+        "Decoder video output status",
+        ValueType.TEXT,
+        alarm_class=AlarmClass.OTHER,
+    ),
+    Metric(
+        AUDIO,
+        "",
+        f"{_P4000}.9.3.6.0",
+        "Decoder audio output status",
+        ValueType.TEXT,
+        alarm_class=AlarmClass.OTHER,
+    ),
 )
 
 CARRIER_MEASUREMENTS = (CN, EBN0, BER_CODE, LINK_MARGIN)
@@ -166,10 +214,12 @@ def _decode(driver: Driver, objects: Objects, ts: datetime) -> list[Reading]:
     """The MIB's scalars as declared, the link margin computed, an unlocked tuner's
     carrier measurements shown missing."""
     readings = {
-        m.key: m.decode(objects.get(m.oid), ts) for m in driver.metrics if m.key not in _DERIVED
+        m.key: m.decode(objects.get(m.source_key), ts)
+        for m in driver.metrics
+        if m.key not in _DERIVED
     }
     margin = driver.metric(LINK_MARGIN)
-    readings[LINK_MARGIN] = _margin(margin, readings, objects.get(margin.oid), ts)
+    readings[LINK_MARGIN] = _margin(margin, readings, objects.get(margin.source_key), ts)
     lock = readings[LOCKED]
     if lock.quality is Quality.OK and lock.value is False:
         for key in CARRIER_MEASUREMENTS:
@@ -210,15 +260,15 @@ def _margin(
 def _encode(driver: Driver, values: Mapping[str, Value]) -> dict[str, RawValue]:
     """What the receiver serves: lock as 1 / 0 (the MIB's, not TruthValue's 2), and its
     MODCOD; the link margin it does not serve (it is computed from the C/N)."""
-    objects: dict[str, RawValue] = {driver.metric(LINK_MARGIN).oid: MODCOD}
+    objects: dict[str, RawValue] = {driver.metric(LINK_MARGIN).source_key: MODCOD}
     for key, value in values.items():
         metric = driver.metric(key)
         if key == LINK_MARGIN:
             continue
         if key == LOCKED and value is False:
-            objects[metric.oid] = 0
+            objects[metric.source_key] = 0
         else:
-            objects[metric.oid] = metric.encode(value)
+            objects[metric.source_key] = metric.encode(value)
     return objects
 
 
@@ -334,6 +384,7 @@ DRIVER = Driver(
     title="PBI DCH-4000P/5000P satellite IRD (PBI-4000P-5000P-MIB)",
     kind="ird",
     protocol="snmp",
+    maturity=Maturity.STABLE,
     metrics=METRICS,
     simulator=SIMULATOR,
     decoder=_decode,

@@ -41,9 +41,11 @@ from __future__ import annotations
 from collections.abc import Mapping, MutableMapping
 
 from fieldagent.driver import (
+    AlarmClass,
     Driver,
     Expect,
     Identity,
+    Maturity,
     Metric,
     OidValue,
     Scenario,
@@ -98,20 +100,85 @@ ALARMS = (
 )
 
 METRICS = (
-    Metric(FREQUENCY, "MHz", f"{_NOW_PLAYING}.1.0", "Frequency", divisor=100, valid=(65, 108)),
-    Metric(RSSI, "dBuV", f"{_NOW_PLAYING}.3.0", "Signal strength (RSSI)", valid=(0, 120)),
-    Metric(MULTIPATH, "%", f"{_NOW_PLAYING}.5.0", "Multipath", valid=(0, 100)),
-    Metric(NOISE, "%", f"{_NOW_PLAYING}.6.0", "Ultrasonic noise", valid=(0, 100)),
-    Metric(LEFT, "dB", f"{_NOW_PLAYING}.7.0", "Left audio level", valid=(-128, 6)),
-    Metric(RIGHT, "dB", f"{_NOW_PLAYING}.8.0", "Right audio level", valid=(-128, 6)),
-    Metric(RDS_PI, "", f"{_MODEL640}.5.1.0", "RDS PI code", ValueType.TEXT),
-    Metric(RDS_PS, "", f"{_MODEL640}.5.3.0", "RDS programme service name", ValueType.TEXT),
+    Metric(
+        FREQUENCY,
+        "MHz",
+        f"{_NOW_PLAYING}.1.0",
+        "Frequency",
+        divisor=100,
+        valid=(65, 108),
+        alarm_class=AlarmClass.OTHER,
+    ),
+    Metric(
+        RSSI,
+        "dBuV",
+        f"{_NOW_PLAYING}.3.0",
+        "Signal strength (RSSI)",
+        valid=(0, 120),
+        alarm_class=AlarmClass.POWER,
+    ),
+    Metric(
+        MULTIPATH,
+        "%",
+        f"{_NOW_PLAYING}.5.0",
+        "Multipath",
+        valid=(0, 100),
+        alarm_class=AlarmClass.OTHER,
+    ),
+    Metric(
+        NOISE,
+        "%",
+        f"{_NOW_PLAYING}.6.0",
+        "Ultrasonic noise",
+        valid=(0, 100),
+        alarm_class=AlarmClass.OTHER,
+    ),
+    Metric(
+        LEFT,
+        "dB",
+        f"{_NOW_PLAYING}.7.0",
+        "Left audio level",
+        valid=(-128, 6),
+        alarm_class=AlarmClass.AUDIO,
+    ),
+    Metric(
+        RIGHT,
+        "dB",
+        f"{_NOW_PLAYING}.8.0",
+        "Right audio level",
+        valid=(-128, 6),
+        alarm_class=AlarmClass.AUDIO,
+    ),
+    Metric(
+        RDS_PI,
+        "",
+        f"{_MODEL640}.5.1.0",
+        "RDS PI code",
+        ValueType.TEXT,
+        alarm_class=AlarmClass.OTHER,
+    ),
+    Metric(
+        RDS_PS,
+        "",
+        f"{_MODEL640}.5.3.0",
+        "RDS programme service name",
+        ValueType.TEXT,
+        alarm_class=AlarmClass.OTHER,
+    ),
     *(
-        Metric(key, "", f"{_ALARMS}.{column}.0", title, ValueType.ENUM, enum=ON_OFF,
-               states={"on": state})
+        Metric(
+            key,
+            "",
+            f"{_ALARMS}.{column}.0",
+            title,
+            ValueType.ENUM,
+            enum=ON_OFF,
+            states={"on": state},
+            alarm_class=AlarmClass.STATE,
+        )
         for key, column, title, state, _, _ in ALARMS
     ),
-)  # fmt: skip
+)
 
 TRAPS = tuple(
     TrapRule(
@@ -203,6 +270,7 @@ DRIVER = Driver(
     title="Inovonics 640 FM off-air monitor (INOVONICS-MODEL640-MIB)",
     kind="offair",
     protocol="snmp",
+    maturity=Maturity.STABLE,
     metrics=METRICS,
     simulator=SIMULATOR,
     identity=Identity(sys_object_ids=(_MODEL640,), probe_oid=_NOW_PLAYING),

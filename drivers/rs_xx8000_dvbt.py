@@ -50,9 +50,11 @@ from datetime import datetime
 
 from drivers import _transmitter as tx
 from fieldagent.driver import (
+    AlarmClass,
     Driver,
     Expect,
     Identity,
+    Maturity,
     Metric,
     Objects,
     OidValue,
@@ -112,6 +114,7 @@ METRICS = (
         "Summary fault",
         ValueType.BOOL,
         states={True: HealthState.CRITICAL},
+        alarm_class=AlarmClass.STATE,
     ),
     Metric(
         SUMMARY_WARNING,
@@ -120,6 +123,7 @@ METRICS = (
         "Summary warning",
         ValueType.BOOL,
         states={True: HealthState.WARNING},
+        alarm_class=AlarmClass.STATE,
     ),
     Metric(
         LOCAL_MODE,
@@ -128,6 +132,7 @@ METRICS = (
         "Local mode (remote control locked out)",
         ValueType.BOOL,
         states={True: HealthState.WARNING},
+        alarm_class=AlarmClass.STATE,
     ),
 )
 
@@ -201,7 +206,7 @@ def _decode(driver: Driver, objects: Objects, ts: datetime) -> list[Reading]:
     """TruthValues as declared, the FloatingPoint powers parsed, the VSWR computed."""
     readings: dict[str, Reading] = {}
     for metric in driver.metrics:
-        raw = objects.get(metric.oid)
+        raw = objects.get(metric.source_key)
         if metric.key in _POWERS:
             readings[metric.key] = _power(metric, raw, ts)
         elif metric.key != tx.VSWR:
@@ -216,9 +221,9 @@ def _encode(driver: Driver, values: Mapping[str, Value]) -> dict[str, RawValue]:
     for key, value in values.items():
         metric = driver.metric(key)
         if key in _POWERS:
-            objects[metric.oid] = None if value is None else f"{tx.number(values, key):.1f}"
+            objects[metric.source_key] = None if value is None else f"{tx.number(values, key):.1f}"
         elif key != tx.VSWR:
-            objects[metric.oid] = metric.encode(value)
+            objects[metric.source_key] = metric.encode(value)
     return objects
 
 
@@ -347,6 +352,7 @@ DRIVER = Driver(
     title="R&S XX8000 DVB-T/T2 transmitter (RS-XX8000-DVB-TX-MIB)",
     kind="transmitter",
     protocol="snmp",
+    maturity=Maturity.STABLE,
     metrics=METRICS,
     simulator=SIMULATOR,
     decoder=_decode,

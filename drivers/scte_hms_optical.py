@@ -74,10 +74,12 @@ from datetime import datetime
 
 from drivers._snmp_tables import column_rows, in_subtree, index_order
 from fieldagent.driver import (
+    AlarmClass,
     Driver,
     Expect,
     Identity,
     Limits,
+    Maturity,
     Metric,
     Objects,
     RawValue,
@@ -119,6 +121,7 @@ METRICS = (
         valid=(-40, 125),
         limits=Limits(warn_high=40, crit_high=50),
         table="module",
+        alarm_class=AlarmClass.TEMPERATURE,
     ),
     Metric(
         "optical.output_dbm",
@@ -129,6 +132,7 @@ METRICS = (
         valid=(-40, 30),
         limits=Limits(warn_low=5, crit_low=3),
         table=LASER,
+        alarm_class=AlarmClass.POWER,
     ),
     Metric(
         "optical.laser_bias_ma",
@@ -138,6 +142,7 @@ METRICS = (
         valid=(0, 1000),
         limits=Limits(warn_high=90, crit_high=110),
         table=LASER,
+        alarm_class=AlarmClass.OTHER,
     ),
     Metric(
         "optical.laser_temperature_c",
@@ -148,6 +153,7 @@ METRICS = (
         valid=(-25, 100),
         limits=Limits(warn_high=35, crit_high=45),
         table=LASER,
+        alarm_class=AlarmClass.TEMPERATURE,
     ),
     Metric(
         "optical.tec_current_ma",
@@ -156,6 +162,7 @@ METRICS = (
         "Laser TEC current",
         valid=(-5000, 5000),
         table=LASER,
+        alarm_class=AlarmClass.OTHER,
     ),
     Metric(
         "optical.wavelength_nm",
@@ -165,8 +172,17 @@ METRICS = (
         scale=0.01,
         valid=(1200, 1700),
         table=LASER,
+        alarm_class=AlarmClass.OTHER,
     ),
-    Metric("optical.laser_type", "", f"{_LASER}.6", "Laser type", ValueType.TEXT, table=LASER),
+    Metric(
+        "optical.laser_type",
+        "",
+        f"{_LASER}.6",
+        "Laser type",
+        ValueType.TEXT,
+        table=LASER,
+        alarm_class=AlarmClass.OTHER,
+    ),
     Metric(
         "optical.laser_status",
         "",
@@ -176,6 +192,7 @@ METRICS = (
         enum=ON_OFF,
         states={"off": HealthState.CRITICAL},
         table=LASER,
+        alarm_class=AlarmClass.STATE,
     ),
     Metric(
         "edfa.input_dbm",
@@ -186,6 +203,7 @@ METRICS = (
         valid=(-40, 30),
         limits=Limits(warn_low=-5, crit_low=-8),
         table="input",
+        alarm_class=AlarmClass.POWER,
     ),
     Metric(
         "edfa.output_dbm",
@@ -196,6 +214,7 @@ METRICS = (
         valid=(-40, 40),
         limits=Limits(warn_low=15, crit_low=12),
         table="output",
+        alarm_class=AlarmClass.POWER,
     ),
     Metric(
         "hms.alarms.active",
@@ -204,6 +223,7 @@ METRICS = (
         "Active HMS alarms (rows of currentAlarmTable)",
         valid=(0, None),
         limits=Limits(warn_high=0),
+        alarm_class=AlarmClass.OTHER,
     ),
     Metric(
         "hms.alarms.text",
@@ -211,6 +231,7 @@ METRICS = (
         ALARM_STATE_COLUMN,
         "Active HMS alarms, described",
         ValueType.TEXT,
+        alarm_class=AlarmClass.OTHER,
     ),
 )
 ALARM_COUNT = "hms.alarms.active"
@@ -225,7 +246,7 @@ def _decode(driver: Driver, objects: Objects, ts: datetime) -> list[Reading]:
         for metric in TABLE_METRICS
         if metric.table is not None
         for index, raw in sorted(
-            column_rows(objects, metric.oid).items(), key=lambda row: index_order(row[0])
+            column_rows(objects, metric.source_key).items(), key=lambda row: index_order(row[0])
         )
     ]
     return readings + alarm_readings(objects, ts)
@@ -290,8 +311,8 @@ def alarmed_oid(index: str) -> str:
 def describe(alarm: Alarm, ts: datetime) -> str:
     """One alarm for a human: the reading it concerns when this driver reads that object."""
     for metric in TABLE_METRICS:
-        if metric.table is not None and alarm.oid.startswith(metric.oid + "."):
-            key = row_key(metric.key, metric.table, alarm.oid[len(metric.oid) + 1 :])
+        if metric.table is not None and alarm.oid.startswith(metric.source_key + "."):
+            key = row_key(metric.key, metric.table, alarm.oid[len(metric.source_key) + 1 :])
             shown = metric.decode(alarm.raw_value, ts)
             value = "?" if shown.value is None else f"{shown.value} {metric.unit}".strip()
             return f"{key} {alarm.state} ({value})"
@@ -520,10 +541,11 @@ DRIVER = Driver(
     title="Headend optical transmitter / EDFA (SCTE HMS)",
     kind="optical",
     protocol="snmp",
+    maturity=Maturity.STABLE,
     metrics=METRICS,
     simulator=SIMULATOR,
     decoder=_decode,
-    walk_roots=(*(m.oid for m in TABLE_METRICS), CURRENT_ALARM),
+    walk_roots=(*(m.source_key for m in TABLE_METRICS), CURRENT_ALARM),
     identity=Identity(probe_oid=_HE_OPTICS),
     traps=TRAPS,
     description=(

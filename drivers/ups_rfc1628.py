@@ -35,10 +35,12 @@ from __future__ import annotations
 from collections.abc import Mapping, MutableMapping
 
 from fieldagent.driver import (
+    AlarmClass,
     Driver,
     Expect,
     Identity,
     Limits,
+    Maturity,
     Metric,
     OidValue,
     Scenario,
@@ -63,8 +65,22 @@ OUTPUT_SOURCE = {
 }
 
 METRICS = (
-    Metric("ups.ident.manufacturer", "", f"{_UPS}.1.1.0", "Manufacturer", ValueType.TEXT),
-    Metric("ups.ident.model", "", f"{_UPS}.1.2.0", "Model", ValueType.TEXT),
+    Metric(
+        "ups.ident.manufacturer",
+        "",
+        f"{_UPS}.1.1.0",
+        "Manufacturer",
+        ValueType.TEXT,
+        alarm_class=AlarmClass.OTHER,
+    ),
+    Metric(
+        "ups.ident.model",
+        "",
+        f"{_UPS}.1.2.0",
+        "Model",
+        ValueType.TEXT,
+        alarm_class=AlarmClass.OTHER,
+    ),
     Metric(
         "ups.battery.status",
         "",
@@ -73,8 +89,16 @@ METRICS = (
         ValueType.ENUM,
         enum=BATTERY_STATUS,
         states={"low": HealthState.WARNING, "depleted": HealthState.CRITICAL},
+        alarm_class=AlarmClass.STATE,
     ),
-    Metric("ups.battery.on_battery_s", "s", f"{_UPS}.2.2.0", "Seconds on battery", valid=(0, None)),
+    Metric(
+        "ups.battery.on_battery_s",
+        "s",
+        f"{_UPS}.2.2.0",
+        "Seconds on battery",
+        valid=(0, None),
+        alarm_class=AlarmClass.OTHER,
+    ),
     Metric(
         "ups.battery.runtime_min",
         "min",
@@ -83,6 +107,7 @@ METRICS = (
         valid=(0, 10_000),
         limits=Limits(warn_low=10, crit_low=5),
         sentinels=frozenset({-1}),
+        alarm_class=AlarmClass.OTHER,
     ),
     Metric(
         "ups.battery.charge_pct",
@@ -92,9 +117,16 @@ METRICS = (
         valid=(0, 100),
         limits=Limits(warn_low=50, crit_low=15),
         sentinels=frozenset({-1}),
+        alarm_class=AlarmClass.OTHER,
     ),
     Metric(
-        "ups.battery.voltage_v", "V", f"{_UPS}.2.5.0", "Battery voltage", scale=0.1, valid=(0, 1000)
+        "ups.battery.voltage_v",
+        "V",
+        f"{_UPS}.2.5.0",
+        "Battery voltage",
+        scale=0.1,
+        valid=(0, 1000),
+        alarm_class=AlarmClass.POWER,
     ),
     Metric(
         "ups.battery.temperature_c",
@@ -104,9 +136,15 @@ METRICS = (
         valid=(-40, 100),
         # Cards without a battery sensor answer 0; at a station in Vietnam 0 °C is not real.
         sentinels=frozenset({-1, 0}),
+        alarm_class=AlarmClass.TEMPERATURE,
     ),
     Metric(
-        "ups.input.voltage_v", "V", f"{_UPS}.3.3.1.3.1", "Input voltage (line 1)", valid=(0, 600)
+        "ups.input.voltage_v",
+        "V",
+        f"{_UPS}.3.3.1.3.1",
+        "Input voltage (line 1)",
+        valid=(0, 600),
+        alarm_class=AlarmClass.POWER,
     ),
     Metric(
         "ups.input.frequency_hz",
@@ -115,6 +153,7 @@ METRICS = (
         "Input frequency (line 1)",
         scale=0.1,
         valid=(0, 100),
+        alarm_class=AlarmClass.POWER,
     ),
     Metric(
         "ups.output.source",
@@ -127,8 +166,16 @@ METRICS = (
             "battery": HealthState.WARNING,
             "none": HealthState.CRITICAL,
         },
+        alarm_class=AlarmClass.STATE,
     ),
-    Metric("ups.output.load_pct", "%", f"{_UPS}.4.4.1.5.1", "Output load (line 1)", valid=(0, 250)),
+    Metric(
+        "ups.output.load_pct",
+        "%",
+        f"{_UPS}.4.4.1.5.1",
+        "Output load (line 1)",
+        valid=(0, 250),
+        alarm_class=AlarmClass.OTHER,
+    ),
 )
 
 
@@ -356,6 +403,7 @@ DRIVER = Driver(
     title="UPS (RFC 1628 UPS-MIB)",
     kind="ups",
     protocol="snmp",
+    maturity=Maturity.STABLE,
     metrics=METRICS,
     simulator=SIMULATOR,
     fixup=_fixup,

@@ -28,6 +28,7 @@ from fieldagent import __version__
 from fieldagent.checklist.resolve import checklist_titles, station_checklist
 from fieldagent.checklist.runner import StationChecklist
 from fieldagent.config import DEFAULT_CONFIG_PATH, Config, ConfigError, MqttSection, load_config
+from fieldagent.driver import Maturity
 from fieldagent.lifecycle import run_until_stopped
 from fieldagent.secrecy import link_warnings, start_problems
 from fieldagent.state import StateDirBusy, StateStoreError, check_state_db
@@ -282,11 +283,12 @@ def load_station(path: Path) -> StationChecklist:
 def _cmd_check_config(args: argparse.Namespace) -> int:
     path: Path = args.file or args.config
     try:
-        config = load(path)
+        station = load_station(path)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 1
+    config = station.config
     exposed = start_problems(path, config)
     if exposed:
         print("\n".join(exposed), file=sys.stderr)
@@ -294,6 +296,13 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     print(f"{path}: ok (station {config.station.id}, {len(config.device)} devices)")
     for warning in link_warnings(config.mqtt):
         print(f"{path}: warning: {warning}")
+    for device_id, driver in station.drivers.items():
+        if driver.maturity is Maturity.MODEL:
+            print(
+                f"{path}: warning: device {device_id!r}: driver {driver.name} is a model, not"
+                " built on a published MIB or protocol document: check its readings against"
+                " the device"
+            )
     return 0
 
 
@@ -361,7 +370,7 @@ def _cmd_poll(args: argparse.Namespace) -> int:
                 )
             )
         else:
-            where = device.location(driver.protocol)
+            where = device.location
             print(f"{device.id} ({driver.name}) at {where}, {result.duration_s * 1000:.0f} ms")
             print(_table(result))
             if result.answered:
@@ -561,12 +570,12 @@ def _cmd_drivers(args: argparse.Namespace) -> int:
 
 
 def _cmd_identify(args: argparse.Namespace) -> int:
-    from fieldagent.config import DeviceSection
+    from fieldagent.config import SnmpDevice
     from fieldagent.identify import identify
     from fieldagent.transports.snmp import SnmpClient, SnmpError, SnmpTarget
 
     try:
-        device = DeviceSection(
+        device = SnmpDevice(
             id="identify",
             driver="-",
             host=args.host,

@@ -17,19 +17,23 @@ import stat
 import tomllib
 import zoneinfo
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     StringConstraints,
+    Tag,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
@@ -503,33 +507,18 @@ EXAMPLE_UNTIL_HINT = "give a date and time with its UTC offset, e.g. 2026-12-01T
 STANDARD_BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 
 
-class DeviceSection(_Strict):
-    """One device: reached over the network (`host`) or a serial line (`serial_port`)."""
+class _DeviceBase(_Strict):
+    """What every device has, whatever its protocol: identity, polling, alarms."""
+
+    protocol: ClassVar[str]
+    """The driver protocol this section is for (`Driver.protocol`)."""
 
     id: TopicSafeId
     driver: str
     name: str | None = None
-    host: str | None = None
-    port: int = Field(default=161, ge=1, le=65535)
-    serial_port: Path | None = None
-    baud: int = 9600
-    data_bits: Literal[7, 8] = 8
-    parity: Parity = Parity.NONE
-    stop_bits: Literal[1, 2] = 1
-    rs485: bool = False
-    gap_ms: float = Field(default=20.0, ge=0, le=5000)
-    unit: int = Field(default=1, ge=1, le=247)
-    snmp_version: SnmpVersion = SnmpVersion.V2C
-    community: str | None = Field(default=None, repr=False)
-    user: str | None = None
-    auth_protocol: AuthProtocol | None = None
-    auth_key: str | None = Field(default=None, min_length=MIN_KEY_LENGTH, repr=False)
-    priv_protocol: PrivProtocol | None = None
-    priv_key: str | None = Field(default=None, min_length=MIN_KEY_LENGTH, repr=False)
     interval: float = Field(default=10.0, ge=1.0, le=86400)
     timeout: float = Field(default=2.0, gt=0, le=60)
     retries: int = Field(default=3, ge=1, le=100)
-    request_retries: int = Field(default=1, ge=0, le=10)
     scaling: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
         default_factory=dict
     )
@@ -550,6 +539,27 @@ class DeviceSection(_Strict):
             raise ValueError(f"{EXAMPLE_UNTIL_HINT} (got no offset)")
         return value
 
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id
+
+
+class SnmpDevice(_DeviceBase):
+    """A device read over SNMP: its address, port and credentials."""
+
+    protocol: ClassVar[str] = "snmp"
+
+    host: str
+    port: int = Field(default=161, ge=1, le=65535)
+    snmp_version: SnmpVersion = SnmpVersion.V2C
+    community: str | None = Field(default=None, repr=False)
+    user: str | None = None
+    auth_protocol: AuthProtocol | None = None
+    auth_key: str | None = Field(default=None, min_length=MIN_KEY_LENGTH, repr=False)
+    priv_protocol: PrivProtocol | None = None
+    priv_key: str | None = Field(default=None, min_length=MIN_KEY_LENGTH, repr=False)
+    request_retries: int = Field(default=1, ge=0, le=10)
+
     @field_validator("snmp_version", mode="before")
     @classmethod
     def _version_as_text(cls, value: Any) -> Any:
@@ -558,9 +568,7 @@ class DeviceSection(_Strict):
 
     @field_validator("host")
     @classmethod
-    def _host(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
+    def _host(cls, value: str) -> str:
         try:
             ipaddress.ip_address(value)
         except ValueError:
@@ -568,42 +576,22 @@ class DeviceSection(_Strict):
                 raise ValueError(f"{value!r} is neither an IP address nor a host name") from None
         return value
 
-    @field_validator("baud")
-    @classmethod
-    def _baud(cls, value: int) -> int:
-        if value not in STANDARD_BAUDS:
-            raise ValueError(
-                f"{value} is not a standard rate ({', '.join(map(str, STANDARD_BAUDS))})"
-            )
-        return value
-
-    @model_validator(mode="after")
-    def _one_address(self) -> Self:
-        if (self.host is None) == (self.serial_port is None):
-            raise ValueError("give either host (network device) or serial_port (serial device)")
-        return self
-
-    @property
-    def address(self) -> str:
-        """Where the device is: host, or serial port path."""
-        return self.host if self.host is not None else str(self.serial_port)
-
-    def location(self, protocol: str) -> str:
-        """Where it answers, as a technician names it (its driver's protocol decides)."""
-        if self.serial_port is None:
-            return self.address if protocol == "local" else f"{self.address}:{self.port}"
-        return (
-            f"{self.serial_port} (unit {self.unit})"
-            if protocol == "modbus"
-            else str(self.serial_port)
-        )
-
     @model_validator(mode="after")
     def _snmp_security(self) -> Self:
         if self.snmp_version is SnmpVersion.V3 and self.community is not None:
             raise ValueError("community is not used with snmp_version 3; set user instead")
         self.snmp_credentials  # noqa: B018 (building it applies the protocol's rules)
         return self
+
+    @property
+    def address(self) -> str:
+        """The host the device's SNMP agent is at."""
+        return self.host
+
+    @property
+    def location(self) -> str:
+        """Where it answers, as a technician names it."""
+        return f"{self.host}:{self.port}"
 
     @property
     def snmp_credentials(self) -> SnmpCredentials:
@@ -621,9 +609,153 @@ class DeviceSection(_Strict):
     def effective_community(self) -> str:
         return self.community if self.community is not None else DEFAULT_COMMUNITY
 
+
+class SerialDevice(_DeviceBase):
+    """A device on a serial line: the port and how the line is set."""
+
+    serial_port: Path
+    baud: int = 9600
+    data_bits: Literal[7, 8] = 8
+    parity: Parity = Parity.NONE
+    stop_bits: Literal[1, 2] = 1
+    rs485: bool = False
+    gap_ms: float = Field(default=20.0, ge=0, le=5000)
+
+    @field_validator("baud")
+    @classmethod
+    def _baud(cls, value: int) -> int:
+        if value not in STANDARD_BAUDS:
+            raise ValueError(
+                f"{value} is not a standard rate ({', '.join(map(str, STANDARD_BAUDS))})"
+            )
+        return value
+
     @property
-    def display_name(self) -> str:
-        return self.name or self.id
+    def address(self) -> str:
+        """The serial port's path."""
+        return str(self.serial_port)
+
+    @property
+    def location(self) -> str:
+        """Where it answers, as a technician names it."""
+        return self.address
+
+
+class AsciiDevice(SerialDevice):
+    """A device that speaks the ASCII command dialect on a serial line."""
+
+    protocol: ClassVar[str] = "ascii"
+
+
+class ModbusDevice(SerialDevice):
+    """A Modbus RTU slave on a serial line: the line, and the device's unit (slave) address."""
+
+    protocol: ClassVar[str] = "modbus"
+
+    unit: int = Field(default=1, ge=1, le=247)
+
+    @property
+    def location(self) -> str:
+        return f"{self.serial_port} (unit {self.unit})"
+
+
+class LocalDevice(_DeviceBase):
+    """This box itself: nothing to reach; `host` may only name it."""
+
+    protocol: ClassVar[str] = "local"
+
+    host: str = "localhost"
+
+    @field_validator("host")
+    @classmethod
+    def _this_box(cls, value: str) -> str:
+        if value.lower() != "localhost" and not _is_loopback(value):
+            raise ValueError(
+                f"{value!r} is not this box: a local device is read here (localhost, 127.0.0.1"
+                " or ::1, or leave host out)"
+            )
+        return value
+
+    @property
+    def address(self) -> str:
+        """This box, as the file names it."""
+        return self.host
+
+    @property
+    def location(self) -> str:
+        """Where it answers, as a technician names it."""
+        return self.host
+
+
+def _is_loopback(value: str) -> bool:
+    try:
+        return ipaddress.ip_address(value).is_loopback
+    except ValueError:
+        return False
+
+
+DEVICE_MODELS: Mapping[str, type[_DeviceBase]] = {
+    model.protocol: model for model in (SnmpDevice, AsciiDevice, ModbusDevice, LocalDevice)
+}
+"""The `[[device]]` model of each driver protocol."""
+
+PROTOCOL_NAMES: Mapping[str, tuple[str, str]] = {
+    "snmp": ("an", "SNMP"),
+    "ascii": ("a", "serial ASCII"),
+    "modbus": ("a", "Modbus"),
+    "local": ("a", "local"),
+}
+"""How messages name the devices of each protocol (with the article)."""
+
+_known_drivers: ContextVar[Mapping[str, Driver] | None] = ContextVar(
+    "fieldagent_known_drivers", default=None
+)
+"""The drivers a station file is checked against while `parse_config` validates it."""
+
+
+def _drivers() -> Mapping[str, Driver]:
+    known = _known_drivers.get()
+    if known is not None:
+        return known
+    from drivers import REGISTRY  # the registry imports every driver: only when needed
+
+    return REGISTRY
+
+
+def device_protocol(value: Any) -> str:
+    """Which model a `[[device]]` block is read with: its driver's protocol.
+
+    A block whose driver is unknown (reported on its own) is read by its keys,
+    so its other problems are still found.
+    """
+    if isinstance(value, _DeviceBase):
+        return value.protocol
+    if not isinstance(value, dict):
+        return "snmp"  # the model says it is not a table
+    name = value.get("driver")
+    driver = _drivers().get(name) if isinstance(name, str) else None
+    if driver is not None and driver.protocol in DEVICE_MODELS:
+        return driver.protocol
+    if "serial_port" in value:
+        return "modbus" if "unit" in value else "ascii"
+    return "snmp"
+
+
+DeviceSection = Annotated[
+    Annotated[SnmpDevice, Tag("snmp")]
+    | Annotated[AsciiDevice, Tag("ascii")]
+    | Annotated[ModbusDevice, Tag("modbus")]
+    | Annotated[LocalDevice, Tag("local")],
+    Discriminator(device_protocol),
+]
+"""One `[[device]]`: a model per driver protocol, chosen by the driver's protocol."""
+
+_DEVICE = TypeAdapter[DeviceSection](DeviceSection)
+
+
+def parse_device(fields: Mapping[str, Any]) -> DeviceSection:
+    """One device section from its keys (tests, `identify`), read as a station file reads it."""
+    return _DEVICE.validate_python(dict(fields))
 
 
 class Config(_Strict):
@@ -696,10 +828,13 @@ def parse_config(
     """
     problems: list[str] = []
     config: Config | None = None
+    token = _known_drivers.set(known_drivers)
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
         problems.extend(_describe(source, data, error) for error in exc.errors())
+    finally:
+        _known_drivers.reset(token)
     devices = data.get("device")
     if known_drivers is not None and isinstance(devices, list):
         for index, device in enumerate(devices):
@@ -728,14 +863,6 @@ def _driver_problems(
         known = ", ".join(sorted(known_drivers))
         return [f"{where}.driver: unknown driver {name!r}{hint} (known: {known})"]
     problems = []
-    one_address = ("host" in device) != ("serial_port" in device)  # else the model says so
-    if one_address and driver.protocol == "snmp" and "host" not in device:
-        problems.append(f"{where}: driver {name} reads over SNMP: give host (the device's IP)")
-    if one_address and driver.protocol in SERIAL_PROTOCOLS and "serial_port" not in device:
-        problems.append(
-            f"{where}: driver {name} reads a serial line: give serial_port "
-            "(e.g. /dev/serial/by-id/usb-FTDI_...-if00-port0)"
-        )
     scaling = device.get("scaling")
     metric_keys = frozenset(m.key for m in driver.metrics)
     problems += [
@@ -872,12 +999,17 @@ def _merged_limit_problems(
 
 
 def _describe(source: str, data: dict[str, Any], error: Any) -> str:
+    loc, protocol = _device_model_of(tuple(error["loc"]))
     # A station's own checklist items are named by their id too, as in a checklist file.
-    own_item = tuple(error["loc"][:2]) == ("checklist", "item")
-    location = where(data, error["loc"]) if own_item else _location(error["loc"], data)
+    own_item = loc[:2] == ("checklist", "item")
+    location = where(data, loc) if own_item else _location(loc, data)
     message = str(error["msg"])
-    if error["type"] == "extra_forbidden":
-        message = "unknown key" + suggest(str(error["loc"][-1]), _siblings(error["loc"]))
+    if error["type"] == "extra_forbidden" and protocol is not None and len(loc) == 3:
+        message = _foreign_key(str(loc[-1]), protocol, _device_driver(data, loc[1]))
+    elif error["type"] == "missing" and protocol is not None and len(loc) == 3:
+        message = "required key is missing" + _ADDRESS_HINTS.get(str(loc[-1]), "")
+    elif error["type"] == "extra_forbidden":
+        message = "unknown key" + suggest(str(loc[-1]), _siblings(loc))
     elif message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
     elif error["type"] == "string_pattern_mismatch":
@@ -887,7 +1019,7 @@ def _describe(source: str, data: dict[str, Any], error: Any) -> str:
         )
     elif error["type"] == "missing":
         message = "required key is missing"
-    elif error["type"] == "model_type" and "limits" in error["loc"]:
+    elif error["type"] == "model_type" and "limits" in loc:
         message = (
             'give a table of settings for the metric, e.g. [limits."rf.vswr"] then'
             f" warn_high = 1.5 on its own line (got {error['input']!r:.40})"
@@ -895,10 +1027,45 @@ def _describe(source: str, data: dict[str, Any], error: Any) -> str:
     elif (
         "input" in error
         and not isinstance(error["input"], dict | list)
-        and not set(map(str, error["loc"])) & _SECRET_KEYS
+        and not set(map(str, loc)) & _SECRET_KEYS
     ):
         message = f"{message} (got {error['input']!r})"
     return f"{source}: {location or '(top level)'}: {message}"
+
+
+_ADDRESS_HINTS = {
+    "host": ": an SNMP device needs its address (IP address or host name)",
+    "serial_port": ": a serial device needs its port"
+    " (e.g. /dev/serial/by-id/usb-FTDI_...-if00-port0)",
+}
+
+
+def _device_model_of(loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], str | None]:
+    """A device error's location without the union's tag, and the protocol it named."""
+    if len(loc) >= 3 and loc[0] == "device" and isinstance(loc[1], int) and loc[2] in DEVICE_MODELS:
+        return (*loc[:2], *loc[3:]), str(loc[2])
+    return loc, None
+
+
+def _device_driver(data: dict[str, Any], index: int) -> str:
+    devices = data.get("device")
+    block = devices[index] if isinstance(devices, list) and index < len(devices) else None
+    name = block.get("driver") if isinstance(block, dict) else None
+    return name if isinstance(name, str) else "?"
+
+
+def _foreign_key(key: str, protocol: str, driver: str) -> str:
+    """Why a key does not belong to this device: another protocol's key, or no key at all."""
+    owners = [
+        PROTOCOL_NAMES[p][1] for p, model in DEVICE_MODELS.items() if key in model.model_fields
+    ]
+    if not owners:
+        return "unknown key" + suggest(key, DEVICE_MODELS[protocol].model_fields)
+    article, name = PROTOCOL_NAMES[protocol]
+    return (
+        f"{key} is not a key of {article} {name} device (driver {driver}):"
+        f" it goes with {' and '.join(owners)} devices"
+    )
 
 
 # Values never echoed in messages: they end up in terminals, logs and support chats.
@@ -933,7 +1100,6 @@ _SECTION_MODELS: dict[str, type[BaseModel]] = {
     "station": StationSection,
     "agent": AgentSection,
     "mqtt": MqttSection,
-    "device": DeviceSection,
     "traps": TrapsSection,
 }
 
@@ -973,16 +1139,15 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     )
     agent = config.agent.model_copy(update={"state_dir": fix(config.agent.state_dir)})
     devices = [
-        d.model_copy(update={"serial_port": _absolute(d.serial_port, base)}) for d in config.device
+        d.model_copy(update={"serial_port": _absolute(d.serial_port, base)})
+        if isinstance(d, SerialDevice)
+        else d
+        for d in config.device
     ]
     return config.model_copy(update={"mqtt": mqtt, "agent": agent, "device": devices})
 
 
-def _absolute(value: Path | None, base: Path) -> Path | None:
+def _absolute(value: Path, base: Path) -> Path:
     """Absolute, but not resolved: /dev/serial/by-id links must stay links."""
     # normpath folds "config/../state" lexically, without following any link.
-    return (
-        value
-        if value is None or value.is_absolute()
-        else Path(os.path.normpath(base.resolve() / value))
-    )
+    return value if value.is_absolute() else Path(os.path.normpath(base.resolve() / value))

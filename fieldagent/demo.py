@@ -95,7 +95,7 @@ def _banner(config: Config, station: SimulatedStation, broker: LocalBroker) -> N
     print(f"fieldagent demo: station {config.station.id} — {config.station.name}")
     for device_id, simulated in station.devices.items():
         device = config.find_device(device_id)
-        where = device.location(simulated.driver.protocol)
+        where = device.location
         print(f"  simulated {device_id:<12} {simulated.driver.name:<14} at {where}")
     for device_id, reason in station.skipped:
         print(f"  not simulated {device_id}: {reason}")

@@ -5,9 +5,12 @@ of metrics.  The core reads the table to build requests, decode answers,
 evaluate limits and serve simulators, so a new device model is mostly a new
 table.  The core never knows a vendor's OID; a driver never knows about MQTT.
 
-A metric is either a scalar (one OID) or a table column (`table="input"`):
-the column is walked and every row becomes its own reading, keyed
-``key[input=2]`` by the row's OID suffix.  Drivers whose rows cannot be
+A metric's `source` says where it is read, in its protocol's form (checked
+when the driver is built, `source_problem`): a dotted OID for SNMP, a command
+for ASCII, a `Register` for Modbus, a reader key for `local`.  A metric is
+either a scalar (one OID) or a table column (`table="input"`): the column is
+walked and every row becomes its own reading, keyed ``key[input=2]`` by the
+row's OID suffix.  Drivers whose rows cannot be
 described by a column (ENTITY-SENSOR rows whose *type* picks the metric, say)
 replace the table decode with `decoder` and the simulator's with `encoder`.
 
@@ -65,7 +68,42 @@ class OidValue(str):
 
 
 Objects = Mapping[str, RawValue]
-"""What one poll read: dotted OID (or register, command) -> raw value."""
+"""What one poll read: `Metric.source_key` (OID, command, ``holding:1024``) -> raw value."""
+
+
+class Maturity(enum.StrEnum):
+    """How far a driver can be trusted at a real station; every driver declares it.
+
+    `check-config` warns about a device whose driver is a `model`: its OIDs,
+    commands or registers may not be what the real device serves.
+    """
+
+    STABLE = "stable"
+    """Built on a published MIB or protocol document, read as it defines the objects."""
+    MODEL = "model"
+    """Built from a description (a private MIB, a manual's style): check it against the device."""
+
+
+class AlarmClass(enum.StrEnum):
+    """What a metric measures, as far as alarm timing is concerned; every metric declares it.
+
+    It picks the default alarm delay, clear delay of the metric's rules
+    (fieldagent/alarms/rules.py): audio loss is confirmed longer than a power
+    drop, a temperature clears slower than it rises.
+    """
+
+    AUDIO = "audio"
+    """Audio loss, modulation."""
+    POWER = "power"
+    """RF or optical power, VSWR, mains and battery voltage, current, frequency."""
+    TEMPERATURE = "temperature"
+    """A temperature in °C."""
+    STATE = "state"
+    """An enum or true/false value judged by its states."""
+    RATE = "rate"
+    """A counter, judged as its rate per second."""
+    OTHER = "other"
+    """Any other value."""
 
 
 class ValueType(enum.StrEnum):
@@ -195,6 +233,33 @@ class Register:
         return 2 if self.type in (RegisterType.U32, RegisterType.S32, RegisterType.FLOAT32) else 1
 
 
+Source = str | Register
+"""Where a metric is read; its form is the driver's protocol's (see `SOURCE_FORMS`)."""
+
+_SOURCE_FORMS: Mapping[str, tuple[re.Pattern[str] | None, str]] = {
+    "snmp": (re.compile(r"[0-2](\.\d+)+"), "a dotted numeric OID (1.3.6.1...)"),
+    "ascii": (re.compile(r"[!-~]+"), "a command: printable ASCII without spaces"),
+    "modbus": (None, "a Register (table, address, type)"),
+    "local": (re.compile(r"[a-z][a-z0-9_:]*"), "a reader key (lower-case name)"),
+}
+"""Per protocol: the pattern of a text source (None: a `Register`), and its form in words."""
+
+
+def source_problem(protocol: str, source: Source) -> str | None:
+    """Why `source` is not a source of `protocol`, or None when it is one."""
+    if protocol not in _SOURCE_FORMS:
+        return f"unknown protocol {protocol!r} (known: {', '.join(_SOURCE_FORMS)})"
+    pattern, form = _SOURCE_FORMS[protocol]
+    if pattern is None:
+        fits = isinstance(source, Register)
+    elif isinstance(source, str):
+        # An ASCII command is sent as "CMD?" and answered "CMD=value": neither may be in it.
+        fits = pattern.fullmatch(source) is not None and not {"?", "="} & set(source)
+    else:
+        fits = False
+    return None if fits else f"{protocol} source must be {form}, not {source!r}"
+
+
 class LineFault(enum.StrEnum):
     """Faults of a serial line a simulator can play (beyond not answering at all)."""
 
@@ -213,11 +278,12 @@ class Metric:
     device can report; outside it the reading is `invalid`.  `sentinels` are
     raw values a device uses to say "not available" (e.g. -1).  `states` maps
     enum labels (or booleans) to the state they put the device in.
+    `alarm_class` (keyword only, no default) picks the alarm delays.
     """
 
     key: str
     unit: str
-    oid: str
+    source: Source
     title: str
     type: ValueType = ValueType.NUMBER
     scale: float = 1.0
@@ -230,11 +296,24 @@ class Metric:
     sentinels: frozenset[int] = frozenset()
     table: str | None = None
     counter_bits: int = 32
-    register: Register | None = None
+    alarm_class: AlarmClass = field(kw_only=True)
 
     @property
     def is_column(self) -> bool:
         return self.table is not None
+
+    @property
+    def source_key(self) -> str:
+        """The source as a poll's objects are keyed: the OID, command or reader key as it
+        is, a register as ``holding:1024``."""
+        if isinstance(self.source, Register):
+            return f"{self.source.kind}:{self.source.address}"
+        return self.source
+
+    @property
+    def register(self) -> Register | None:
+        """The Modbus register of a Modbus metric."""
+        return self.source if isinstance(self.source, Register) else None
 
     def decode(self, raw: RawValue, ts: datetime, key: str | None = None) -> Reading:
         """Turn a transport value into a reading; never raises on device input."""
@@ -370,7 +449,7 @@ class LocalContext:
 
 
 LocalReaderFn = Callable[[LocalContext], dict[str, RawValue]]
-"""A `local` driver's reader: source name -> raw value, for the same keys as its metrics' oid."""
+"""A `local` driver's reader: reader key -> raw value, for the keys of its metrics' `source`."""
 
 ScenarioStep = Callable[[MutableMapping[str, Value], Mapping[str, Value], float], None]
 """Moves simulated values along.
@@ -498,7 +577,11 @@ def find_varbind(varbinds: Mapping[str, RawValue], object_oid: str) -> RawValue:
 
 @dataclass(frozen=True)
 class Driver:
-    """A device family: identity, metric table, quirk hooks and simulator model."""
+    """A device family: identity, metric table, quirk hooks and simulator model.
+
+    `maturity` (keyword only, no default) says whether it is built on a
+    published MIB or is a model of one.
+    """
 
     name: str
     title: str
@@ -506,6 +589,7 @@ class Driver:
     protocol: str
     metrics: tuple[Metric, ...]
     simulator: SimModel
+    maturity: Maturity = field(kw_only=True)
     fixup: Fixup | None = None
     decoder: Decoder | None = None
     walk_roots: tuple[str, ...] = ()
@@ -516,6 +600,15 @@ class Driver:
     sample_config: str = ""
     traps: tuple[TrapRule, ...] = ()
     rows_in_use: tuple[RowsInUse, ...] = ()
+
+    def __post_init__(self) -> None:
+        problems = [
+            f"{metric.key}: {problem}"
+            for metric in self.metrics
+            if (problem := source_problem(self.protocol, metric.source)) is not None
+        ]
+        if problems:
+            raise ValueError(f"driver {self.name}: " + "; ".join(problems))
 
     def with_scaling(self, multipliers: Mapping[str, float]) -> Driver:
         """This driver with some metrics' scale multiplied: a card that misreports scale.
@@ -550,18 +643,18 @@ class Driver:
 
     def scalar_oids(self) -> dict[str, str]:
         """OID -> metric key of every scalar metric: what one GET asks for."""
-        return {m.oid: m.key for m in self.metrics if not m.is_column}
+        return {m.source_key: m.key for m in self.metrics if not m.is_column}
 
     def walks(self) -> tuple[str, ...]:
         """Every subtree a poll walks: table columns and the decoder's roots."""
-        columns = () if self.decoder else tuple(m.oid for m in self.metrics if m.is_column)
+        columns = () if self.decoder else tuple(m.source_key for m in self.metrics if m.is_column)
         return tuple(dict.fromkeys(columns + self.walk_roots))
 
     def oid_of(self, key: str) -> str:
         """The OID that serves a reading key (row keys add the row index)."""
         metric = self.metric(key)
         parts = split_row_key(key)
-        return f"{metric.oid}.{parts[2]}" if parts else metric.oid
+        return f"{metric.source_key}.{parts[2]}" if parts else metric.source_key
 
     def decode(self, objects: Objects, ts: datetime) -> tuple[Reading, ...]:
         """Decode one poll's objects (by OID) and apply the quirk hook."""
@@ -597,9 +690,9 @@ class Driver:
 
     def _decode_metric(self, metric: Metric, objects: Objects, ts: datetime) -> list[Reading]:
         if not metric.is_column:
-            return [metric.decode(objects.get(metric.oid), ts)]
+            return [metric.decode(objects.get(metric.source_key), ts)]
         assert metric.table is not None
-        prefix = metric.oid + "."
+        prefix = metric.source_key + "."
         return [
             metric.decode(raw, ts, row_key(metric.key, metric.table, oid[len(prefix) :]))
             for oid, raw in objects.items()

@@ -26,11 +26,15 @@ A driver is one module `drivers/<name>.py` that defines `DRIVER = Driver(...)`; 
 finds it by itself. Most of it is a table (see `drivers/ups_rfc1628.py`):
 
 1. **Metrics.** One `Metric` per value: a key from the shared vocabulary (dot-separated,
-   unit-suffixed: `rf.vswr`, `ups.battery.charge_pct`), its unit, the OID, the type
+   unit-suffixed: `rf.vswr`, `ups.battery.charge_pct`), its unit, its `source` in the form
+   of the driver's protocol (checked when the driver is built: a dotted numeric OID for SNMP,
+   a command for ASCII, a `Register` for Modbus, a reader key for `local`), the type
    (`number`, `enum`, `text`, `bool`, `counter`), the scaling (`scale` multiplier, `divisor`,
    `decimals`), the `valid` range a sane device can report (outside it the reading is
    `invalid`), default `limits` (warning / critical, low / high), `states` for enum or
-   boolean values that mean trouble, and `sentinels` (raw values meaning "not available").
+   boolean values that mean trouble, `sentinels` (raw values meaning "not available"), and
+   its `alarm_class` (`audio`, `power`, `temperature`, `state`, `rate`, `other`: it picks
+   the default alarm delays, see configuration.md).
    A table column sets `table="input"`: the column is walked (GETBULK) and each row becomes
    a reading keyed `key[input=<row index>]`. A `counter` is published as a rate per second.
    Multi-channel equipment lists rows nothing uses (unconfigured channels, disabled
@@ -44,10 +48,13 @@ finds it by itself. Most of it is a table (see `drivers/ups_rfc1628.py`):
    and named `Scenario`s whose `step(values, start, elapsed_s)` plays a fault as a pure
    function of time, each with an `Expect` (the health and values it must lead to).
    Every device can also play `normal` and `no_reply`.
-4. **Identity and docs.** `identity` (sysObjectID prefixes, or a probe OID only this family
+4. **Maturity.** `maturity`: `stable` when the driver is built on a published MIB or
+   protocol document, `model` when it is built from a description (a private MIB, a manual's
+   style). `check-config` warns about every device whose driver is a `model`.
+5. **Identity and docs.** `identity` (sysObjectID prefixes, or a probe OID only this family
    serves) lets `fieldagent identify HOST` suggest the driver; `description` and
    `sample_config` appear below.
-5. **Check.** `.venv/bin/pytest tests/conformance -k <name>` runs the conformance suite
+6. **Check.** `.venv/bin/pytest tests/conformance -k <name>` runs the conformance suite
    against the driver's own simulator over real UDP (every metric ok, in range, with its
    unit; every scenario's expectation; missing objects, wrong types, out-of-range values;
    net-snmp's `snmpwalk` and `snmpbulkwalk`). Then regenerate this file.
@@ -74,8 +81,17 @@ def regenerated(text: str, drivers: Iterable[Driver]) -> str:
 
 def render_markdown(drivers: Iterable[Driver]) -> str:
     drivers = list(drivers)
-    index = ["", "## Drivers", "", "| driver | kind | protocol | what |", "|---|---|---|---|"]
-    index += [f"| [{d.name}](#{d.name}) | {d.kind} | {d.protocol} | {d.title} |" for d in drivers]
+    index = [
+        "",
+        "## Drivers",
+        "",
+        "| driver | kind | protocol | maturity | what |",
+        "|---|---|---|---|---|",
+    ]
+    index += [
+        f"| [{d.name}](#{d.name}) | {d.kind} | {d.protocol} | {d.maturity} | {d.title} |"
+        for d in drivers
+    ]
     return GUIDE + "\n".join(index) + "\n" + "".join(_markdown(driver) for driver in drivers)
 
 
@@ -85,12 +101,13 @@ def _markdown(driver: Driver) -> str:
         f"### {driver.name}",
         "",
         f"**{driver.title}** — kind `{driver.kind}`, "
-        f"protocol `{driver.protocol}`. {driver.description}".rstrip(),
+        f"protocol `{driver.protocol}`, maturity `{driver.maturity}`. "
+        f"{driver.description}".rstrip(),
         "",
     ]
     lines += [
-        "| metric | unit | source | type | scaling | valid | warning | critical | states |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| metric | unit | source | type | scaling | valid | warning | critical | states | class |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     lines += [_markdown_row(metric) for metric in driver.metrics]
     scenarios = ", ".join(
@@ -111,20 +128,23 @@ def _markdown_row(metric: Metric) -> str:
     cells = [
         f"`{key}`",
         metric.unit,
-        f"`{metric.oid}`",
+        f"`{metric.source_key}`",
         _type(metric),
         _scaling(metric),
         _valid(metric),
         _bounds(metric.limits, critical=False),
         _bounds(metric.limits, critical=True),
         _states(metric),
+        str(metric.alarm_class),
     ]
     return "| " + " | ".join(cells) + " |"
 
 
 def render_text(driver: Driver, full: bool) -> str:
     """Plain text for the terminal: the metric table, and with `full` the rest."""
-    lines = [f"{driver.name} — {driver.title} ({driver.kind}, {driver.protocol})"]
+    lines = [
+        f"{driver.name} — {driver.title} ({driver.kind}, {driver.protocol}, {driver.maturity})"
+    ]
     width = max(len(_key(m)) for m in driver.metrics)
     for metric in driver.metrics:
         limits = " / ".join(
@@ -136,7 +156,8 @@ def render_text(driver: Driver, full: bool) -> str:
             )
             if part
         )
-        lines.append(f"  {_key(metric):<{width}}  {metric.unit:<6} {limits}".rstrip())
+        line = f"  {_key(metric):<{width}}  {metric.unit:<6} {metric.alarm_class:<11} {limits}"
+        lines.append(line.rstrip())
     if full:
         if driver.description:
             lines += ["", driver.description]

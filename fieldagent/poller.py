@@ -12,14 +12,14 @@ import logging
 import time
 from datetime import datetime
 
-from fieldagent.config import DeviceSection
+from fieldagent.config import DeviceSection, LocalDevice, SerialDevice
 from fieldagent.driver import Driver, RawValue
 from fieldagent.model import PollResult, Quality, Reading, utc_now
 from fieldagent.rates import CounterRates
 from fieldagent.transports import TransportError
 from fieldagent.transports.local import LocalReader
 from fieldagent.transports.serialport import SerialLines
-from fieldagent.transports.snmp import SnmpClient, SnmpError, SnmpTarget
+from fieldagent.transports.snmp import SnmpClient, SnmpTarget
 
 log = logging.getLogger("fieldagent.poll")
 
@@ -80,16 +80,19 @@ class Poller:
         )
 
     async def _read(self, device: DeviceSection, driver: Driver) -> dict[str, RawValue]:
-        if driver.protocol == "local":
+        if device.protocol != driver.protocol:
+            raise TransportError(
+                f"{device.id}: driver {driver.name} reads over {driver.protocol}, but the device"
+                f" section is for {device.protocol}"
+            )
+        if isinstance(device, LocalDevice):
             return await self._local.read(device, driver)
-        if driver.protocol in SERIAL_READERS:
-            reader = importlib.import_module(SERIAL_READERS[driver.protocol])
+        if isinstance(device, SerialDevice):
+            reader = importlib.import_module(SERIAL_READERS[device.protocol])
             objects: dict[str, RawValue] = await reader.read(
                 self._serial.line_for(device), device, driver
             )
             return objects
-        if driver.protocol != "snmp":
-            raise SnmpError(f"{device.id}: protocol {driver.protocol!r} is not supported yet")
         target = SnmpTarget.from_device(device)
         objects = await self._snmp.get(target, list(driver.scalar_oids()))
         await self._retry_without_instance(target, objects)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from fieldagent.config import DEFAULT_COMMUNITY, Config, MqttSection
+from fieldagent.config import DEFAULT_COMMUNITY, Config, MqttSection, SnmpDevice
 
 _EXPOSING_BITS = (
     (stat.S_IROTH, "readable by other users"),
@@ -26,6 +26,8 @@ def inline_secrets(config: Config) -> list[str]:
     """The keys of the station file that hold a secret (a community other than the default)."""
     found = ["mqtt.password"] if config.mqtt.password is not None else []
     for index, device in enumerate(config.device):
+        if not isinstance(device, SnmpDevice):
+            continue
         if device.community not in (None, DEFAULT_COMMUNITY):
             found.append(f"device[{index}].community")
         found += [

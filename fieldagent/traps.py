@@ -94,6 +94,7 @@ from fieldagent.config import (
     DeviceSection,
     PrivProtocol,
     SnmpCredentials,
+    SnmpDevice,
     SnmpVersion,
     TrapsSection,
 )
@@ -366,7 +367,7 @@ def _v3_header(data: bytes, pos: int, end: int) -> TrapHeader:
 class _Sender:
     """A configured device as a trap sender (compared and hashed by identity)."""
 
-    device: DeviceSection
+    device: SnmpDevice
     rules: tuple[TrapRule, ...]
     credentials: SnmpCredentials
     communities: frozenset[bytes]
@@ -476,7 +477,9 @@ class TrapReceiver:
             raise ValueError(f"[traps] engine_ids names unknown devices: {', '.join(strangers)}")
         self.settings = settings
         self.counters = TrapCounters()
-        self._devices = [d for d in devices if _sends_traps(d, drivers)]
+        # Only SNMP devices send traps: a `local` device's host (this box) must not widen
+        # the address chosen to listen on.
+        self._devices = [d for d in devices if isinstance(d, SnmpDevice)]
         self._drivers = drivers
         self._on_trap = on_trap
         self._on_flood = on_flood
@@ -590,7 +593,7 @@ class TrapReceiver:
                 senders.setdefault(ip, []).append(sender)
         return senders
 
-    def _sender(self, device: DeviceSection) -> _Sender:
+    def _sender(self, device: SnmpDevice) -> _Sender:
         driver = self._drivers.get(device.driver)
         creds = device.snmp_credentials
         communities = {c.encode() for c in self.settings.communities}
@@ -976,16 +979,6 @@ def _master_keys(creds: SnmpCredentials) -> tuple[Any, Any, Any, Any]:
     return auth, auth_key, priv, priv_key
 
 
-def _sends_traps(device: DeviceSection, drivers: Mapping[str, Driver]) -> bool:
-    """Whether a device can send traps: an SNMP device (or one of a driver not given).
-
-    A `local` device's host (localhost, this box) is no trap sender, and must not
-    widen the address chosen to listen on.
-    """
-    driver = drivers.get(device.driver)
-    return device.host is not None and (driver is None or driver.protocol == "snmp")
-
-
 def _by_port(senders: list[_Sender], port: int) -> _Sender:
     """Of several devices at one address, the one whose agent port sent it, else the first."""
     return next((s for s in senders if s.device.port == port), senders[0])
@@ -1025,10 +1018,9 @@ def _normal_ip(text: str) -> str:
     return str(ip)
 
 
-async def _addresses(device: DeviceSection) -> list[str]:
+async def _addresses(device: SnmpDevice) -> list[str]:
     """The IP addresses a device's traps come from: its host, resolved once."""
     host = device.host
-    assert host is not None
     try:
         return [_normal_ip(str(ipaddress.ip_address(host)))]
     except ValueError:

@@ -21,7 +21,9 @@ from fieldagent.config import (
     DeviceSection,
     PrivProtocol,
     SnmpCredentials,
+    SnmpDevice,
     SnmpVersion,
+    parse_device,
 )
 from fieldagent.driver import Driver, RawValue
 from fieldagent.health import evaluate
@@ -191,7 +193,7 @@ def poll_once(
     sim: SnmpSimulator, driver: Driver, device_id: str = "dut", **fields: object
 ) -> PollResult:
     """One poll of `sim` by the agent's Poller over UDP, with `sim`'s credentials."""
-    section = DeviceSection.model_validate(device_fields(device_id, sim, **fields))
+    section = parse_device(device_fields(device_id, sim, **fields))
 
     async def once() -> PollResult:
         client = SnmpClient()
@@ -216,11 +218,12 @@ def suggested_drivers(
     sim: SnmpSimulator, drivers: Iterable[Driver], device_id: str = "dut"
 ) -> list[str]:
     """The names of the drivers `identify` suggests, among `drivers`, for `sim` over UDP."""
-    return suggested_for(DeviceSection.model_validate(device_fields(device_id, sim)), drivers)
+    return suggested_for(parse_device(device_fields(device_id, sim)), drivers)
 
 
 def suggested_for(device: DeviceSection, drivers: Iterable[Driver]) -> list[str]:
     """The names of the drivers `identify` suggests, among `drivers`, for `device` over UDP."""
+    assert isinstance(device, SnmpDevice)
     target = SnmpTarget.from_device(device)
 
     async def run() -> list[str]:

@@ -57,6 +57,20 @@ def test_check_config_takes_the_file_with_c_like_every_command(tmp_path: Path) -
     assert "not allowed with argument FILE" in both.stderr
 
 
+def test_check_config_warns_about_each_device_whose_driver_is_a_model(tmp_path: Path) -> None:
+    ird = {"id": "ird1", "driver": "ird_satellite", "host": "127.0.0.3"}
+    path = write_station(tmp_path, [ups("ups1", "127.0.0.2", 161), ird])
+    with path.open("a", encoding="utf-8") as station:
+        station.write('\n[checklist]\nlineup = ["VTV1"]\n')  # the IRD's line-up check needs it
+    done = fieldagent("check-config", str(path))
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stdout.splitlines() if ": warning: " in line]
+    assert warnings == [
+        f"{path}: warning: device 'ird1': driver ird_satellite is a model, not built on a"
+        " published MIB or protocol document: check its readings against the device"
+    ]
+
+
 def test_check_config_lists_every_problem_and_exits_1(tmp_path: Path) -> None:
     path = write_station(
         tmp_path,

@@ -16,13 +16,18 @@ from pydantic import BaseModel, ValidationError
 import drivers
 from fieldagent.checklist.settings import ChecklistSection
 from fieldagent.config import (
+    DEVICE_MODELS,
     AgentSection,
+    AsciiDevice,
     Config,
     ConfigError,
-    DeviceSection,
     LimitRule,
+    LocalDevice,
+    ModbusDevice,
     MqttSection,
     OutboxSection,
+    SerialDevice,
+    SnmpDevice,
     SnmpVersion,
     StationSection,
     TrapsSection,
@@ -41,9 +46,10 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "mqtt": MqttSection,
     "outbox": OutboxSection,
     "checklist": ChecklistSection,
-    "device": DeviceSection,
     "traps": TrapsSection,
 }
+SECTION_MODELS = [*SECTIONS.items(), *(("device", model) for model in DEVICE_MODELS.values())]
+"""Every section's model; `[[device]]` has one per driver protocol."""
 
 DROP = object()
 """An override value that removes the key."""
@@ -83,6 +89,17 @@ def ups(**changes: Any) -> dict[str, Any]:
 
 def v3(**changes: Any) -> dict[str, Any]:
     return _merge(V3, changes)
+
+
+def acu(**changes: Any) -> dict[str, Any]:
+    """A serial ASCII device (a changeover unit)."""
+    return _merge({"id": "acu1", "driver": "changeover_ascii", "serial_port": "tty/acu"}, changes)
+
+
+def generator(**changes: Any) -> dict[str, Any]:
+    """A Modbus device (a generator controller)."""
+    fields = {"id": "gen1", "driver": "generator_modbus", "serial_port": "tty/rs485", "unit": 3}
+    return _merge(fields, changes)
 
 
 def station_toml(
@@ -150,11 +167,12 @@ def test_demo_station_is_a_whole_simulated_district_station() -> None:
         "agent_host",
     ):
         assert driver in drivers_used
-    snmp = [d for d in config.device if KNOWN[d.driver].protocol == "snmp"]
+    snmp = [d for d in config.device if isinstance(d, SnmpDevice)]
+    assert len(snmp) == sum(KNOWN[d.driver].protocol == "snmp" for d in config.device)
     assert all(ipaddress.ip_address(d.host).is_loopback for d in snmp)
     assert len({d.host for d in snmp}) == len(snmp), "each simulated device has its own address"
     assert any(d.snmp_version is SnmpVersion.V3 and d.priv_protocol for d in snmp)
-    serial = [d.serial_port for d in config.device if d.serial_port is not None]
+    serial = [d.serial_port for d in config.device if isinstance(d, SerialDevice)]
     assert serial and not any(p.is_relative_to("/dev") for p in serial), "simulated, never real"
 
 
@@ -170,7 +188,7 @@ def test_real_station_example_uses_tls_and_a_protected_password() -> None:
     assert v3_device.auth_protocol is not None and v3_device.priv_protocol is not None
 
 
-@pytest.mark.parametrize(("section", "model"), list(SECTIONS.items()))
+@pytest.mark.parametrize(("section", "model"), SECTION_MODELS)
 def test_real_station_example_shows_every_key(section: str, model: type[BaseModel]) -> None:
     text = (CONFIG_DIR / "station.example.toml").read_text(encoding="utf-8")
     shown = set(re.findall(r"^(?:# )?(\w+) = ", text, flags=re.MULTILINE))
@@ -201,7 +219,7 @@ def test_reference_documents_every_limit_key_and_its_example_is_valid() -> None:
     assert config.device[1].limits["ird.locked[input=3]"].enabled is False
 
 
-@pytest.mark.parametrize(("section", "model"), list(SECTIONS.items()))
+@pytest.mark.parametrize(("section", "model"), SECTION_MODELS)
 def test_reference_documents_every_key(section: str, model: type[BaseModel]) -> None:
     text = (PROJECT / "docs" / "configuration.md").read_text(encoding="utf-8")
     table = text.split(f"## `[{section}]`" if section != "device" else "## `[[device]]`")[1]
@@ -221,6 +239,18 @@ def test_vietnamese_station_name_round_trips(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, station_toml(station={"name": name})), KNOWN)
     assert config.station.name == name
     assert json.loads(config.model_dump_json())["station"]["name"] == name
+
+
+def test_each_device_is_read_with_the_model_of_its_drivers_protocol(tmp_path: Path) -> None:
+    local = {"id": "box", "driver": "agent_host"}
+    devices = [UPS, acu(), generator(), local]
+    config = load_config(write(tmp_path, station_toml(devices=devices)), KNOWN)
+    snmp, ascii_device, modbus, box = config.device
+    assert isinstance(snmp, SnmpDevice) and snmp.port == 161
+    assert isinstance(ascii_device, AsciiDevice) and not hasattr(ascii_device, "port")
+    assert isinstance(modbus, ModbusDevice) and not hasattr(modbus, "community")
+    assert modbus.location == f"{tmp_path / 'tty' / 'rs485'} (unit 3)"
+    assert isinstance(box, LocalDevice) and box.location == "localhost"
 
 
 def test_defaults_of_a_minimal_file(tmp_path: Path) -> None:
@@ -364,21 +394,50 @@ INVALID = [
     ({"station": {"name": DROP}}, "station.name", "required key is missing"),
     (
         {"devices": [ups(host=DROP)]},
-        "device 'ups1'",
-        "give either host (network device) or serial_port (serial device)",
+        "device 'ups1'.host",
+        "required key is missing: an SNMP device needs its address",
     ),
     (
         {"devices": [ups(serial_port="/dev/ttyUSB0")]},
-        "device 'ups1'",
-        "give either host (network device) or serial_port (serial device)",
+        "device 'ups1'.serial_port",
+        "serial_port is not a key of an SNMP device (driver ups_rfc1628): it goes with serial"
+        " ASCII and Modbus devices",
     ),
-    ({"devices": [ups(baud=9601)]}, "device 'ups1'.baud", "9601 is not a standard rate"),
-    ({"devices": [ups(parity="X")]}, "device 'ups1'.parity", "Input should be 'N', 'E' or 'O'"),
-    ({"devices": [ups(unit=0)]}, "device 'ups1'.unit", "greater than or equal to 1"),
+    ({"devices": [acu(baud=9601)]}, "device 'acu1'.baud", "9601 is not a standard rate"),
+    ({"devices": [acu(parity="X")]}, "device 'acu1'.parity", "Input should be 'N', 'E' or 'O'"),
+    ({"devices": [generator(unit=0)]}, "device 'gen1'.unit", "greater than or equal to 1"),
     (
-        {"devices": [ups(host=DROP, serial_port="/dev/ttyUSB0")]},
-        "device 'ups1'",
-        "driver ups_rfc1628 reads over SNMP: give host",
+        {"devices": [generator(serial_port=DROP)]},
+        "device 'gen1'.serial_port",
+        "required key is missing: a serial device needs its port",
+    ),
+    (
+        {"devices": [acu(port=161)]},
+        "device 'acu1'.port",
+        "port is not a key of a serial ASCII device (driver changeover_ascii): it goes with"
+        " SNMP devices",
+    ),
+    (
+        {"devices": [acu(unit=2)]},
+        "device 'acu1'.unit",
+        "unit is not a key of a serial ASCII device (driver changeover_ascii): it goes with"
+        " Modbus devices",
+    ),
+    (
+        {"devices": [generator(community="private")]},
+        "device 'gen1'.community",
+        "community is not a key of a Modbus device (driver generator_modbus): it goes with"
+        " SNMP devices",
+    ),
+    (
+        {"devices": [{"id": "box", "driver": "agent_host", "port": 1}]},
+        "device 'box'.port",
+        "port is not a key of a local device (driver agent_host): it goes with SNMP devices",
+    ),
+    (
+        {"devices": [{"id": "box", "driver": "agent_host", "host": "192.168.1.9"}]},
+        "device 'box'.host",
+        "'192.168.1.9' is not this box: a local device is read here",
     ),
     # wrong types
     ({"devices": [ups(port="abc")]}, "device 'ups1'.port", "Input should be a valid integer"),

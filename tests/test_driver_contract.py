@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -10,10 +12,23 @@ from drivers import REGISTRY, get_driver
 from drivers import docsis_cmts as cmts
 from drivers.docsis_cmts import DRIVER as CMTS
 from drivers.ups_rfc1628 import DRIVER as UPS
-from fieldagent.driver import Limits, RawValue, ValueType, row_key
+from fieldagent.driver import (
+    AlarmClass,
+    Driver,
+    Limits,
+    Maturity,
+    Metric,
+    RawValue,
+    Register,
+    RegisterKind,
+    SimModel,
+    ValueType,
+    row_key,
+)
 from fieldagent.model import HealthState, Quality, Reading, Value
 
 TS = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+MODEL = Maturity.MODEL
 
 
 def test_scaling_turns_tenths_into_engineering_units() -> None:
@@ -163,3 +178,75 @@ def test_interface_rows_of_no_upstream_channel_are_left_out() -> None:
     keys = {r.key for r in CMTS.decode(objects, TS)}
     assert row_key(cmts.ADMIN_STATUS, cmts.TABLE, "1") not in keys
     assert row_key(cmts.ADMIN_STATUS, cmts.TABLE, "4") in keys
+
+
+def _alarm_class_problem(metric: Metric) -> str | None:
+    """Why a metric's declared alarm class does not fit its type and unit, if it does not."""
+    cls, kind = metric.alarm_class, metric.type
+    if (kind is ValueType.COUNTER) != (cls is AlarmClass.RATE):
+        return "counters, and only counters, are of class rate"
+    if kind in (ValueType.ENUM, ValueType.BOOL) and cls not in (AlarmClass.STATE, AlarmClass.AUDIO):
+        return "an enum or true/false value is of class state (or audio)"
+    if cls is AlarmClass.STATE and kind not in (ValueType.ENUM, ValueType.BOOL):
+        return "class state is for enum and true/false values"
+    is_temperature = kind is ValueType.NUMBER and metric.unit == "°C"
+    if is_temperature != (cls is AlarmClass.TEMPERATURE) and cls is not AlarmClass.AUDIO:
+        return "numbers in °C, and only they, are of class temperature"
+    if kind is ValueType.TEXT and cls is not AlarmClass.OTHER:
+        return "a text value raises no alarm: class other"
+    return None
+
+
+@pytest.mark.parametrize("driver", REGISTRY.values(), ids=lambda d: d.name)
+def test_every_metric_declares_an_alarm_class_that_fits_its_type_and_unit(driver: Driver) -> None:
+    problems = {m.key: _alarm_class_problem(m) for m in driver.metrics}
+    assert {key: p for key, p in problems.items() if p} == {}
+
+
+@pytest.mark.parametrize("driver", REGISTRY.values(), ids=lambda d: d.name)
+def test_a_driver_its_docstring_calls_a_model_declares_itself_one(driver: Driver) -> None:
+    module = next(
+        m
+        for name, m in list(sys.modules.items())
+        if name.startswith("drivers.") and getattr(m, "DRIVER", None) is driver
+    )
+    if re.search(r"\bMODEL\b", module.__doc__ or ""):  # the word, not INOVONICS-MODEL640-MIB
+        assert driver.maturity is Maturity.MODEL
+
+
+@pytest.mark.parametrize(
+    ("protocol", "source", "form"),
+    [
+        ("snmp", "TX.PFWD", "a dotted numeric OID"),
+        ("snmp", "iso.3.6.1", "a dotted numeric OID"),
+        ("ascii", "TX.PFWD?", "a command"),
+        ("ascii", Register(RegisterKind.HOLDING, 1024), "a command"),
+        ("modbus", "holding:1024", "a Register"),
+        ("local", "/proc/loadavg", "a reader key"),
+    ],
+)
+def test_a_source_not_of_the_drivers_protocol_is_refused_when_the_driver_is_built(
+    protocol: str, source: str | Register, form: str
+) -> None:
+    metric = Metric("probe.value", "", source, "Value", alarm_class=AlarmClass.OTHER)
+    with pytest.raises(ValueError) as refused:
+        Driver("probe", "Probe", "test", protocol, (metric,), SimModel({}, {}), maturity=MODEL)
+    message = str(refused.value)
+    assert message.startswith(f"driver probe: probe.value: {protocol} source must be {form}")
+    assert message.endswith(f", not {source!r}")
+
+
+def test_each_protocols_own_source_form_is_accepted() -> None:
+    register = Register(RegisterKind.INPUT, 3)
+    for protocol, source in [
+        ("snmp", "1.3.6.1.2.1.33.1.2.4.0"),
+        ("ascii", "ACU.ITER.MEAS"),
+        ("modbus", register),
+        ("local", "local:load_1m"),
+    ]:
+        metric = Metric("probe.value", "", source, "Value", alarm_class=AlarmClass.OTHER)
+        driver = Driver(
+            "probe", "Probe", "test", protocol, (metric,), SimModel({}, {}), maturity=MODEL
+        )
+        assert driver.metric("probe.value").source == source
+    assert Metric("m", "", register, "M", alarm_class=AlarmClass.OTHER).source_key == "input:3"

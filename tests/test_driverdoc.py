@@ -35,7 +35,15 @@ def test_every_metric_appears_with_its_limits() -> None:
         for metric in driver.metrics:
             shown = f"{metric.key}[{metric.table}=…]" if metric.table else metric.key
             assert f"`{shown}`" in text
-    assert "| 0 … 100 | < 50 | < 15 |" in text  # ups.battery.charge_pct
+    assert "| 0 … 100 | < 50 | < 15 |  | other |" in text  # ups.battery.charge_pct
+
+
+def test_each_drivers_maturity_and_each_metrics_alarm_class_are_shown() -> None:
+    text = render_markdown(REGISTRY.values())
+    for driver in REGISTRY.values():
+        assert f"| {driver.kind} | {driver.protocol} | {driver.maturity} |" in text
+        assert f"protocol `{driver.protocol}`, maturity `{driver.maturity}`." in text
+    assert "| low → warning, depleted → critical | state |" in text  # ups.battery.status
 
 
 def test_drivers_command_lists_every_driver_and_shows_one_in_full() -> None:
@@ -47,6 +55,8 @@ def test_drivers_command_lists_every_driver_and_shows_one_in_full() -> None:
         assert name in listing.stdout
     one = fieldagent("drivers", "ups_rfc1628")
     assert "ups.battery.charge_pct" in one.stdout and "warn < 50 / crit < 15" in one.stdout
+    assert "(ups, snmp, stable)" in one.stdout
+    assert "(transmitter, snmp, model)" in fieldagent("drivers", "dvbt2_transmitter").stdout
     assert "scenarios: normal, no_reply, mains_fail" in one.stdout
     assert 'driver = "ups_rfc1628"' in one.stdout
     assert fieldagent("drivers", "nope").returncode == 2

@@ -9,7 +9,7 @@ from collections.abc import Mapping, MutableMapping
 import pytest
 
 from drivers import ups_rfc1628
-from fieldagent.driver import Driver, Metric, Scenario, SimModel, ValueType
+from fieldagent.driver import AlarmClass, Driver, Maturity, Metric, Scenario, SimModel, ValueType
 from fieldagent.model import Value
 from fieldagent.sim.device import SimulatedDevice, parse_oid
 
@@ -218,8 +218,13 @@ def _driver(**simulator: object) -> Driver:
         title="Toy",
         kind="toy",
         protocol="snmp",
-        metrics=(Metric("x", "", "1.3.6.1.4.1.9999.1.0", "X", ValueType.NUMBER),),
+        metrics=(
+            Metric(
+                "x", "", "1.3.6.1.4.1.9999.1.0", "X", ValueType.NUMBER, alarm_class=AlarmClass.OTHER
+            ),
+        ),
         simulator=SimModel(**model),  # type: ignore[arg-type]
+        maturity=Maturity.MODEL,
     )
 
 

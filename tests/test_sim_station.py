@@ -21,7 +21,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
     usmHMAC192SHA256AuthProtocol,
 )
 
-from drivers import get_driver, ups_rfc1628
+from drivers import generator_modbus, get_driver
 from fieldagent.config import Config, parse_config
 from fieldagent.driver import Driver
 from fieldagent.localbroker import free_port
@@ -39,7 +39,7 @@ def ups(device_id: str, host: str, port: int = 16161, **extra: Any) -> dict[str,
     return {"id": device_id, "driver": "ups_rfc1628", "host": host, "port": port, **extra}
 
 
-MODBUS_METER = dataclasses.replace(ups_rfc1628.DRIVER, name="meter", protocol="modbus")
+MODBUS_METER = dataclasses.replace(generator_modbus.DRIVER, name="meter")
 
 
 def drivers(name: str) -> Driver:

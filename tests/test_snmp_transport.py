@@ -16,6 +16,7 @@ from fieldagent.config import (
     DeviceSection,
     SnmpCredentials,
     SnmpVersion,
+    parse_device,
 )
 from fieldagent.model import Quality
 from fieldagent.poller import Poller
@@ -27,7 +28,7 @@ T = TypeVar("T")
 
 
 def device_for(sim: SnmpSimulator, **overrides: object) -> DeviceSection:
-    return DeviceSection.model_validate(device_fields("ups1", sim, **overrides))
+    return parse_device(device_fields("ups1", sim, **overrides))
 
 
 def run(awaitable: Awaitable[T]) -> T:
@@ -103,7 +104,7 @@ def test_many_oids_are_split_into_several_requests(sims: SimRunner) -> None:
     access = SnmpCredentials()
     sim = sims.serve("ups_rfc1628", "127.0.0.2", access)
     target = SnmpTarget.from_device(device_for(sim))
-    real = [m.oid for m in UPS.metrics]
+    real = [m.source_key for m in UPS.metrics]
     absent = [f"1.3.6.1.4.1.99999.{i}.0" for i in range(40)]
 
     async def get() -> dict[str, object]:
@@ -116,7 +117,7 @@ def test_many_oids_are_split_into_several_requests(sims: SimRunner) -> None:
     values = run(get())
     assert len(values) == len(real) + len(absent)
     assert all(values[oid] is None for oid in absent)
-    assert values[UPS.metric("ups.battery.charge_pct").oid] == 100
+    assert values[UPS.metric("ups.battery.charge_pct").source_key] == 100
 
 
 @pytest.mark.parametrize("version", [SnmpVersion.V1, SnmpVersion.V2C])
@@ -133,8 +134,8 @@ def test_walk_returns_the_whole_subtree(sims: SimRunner, version: SnmpVersion) -
             client.close()
 
     values = run(walk())
-    assert set(values) == {m.oid for m in UPS.metrics}
-    assert values[UPS.metric("ups.input.voltage_v").oid] == 226
+    assert set(values) == {m.source_key for m in UPS.metrics}
+    assert values[UPS.metric("ups.input.voltage_v").source_key] == 226
 
 
 def test_wrong_community_is_a_clear_no_reply_error(sims: SimRunner) -> None:

@@ -143,7 +143,7 @@ LOST_CLEARS = [
     (
         "fm_transmitter_nautel",
         "127.0.0.4",
-        (nautel.ALARM_SUMMARY_TRAP, {nautel.DRIVER.metric(nautel.HIGH_SWR).oid: 1}),
+        (nautel.ALARM_SUMMARY_TRAP, {nautel.DRIVER.metric(nautel.HIGH_SWR).source_key: 1}),
         f"{nautel.HIGH_SWR}/state",
         nautel.HIGH_SWR,
     ),

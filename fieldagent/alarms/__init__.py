@@ -18,7 +18,7 @@ and after `engine.set_maintenance(...)`:
 
 from fieldagent.alarms.engine import AlarmEngine, MaintenanceOverride
 from fieldagent.alarms.model import Alarm, AlarmEvent, Transition, alarm_id
-from fieldagent.alarms.rules import Kind, Rule, RuleBook
+from fieldagent.alarms.rules import Rule, RuleBook
 from fieldagent.alarms.store import AlarmStore
 
 __all__ = [
@@ -26,7 +26,6 @@ __all__ = [
     "AlarmEngine",
     "AlarmEvent",
     "AlarmStore",
-    "Kind",
     "MaintenanceOverride",
     "Rule",
     "RuleBook",

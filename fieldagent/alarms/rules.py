@@ -3,7 +3,7 @@
 A rule is built in layers, each one overriding only the keys it gives:
 
 1. the driver's metric declaration (limits, states) and the defaults of the
-   metric's kind (delays, deadband: see `KIND_DEFAULTS` and `deadband_for`);
+   metric's declared alarm class (delays: `CLASS_DEFAULTS`; deadband: `deadband_for`);
 2. the station-wide `[limits."KEY"]` of the station file (by metric key, for
    every device whose driver has that metric);
 3. the device's `[device.limits."KEY"]` (by metric key);
@@ -16,46 +16,29 @@ file is loaded (fieldagent/config.py), so here a layer always fits its metric.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from fieldagent.config import Config, DeviceSection, LimitRule
-from fieldagent.driver import Driver, Limits, Metric, ValueType, split_row_key
+from fieldagent.driver import AlarmClass, Driver, Limits, Metric, ValueType, split_row_key
 from fieldagent.model import HealthState
 
 
-class Kind(enum.StrEnum):
-    """What a metric measures, as far as alarm timing is concerned."""
-
-    AUDIO = "audio"
-    POWER = "power"
-    TEMPERATURE = "temperature"
-    STATE = "state"
-    RATE = "rate"
-    OTHER = "other"
-
-
 @dataclass(frozen=True)
-class KindDefaults:
+class ClassDefaults:
     delay_s: float
     clear_delay_s: float
-    recognised_by: str
 
 
-KIND_DEFAULTS: Mapping[Kind, KindDefaults] = {
-    Kind.AUDIO: KindDefaults(30.0, 30.0, "key contains `audio` (audio loss, modulation)"),
-    Kind.POWER: KindDefaults(
-        10.0, 30.0, "unit W, kW, mW, dBm, V, A or Hz, key contains `power`, or an `rf.` key"
-    ),
-    Kind.TEMPERATURE: KindDefaults(10.0, 60.0, "unit °C"),
-    Kind.STATE: KindDefaults(10.0, 10.0, "enum or true/false value (states)"),
-    Kind.RATE: KindDefaults(60.0, 60.0, "counter, judged as its rate per second"),
-    Kind.OTHER: KindDefaults(10.0, 30.0, "any other number"),
+CLASS_DEFAULTS: Mapping[AlarmClass, ClassDefaults] = {
+    AlarmClass.AUDIO: ClassDefaults(30.0, 30.0),
+    AlarmClass.POWER: ClassDefaults(10.0, 30.0),
+    AlarmClass.TEMPERATURE: ClassDefaults(10.0, 60.0),
+    AlarmClass.STATE: ClassDefaults(10.0, 10.0),
+    AlarmClass.RATE: ClassDefaults(60.0, 60.0),
+    AlarmClass.OTHER: ClassDefaults(10.0, 30.0),
 }
-"""Default alarm delay and clear delay, in seconds, by kind of metric."""
-
-POWER_UNITS = frozenset({"W", "kW", "mW", "dBm", "V", "A", "Hz"})
+"""Default alarm delay and clear delay, in seconds, by the metric's declared alarm class."""
 
 DEADBAND_BY_UNIT: Mapping[str, float] = {
     "°C": 1.0,
@@ -77,28 +60,12 @@ INVALID_INTERVALS = 3
 """A watched metric reading `invalid` for this many intervals raises a warning."""
 
 
-def kind_of(metric: Metric) -> Kind:
-    """The kind of a metric, from its key, type and unit."""
-    if "audio" in metric.key:
-        return Kind.AUDIO
-    if metric.type in (ValueType.BOOL, ValueType.ENUM):
-        return Kind.STATE
-    if metric.type is ValueType.COUNTER:
-        return Kind.RATE
-    if metric.unit == "°C":
-        return Kind.TEMPERATURE
-    if metric.unit in POWER_UNITS or "power" in metric.key or metric.key.startswith("rf."):
-        return Kind.POWER
-    return Kind.OTHER
-
-
 @dataclass(frozen=True)
 class Rule:
     """Everything the engine needs to judge one reading key of one device."""
 
     key: str
     metric: Metric
-    kind: Kind
     limits: Limits
     states: Mapping[str | bool, HealthState] = field(default_factory=dict)
     delay_s: float = 10.0
@@ -148,8 +115,7 @@ def _state_key(metric: Metric, label: str) -> str | bool:
 
 def build_rule(key: str, metric: Metric, layers: list[LimitRule | None]) -> Rule:
     """The rule of one reading key: the metric's declaration with `layers` laid over it."""
-    kind = kind_of(metric)
-    defaults = KIND_DEFAULTS[kind]
+    defaults = CLASS_DEFAULTS[metric.alarm_class]
     limits = metric.limits
     states: dict[str | bool, HealthState] = dict(metric.states)
     delay_s, clear_delay_s = defaults.delay_s, defaults.clear_delay_s
@@ -165,7 +131,7 @@ def build_rule(key: str, metric: Metric, layers: list[LimitRule | None]) -> Rule
         clear_delay_s = layer.clear_delay_s if layer.clear_delay_s is not None else clear_delay_s
         deadband = layer.deadband if layer.deadband is not None else deadband
         enabled = layer.enabled if layer.enabled is not None else enabled
-    return Rule(key, metric, kind, limits, states, delay_s, clear_delay_s, deadband, enabled)
+    return Rule(key, metric, limits, states, delay_s, clear_delay_s, deadband, enabled)
 
 
 class RuleBook:

@@ -69,7 +69,7 @@ class AsciiResponder:
         self.device = device
         self._pending = bytearray()
         self._random = random.Random(seed)
-        self._metrics = {m.oid.upper(): m for m in device.driver.metrics if not m.is_column}
+        self._metrics = {m.source_key.upper(): m for m in device.driver.metrics if not m.is_column}
 
     def feed(self, data: bytes) -> list[Reply]:
         self._pending += data
@@ -106,10 +106,12 @@ class AsciiResponder:
         metric = self._metrics.get(command)
         if metric is None:
             return UNKNOWN_COMMAND
-        raw = self.device.driver.encode(self.device.live_values()).get(metric.oid)
+        raw = self.device.driver.encode(self.device.live_values()).get(metric.source_key)
         if raw is None:
             return NOT_AVAILABLE
-        return f"{metric.oid}={format_value(metric, raw)}\r\n".encode("ascii", errors="replace")
+        return f"{metric.source_key}={format_value(metric, raw)}\r\n".encode(
+            "ascii", errors="replace"
+        )
 
     def _garbled(self, reply: bytes) -> bytes:
         """Noise before the reply, and sometimes a burst inside it."""

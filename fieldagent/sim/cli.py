@@ -26,7 +26,7 @@ async def _simulate(config: Config, scenarios: dict[str, str], time_scale: float
     try:
         for device_id, device in station.devices.items():
             section = config.find_device(device_id)
-            where = section.location(device.driver.protocol)
+            where = section.location
             print(f"simulating {device_id} ({device.driver.name}) at {where} [{device.scenario}]")
         for device_id, reason in station.skipped:
             print(f"not simulated: {device_id}: {reason}")

@@ -204,7 +204,7 @@ def tables(device: SimulatedDevice) -> dict[RegisterKind, Table]:
         register = metric.register
         if register is None:
             continue
-        raw = raws.get(metric.oid)
+        raw = raws.get(metric.source_key)
         words = None if raw is None else _words(metric, raw, values.get(metric.key))
         table = laid[register.kind]
         width = 1 if register.kind in _BIT_TABLES else register.count

@@ -16,14 +16,20 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import NamedTuple
 
-from fieldagent.config import SERIAL_PROTOCOLS, Config, ConfigError, DeviceSection
+from fieldagent.config import (
+    Config,
+    ConfigError,
+    DeviceSection,
+    LocalDevice,
+    ModbusDevice,
+    SerialDevice,
+    SnmpDevice,
+)
 from fieldagent.driver import Driver
 from fieldagent.model import Value
 from fieldagent.sim.device import Clock, SimulatedDevice
 from fieldagent.sim.serial_sim import SerialBusSimulator
 from fieldagent.sim.snmp_agent import SnmpSimulator
-
-SIMULATED_PROTOCOLS = frozenset({"snmp"}) | SERIAL_PROTOCOLS
 
 
 class Skipped(NamedTuple):
@@ -57,10 +63,10 @@ class SimulatedStation:
         self._devices: dict[str, SimulatedDevice] = {}
         self._simulators: dict[str, SnmpSimulator] = {}
         self._buses: dict[Path, SerialBusSimulator] = {}
-        serial: dict[Path, list[tuple[DeviceSection, SimulatedDevice]]] = {}
+        serial: dict[Path, list[tuple[SerialDevice, SimulatedDevice]]] = {}
         for section in config.device:
             added = self._add(section, get_driver, time_scale, clock, noise)
-            if added is not None and section.serial_port is not None:
+            if added is not None and isinstance(section, SerialDevice):
                 serial.setdefault(section.serial_port, []).append((section, added))
         for path, members in serial.items():
             self._buses[path] = _bus(path, members)
@@ -113,7 +119,7 @@ class SimulatedStation:
         except KeyError as exc:
             self.skipped.append(Skipped(section.id, str(exc.args[0])))
             return None
-        reason = _not_simulated(section, driver)
+        reason = _not_simulated(section)
         if reason is not None:
             self.skipped.append(Skipped(section.id, reason))
             return None
@@ -121,36 +127,33 @@ class SimulatedStation:
             driver, name=section.id, clock=clock, time_scale=time_scale, noise=noise
         )
         self._devices[section.id] = device
-        if driver.protocol == "snmp":
+        if isinstance(section, SnmpDevice):
             self._simulators[section.id] = SnmpSimulator(
                 device, section.address, section.port, section.snmp_credentials
             )
         return device
 
 
-def _bus(path: Path, members: list[tuple[DeviceSection, SimulatedDevice]]) -> SerialBusSimulator:
+def _bus(path: Path, members: list[tuple[SerialDevice, SimulatedDevice]]) -> SerialBusSimulator:
     protocols = {device.driver.protocol for _, device in members}
     if len(protocols) != 1:
         raise ValueError(f"{path}: devices of different protocols cannot share one line")
     units: dict[int, SimulatedDevice] = {}
     for section, device in members:
-        if section.unit in units:
-            raise ValueError(f"{path}: two devices use unit {section.unit}")
-        units[section.unit] = device
+        unit = section.unit if isinstance(section, ModbusDevice) else 1  # ASCII: one per line
+        if unit in units:
+            raise ValueError(f"{path}: two devices use unit {unit}")
+        units[unit] = device
     return SerialBusSimulator(path, protocols.pop(), units)
 
 
-def _not_simulated(section: DeviceSection, driver: Driver) -> str | None:
-    if driver.protocol == "local":
+def _not_simulated(section: DeviceSection) -> str | None:
+    if isinstance(section, LocalDevice):
         return "read from this machine itself: nothing to simulate"
-    if driver.protocol in SERIAL_PROTOCOLS:
-        if section.serial_port is None:
-            return "a serial device without serial_port"
+    if isinstance(section, SerialDevice):
         if section.serial_port.is_relative_to("/dev"):
             return f"{section.serial_port} is a real port (under /dev): never simulated"
         return None
-    if driver.protocol not in SIMULATED_PROTOCOLS:
-        return f"protocol {driver.protocol!r} is not simulated"
     if not _is_loopback(section.host):
         return f"host {section.host} is not a loopback address (127.0.0.0/8 or ::1)"
     return None

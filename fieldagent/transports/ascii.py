@@ -67,7 +67,7 @@ from functools import partial
 
 import serial
 
-from fieldagent.config import DeviceSection
+from fieldagent.config import AsciiDevice, SerialDevice
 from fieldagent.driver import Driver, Malformed, RawValue, ValueType
 from fieldagent.transports import TransportError
 from fieldagent.transports.serialport import SerialLine, SerialSettings
@@ -114,7 +114,7 @@ class Timing:
     byte_s: float
 
     @classmethod
-    def for_device(cls, settings: SerialSettings, device: DeviceSection) -> Timing:
+    def for_device(cls, settings: SerialSettings, device: SerialDevice) -> Timing:
         byte_s = settings.byte_time()
         quiet_s = max(MIN_QUIET_S, 20 * byte_s)
         return cls(
@@ -138,11 +138,13 @@ class Command:
 
 def commands_of(driver: Driver) -> tuple[Command, ...]:
     """The requests of one poll: every scalar metric once, in table order."""
-    commands = {m.oid: Command(m.oid, m.type is ValueType.TEXT) for m in driver.metrics}
+    commands = {
+        m.source_key: Command(m.source_key, m.type is ValueType.TEXT) for m in driver.metrics
+    }
     return tuple(commands[oid] for oid in driver.scalar_oids())
 
 
-async def read(line: SerialLine, device: DeviceSection, driver: Driver) -> dict[str, RawValue]:
+async def read(line: SerialLine, device: AsciiDevice, driver: Driver) -> dict[str, RawValue]:
     """Ask for every scalar metric in turn; raw values by command (the metric's oid)."""
     timing = Timing.for_device(line.settings, device)
     request = partial(ask_all, commands=commands_of(driver), timing=timing, where=device.id)

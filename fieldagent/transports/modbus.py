@@ -85,7 +85,7 @@ from pymodbus.pdu.register_message import (
     ReadInputRegistersRequest,
 )
 
-from fieldagent.config import DeviceSection
+from fieldagent.config import ModbusDevice
 from fieldagent.driver import (
     Driver,
     Malformed,
@@ -202,16 +202,18 @@ class ReadRequest:
 
     def fill(self, raw: RawValue) -> dict[str, RawValue]:
         """The same raw value (missing, malformed) for every metric of the request."""
-        return {metric.oid: raw for metric, _ in self.items}
+        return {metric.source_key: raw for metric, _ in self.items}
 
     def decode(self, reply: ModbusPDU) -> dict[str, RawValue]:
         """Each metric's raw value from a reply already checked to match this request."""
         if self.kind in _BIT_TABLES:
             bits = reply.bits
-            return {m.oid: int(bits[r.address - self.address]) for m, r in self.items}
+            return {m.source_key: int(bits[r.address - self.address]) for m, r in self.items}
         words = reply.registers
         return {
-            m.oid: _value(words[r.address - self.address : r.address - self.address + r.count], r)
+            m.source_key: _value(
+                words[r.address - self.address : r.address - self.address + r.count], r
+            )
             for m, r in self.items
         }
 
@@ -287,7 +289,7 @@ def _shortest_float32(value: float) -> float:
     return value  # NaN and infinities: the metric's valid range rejects them
 
 
-async def read(line: SerialLine, device: DeviceSection, driver: Driver) -> dict[str, RawValue]:
+async def read(line: SerialLine, device: ModbusDevice, driver: Driver) -> dict[str, RawValue]:
     """Read every register metric of `driver` from `device` (slave `device.unit` on `line`)."""
     reader = _DeviceReader(line, device)
     objects: dict[str, RawValue] = {}
@@ -299,7 +301,7 @@ async def read(line: SerialLine, device: DeviceSection, driver: Driver) -> dict[
 class _DeviceReader:
     """Runs one device's requests on its line and turns each outcome into raw values."""
 
-    def __init__(self, line: SerialLine, device: DeviceSection) -> None:
+    def __init__(self, line: SerialLine, device: ModbusDevice) -> None:
         self._line = line
         self._device = device
         self._quiet_s = max(3.5 * line.settings.byte_time(), MIN_QUIET_S)

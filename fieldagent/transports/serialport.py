@@ -27,7 +27,7 @@ from typing import TypeVar
 import serial
 import serial.rs485
 
-from fieldagent.config import DeviceSection
+from fieldagent.config import SerialDevice
 from fieldagent.transports import TransportError
 
 T = TypeVar("T")
@@ -51,9 +51,7 @@ class SerialSettings:
     rs485: bool = False
 
     @classmethod
-    def from_device(cls, device: DeviceSection) -> SerialSettings:
-        if device.serial_port is None:
-            raise SerialLineError(f"{device.id}: a serial device needs serial_port")
+    def from_device(cls, device: SerialDevice) -> SerialSettings:
         return cls(
             path=device.serial_port,
             baud=device.baud,
@@ -203,7 +201,7 @@ class SerialLines:
         self._lines: dict[Path, SerialLine] = {}
         self._lock = threading.Lock()
 
-    def line_for(self, device: DeviceSection) -> SerialLine:
+    def line_for(self, device: SerialDevice) -> SerialLine:
         settings = SerialSettings.from_device(device)
         with self._lock:
             line = self._lines.get(settings.path)

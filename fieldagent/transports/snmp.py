@@ -35,9 +35,9 @@ from pysnmp.proto import rfc1902, rfc1905
 
 from fieldagent.config import (
     AuthProtocol,
-    DeviceSection,
     PrivProtocol,
     SnmpCredentials,
+    SnmpDevice,
     SnmpVersion,
 )
 from fieldagent.driver import RawValue
@@ -86,9 +86,7 @@ class SnmpTarget:
     retries: int
 
     @classmethod
-    def from_device(cls, device: DeviceSection) -> SnmpTarget:
-        if device.host is None:
-            raise SnmpError(f"{device.id}: an SNMP device needs host, not serial_port")
+    def from_device(cls, device: SnmpDevice) -> SnmpTarget:
         return cls(
             host=device.host,
             port=device.port,

@@ -2,37 +2,48 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from drivers import REGISTRY
-from fieldagent.alarms.rules import KIND_DEFAULTS, Kind, RuleBook, kind_of
-from fieldagent.driver import Limits, Metric
+from fieldagent.alarms.rules import RuleBook, build_rule
+from fieldagent.driver import AlarmClass, Limits, Metric, ValueType
 from fieldagent.model import HealthState
 from tests.alarms import CMTS, FM, IRD, UPS, station_config, with_limits
 
 
 @pytest.mark.parametrize(
-    ("driver", "key", "kind", "delay", "clear"),
+    ("driver", "key", "alarm_class", "delay", "clear"),
     [
-        ("fm_transmitter_nautel", "tx.alarm.audio_loss", Kind.AUDIO, 30, 30),
-        ("fm_transmitter_nautel", "audio.modulation_peak_pct", Kind.AUDIO, 30, 30),
-        ("fm_transmitter_nautel", "rf.forward_power_w", Kind.POWER, 10, 30),
-        ("fm_transmitter_nautel", "rf.vswr", Kind.POWER, 10, 30),
-        ("entity_sensors", "power.ac_voltage_v", Kind.POWER, 10, 30),
-        ("scte_hms_optical", "optical.output_dbm", Kind.POWER, 10, 30),
-        ("fm_transmitter_nautel", "pa.temperature_c", Kind.TEMPERATURE, 10, 60),
-        ("ups_rfc1628", "ups.output.source", Kind.STATE, 10, 10),
-        ("fm_transmitter_nautel", "tx.on_air", Kind.STATE, 10, 10),
-        ("docsis_cmts", "docsis.upstream.uncorrectable_cw_per_s", Kind.RATE, 60, 60),
-        ("ups_rfc1628", "ups.battery.charge_pct", Kind.OTHER, 10, 30),
-        ("ird_satellite", "ird.link_margin_db", Kind.OTHER, 10, 30),
+        ("fm_transmitter_nautel", "tx.alarm.audio_loss", AlarmClass.AUDIO, 30, 30),
+        ("fm_transmitter_nautel", "audio.modulation_peak_pct", AlarmClass.AUDIO, 30, 30),
+        ("fm_transmitter_nautel", "rf.forward_power_w", AlarmClass.POWER, 10, 30),
+        ("fm_transmitter_nautel", "rf.vswr", AlarmClass.POWER, 10, 30),
+        ("entity_sensors", "power.ac_voltage_v", AlarmClass.POWER, 10, 30),
+        ("scte_hms_optical", "optical.output_dbm", AlarmClass.POWER, 10, 30),
+        ("fm_transmitter_nautel", "pa.temperature_c", AlarmClass.TEMPERATURE, 10, 60),
+        ("ups_rfc1628", "ups.output.source", AlarmClass.STATE, 10, 10),
+        ("fm_transmitter_nautel", "tx.on_air", AlarmClass.STATE, 10, 10),
+        ("docsis_cmts", "docsis.upstream.uncorrectable_cw_per_s", AlarmClass.RATE, 60, 60),
+        ("ups_rfc1628", "ups.battery.charge_pct", AlarmClass.OTHER, 10, 30),
+        ("ird_satellite", "ird.link_margin_db", AlarmClass.OTHER, 10, 30),
     ],
 )
-def test_kinds_and_their_default_delays(
-    driver: str, key: str, kind: Kind, delay: float, clear: float
+def test_declared_classes_and_their_default_delays(
+    driver: str, key: str, alarm_class: AlarmClass, delay: float, clear: float
 ) -> None:
-    assert kind_of(_metric(driver, key)) is kind
-    assert (KIND_DEFAULTS[kind].delay_s, KIND_DEFAULTS[kind].clear_delay_s) == (delay, clear)
+    metric = _metric(driver, key)
+    assert metric.alarm_class is alarm_class
+    rule = build_rule(key, metric, [])
+    assert (rule.delay_s, rule.clear_delay_s) == (delay, clear)
+
+
+def test_the_declared_class_picks_the_delays_not_the_key_or_unit() -> None:
+    power = _metric("fm_transmitter_nautel", "rf.forward_power_w")
+    as_audio = replace(power, alarm_class=AlarmClass.AUDIO)
+    rule = build_rule(power.key, as_audio, [])
+    assert (rule.delay_s, rule.clear_delay_s) == (30, 30)
 
 
 def _metric(driver: str, key: str) -> Metric:
@@ -98,3 +109,45 @@ def test_a_text_metric_or_a_number_without_limits_is_not_watched() -> None:
     assert not book.rule("ups1", "ups.ident.model").watched  # type: ignore[union-attr]
     assert not book.rule("ups1", "ups.input.voltage_v").watched  # type: ignore[union-attr]
     assert book.rule("ups1", "ups.battery.charge_pct").watched  # type: ignore[union-attr]
+
+
+MIGRATED = frozenset(
+    {
+        "agent_host",
+        "changeover_ascii",
+        "docsis_cmts",
+        "dvbt2_transmitter",
+        "entity_sensors",
+        "fm_transmitter_ascii",
+        "fm_transmitter_nautel",
+        "generator_modbus",
+        "ird_satellite",
+        "scte_hms_optical",
+        "ups_rfc1628",
+    }
+)
+"""The drivers whose alarm classes used to be inferred from key, type and unit."""
+
+
+def _inferred_class(metric: Metric) -> AlarmClass:
+    """How the rule book chose the class before metrics declared it (kept to prove the
+    declarations changed no delay)."""
+    if "audio" in metric.key:
+        return AlarmClass.AUDIO
+    if metric.type in (ValueType.BOOL, ValueType.ENUM):
+        return AlarmClass.STATE
+    if metric.type is ValueType.COUNTER:
+        return AlarmClass.RATE
+    if metric.unit == "°C":
+        return AlarmClass.TEMPERATURE
+    power_units = {"W", "kW", "mW", "dBm", "V", "A", "Hz"}
+    if metric.unit in power_units or "power" in metric.key or metric.key.startswith("rf."):
+        return AlarmClass.POWER
+    return AlarmClass.OTHER
+
+
+def test_every_declared_alarm_class_is_the_one_key_and_unit_gave() -> None:
+    assert set(REGISTRY) >= MIGRATED
+    for name in sorted(MIGRATED):
+        for metric in REGISTRY[name].metrics:
+            assert metric.alarm_class is _inferred_class(metric), (name, metric.key)

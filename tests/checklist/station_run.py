@@ -26,7 +26,7 @@ from typing import Any
 
 from drivers import REGISTRY
 from fieldagent.checklist.history import CounterHistory, Sample
-from fieldagent.config import load_config
+from fieldagent.config import SerialDevice, SnmpDevice, load_config
 from fieldagent.localbroker import free_port
 from fieldagent.model import utc_now
 from tests.agentproc import ROOT, fieldagent
@@ -115,9 +115,9 @@ class SimulatedDemo:
         config = load_config(path, known_drivers=REGISTRY)
         assert config.agent.state_dir == state_dir, "the demo station's state_dir moved?"
         for device in config.device:
-            if device.serial_port is not None:
+            if isinstance(device, SerialDevice):
                 assert device.serial_port.parent == self._tty, device
-            elif device.port is not None and device.host != "localhost":
+            elif isinstance(device, SnmpDevice):
                 assert device.port == self._ports[device.host], device
         return path
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import pytest
 
 from drivers import REGISTRY
-from fieldagent.config import DeviceSection
+from fieldagent.config import DeviceSection, parse_device
 from fieldagent.driver import Driver, ValueType, split_row_key
 from fieldagent.identify import identify
 from fieldagent.model import PollResult, Quality
@@ -44,9 +44,7 @@ class Served:
     clock: OffsetClock
 
     def section(self) -> DeviceSection:
-        return DeviceSection.model_validate(
-            device_fields("dut", self.simulator, timeout=1.0, request_retries=1)
-        )
+        return parse_device(device_fields("dut", self.simulator, timeout=1.0, request_retries=1))
 
     def poll(self, times: int = 2) -> PollResult:
         """Poll `times` times, RATE_GAP_S apart, with one poller (so counters become rates)."""

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from drivers import REGISTRY
-from fieldagent.config import SERIAL_PROTOCOLS, DeviceSection
+from fieldagent.config import SERIAL_PROTOCOLS, DeviceSection, parse_device
 from fieldagent.driver import Driver, LineFault, ValueType
 from fieldagent.model import HealthState, PollResult, Quality, Reading, Value
 from fieldagent.poller import Poller
@@ -130,15 +130,14 @@ def bench(tmp_path: Path) -> Iterator[BenchFn]:
         link = tmp_path / f"tty-{driver.name}"
         bus = SerialBusSimulator(link, driver.protocol, {UNIT: device})
         asyncio.run(bus.start())
-        section = DeviceSection.model_validate(
+        section = parse_device(
             {
                 "id": "dut",
                 "driver": driver.name,
                 "serial_port": str(link),
-                "unit": UNIT,
                 "timeout": TIMEOUT_S,
-                "request_retries": 0,
                 "gap_ms": 5,
+                **({"unit": UNIT} if driver.protocol == "modbus" else {}),
             }
         )
         lines, client = SerialLines(), SnmpClient()
@@ -267,9 +266,8 @@ def with_absent_metric(driver: Driver) -> Driver:
     """The driver plus a metric its device does not have (at a command / address it lacks)."""
     template = next(m for m in driver.metrics if m.type is ValueType.NUMBER and not m.is_column)
     register = template.register and replace(template.register, address=ABSENT_ADDRESS)
-    absent = replace(
-        template, key=ABSENT_KEY, oid=ABSENT_COMMAND, title="Not on the device", register=register
-    )
+    source = register or ABSENT_COMMAND
+    absent = replace(template, key=ABSENT_KEY, source=source, title="Not on the device")
     return replace(driver, metrics=(*driver.metrics, absent))
 
 

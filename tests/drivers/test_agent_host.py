@@ -21,14 +21,14 @@ import pytest
 
 from drivers import agent_host
 from drivers.agent_host import DRIVER, MAX_SYNCED_ERROR_US, clock_synced, kernel_max_error_us
-from fieldagent.config import DeviceSection
+from fieldagent.config import LocalDevice
 from fieldagent.health import evaluate
 from fieldagent.model import HealthState, PollResult, Quality, Value, utc_now
 from fieldagent.poller import Poller
 from fieldagent.transports.local import LocalReader
 from fieldagent.transports.snmp import SnmpClient
 
-DEVICE = DeviceSection(id="agent-box", driver="agent_host", host="localhost")
+DEVICE = LocalDevice(id="agent-box", driver="agent_host")
 SYNCED_MAX_ERROR_US = 250_000
 """A maximum error a freshly synchronised clock reports (well under 16 s)."""
 

@@ -24,8 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drivers import REGISTRY
-from fieldagent.config import DeviceSection
-from fieldagent.driver import Driver, Malformed, Metric, RawValue, SimModel
+from fieldagent.config import DeviceSection, parse_device
+from fieldagent.driver import AlarmClass, Driver, Malformed, Maturity, Metric, RawValue, SimModel
 from fieldagent.model import PollResult, Quality
 from fieldagent.poller import Poller
 from fieldagent.sim import ascii_sim
@@ -46,8 +46,12 @@ PROBE = Driver(
     title="Three numbers over ASCII (test device)",
     kind="test",
     protocol="ascii",
-    metrics=tuple(Metric(f"probe.{c[2:].lower()}", "", c, c, valid=(0, 1e9)) for c in COMMANDS),
+    metrics=tuple(
+        Metric(f"probe.{c[2:].lower()}", "", c, c, valid=(0, 1e9), alarm_class=AlarmClass.OTHER)
+        for c in COMMANDS
+    ),
     simulator=SimModel(initial={}, scenarios={}),
+    maturity=Maturity.MODEL,
 )
 
 
@@ -96,7 +100,7 @@ class Wire:
 
 def section_for(link: Path, driver: Driver = PROBE, **extra: object) -> DeviceSection:
     fields = {"id": "dut", "driver": driver.name, "serial_port": str(link), "timeout": TIMEOUT_S}
-    return DeviceSection.model_validate({**fields, "gap_ms": 0, **extra})
+    return parse_device({**fields, "gap_ms": 0, **extra})
 
 
 @contextmanager

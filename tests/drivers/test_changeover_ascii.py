@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from drivers import changeover_ascii as acu
-from fieldagent.config import DeviceSection
+from fieldagent.config import parse_device
 from fieldagent.driver import ValueType
 from fieldagent.health import evaluate
 from fieldagent.model import HealthState, Quality, Value
@@ -29,7 +29,7 @@ DRIVER = acu.DRIVER
 
 def decoded(command: str, sent: bytes) -> tuple[Quality, Value]:
     """One reply line as the agent reads it, through the driver's table."""
-    metric = next(m for m in DRIVER.metrics if m.oid == command)
+    metric = next(m for m in DRIVER.metrics if m.source_key == command)
     raw = ascii.parse_reply(command, sent, text=metric.type is ValueType.TEXT)
     (reading,) = [r for r in DRIVER.decode({command: raw}, TS) if r.key == metric.key]
     return reading.quality, reading.value
@@ -114,5 +114,5 @@ def test_the_switch_count_is_published_as_a_count_not_a_rate(tmp_path: Path) -> 
 
 def test_the_sample_config_is_a_valid_serial_device() -> None:
     table = tomllib.loads(DRIVER.sample_config)["device"][0]
-    device = DeviceSection.model_validate(table)
+    device = parse_device(table)
     assert device.driver == DRIVER.name and device.serial_port is not None

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from drivers import docsis_cmts as cmts
-from fieldagent.config import DeviceSection
+from fieldagent.config import parse_device
 from fieldagent.driver import row_key
 from fieldagent.health import evaluate
 from fieldagent.model import HealthState, PollResult, Quality, Reading, Value
@@ -98,7 +98,7 @@ def test_rate_across_a_wrap_with_two_real_polls_over_udp(sims: SimRunner) -> Non
     over the real seconds between the two polls, exactly."""
     device, clock = played(DRIVER, "counter_wrap")
     sim = sims.serve_device(device, HOST)
-    section = DeviceSection.model_validate(device_fields("cmts1", sim))
+    section = parse_device(device_fields("cmts1", sim))
     moments = (StepClock.START + cmts.WRAP_AFTER_S / 2, StepClock.START + 2 * cmts.WRAP_AFTER_S)
     raw: list[dict[str, Value]] = []
 

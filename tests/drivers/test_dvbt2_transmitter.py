@@ -14,7 +14,7 @@ import pytest
 
 from drivers import _transmitter as tx
 from drivers import dvbt2_transmitter as dvbt2
-from fieldagent.config import DeviceSection
+from fieldagent.config import parse_device
 from fieldagent.health import evaluate
 from fieldagent.model import HealthState, Value
 from tests.simrunner import SimRunner, health_of, played, poll_once
@@ -34,7 +34,7 @@ def health_at(scenario: str, elapsed_s: float) -> tuple[HealthState, dict[str, V
 
 
 def test_every_oid_is_in_the_model_s_documentation_subtree() -> None:
-    oids = [m.oid for m in DRIVER.metrics] + list(DRIVER.identity.sys_object_ids)
+    oids = [m.source_key for m in DRIVER.metrics] + list(DRIVER.identity.sys_object_ids)
     assert all(oid.startswith(DOCUMENTATION_ENTERPRISE + "2") for oid in oids)
 
 
@@ -102,7 +102,7 @@ def test_an_empty_exciter_slot_is_listed_but_not_judged_and_a_reserve_fault_is()
 
 def test_the_sample_config_is_a_valid_v3_device() -> None:
     table = tomllib.loads(DRIVER.sample_config)["device"][0]
-    section = DeviceSection.model_validate(table)
+    section = parse_device(table)
     assert section.driver == DRIVER.name
     assert str(section.snmp_credentials.version) == "3"
 

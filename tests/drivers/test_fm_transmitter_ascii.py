@@ -16,7 +16,7 @@ import pytest
 
 from drivers import _transmitter as tx
 from drivers import fm_transmitter_ascii as fm
-from fieldagent.config import DeviceSection
+from fieldagent.config import parse_device
 from fieldagent.driver import Malformed, RawValue
 from fieldagent.health import evaluate
 from fieldagent.model import HealthState, Quality, Reading, Value
@@ -171,7 +171,7 @@ def test_commands_are_plain_dialect_commands() -> None:
 
 def test_the_sample_config_is_a_valid_serial_device() -> None:
     table = tomllib.loads(DRIVER.sample_config)["device"][0]
-    device = DeviceSection.model_validate(table)
+    device = parse_device(table)
     assert device.driver == DRIVER.name
     assert device.serial_port is not None and str(device.serial_port).startswith(
         "/dev/serial/by-id/"

@@ -74,8 +74,8 @@ def test_the_transmitter_s_rf_state_0_reads_off_air_and_critical() -> None:
 
 def test_alarm_oids_are_the_ones_the_docstring_documents() -> None:
     doc_lines = (nautel.__doc__ or "").splitlines()
-    for n, (key, _, state) in enumerate(nautel.ALARMS, start=1):
-        assert DRIVER.metric(key).oid == f"1.3.6.1.4.1.28142.1.300.512.{n}.0"
+    for n, (key, _, state, _) in enumerate(nautel.ALARMS, start=1):
+        assert DRIVER.metric(key).source_key == f"1.3.6.1.4.1.28142.1.300.512.{n}.0"
         line = next(line for line in doc_lines if line.strip().startswith(f".512.{n}.0 "))
         assert line.split()[-2:] == [key, str(state)], line
 

@@ -75,7 +75,7 @@ def test_the_register_map_is_read_in_four_requests_over_two_tables() -> None:
     assert len(spans) < len(DRIVER.metrics)
     for metric in DRIVER.metrics:
         assert metric.register is not None
-        assert metric.oid == f"{metric.register.kind}:{metric.register.address}"
+        assert metric.source_key == f"{metric.register.kind}:{metric.register.address}"
     run_hours = DRIVER.metric("gen.run_hours").register
     assert run_hours is not None
     assert (run_hours.type, run_hours.word_order) == (RegisterType.U32, WordOrder.BIG)

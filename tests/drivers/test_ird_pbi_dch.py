@@ -37,7 +37,7 @@ RECORDING = DATA / "ird_pbi_dch_hand_written.snmprec"
 
 
 def oid(key: str) -> str:
-    return DRIVER.metric(key).oid
+    return DRIVER.metric(key).source_key
 
 
 def decoded(objects: dict[str, RawValue]) -> dict[str, Reading]:

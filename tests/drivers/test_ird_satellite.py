@@ -165,8 +165,8 @@ def test_a_changed_service_is_reported_without_an_alarm() -> None:
 def test_rows_are_keyed_by_the_index_the_ird_serves() -> None:
     index = "1392508928"  # as a real IRD-2900 numbers its input
     objects: dict[str, RawValue] = {
-        f"{DRIVER.metric(row(ird.CN, 1)).oid}.{index}": 105,
-        f"{DRIVER.metric(row(ird.SERVICE, 1)).oid}.{index}": b"VTV1 HD\x00",
+        f"{DRIVER.metric(row(ird.CN, 1)).source_key}.{index}": 105,
+        f"{DRIVER.metric(row(ird.SERVICE, 1)).source_key}.{index}": b"VTV1 HD\x00",
     }
     readings = {r.key: r.value for r in DRIVER.decode(objects, TS)}
     assert readings == {f"ird.cn_db[input={index}]": 10.5, f"ird.service[input={index}]": "VTV1 HD"}

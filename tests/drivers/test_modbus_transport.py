@@ -32,10 +32,12 @@ from pymodbus.pdu.register_message import (
     WriteSingleRegisterRequest,
 )
 
-from fieldagent.config import DeviceSection
+from fieldagent.config import ModbusDevice
 from fieldagent.driver import (
+    AlarmClass,
     Driver,
     Malformed,
+    Maturity,
     Metric,
     RawValue,
     Register,
@@ -74,7 +76,8 @@ def at(
 
 
 def metric(key: str, register: Register, **options: Any) -> Metric:
-    return Metric(key, "", f"{register.kind}:{register.address}", key, register=register, **options)
+    alarm_class = AlarmClass.STATE if options.get("type") is ValueType.BOOL else AlarmClass.OTHER
+    return Metric(key, "", register, key, alarm_class=alarm_class, **options)
 
 
 def probe_driver(name: str, metrics: Mapping[str, tuple[Register, Value]], **kw: Any) -> Driver:
@@ -89,7 +92,8 @@ def probe_driver(name: str, metrics: Mapping[str, tuple[Register, Value]], **kw:
         for key, (register, value) in metrics.items()
     )
     initial = {key: value for key, (_, value) in metrics.items()}
-    return Driver(name, name, "probe", "modbus", declared, SimModel(initial, {}))
+    simulator = SimModel(initial, {})
+    return Driver(name, name, "probe", "modbus", declared, simulator, maturity=Maturity.MODEL)
 
 
 PROBE = probe_driver(
@@ -156,8 +160,8 @@ class ModbusBus:
     def inner(self) -> ModbusResponder:
         return self.responder.inner
 
-    def section(self, driver: Driver, unit: int = 1, timeout: float = 0.5) -> DeviceSection:
-        return DeviceSection(
+    def section(self, driver: Driver, unit: int = 1, timeout: float = 0.5) -> ModbusDevice:
+        return ModbusDevice(
             id=f"{driver.name}-{unit}",
             driver=driver.name,
             serial_port=self.sim.path,

@@ -32,7 +32,7 @@ RECORDING = DATA / "offair_inovonics640_hand_written.snmprec"
 
 
 def oid(key: str) -> str:
-    return DRIVER.metric(key).oid
+    return DRIVER.metric(key).source_key
 
 
 def test_frequency_in_10_khz_steps_and_onoff_alarms_read_as_the_mib_says() -> None:

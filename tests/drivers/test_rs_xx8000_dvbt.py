@@ -41,7 +41,7 @@ RECORDING = DATA / "rs_xx8000_dvbt_hand_written.snmprec"
 
 
 def oid(key: str) -> str:
-    return DRIVER.metric(key).oid
+    return DRIVER.metric(key).source_key
 
 
 def decoded(**raw: RawValue) -> dict[str, Reading]:

@@ -37,7 +37,7 @@ from drivers import docsis_cmts as cmts
 from drivers.docsis_cmts import DRIVER as CMTS
 from drivers.ups_rfc1628 import DRIVER as UPS
 from fieldagent import cli
-from fieldagent.config import DeviceSection, load_config
+from fieldagent.config import DeviceSection, load_config, parse_device
 from fieldagent.driver import Driver, RawValue, split_row_key
 from fieldagent.health import evaluate
 from fieldagent.identify import identify
@@ -87,7 +87,7 @@ class Replay:
             "timeout": 1.0,
             "request_retries": 1,
         }
-        return DeviceSection.model_validate({**fields, **extra})
+        return parse_device({**fields, **extra})
 
 
 ReplayFn = Callable[[Path, str], Replay]
@@ -285,7 +285,7 @@ def test_a_recording_of_the_simulator_replays_to_the_same_readings(
     recording = data / f"{name}_walk.snmprec"
     recording.write_text(record(simulator.host, simulator.port, simulator.access.community))
     replayed = replay(data, "127.0.0.72")
-    served = DeviceSection.model_validate(device_fields("sim", simulator))
+    served = parse_device(device_fields("sim", simulator))
     replaying = replayed.device(f"{name}_walk", driver=name)
 
     from_simulator, from_replay = poll_each([(served, driver), (replaying, driver)])

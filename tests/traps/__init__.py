@@ -23,6 +23,7 @@ from fieldagent.config import (
     PrivProtocol,
     SnmpCredentials,
     SnmpVersion,
+    parse_device,
 )
 from fieldagent.sim.device import SimulatedDevice
 from fieldagent.sim.snmp_agent import SnmpSimulator
@@ -72,7 +73,7 @@ def device(
     }
     fields.update(credential_fields(creds))
     fields.update(extra)
-    return DeviceSection.model_validate(fields)
+    return parse_device(fields)
 
 
 @dataclass

@@ -23,7 +23,7 @@ from drivers import fm_transmitter_nautel as nautel
 from drivers import scte_hms_optical as hms
 from drivers import ups_rfc1628 as ups
 from fieldagent import traps
-from fieldagent.config import SnmpCredentials, SnmpVersion
+from fieldagent.config import SnmpCredentials, SnmpVersion, parse_device
 from fieldagent.driver import Counter, OidValue, TrapAction
 from fieldagent.model import HealthState
 from fieldagent.sim import snmp_agent
@@ -151,7 +151,7 @@ def test_without_listen_devices_reached_from_several_addresses_get_every_address
 
 def test_a_device_read_locally_is_no_trap_sender_and_does_not_widen_the_address() -> None:
     async def body() -> None:
-        here = device("box", "::1", driver="agent_host")  # its host is this box, no SNMP
+        here = parse_device({"id": "box", "driver": "agent_host", "host": "::1"})  # this box
         async with receiving([device("ups1", "127.0.0.56"), here], listen=None) as h:
             assert h.receiver.address == f"127.0.0.1:{h.receiver.port}"
 
