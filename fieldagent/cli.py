@@ -310,6 +310,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from fieldagent.agent import Agent
 
     station = load_station(args.config)
+    if not args.verbose:  # -v asks for everything, whatever the file says
+        logging.getLogger().setLevel(station.config.agent.log_level.value.upper())
     exposed = start_problems(args.config, station.config)
     if exposed:
         raise ConfigError(exposed)

@@ -211,3 +211,21 @@ def test_mains_fail_takes_health_from_warning_to_critical(
     assert alarms["ups.battery.charge_pct"]["value"] < 15
     assert "ngưỡng 15 %" in alarms["ups.battery.charge_pct"]["message"]["vi"]
     assert json.loads(json.dumps(critical)) == critical
+
+
+@pytest.mark.parametrize(("level", "info_logged"), [("info", True), ("warning", False)])
+def test_the_station_files_log_level_is_the_lowest_severity_logged(
+    tmp_path: Path, broker: LocalBroker, sims: SimRunner, level: str, info_logged: bool
+) -> None:
+    main = sims.serve("ups_rfc1628", "127.0.0.2")
+    config = write_station(tmp_path, [device_fields("ups-main", main)], mqtt={"url": broker.url})
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("[agent]\n", f'[agent]\nlog_level = "{level}"\n'), "utf-8")
+
+    done = fieldagent("run", "-c", str(config), "--once")
+    verbose = fieldagent("-v", "run", "-c", str(config), "--once")
+
+    assert done.returncode == 0 and verbose.returncode == 0, done.stderr + verbose.stderr
+    assert (" INFO fieldagent" in done.stderr) is info_logged, done.stderr
+    assert " DEBUG " in verbose.stderr  # -v overrides the file
+
