@@ -16,7 +16,7 @@ import re
 import stat
 import tomllib
 import zoneinfo
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -758,6 +758,49 @@ def parse_device(fields: Mapping[str, Any]) -> DeviceSection:
     return _DEVICE.validate_python(dict(fields))
 
 
+_LINE_SETTINGS = ("baud", "data_bits", "parity", "stop_bits", "rs485")
+"""What a serial line is opened with: every device on one port must agree on it."""
+
+
+def _serial_line_conflict(devices: Sequence[DeviceSection]) -> str | None:
+    """Why devices sharing a serial port cannot work on it, or None.
+
+    The agent opens a port once (with one device's settings) and the devices on
+    it take turns: they must speak one protocol at one setting, each Modbus unit
+    once, and the ASCII dialect, which has no address, one device per line.
+    """
+    lines: dict[Path, list[SerialDevice]] = {}
+    for device in devices:
+        if isinstance(device, SerialDevice):
+            lines.setdefault(device.serial_port, []).append(device)
+    for port, on_line in lines.items():
+        first, *others = on_line
+        for other in others:
+            pair = f"devices {first.id!r} and {other.id!r} share serial_port {port}"
+            if other.protocol != first.protocol:
+                protocols = f"{first.protocol} and {other.protocol}"
+                return f"{pair} but speak {protocols}: one line, one protocol"
+            differ = [
+                f"{name} {getattr(first, name)} and {getattr(other, name)}"
+                for name in _LINE_SETTINGS
+                if getattr(first, name) != getattr(other, name)
+            ]
+            if differ:
+                return f"{pair} with different settings ({', '.join(differ)}): a line has one"
+            if isinstance(first, AsciiDevice):
+                return f"{pair}: the ASCII dialect has no address, so one device per line"
+        units: dict[int, str] = {}
+        for slave in on_line:
+            if isinstance(slave, ModbusDevice):
+                if slave.unit in units:
+                    return (
+                        f"devices {units[slave.unit]!r} and {slave.id!r} are both unit"
+                        f" {slave.unit} on serial_port {port}: each Modbus unit once per line"
+                    )
+                units[slave.unit] = slave.id
+    return None
+
+
 class Config(_Strict):
     """A whole station file."""
 
@@ -782,6 +825,9 @@ class Config(_Strict):
                     f" device[{index}])"
                 )
             seen[device.id] = index
+        problem = _serial_line_conflict(devices)
+        if problem is not None:
+            raise ValueError(problem)
         return devices
 
     @model_validator(mode="after")

@@ -253,6 +253,12 @@ def test_each_device_is_read_with_the_model_of_its_drivers_protocol(tmp_path: Pa
     assert isinstance(box, LocalDevice) and box.location == "localhost"
 
 
+def test_modbus_units_on_one_line_at_one_setting_are_accepted(tmp_path: Path) -> None:
+    devices = [generator(), generator(id="gen2", unit=4), acu(serial_port="tty/other")]
+    config = load_config(write(tmp_path, station_toml(devices=devices)), KNOWN)
+    assert [d.id for d in config.device] == ["gen1", "gen2", "acu1"]
+
+
 def test_defaults_of_a_minimal_file(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, station_toml()), KNOWN)
     assert config.station.timezone == "Asia/Ho_Chi_Minh"
@@ -507,6 +513,30 @@ INVALID = [
         {"devices": [ups(), ups(host="192.168.1.21")]},
         "device",
         "duplicate device id 'ups1' (device[0] and device[1])",
+    ),
+    (
+        {"devices": [acu(), generator(serial_port="tty/acu")]},
+        "device",
+        "devices 'acu1' and 'gen1' share serial_port tty/acu but speak ascii and modbus:"
+        " one line, one protocol",
+    ),
+    (
+        {"devices": [generator(), generator(id="gen2", unit=4, baud=19200, parity="E")]},
+        "device",
+        "devices 'gen1' and 'gen2' share serial_port tty/rs485 with different settings"
+        " (baud 9600 and 19200, parity N and E): a line has one",
+    ),
+    (
+        {"devices": [generator(), generator(id="gen2")]},
+        "device",
+        "devices 'gen1' and 'gen2' are both unit 3 on serial_port tty/rs485: each Modbus unit"
+        " once per line",
+    ),
+    (
+        {"devices": [acu(), acu(id="acu2")]},
+        "device",
+        "devices 'acu1' and 'acu2' share serial_port tty/acu: the ASCII dialect has no address,"
+        " so one device per line",
     ),
     ({"devices": [ups(port=0)]}, "device 'ups1'.port", "greater than or equal to 1 (got 0)"),
     (

@@ -135,16 +135,13 @@ class SimulatedStation:
 
 
 def _bus(path: Path, members: list[tuple[SerialDevice, SimulatedDevice]]) -> SerialBusSimulator:
-    protocols = {device.driver.protocol for _, device in members}
-    if len(protocols) != 1:
-        raise ValueError(f"{path}: devices of different protocols cannot share one line")
-    units: dict[int, SimulatedDevice] = {}
-    for section, device in members:
-        unit = section.unit if isinstance(section, ModbusDevice) else 1  # ASCII: one per line
-        if unit in units:
-            raise ValueError(f"{path}: two devices use unit {unit}")
-        units[unit] = device
-    return SerialBusSimulator(path, protocols.pop(), units)
+    """The line's simulator.  The station file has made its devices agree (one protocol,
+    one setting, each Modbus unit once, one ASCII device): see config._serial_line_conflict."""
+    units = {
+        section.unit if isinstance(section, ModbusDevice) else 1: device  # ASCII: one per line
+        for section, device in members
+    }
+    return SerialBusSimulator(path, members[0][1].driver.protocol, units)
 
 
 def _not_simulated(section: DeviceSection) -> str | None:
@@ -176,9 +173,8 @@ def station_for_command(
 ) -> SimulatedStation:
     """The station `simulate` and the demo serve, with noise.
 
-    A `--scenario` naming no simulated device or scenario, or serial devices the
-    simulator cannot put on one line, are the user's to fix: a ConfigError (one
-    line, exit 78), not a traceback.
+    A `--scenario` naming no simulated device or scenario is the user's to fix:
+    a ConfigError (one line, exit 78), not a traceback.
     """
     try:
         return SimulatedStation(
@@ -186,8 +182,6 @@ def station_for_command(
         )
     except KeyError as exc:
         raise ConfigError([f"--scenario: {exc.args[0]}"]) from None
-    except ValueError as exc:
-        raise ConfigError([str(exc)]) from None
 
 
 def device_of(station: SimulatedStation, device_id: str) -> SimulatedDevice:
