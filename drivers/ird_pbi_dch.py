@@ -56,6 +56,14 @@ from __future__ import annotations
 from collections.abc import Mapping, MutableMapping
 from datetime import datetime
 
+from drivers._satellite import (
+    NO_RF_DBM,
+    RAIN_FADE_DB_PER_S,
+    RAIN_FADE_MAX_DB,
+    UNEXPECTED_SERVICE,
+    rain_fade_db,
+    sim_number,
+)
 from fieldagent.driver import (
     AlarmClass,
     Driver,
@@ -282,14 +290,6 @@ def margin_at(cn_db: float) -> float:
     return round(cn_db - _NEEDED_DB, 1)
 
 
-def _number(value: Value) -> float:
-    return float(value) if isinstance(value, int | float) else 0.0
-
-
-NO_RF_DBM = -78.0
-"""What the tuner reads with the LNB or its cable dead: only its own noise."""
-
-
 def _signal_loss(
     values: MutableMapping[str, Value], start: Mapping[str, Value], elapsed_s: float
 ) -> None:
@@ -300,11 +300,6 @@ def _signal_loss(
         values[key] = 0
 
 
-RAIN_FADE_DB_PER_S = 0.02
-RAIN_FADE_MAX_DB = 5.0
-"""A heavy tropical downpour on a Ku-band dish: about 4 minutes to the deepest fade."""
-
-
 def _rain_fade(
     values: MutableMapping[str, Value], start: Mapping[str, Value], elapsed_s: float
 ) -> None:
@@ -312,12 +307,9 @@ def _rain_fade(
 
     From the initial 3.7 dB of margin: a warning after 135 s, critical after 170 s.
     """
-    fade = min(RAIN_FADE_MAX_DB, RAIN_FADE_DB_PER_S * elapsed_s)
+    fade = rain_fade_db(elapsed_s)
     for key in (CN, EBN0, SIGNAL):
-        values[key] = round(_number(start[key]) - fade, 1)
-
-
-UNEXPECTED_SERVICE = "PHIM 24H"
+        values[key] = round(sim_number(start[key]) - fade, 1)
 
 
 def _service_changed(

@@ -53,6 +53,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
 
+from drivers._satellite import (
+    NO_RF_DBM,
+    RAIN_FADE_DB_PER_S,
+    RAIN_FADE_MAX_DB,
+    UNEXPECTED_SERVICE,
+    rain_fade_db,
+    sim_number,
+)
 from fieldagent.driver import (
     AlarmClass,
     Driver,
@@ -236,14 +244,7 @@ def ber_at(margin_db: float) -> float:
     return min(WORST_BER, QEF_BER * 10 ** (-BER_DECADES_PER_DB * margin_db))
 
 
-def _number(value: Value) -> float:
-    """A simulated number (every start value of a dB or dBm metric is one)."""
-    return float(value) if isinstance(value, int | float) else 0.0
-
-
 SIGNAL_LOSS_INPUT = 1
-NO_RF_DBM = -78.0
-"""What the tuner reads with the LNB or its cable dead: only its own noise."""
 
 
 def _signal_loss(
@@ -257,9 +258,6 @@ def _signal_loss(
 
 
 RAIN_FADE_INPUT = 2
-RAIN_FADE_DB_PER_S = 0.02
-RAIN_FADE_MAX_DB = 5.0
-"""A heavy tropical downpour on a Ku-band dish: about 4 minutes to the deepest fade."""
 
 
 def _rain_fade(
@@ -269,17 +267,16 @@ def _rain_fade(
 
     From the initial 4.4 dB of margin: a warning after 170 s, critical after 205 s.
     """
-    fade = min(RAIN_FADE_MAX_DB, RAIN_FADE_DB_PER_S * elapsed_s)
+    fade = rain_fade_db(elapsed_s)
     for key in (CN, EBN0, LINK_MARGIN, SIGNAL):
-        values[row(key, RAIN_FADE_INPUT)] = _number(start[row(key, RAIN_FADE_INPUT)]) - fade
-    cn = _number(values[row(CN, RAIN_FADE_INPUT)])
-    margin = _number(values[row(LINK_MARGIN, RAIN_FADE_INPUT)])
+        values[row(key, RAIN_FADE_INPUT)] = sim_number(start[row(key, RAIN_FADE_INPUT)]) - fade
+    cn = sim_number(values[row(CN, RAIN_FADE_INPUT)])
+    margin = sim_number(values[row(LINK_MARGIN, RAIN_FADE_INPUT)])
     values[row(QUALITY, RAIN_FADE_INPUT)] = quality_pct(cn)
     values[row(BER, RAIN_FADE_INPUT)] = ber_at(margin)
 
 
 SERVICE_CHANGED_INPUT = 2
-UNEXPECTED_SERVICE = "PHIM 24H"
 
 
 def _service_changed(
