@@ -25,13 +25,15 @@ _EXPOSING_BITS = (
 def inline_secrets(config: Config) -> list[str]:
     """The keys of the station file that hold a secret (a community other than the default)."""
     found = ["mqtt.password"] if config.mqtt.password is not None else []
-    for index, device in enumerate(config.device):
+    for device in config.device:  # named by id, as every station-file message names them
         if not isinstance(device, SnmpDevice):
             continue
         if device.community not in (None, DEFAULT_COMMUNITY):
-            found.append(f"device[{index}].community")
+            found.append(f"device {device.id!r}.community")
         found += [
-            f"device[{index}].{key}" for key in ("auth_key", "priv_key") if getattr(device, key)
+            f"device {device.id!r}.{key}"
+            for key in ("auth_key", "priv_key")
+            if getattr(device, key)
         ]
     if any(community != DEFAULT_COMMUNITY for community in config.traps.communities):
         found.append("traps.communities")

@@ -96,8 +96,8 @@ def test_every_kind_of_inline_secret_is_found(tmp_path: Path) -> None:
         station_file.write('[traps]\ncommunities = ["trap-secret"]\n')
     assert inline_secrets(load_config(path)) == [
         "mqtt.password",
-        "device[1].community",
-        "device[2].auth_key",
+        "device 'b'.community",
+        "device 'c'.auth_key",
         "traps.communities",
     ]
 
