@@ -250,7 +250,8 @@ def _profile_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     commands = profile.add_subparsers(dest="profile_command", required=True, metavar="COMMAND")
     check = commands.add_parser(
         "check",
-        help="validate profile files (every problem, by file and key path)",
+        help="validate profile files: every problem by file and key path, and the"
+        " simulator against the profile's own expectations",
         description="Exit 0: every file is a usable profile; 1: a file has problems.",
     )
     check.add_argument("files", nargs="+", type=Path, metavar="FILE")
@@ -261,6 +262,7 @@ def _profile_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def _cmd_profile_check(args: argparse.Namespace) -> int:
     from fieldagent.profiles.build import ProfileError
     from fieldagent.profiles.load import load_profile
+    from fieldagent.profiles.selftest import simulator_problems
 
     registry = station_registry(args.config)
     failed = False
@@ -278,6 +280,11 @@ def _cmd_profile_check(args: argparse.Namespace) -> int:
                 f" ({origin}): give the profile another name",
                 file=sys.stderr,
             )
+            failed = True
+            continue
+        contradictions = simulator_problems(driver, str(path))
+        if contradictions:
+            print("\n".join(contradictions), file=sys.stderr)
             failed = True
             continue
         print(f"{path}: ok ({_profile_summary(driver)})")
