@@ -428,7 +428,7 @@ def _render_metric(metric: _Metric, initial: list[str]) -> list[str]:
     else:
         first = next(iter(metric.rows.values()))
         shown = first.text if metric.type is ValueType.TEXT else first.value
-        lines[0] += _comment(f"  walked: {first.type} {shown!r}"[:120])
+        lines[0] += "  walked: " + _comment(f"{first.type} {shown!r}"[:100])
         if metric.type is ValueType.ENUM:
             lines.append("# labels as net-snmp printed them: only the values seen in the walk")
     lines += [
