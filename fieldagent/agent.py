@@ -15,12 +15,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
-from drivers import get_driver
+from drivers import REGISTRY
 from fieldagent.alarms import Alarm, AlarmEngine, AlarmEvent
 from fieldagent.alarms.keeper import AlarmKeeper
 from fieldagent.alarms.snapshot import snapshot_alarms
@@ -67,9 +67,10 @@ class _Device:
     """A trap's confirming poll is waiting for its turn: later traps need no other."""
 
     @classmethod
-    def of(cls, config: DeviceSection) -> _Device:
-        """A device with its driver (per-device scaling applied)."""
-        driver = get_driver(config.driver).with_scaling(config.scaling)
+    def of(cls, config: DeviceSection, driver: Driver | None = None) -> _Device:
+        """A device with its driver (per-device scaling applied), a shipped one by default."""
+        if driver is None:
+            driver = REGISTRY.get_driver(config.driver).with_scaling(config.scaling)
         return cls(config, driver, asyncio.Lock())
 
 
@@ -82,7 +83,10 @@ class Agent:
         broker_url: str | None = None,
         once: bool = False,
         checklist: StationChecklist | None = None,
+        drivers: Mapping[str, Driver] | None = None,
     ) -> None:
+        """`drivers`: per device id, scaling applied (a station's own profiles among them);
+        by default the checklist's, else the shipped driver each device names."""
         self._config = config
         self._once = once
         self._lock = StateDirLock(config.agent.state_dir)
@@ -102,7 +106,10 @@ class Agent:
         self._poller = Poller(
             self._snmp, LocalReader(state_dir=config.agent.state_dir), self._serial
         )
-        self._devices = {d.id: _Device.of(d) for d in config.device}
+        # The station's drivers (its own profiles included) come with its checklist.
+        if drivers is None:
+            drivers = checklist.drivers if checklist is not None else {}
+        self._devices = {d.id: _Device.of(d, drivers.get(d.id)) for d in config.device}
         self._alarm_keeper = AlarmKeeper(config.agent.state_dir)
         restored, maintenance = self._alarm_keeper.restore()
         self._engine = AlarmEngine(

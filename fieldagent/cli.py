@@ -24,12 +24,12 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from drivers import REGISTRY, get_driver
+from drivers import Registry, station_registry
 from fieldagent import __version__
 from fieldagent.checklist.resolve import checklist_titles, station_checklist
 from fieldagent.checklist.runner import StationChecklist
 from fieldagent.config import DEFAULT_CONFIG_PATH, Config, ConfigError, MqttSection, load_config
-from fieldagent.driver import Maturity
+from fieldagent.driver import Driver, Maturity
 from fieldagent.lifecycle import run_until_stopped
 from fieldagent.secrecy import link_warnings, start_problems
 from fieldagent.state import StateDirBusy, StateStoreError, check_state_db
@@ -226,10 +226,14 @@ def _parser() -> argparse.ArgumentParser:
 
     drivers_cmd = sub.add_parser("drivers", help="list the drivers and their metrics")
     drivers_cmd.add_argument("name", nargs="?", help="show one driver in full")
+    _config_option(drivers_cmd, "its profiles.d folder adds the station's own profiles")
     drivers_cmd.set_defaults(handler=_cmd_drivers)
+
+    _profile_commands(sub)
 
     identify = sub.add_parser("identify", help="read a device's identity and suggest drivers")
     identify.add_argument("host", metavar="HOST")
+    _config_option(identify, "its profiles.d folder adds the station's own profiles")
     identify.add_argument("--community", default="public", help="SNMP community (default public)")
     identify.add_argument("--port", type=int, default=161)
     identify.add_argument("--snmp-version", choices=["1", "2c"], default="2c")
@@ -240,14 +244,21 @@ def _parser() -> argparse.ArgumentParser:
     schema.add_argument("kind", nargs="?", help="status, telemetry or health (default: all)")
     schema.set_defaults(handler=_cmd_schema)
 
-    _profile_parser(sub)
     return parser
 
 
-def _profile_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """`fieldagent profile ...`: one line per subcommand."""
-    profile = sub.add_parser("profile", help="device profiles: drivers declared in TOML files")
+def _profile_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`fieldagent profile ...`: device profiles, drivers written as TOML files."""
+    profile = sub.add_parser("profile", help="device profiles: drivers as TOML files")
     commands = profile.add_subparsers(dest="profile_command", required=True, metavar="COMMAND")
+    check = commands.add_parser(
+        "check",
+        help="validate profile files (every problem, by file and key path)",
+        description="Exit 0: every file is a usable profile; 1: a file has problems.",
+    )
+    check.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    _config_option(check, "a profile may not take the name of a driver the station has")
+    check.set_defaults(handler=_cmd_profile_check)
     _profile_new_parser(commands)
 
 
@@ -281,14 +292,51 @@ def _profile_new_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
     new.set_defaults(handler=_cmd_profile_new)
 
 
-def _config_option(parser: argparse._ActionsContainer) -> None:
+def _cmd_profile_check(args: argparse.Namespace) -> int:
+    from fieldagent.profiles.build import ProfileError
+    from fieldagent.profiles.load import load_profile
+
+    registry = station_registry(args.config)
+    failed = False
+    for path in args.files:
+        try:
+            driver = load_profile(path)
+        except ProfileError as exc:
+            print("\n".join(exc.problems), file=sys.stderr)
+            failed = True
+            continue
+        origin = registry.origins.get(driver.name)
+        if origin is not None and Path(origin).resolve() != path.resolve():
+            print(
+                f"{path}: profile.name: a driver called {driver.name!r} already exists"
+                f" ({origin}): give the profile another name",
+                file=sys.stderr,
+            )
+            failed = True
+            continue
+        print(f"{path}: ok ({_profile_summary(driver)})")
+        if driver.maturity is Maturity.MODEL:
+            print(f"{path}: warning: maturity is model: check its readings against the device")
+    return 1 if failed else 0
+
+
+def _profile_summary(driver: Driver) -> str:
+    counts = [
+        f"{len(driver.metrics)} metrics",
+        f"{len(driver.traps)} trap rules",
+        f"{len(driver.simulator.scenarios)} scenarios",
+    ]
+    return f"driver {driver.name}, {driver.kind} over {driver.protocol}, {', '.join(counts)}"
+
+
+def _config_option(parser: argparse._ActionsContainer, why: str = "") -> None:
     parser.add_argument(
         "-c",
         "--config",
         type=Path,
         default=DEFAULT_CONFIG_PATH,
         metavar="FILE",
-        help=f"station file (default {DEFAULT_CONFIG_PATH})",
+        help=f"station file (default {DEFAULT_CONFIG_PATH}){': ' + why if why else ''}",
     )
 
 
@@ -314,11 +362,30 @@ def load(path: Path) -> Config:
     return load_station(path).config
 
 
-def load_station(path: Path) -> StationChecklist:
-    config = load_config(path, known_drivers=REGISTRY)
-    items = station_checklist(config, path, REGISTRY)
-    drivers = {d.id: get_driver(d.driver).with_scaling(d.scaling) for d in config.device}
+def load_station(path: Path, registry: Registry | None = None) -> StationChecklist:
+    """The station file with its drivers (its own profiles included) and checklist."""
+    registry = registry or drivers_of(path)
+    try:
+        config = load_config(path, known_drivers=registry)
+    except ConfigError as exc:
+        # A device whose profile is broken reads as an unknown driver: say why.
+        raise ConfigError(exc.problems + _load_problems(registry)) from None
+    items = station_checklist(config, path, registry)
+    drivers = {d.id: registry.get_driver(d.driver).with_scaling(d.scaling) for d in config.device}
     return StationChecklist(config, items, drivers, checklist_titles(config, path))
+
+
+def drivers_of(station_file: Path) -> Registry:
+    """Every driver a station can use: shipped, and its own profiles (``profiles.d`` beside
+    its file); a module or profile that cannot be loaded is logged and left out."""
+    registry = station_registry(station_file)
+    for line in _load_problems(registry):
+        log.warning("driver left out: %s", line)
+    return registry
+
+
+def _load_problems(registry: Registry) -> list[str]:
+    return [line for problem in registry.problems for line in problem.lines]
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
@@ -380,13 +447,14 @@ def _cmd_poll(args: argparse.Namespace) -> int:
     from fieldagent.transports.serialport import SerialLines
     from fieldagent.transports.snmp import SnmpClient
 
-    config = load(args.config)
+    station = load_station(args.config)
+    config = station.config
     try:
         device = config.find_device(args.device)
     except KeyError as exc:
         print(f"{args.config}: {exc.args[0]}", file=sys.stderr)
         return 2
-    driver = get_driver(device.driver).with_scaling(device.scaling)
+    driver = station.drivers[device.id]
 
     async def once() -> int:
         client, serial = SnmpClient(), SerialLines()
@@ -453,7 +521,10 @@ def _table(result: object) -> str:
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from fieldagent.sim.cli import run_simulator
 
-    return run_simulator(load(args.config), _parse_scenarios(args.scenario), args.time_scale)
+    registry = drivers_of(args.config)
+    station = load_station(args.config, registry)
+    scenarios = _parse_scenarios(args.scenario)
+    return run_simulator(station.config, scenarios, args.time_scale, registry.get_driver)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -466,7 +537,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         scenarios=_parse_scenarios(args.scenario),
         time_scale=args.time_scale,
     )
-    return run_demo(load(path), options)
+    registry = drivers_of(path)
+    return run_demo(load_station(path, registry), registry.get_driver, options)
 
 
 def _parse_scenarios(items: list[str]) -> dict[str, str]:
@@ -483,8 +555,9 @@ def _cmd_checklist_show(args: argparse.Namespace) -> int:
     from fieldagent.checklist.show import checklist_json, checklist_text, schedule_text
     from fieldagent.model import utc_now
 
-    config = load_config(args.config, known_drivers=REGISTRY)
-    items = station_checklist(config, args.config, REGISTRY)
+    registry = drivers_of(args.config)
+    config = load_config(args.config, known_drivers=registry)
+    items = station_checklist(config, args.config, registry)
     if args.json:
         print(json.dumps(checklist_json(items), indent=2, ensure_ascii=False))
     else:
@@ -600,14 +673,15 @@ def _cmd_maintenance(args: argparse.Namespace) -> int:
 def _cmd_drivers(args: argparse.Namespace) -> int:
     from fieldagent.driverdoc import render_text
 
+    registry = drivers_of(args.config)
     if args.name is not None:
         try:
-            print(render_text(get_driver(args.name), full=True), end="")
+            print(render_text(registry.get_driver(args.name), full=True), end="")
         except KeyError as exc:
             print(exc.args[0], file=sys.stderr)
             return 2
         return 0
-    for driver in REGISTRY.values():
+    for driver in registry.values():
         print(render_text(driver, full=False), end="")
     return 0
 
@@ -634,7 +708,7 @@ def _cmd_identify(args: argparse.Namespace) -> int:
     async def run() -> int:
         client = SnmpClient()
         try:
-            found = await identify(client, target, REGISTRY.values())
+            found = await identify(client, target, drivers_of(args.config).values())
         except SnmpError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1

@@ -21,9 +21,10 @@ from zoneinfo import ZoneInfo
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from drivers import get_driver
 from fieldagent.agent import Agent
+from fieldagent.checklist.runner import StationChecklist
 from fieldagent.config import Config
+from fieldagent.driver import Driver
 from fieldagent.lifecycle import run_until_stopped
 from fieldagent.localbroker import BrokerError, LocalBroker
 from fieldagent.sim.station import SimulatedStation, station_for_command
@@ -45,12 +46,20 @@ def default_demo_config() -> Path:
     return Path(__file__).resolve().parent.parent / "config" / "demo-station.toml"
 
 
-def run_demo(config: Config, options: DemoOptions) -> int:
+def run_demo(
+    station: StationChecklist, get_driver: Callable[[str], Driver], options: DemoOptions
+) -> int:
     with tempfile.TemporaryDirectory(prefix="fieldagent-demo-") as tmp:
-        return asyncio.run(_demo(config, options, Path(tmp)))
+        return asyncio.run(_demo(station, get_driver, options, Path(tmp)))
 
 
-async def _demo(config: Config, options: DemoOptions, workdir: Path) -> int:
+async def _demo(
+    checklist: StationChecklist,
+    get_driver: Callable[[str], Driver],
+    options: DemoOptions,
+    workdir: Path,
+) -> int:
+    config = checklist.config
     agent_config = config.model_copy(
         update={"agent": config.agent.model_copy(update={"state_dir": workdir / "state"})}
     )
@@ -73,7 +82,7 @@ async def _demo(config: Config, options: DemoOptions, workdir: Path) -> int:
         view.start()
         if options.fault_after is not None:
             _schedule_fault(station, view, options.fault_after)
-        agent = Agent(agent_config, broker_url=broker.url)
+        agent = Agent(agent_config, broker_url=broker.url, drivers=checklist.drivers)
         loop = asyncio.get_running_loop()
 
         async def show(stop: asyncio.Event) -> int:

@@ -10,6 +10,7 @@ docs/drivers.md`), followed by a part written by hand below `HAND_WRITTEN`
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 from drivers import REGISTRY
 from fieldagent.driver import Driver, Limits, Metric, ValueType
@@ -22,8 +23,15 @@ regenerate). `fieldagent drivers [NAME]` prints the same.
 
 ## How to add a driver
 
-A driver is one module `drivers/<name>.py` that defines `DRIVER = Driver(...)`; the registry
-finds it by itself. Most of it is a table (see `drivers/ups_rfc1628.py`):
+A driver that is only data is a **profile**: one TOML file, `drivers/profiles/<name>.toml`
+when it ships with the agent, or `profiles.d/<name>.toml` beside a station file for a
+station's own device (see [profiles.md](profiles.md): the format, `fieldagent profile new
+--from-walk` to draft one from a device's walk, `fieldagent profile check` to validate it).
+A driver that needs Python (a `fixup` for a quirk, a `decoder`, a scenario with physics) is
+one module `drivers/<name>.py` that defines `DRIVER = Driver(...)`. The registry finds both
+by itself; a module or profile that cannot be loaded is left out with its problems logged,
+and the other drivers load. Either way most of it is a table (see `drivers/ups_rfc1628.py`,
+`drivers/profiles/offair_inovonics640.toml`); the fields are the same:
 
 1. **Metrics.** One `Metric` per value: a key from the shared vocabulary (dot-separated,
    unit-suffixed: `rf.vswr`, `ups.battery.charge_pct`), its unit, its `source` in the form
@@ -101,7 +109,7 @@ def _markdown(driver: Driver) -> str:
         f"### {driver.name}",
         "",
         f"**{driver.title}** — kind `{driver.kind}`, "
-        f"protocol `{driver.protocol}`, maturity `{driver.maturity}`. "
+        f"protocol `{driver.protocol}`, maturity `{driver.maturity}`{_declared_in(driver)}. "
         f"{driver.description}".rstrip(),
         "",
     ]
@@ -227,6 +235,19 @@ def _label(value: str | bool) -> str:
     return str(value).lower() if isinstance(value, bool) else value
 
 
+def _declared_in(driver: Driver) -> str:
+    """``, declared in `drivers/profiles/x.toml```: where to edit a shipped driver."""
+    origin = REGISTRY.origins.get(driver.name)
+    if origin is None or REGISTRY.get(driver.name) is not driver:
+        return ""
+    package = Path(__file__).resolve().parent.parent
+    path = Path(origin)
+    shown = (
+        path.relative_to(package) if path.is_absolute() and path.is_relative_to(package) else path
+    )
+    return f", declared in `{shown.as_posix()}`"
+
+
 def _identity(driver: Driver) -> str:
     parts = [f"sysObjectID under `{p}`" for p in driver.identity.sys_object_ids]
     if driver.identity.probe_oid:
@@ -236,7 +257,6 @@ def _identity(driver: Driver) -> str:
 
 if __name__ == "__main__":
     import sys
-    from pathlib import Path
 
     if len(sys.argv) > 1:  # rewrite that file, keeping its hand-written part
         doc = Path(sys.argv[1])

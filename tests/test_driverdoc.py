@@ -42,7 +42,7 @@ def test_each_drivers_maturity_and_each_metrics_alarm_class_are_shown() -> None:
     text = render_markdown(REGISTRY.values())
     for driver in REGISTRY.values():
         assert f"| {driver.kind} | {driver.protocol} | {driver.maturity} |" in text
-        assert f"protocol `{driver.protocol}`, maturity `{driver.maturity}`." in text
+        assert f"protocol `{driver.protocol}`, maturity `{driver.maturity}`, declared in" in text
     assert "| low → warning, depleted → critical | state |" in text  # ups.battery.status
 
 
@@ -60,3 +60,9 @@ def test_drivers_command_lists_every_driver_and_shows_one_in_full() -> None:
     assert "scenarios: normal, no_reply, mains_fail" in one.stdout
     assert 'driver = "ups_rfc1628"' in one.stdout
     assert fieldagent("drivers", "nope").returncode == 2
+
+
+def test_each_driver_says_where_it_is_declared_a_module_or_a_profile() -> None:
+    text = render_markdown(REGISTRY.values())
+    assert "declared in `drivers/profiles/offair_inovonics640.toml`" in text
+    assert "declared in `drivers/ups_rfc1628.py`" in text

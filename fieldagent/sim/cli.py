@@ -9,18 +9,29 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+from collections.abc import Callable
 
-from drivers import get_driver
 from fieldagent.config import Config
+from fieldagent.driver import Driver
 from fieldagent.lifecycle import run_until_stopped
 from fieldagent.sim.station import SimulatedStation, apply_command, station_for_command
 
 
-def run_simulator(config: Config, scenarios: dict[str, str], time_scale: float) -> int:
-    return asyncio.run(_simulate(config, scenarios, time_scale))
+def run_simulator(
+    config: Config,
+    scenarios: dict[str, str],
+    time_scale: float,
+    get_driver: Callable[[str], Driver],
+) -> int:
+    return asyncio.run(_simulate(config, scenarios, time_scale, get_driver))
 
 
-async def _simulate(config: Config, scenarios: dict[str, str], time_scale: float) -> int:
+async def _simulate(
+    config: Config,
+    scenarios: dict[str, str],
+    time_scale: float,
+    get_driver: Callable[[str], Driver],
+) -> int:
     station = station_for_command(config, get_driver, scenarios, time_scale)
     await station.start()
     try:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from drivers import changeover_ascii as acu
+from drivers import REGISTRY
 from fieldagent.config import parse_device
 from fieldagent.driver import ValueType
 from fieldagent.health import evaluate
@@ -24,7 +24,16 @@ from tests.drivers.test_ascii_protocol import served_over_pty
 from tests.simrunner import health_of
 
 TS = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-DRIVER = acu.DRIVER
+DRIVER = REGISTRY["changeover_ascii"]
+MAIN_TX = "changeover.main_tx"
+POSITION = "changeover.position"
+READY = "changeover.ready"
+FAULT = "changeover.fault"
+DELAY = "changeover.delay_s"
+LAST_REASON = "changeover.last_switch_reason"
+SWITCH_COUNT = "changeover.switch_count"
+INITIAL_SWITCHES = 3
+TX_A_FAULT = "TX A FAULT"
 
 
 def decoded(command: str, sent: bytes) -> tuple[Quality, Value]:
@@ -43,13 +52,13 @@ def state_with(key: str, value: Value) -> HealthState:
 @pytest.mark.parametrize(
     ("key", "value", "state"),
     [
-        (acu.POSITION, "main", HealthState.OK),
-        (acu.POSITION, "standby", HealthState.WARNING),
-        (acu.READY, False, HealthState.WARNING),
-        (acu.FAULT, True, HealthState.CRITICAL),
-        (acu.MAIN_TX, "B", HealthState.OK),
-        (acu.DELAY, 99, HealthState.OK),
-        (acu.SWITCH_COUNT, 250, HealthState.OK),
+        (POSITION, "main", HealthState.OK),
+        (POSITION, "standby", HealthState.WARNING),
+        (READY, False, HealthState.WARNING),
+        (FAULT, True, HealthState.CRITICAL),
+        (MAIN_TX, "B", HealthState.OK),
+        (DELAY, 99, HealthState.OK),
+        (SWITCH_COUNT, 250, HealthState.OK),
     ],
 )
 def test_each_reading_puts_the_unit_in_its_state(
@@ -62,11 +71,13 @@ def test_a_switch_is_counted_once_however_long_the_standby_lasts() -> None:
     start = dict(DRIVER.simulator.initial)
     for elapsed in (0.0, 10.0, 86_400.0):
         values = dict(start)
-        acu.switch_to_standby(values, start, elapsed)
-        assert values[acu.SWITCH_COUNT] == acu.INITIAL_SWITCHES + 1
-        assert values[acu.POSITION] == "standby"
-        assert values[acu.LAST_REASON] == acu.TX_A_FAULT
-        assert values[acu.MAIN_TX] == "A"  # the designation does not change, the position does
+        step = DRIVER.simulator.scenarios["switched_to_standby"].step
+        assert step is not None
+        step(values, start, elapsed)
+        assert values[SWITCH_COUNT] == INITIAL_SWITCHES + 1
+        assert values[POSITION] == "standby"
+        assert values[LAST_REASON] == TX_A_FAULT
+        assert values[MAIN_TX] == "A"  # the designation does not change, the position does
 
 
 @pytest.mark.parametrize(
@@ -105,11 +116,11 @@ def test_the_switch_count_is_published_as_a_count_not_a_rate(tmp_path: Path) -> 
         served.device.play("switched_to_standby")
         first, second = served.poll(), served.poll()
     for result in (first, second):
-        counts = [r for r in result.readings if r.key == acu.SWITCH_COUNT]
-        assert [(r.quality, r.value) for r in counts] == [(Quality.OK, acu.INITIAL_SWITCHES + 1)]
+        counts = [r for r in result.readings if r.key == SWITCH_COUNT]
+        assert [(r.quality, r.value) for r in counts] == [(Quality.OK, INITIAL_SWITCHES + 1)]
     health = evaluate(DRIVER, second)
     assert health.state is HealthState.WARNING
-    assert [p.metric for p in health.problems] == [acu.POSITION]
+    assert [p.metric for p in health.problems] == [POSITION]
 
 
 def test_the_sample_config_is_a_valid_serial_device() -> None:

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from drivers import REGISTRY
-from drivers import offair_inovonics640 as ino
 from fieldagent.driver import RawValue, TrapAction
 from fieldagent.health import evaluate
 from fieldagent.model import HealthState, PollResult, Quality
@@ -27,7 +26,19 @@ from tests.simrunner import by_key, suggested_for
 from tests.traps import device, receiving, simulator, until
 
 TS = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-DRIVER = ino.DRIVER
+DRIVER = REGISTRY["offair_inovonics640"]
+FREQUENCY = "offair.frequency_mhz"
+RSSI = "offair.rssi_dbuv"
+MULTIPATH = "offair.multipath_pct"
+NOISE = "offair.noise_pct"
+LEFT = "offair.audio_left_db"
+RIGHT = "offair.audio_right_db"
+RDS_PI = "offair.rds_pi"
+RDS_PS = "offair.rds_ps"
+AUDIO_LOSS = "offair.audio_loss"
+LOW_SIGNAL = "offair.low_signal"
+RDS_ERROR = "offair.rds_error"
+PILOT_LOSS = "offair.pilot_loss"
 RECORDING = DATA / "offair_inovonics640_hand_written.snmprec"
 
 
@@ -37,23 +48,23 @@ def oid(key: str) -> str:
 
 def test_frequency_in_10_khz_steps_and_onoff_alarms_read_as_the_mib_says() -> None:
     objects = DRIVER.encode(DRIVER.simulator.initial)
-    assert objects[oid(ino.FREQUENCY)] == 9750
-    assert objects[oid(ino.AUDIO_LOSS)] == 0  # OnOff off(0), not TruthValue's false (2)
-    objects[oid(ino.FREQUENCY)] = 10800
-    objects[oid(ino.PILOT_LOSS)] = 1
+    assert objects[oid(FREQUENCY)] == 9750
+    assert objects[oid(AUDIO_LOSS)] == 0  # OnOff off(0), not TruthValue's false (2)
+    objects[oid(FREQUENCY)] = 10800
+    objects[oid(PILOT_LOSS)] = 1
     readings = by_key(DRIVER.decode(objects, TS))
-    assert (readings[ino.FREQUENCY].value, readings[ino.FREQUENCY].unit) == (108.0, "MHz")
-    assert readings[ino.PILOT_LOSS].value == "on"
+    assert (readings[FREQUENCY].value, readings[FREQUENCY].unit) == (108.0, "MHz")
+    assert readings[PILOT_LOSS].value == "on"
     problems = evaluate(DRIVER, PollResult("offair", TS, tuple(readings.values()))).problems
-    assert {p.metric: p.state for p in problems} == {ino.PILOT_LOSS: HealthState.WARNING}
+    assert {p.metric: p.state for p in problems} == {PILOT_LOSS: HealthState.WARNING}
 
 
 def test_each_alarm_trap_raises_when_on_and_clears_when_off_over_udp() -> None:
     alarms = [
-        (1, ino.AUDIO_LOSS, HealthState.CRITICAL),
-        (2, ino.LOW_SIGNAL, HealthState.CRITICAL),
-        (3, ino.RDS_ERROR, HealthState.WARNING),
-        (4, ino.PILOT_LOSS, HealthState.WARNING),
+        (1, AUDIO_LOSS, HealthState.CRITICAL),
+        (2, LOW_SIGNAL, HealthState.CRITICAL),
+        (3, RDS_ERROR, HealthState.WARNING),
+        (4, PILOT_LOSS, HealthState.WARNING),
     ]
 
     async def body() -> list[tuple[str | None, TrapAction, HealthState]]:
@@ -93,18 +104,18 @@ def test_the_hand_written_recording_reads_as_the_mib_says(recorded_receiver: Rep
 
     assert result.error is None
     assert {r.key: (r.value, r.quality) for r in result.readings} == {
-        ino.FREQUENCY: (97.5, Quality.OK),
-        ino.RSSI: (58, Quality.OK),
-        ino.MULTIPATH: (6, Quality.OK),
-        ino.NOISE: (4, Quality.OK),
-        ino.LEFT: (-13, Quality.OK),
-        ino.RIGHT: (-13, Quality.OK),
-        ino.RDS_PI: ("3201", Quality.OK),
-        ino.RDS_PS: ("HAMTAN", Quality.OK),
-        ino.AUDIO_LOSS: ("off", Quality.OK),
-        ino.LOW_SIGNAL: ("off", Quality.OK),
-        ino.RDS_ERROR: ("off", Quality.OK),
-        ino.PILOT_LOSS: ("on", Quality.OK),
+        FREQUENCY: (97.5, Quality.OK),
+        RSSI: (58, Quality.OK),
+        MULTIPATH: (6, Quality.OK),
+        NOISE: (4, Quality.OK),
+        LEFT: (-13, Quality.OK),
+        RIGHT: (-13, Quality.OK),
+        RDS_PI: ("3201", Quality.OK),
+        RDS_PS: ("HAMTAN", Quality.OK),
+        AUDIO_LOSS: ("off", Quality.OK),
+        LOW_SIGNAL: ("off", Quality.OK),
+        RDS_ERROR: ("off", Quality.OK),
+        PILOT_LOSS: ("on", Quality.OK),
     }
     assert evaluate(DRIVER, result).state is HealthState.WARNING
 
