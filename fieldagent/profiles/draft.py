@@ -183,7 +183,9 @@ def _group(entries: Sequence[WalkEntry], mib: MibIndex | None) -> list[_Metric]:
     unplaced: list[tuple[WalkEntry, ValueType]] = []
     for entry in entries:
         found = mib.object_at(entry.oid) if mib is not None else None
-        obj, suffix = found if found is not None and found[1] else (None, "")
+        obj, suffix = found if found is not None else (None, "")
+        if obj is not None and obj.is_column and not suffix:
+            obj = None  # a column's own OID served as a value: no row to put it in
         value_type = _value_type(entry, obj)
         if value_type is None or not _drafted(entry, obj, value_type):
             continue

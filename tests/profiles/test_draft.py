@@ -257,3 +257,44 @@ def test_profile_names_from_file_names_are_always_valid() -> None:
     assert profile_name(Path("Tx-5kW.toml")) == "tx_5kw"
     assert profile_name(Path("2024 walk.snmprec")) == "device_2024_walk"
     assert profile_name(Path("t.walk")) == "t_profile"
+
+
+STANDARD_MIB = """DEMO-STD-MIB DEFINITIONS ::= BEGIN
+IMPORTS OBJECT-TYPE, Counter32, mib-2 FROM SNMPv2-SMI;
+demoStd OBJECT IDENTIFIER ::= { mib-2 9990 }
+stdBatteryStatus OBJECT-TYPE
+    SYNTAX INTEGER { normal(1), low(2) } MAX-ACCESS read-only STATUS current
+    DESCRIPTION "Battery status." ::= { demoStd 1 }
+stdUdpDatagrams OBJECT-TYPE
+    SYNTAX Counter32 MAX-ACCESS read-only STATUS current
+    DESCRIPTION "Counted in the udp group." ::= { mib-2 7 1 }
+END
+"""
+
+
+def test_a_standard_object_a_given_mib_names_is_drafted_but_not_the_statistics(
+    tmp_path: Path,
+) -> None:
+    mib_file = tmp_path / "std.mib"
+    mib_file.write_text(STANDARD_MIB)
+    walk = (
+        ".1.3.6.1.2.1.7.1.0 = Counter32: 991\n"
+        ".1.3.6.1.2.1.9990.1.0 = INTEGER: 1\n"
+        ".1.3.6.1.2.1.9991.1.0 = INTEGER: 4\n"
+        ".1.3.6.1.4.1.9999.1.0 = INTEGER: 7\n"
+    )
+    profile = checked(
+        draft_profile(parse_walk(walk, "w"), compile_mibs([mib_file]), "ups_x", "ups", "w")
+    )
+    assert [(m.key, m.source) for m in profile.metric] == [
+        ("ups.std_battery_status", "1.3.6.1.2.1.9990.1.0"),
+        ("ups.obj_1", "1.3.6.1.4.1.9999.1.0"),
+    ]
+    # A scalar the MIB names, served without its `.0`, keeps its name.
+    quirky = parse_walk(".1.3.6.1.2.1.9990.1 = INTEGER: 2\n", "w")
+    metric = checked(draft_profile(quirky, compile_mibs([mib_file]), "ups_x", "ups", "w")).metric[0]
+    assert (metric.key, metric.source, metric.enum) == (
+        "ups.std_battery_status",
+        "1.3.6.1.2.1.9990.1",
+        {"1": "normal", "2": "low"},
+    )
