@@ -742,7 +742,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 def _cmd_profile_new(args: argparse.Namespace) -> int:
     from fieldagent.outputfile import OutputFileError, refusal, write_output
-    from fieldagent.profiles.draft import draft, profile_name
+    from fieldagent.profiles.draft import DraftError, draft, profile_name
     from fieldagent.profiles.mibs import MibError, MibIndex, compile_mibs
     from fieldagent.profiles.walk import WalkError, read_walk
 
@@ -763,7 +763,11 @@ def _cmd_profile_new(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     base = (output.parent if output is not None else Path()).absolute()
     mib_files = [os.path.relpath(path.absolute(), base) for path in args.mib]
-    drafted = draft(entries, mib, name, args.kind, str(args.from_walk), mib_files)
+    try:
+        drafted = draft(entries, mib, name, args.kind, str(args.from_walk), mib_files)
+    except DraftError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     for warning in drafted.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if output is None:

@@ -75,7 +75,7 @@ _NOISE = (
 
 _IDENTITY_WORDS = re.compile(
     r"(name|model|version|serial|firmware|software|hardware|release|revision|vendor"
-    r"|manufacturer|ident|label|descr|product|sw|hw|fw|type|location)",
+    r"|manufacturer|ident|label|descr|product|sw|hw|fw|type)",
     re.IGNORECASE,
 )
 """Words of a MIB object name that say its text identifies the device (kept as a metric)."""
@@ -88,6 +88,8 @@ _POWER_UNITS = frozenset(
         "dbm",
         "dbw",
         "dbmv",
+        "dbuv",
+        "dbµv",
         "w",
         "mw",
         "kw",
@@ -104,8 +106,14 @@ _POWER_UNITS = frozenset(
         "amps",
     }
 )
-_CELSIUS = frozenset({"c", "°c", "degc", "deg c", "celsius", "degrees celsius", "degrees c"})
+_CELSIUS = frozenset(
+    {"c", "°c", "degc", "deg c", "celsius", "degree c", "degrees c", "degrees celsius"}
+)
 _INT32 = (-(2**31), 2**31 - 1)
+
+
+class DraftError(ValueError):
+    """A walk no profile can be drafted from; the message names the file."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +167,7 @@ def draft(
 
     `mib` (compiled from `mib_files`, written into ``[profile] mibs`` as given:
     relative to the profile) names, types and scales the objects it knows.
+    DraftError when nothing in the walk makes a metric (a profile needs one).
     """
     by_oid = {entry.oid: entry for entry in entries}
     metrics = _group(entries, mib)
@@ -171,7 +180,10 @@ def draft(
             f" left out, from {dropped[0].source} to {dropped[-1].source}"
         )
     if not metrics:
-        warnings.append(f"{source}: no enterprise object or identity text to draft a metric from")
+        raise DraftError(
+            f"{source}: no enterprise object or identity text to draft a metric from"
+            " (walk the whole tree: snmpwalk -On HOST .1.3.6.1)"
+        )
     _name_keys(metrics, kind)
     text = _render(metrics, by_oid, name, kind, source, mib_files)
     return Draft(text, tuple(warnings), len(metrics))
@@ -299,19 +311,42 @@ def _label(obj: MibObject) -> str:
 
 def _unit(metric: _Metric) -> str:
     first = next(iter(metric.rows.values()))
-    text = (metric.mib.units if metric.mib is not None else "") or first.units
-    text = " ".join(text.split())
+    text, _ = _scaled_units((metric.mib.units if metric.mib is not None else "") or first.units)
     if text.lower() in _CELSIUS:
         return "°C"
     return text[:16]
 
 
 def _divisor(metric: _Metric) -> int:
-    """From the MIB's DISPLAY-HINT, else from the decimals net-snmp printed; never guessed."""
-    if metric.mib is not None and metric.mib.divisor > 1:
-        return metric.mib.divisor
+    """From the MIB's DISPLAY-HINT or a UNITS that states a step ("0.1 dBm"), else from the
+    decimals net-snmp printed; never guessed."""
+    if metric.mib is not None:
+        if metric.mib.divisor > 1:
+            return metric.mib.divisor
+        _, divisor = _scaled_units(metric.mib.units)
+        if divisor > 1:
+            return divisor
     places = max(entry.places for entry in metric.rows.values())
     return int(10**places)
+
+
+_STEP = re.compile(
+    r"^(?:0\.(?P<zeros>0*)1\s*|(?P<word>tenths?|hundredths?|thousandths?)\s+of\s+(?:an?\s+)?)(?P<unit>\S.*)$",
+    re.IGNORECASE,
+)
+_STEP_WORDS = {"tenth": 10, "hundredth": 100, "thousandth": 1000}
+
+
+def _scaled_units(text: str) -> tuple[str, int]:
+    """A UNITS text and the divisor it states: ``0.1 dBm`` -> ("dBm", 10),
+    ``tenths of a degree C`` -> ("degree C", 10), ``W`` -> ("W", 1)."""
+    text = " ".join(text.split())
+    step = _STEP.match(text)
+    if step is None:
+        return text, 1
+    if step["word"]:
+        return step["unit"], _STEP_WORDS[step["word"].lower().rstrip("s")]
+    return step["unit"], 10 ** (len(step["zeros"]) + 1)
 
 
 def _alarm_class(metric: _Metric, unit: str) -> AlarmClass:

@@ -298,3 +298,42 @@ def test_a_standard_object_a_given_mib_names_is_drafted_but_not_the_statistics(
         "1.3.6.1.2.1.9990.1",
         {"1": "normal", "2": "low"},
     )
+
+
+STEP_MIB = """DEMO-STEP-MIB DEFINITIONS ::= BEGIN
+IMPORTS OBJECT-TYPE, Integer32, enterprises FROM SNMPv2-SMI;
+demoStep OBJECT IDENTIFIER ::= { enterprises 64994 }
+stepLevel OBJECT-TYPE
+    SYNTAX Integer32 UNITS "0.1 dBm" MAX-ACCESS read-only STATUS current
+    DESCRIPTION "Input level." ::= { demoStep 1 }
+stepHeat OBJECT-TYPE
+    SYNTAX Integer32 UNITS "tenths of a degree C" MAX-ACCESS read-only STATUS current
+    DESCRIPTION "Cabinet temperature." ::= { demoStep 2 }
+stepCurrent OBJECT-TYPE
+    SYNTAX Integer32 UNITS "0.01 A" MAX-ACCESS read-only STATUS current
+    DESCRIPTION "Supply current." ::= { demoStep 3 }
+END
+"""
+
+
+def test_units_that_state_their_step_give_the_divisor(tmp_path: Path) -> None:
+    mib_file = tmp_path / "step.mib"
+    mib_file.write_text(STEP_MIB)
+    walk = (
+        ".1.3.6.1.4.1.64994.1.0 = INTEGER: -384\n"
+        ".1.3.6.1.4.1.64994.2.0 = INTEGER: 412\n"
+        ".1.3.6.1.4.1.64994.3.0 = INTEGER: 1234\n"
+    )
+    profile = checked(
+        draft_profile(parse_walk(walk, "w"), compile_mibs([mib_file]), "st_x", "st", "w")
+    )
+    assert [(m.unit, m.divisor, m.alarm_class) for m in profile.metric] == [
+        ("dBm", 10.0, "power"),
+        ("°C", 10.0, "temperature"),
+        ("A", 100.0, "power"),
+    ]
+    assert profile.simulator.initial == {
+        "st.step_level": -38.4,
+        "st.step_heat": 41.2,
+        "st.step_current": 12.34,
+    }

@@ -90,3 +90,16 @@ def test_a_bad_name_is_refused_before_anything_is_read(tmp_path: Path) -> None:
     assert done.stderr == (
         "error: --name 'Tx 1': lower case letters, digits and _, starting with a letter\n"
     )
+
+
+def test_a_walk_with_nothing_to_draft_is_refused_not_written(tmp_path: Path) -> None:
+    walk = tmp_path / "std.walk"
+    walk.write_text('.1.3.6.1.2.1.1.1.0 = STRING: "x"\n.1.3.6.1.2.1.2.1.0 = INTEGER: 2\n')
+    output = tmp_path / "std.toml"
+    done = fieldagent("profile", "new", "--from-walk", str(walk), "-o", str(output))
+    assert (done.returncode, done.stdout) == (78, "")
+    assert done.stderr == (
+        f"error: {walk}: no enterprise object or identity text to draft a metric from"
+        " (walk the whole tree: snmpwalk -On HOST .1.3.6.1)\n"
+    )
+    assert not output.exists()
