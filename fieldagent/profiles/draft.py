@@ -419,7 +419,7 @@ def _render(
         + (f" and {', '.join(PurePath(f).name for f in mib_files)}" if mib_files else "")
         + ".",
         "# Rename keys and titles, delete the metrics nobody needs, set limits and states,",
-        "# then try it against the device (fieldagent poll).",
+        "# then check it (fieldagent profile check FILE) and poll the device with it.",
         "",
         "[profile]",
         f"name = {_string(name)}",

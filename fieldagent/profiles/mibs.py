@@ -223,7 +223,7 @@ def _raise_on_failure(status: Mapping[str, Any], given: Mapping[str, tuple[Path,
         if state == "failed":
             error = getattr(state, "error", None)
             text = str(getattr(error, "msg", error) or "compilation failed")
-            text = re.sub(r" at MIB [A-Za-z0-9-]+$", "", text)
+            text = re.sub(r" at MIB [A-Za-z0-9-]+$", "", " ".join(text.split()))
             line = getattr(error, "lineno", None)
             if isinstance(line, int) and "line" not in text:
                 text = f"line {line}: {text}"
