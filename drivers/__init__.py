@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,14 +107,15 @@ def _add_profile(
     origins[driver.name] = str(path)
 
 
-def _discover() -> Registry:
+def discover_modules(package: str, path: Iterable[str]) -> Registry:
+    """The drivers of a package's modules (`DRIVER`), each loaded on its own."""
     drivers: dict[str, Driver] = {}
     origins: dict[str, str] = {}
     problems: list[LoadProblem] = []
-    for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        where = f"drivers/{module_info.name}.py"
+    for module_info in sorted(pkgutil.iter_modules(path), key=lambda m: m.name):
+        where = f"{package.replace('.', '/')}/{module_info.name}.py"
         try:
-            module = importlib.import_module(f"{__name__}.{module_info.name}")
+            module = importlib.import_module(f"{package}.{module_info.name}")
         except Exception as exc:  # any fault of one module must not stop the others
             line = f"{where}: cannot be loaded: {type(exc).__name__}: {exc}"
             problems.append(LoadProblem(where, (line,)))
@@ -130,10 +131,10 @@ def _discover() -> Registry:
             continue
         drivers[driver.name] = driver
         origins[driver.name] = where
-    return Registry(drivers, origins, tuple(problems)).with_profiles(SHIPPED_PROFILES)
+    return Registry(drivers, origins, tuple(problems))
 
 
-REGISTRY: Registry = _discover()
+REGISTRY: Registry = discover_modules(__name__, __path__).with_profiles(SHIPPED_PROFILES)
 """The shipped drivers: Python modules and shipped profiles."""
 
 
