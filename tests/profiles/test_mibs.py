@@ -192,3 +192,35 @@ def test_the_same_module_twice_is_refused(tmp_path: Path) -> None:
     copy.write_text(DEMO_MIB.read_text())
     with pytest.raises(MibError, match=r"copy\.txt: module DEMO-TX-MIB is also in .*DEMO-TX-MIB"):
         compile_mibs([DEMO_MIB, copy])
+
+
+def test_a_profile_that_names_objects_loads_through_the_index(tmp_path: Path) -> None:
+    from fieldagent.profiles.build import ProfileError
+    from fieldagent.profiles.load import load_profile
+
+    (tmp_path / "DEMO-TX-MIB.txt").write_text(DEMO_MIB.read_text())
+    profile = tmp_path / "tx.toml"
+    text = """[profile]
+name = "named_tx"
+title = "Named"
+kind = "tx"
+protocol = "snmp"
+maturity = "model"
+mibs = ["DEMO-TX-MIB.txt"]
+
+[[metric]]
+key = "tx.mer_db"
+title = "MER"
+source = "DEMO-TX-MIB::txMer.0"
+divisor = 10
+alarm_class = "other"
+"""
+    profile.write_text(text)
+    assert load_profile(profile).metric("tx.mer_db").source == f"{TX}.1.3.0"
+    profile.write_text(text.replace("txMer.0", "txMerr.0"))
+    with pytest.raises(ProfileError) as unknown:
+        load_profile(profile)
+    assert unknown.value.problems == [
+        f"{profile}: metric[0] (tx.mer_db).source: DEMO-TX-MIB::txMerr.0: DEMO-TX-MIB has no"
+        " object 'txMerr' (did you mean 'DEMO-TX-MIB::txMer'?)"
+    ]
