@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,6 +38,7 @@ EXIT_CONFIG = 78
 EXIT_BUSY = 75  # sysexits EX_TEMPFAIL: another agent holds the state directory
 EXIT_OS_ERROR = 71  # sysexits EX_OSERR: a port in use, a file that cannot be written
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
+EXIT_USAGE = 64  # sysexits EX_USAGE: a bad option (a name, an --output that will not be written)
 log = logging.getLogger("fieldagent")
 
 
@@ -241,6 +243,7 @@ def _parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="print the JSON Schema of the published payloads")
     schema.add_argument("kind", nargs="?", help="status, telemetry or health (default: all)")
     schema.set_defaults(handler=_cmd_schema)
+
     return parser
 
 
@@ -257,6 +260,37 @@ def _profile_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     check.add_argument("files", nargs="+", type=Path, metavar="FILE")
     _config_option(check, "a profile may not take the name of a driver the station has")
     check.set_defaults(handler=_cmd_profile_check)
+    _profile_new_parser(commands)
+
+
+def _profile_new_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    new = commands.add_parser(
+        "new",
+        help="draft a profile from a device's walk (snmpwalk -On output or .snmprec)",
+        description=(
+            "Draft a profile from what a device served: every enterprise object becomes a"
+            " metric with its OID, MIB name and description in a comment, to rename or"
+            " delete. Exit 78: a walk or MIB that cannot be read; 64: a bad option."
+        ),
+    )
+    new.add_argument("--from-walk", type=Path, required=True, metavar="FILE", help="the walk")
+    new.add_argument(
+        "--mib",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a MIB file of the device (repeatable; also for the MIBs it imports)",
+    )
+    new.add_argument("--name", help="the profile's name (default: from the file names)")
+    new.add_argument("--kind", default="device", help="the metric keys' prefix (default device)")
+    new.add_argument("-o", "--output", type=Path, metavar="FILE", help="write it there")
+    new.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing --output file (never one reached through a symbolic link)",
+    )
+    new.set_defaults(handler=_cmd_profile_new)
 
 
 def _cmd_profile_check(args: argparse.Namespace) -> int:
@@ -711,3 +745,57 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     schemas = {kind: PUBLISHED_MODELS[kind].model_json_schema() for kind in kinds}
     print(json.dumps(schemas[kinds[0]] if args.kind else schemas, indent=2))
     return 0
+
+
+def _cmd_profile_new(args: argparse.Namespace) -> int:
+    from fieldagent.outputfile import OutputFileError, refusal, write_output
+    from fieldagent.profiles.draft import DraftError, draft, profile_name
+    from fieldagent.profiles.mibs import MibError, MibIndex, compile_mibs
+    from fieldagent.profiles.walk import WalkError, read_walk
+
+    output: Path | None = args.output
+    name = args.name or profile_name(output or args.from_walk)
+    usage = _profile_usage_problem(name, args.kind)
+    if usage is None and output is not None:
+        problem = refusal(output, args.force)
+        usage = None if problem is None else f"--output {problem}"
+    if usage is not None:
+        print(f"error: {usage}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        entries = read_walk(args.from_walk)
+        mib: MibIndex | None = compile_mibs(args.mib) if args.mib else None
+    except (WalkError, MibError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    base = (output.parent if output is not None else Path()).absolute()
+    mib_files = [os.path.relpath(path.absolute(), base) for path in args.mib]
+    try:
+        drafted = draft(entries, mib, name, args.kind, str(args.from_walk), mib_files)
+    except DraftError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    for warning in drafted.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if output is None:
+        print(drafted.text, end="")
+        return 0
+    try:
+        write_output(output, drafted.text.encode("utf-8"), args.force)
+    except OutputFileError as exc:
+        print(f"error: --output {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(
+        f"{output}: profile {name} drafted, {drafted.metrics} metrics: rename them, delete"
+        " what nobody needs, set limits"
+    )
+    return 0
+
+
+def _profile_usage_problem(name: str, kind: str) -> str | None:
+    """Why --name or --kind cannot name a profile, or None."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]{1,63}", name):
+        return f"--name {name!r}: lower case letters, digits and _, starting with a letter"
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", kind):
+        return f"--kind {kind!r}: lower case letters, digits and _, starting with a letter"
+    return None

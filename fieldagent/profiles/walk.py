@@ -69,13 +69,18 @@ class WalkEntry:
     """One object of a walk: its OID (dotted, no leading dot), type and value.
 
     `label` is the enum name net-snmp printed beside an INTEGER (``up`` of
-    ``up(1)``), when it did.
+    ``up(1)``), when it did.  When net-snmp knew the object's MIB it may also
+    have printed its UNITS after the number (``35 dB``: `units`) and applied a
+    DISPLAY-HINT ``d-1`` (``3.5``: `places` 1); `value` is then still the raw
+    integer the device sent (35).
     """
 
     oid: str
     type: SnmpType
     value: WalkValue
     label: str | None = None
+    units: str = ""
+    places: int = 0
 
     @property
     def text(self) -> str | None:
@@ -130,6 +135,7 @@ _TYPED = re.compile(r"^(?P<type>[A-Za-z][A-Za-z0-9 -]*?): ?(?P<value>.*)$")
 _SNMPREC_LINE = re.compile(
     r"^(?P<oid>[0-2](?:\.\d+)+)\|(?P<tag>\d+)(?P<flag>[a-z]?)\|(?P<value>.*)$"
 )
+_SHOWN_NUMBER = re.compile(r"^(?P<integer>-?\d+)(?:\.(?P<fraction>\d+))?(?:\s+(?P<units>\S.*))?$")
 _NOT_THERE = ("No Such Object", "No Such Instance", "No more variables")
 
 
@@ -250,8 +256,14 @@ def _netsnmp_entry(oid: str, rest: str, where: str) -> WalkEntry | None:
     label_match = re.match(r"^([A-Za-z][\w-]*)\((-?\d+)\)$", value_text)
     if label_match:
         return WalkEntry(oid, kind, _integer(label_match[2], where), label_match[1])
-    # net-snmp appends a DISPLAY-HINT's or UNITS's text when it knows the MIB ("35 dB").
-    return WalkEntry(oid, kind, _integer(value_text.split(" ")[0], where))
+    # net-snmp shows a DISPLAY-HINT's decimal point and appends the UNITS when it knows
+    # the MIB ("3.5 dB"): keep the device's integer, and what the text said about it.
+    shown = _SHOWN_NUMBER.match(value_text)
+    if shown is None:
+        return WalkEntry(oid, kind, _integer(value_text, where))
+    fraction = shown["fraction"] or ""
+    raw = _integer(shown["integer"] + fraction, where)
+    return WalkEntry(oid, kind, raw, units=shown["units"] or "", places=len(fraction))
 
 
 def _unquoted(text: str) -> str:
