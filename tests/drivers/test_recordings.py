@@ -112,44 +112,37 @@ class Recorded:
         return asyncio.run(run())
 
 
-@dataclass(frozen=True)
-class Recordings:
-    normal: dict[str, Recorded]
-    fault: dict[str, Recorded]
+def plays(driver: Driver) -> dict[str, Scenario]:
+    """What a driver's recordings play, by kind: `normal`, and `fault` if it has one."""
+    fault = fault_of(driver)
+    normal = SimulatedDevice(driver).scenarios[NORMAL]
+    return {"normal": normal} if fault is None else {"normal": normal, "fault": fault}
+
+
+Recordings = dict[tuple[str, str], Recorded]
+"""(kind, driver name) -> its recording, replayed."""
 
 
 @pytest.fixture(scope="module")
 def recordings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recordings]:
     """Every SNMP driver's simulator served and recorded, the recordings replayed by one
-    snmpsim (one file each: community = file name)."""
+    snmpsim (one file each, `DRIVER_KIND.snmprec`: community = file name)."""
     data = tmp_path_factory.mktemp("recordings")
     runner = SimRunner()
     try:
-        made: dict[str, dict[str, tuple[Scenario, SnmpSimulator, Path]]] = {"normal": {}}
-        made["fault"] = {}
+        made: dict[tuple[str, str], tuple[Scenario, SnmpSimulator, Path]] = {}
         for name in SNMP_DRIVERS:
-            driver = REGISTRY[name]
-            fault = fault_of(driver)
-            plays = {"normal": SimulatedDevice(driver).scenarios[NORMAL], "fault": fault}
-            for kind, scenario in plays.items():
-                if scenario is None:
-                    continue
-                device, _ = played(driver, scenario.name, scenario.expect.after_s)
+            for kind, scenario in plays(REGISTRY[name]).items():
+                device, _ = played(REGISTRY[name], scenario.name, scenario.expect.after_s)
                 simulator = runner.serve_device(device, SIMULATOR_HOST)
                 recording = data / f"{name}_{kind}.snmprec"
                 recording.write_text(record(simulator))
-                made[kind][name] = (scenario, simulator, recording)
-        work = tmp_path_factory.mktemp("snmpsim") / "work"
-        with serving(data, REPLAY_HOST, work) as replay:
-            yield Recordings(
-                *(
-                    {
-                        name: Recorded(REGISTRY[name], scenario, simulator, recording, replay)
-                        for name, (scenario, simulator, recording) in made[kind].items()
-                    }
-                    for kind in ("normal", "fault")
-                )
-            )
+                made[kind, name] = (scenario, simulator, recording)
+        with serving(data, REPLAY_HOST, tmp_path_factory.mktemp("snmpsim") / "work") as replay:
+            yield {
+                (kind, name): Recorded(REGISTRY[name], scenario, simulator, recording, replay)
+                for (kind, name), (scenario, simulator, recording) in made.items()
+            }
     finally:
         runner.close()
 
@@ -164,7 +157,7 @@ def rows(result: PollResult) -> dict[str, Row]:
 def test_the_recording_of_the_simulator_polls_as_the_simulator_does(
     recordings: Recordings, name: str, version: str
 ) -> None:
-    recorded = recordings.normal[name]
+    recorded = recordings["normal", name]
 
     from_simulator, from_replay = recorded.poll_both(version)
 
@@ -181,7 +174,7 @@ def test_the_recording_holds_every_object_the_simulator_serves(
     recordings: Recordings, name: str
 ) -> None:
     """Not only the objects the driver asks for: sysObjectID, unused columns, by GETBULK."""
-    recorded = recordings.normal[name]
+    recorded = recordings["normal", name]
 
     from_simulator, from_replay = recorded.walk_both()
 
@@ -196,7 +189,7 @@ def test_the_recording_holds_every_object_the_simulator_serves(
 def test_the_recording_of_a_fault_gives_the_health_the_fault_declares(
     recordings: Recordings, name: str
 ) -> None:
-    recorded = recordings.fault[name]
+    recorded = recordings["fault", name]
     expect = recorded.scenario.expect
 
     from_simulator, from_replay = recorded.poll_both()
@@ -206,6 +199,7 @@ def test_the_recording_of_a_fault_gives_the_health_the_fault_declares(
     assert health_of(recorded.driver, from_replay) is expect.health, recorded.scenario.name
     values = {key: value for key, (value, _, _) in rows(from_replay).items()}
     for key, expected in expect.values.items():
+        assert key in values, f"{recorded.scenario.name}: no reading {key}"
         if isinstance(expected, float):
             assert values[key] == pytest.approx(expected, rel=0.02), key
         else:
