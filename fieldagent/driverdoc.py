@@ -65,7 +65,9 @@ and the other drivers load. Either way most of it is a table (see `drivers/ups_r
 6. **Check.** `.venv/bin/pytest tests/conformance -k <name>` runs the conformance suite
    against the driver's own simulator over real UDP (every metric ok, in range, with its
    unit; every scenario's expectation; missing objects, wrong types, out-of-range values;
-   net-snmp's `snmpwalk` and `snmpbulkwalk`). Then regenerate this file.
+   net-snmp's `snmpwalk` and `snmpbulkwalk`); `.venv/bin/pytest tests/drivers/test_recordings.py
+   -k <name>` records the simulator and polls the recording replayed by snmpsim (the same
+   readings and health; a fault's declared health). Then regenerate this file.
 
 Qualities: `ok`; `bad` (no answer); `missing` (no such object, NULL, sentinel, no estimate);
 `invalid` (wrong type, or outside the valid range). One bad value never spoils the others.

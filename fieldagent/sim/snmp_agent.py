@@ -296,7 +296,7 @@ class _DeviceInstrumentation(AbstractMibInstrumController):  # type: ignore[misc
         self._device = device
 
     def read_variables(self, *var_binds: tuple[Any, Any], **context: Any) -> list[tuple[Any, Any]]:
-        objects = dict(_served_objects(self._device))
+        objects = dict(served_objects(self._device))
         answers: list[tuple[Any, Any]] = []
         for idx, (name, _) in enumerate(var_binds):
             value = objects.get(tuple(name))
@@ -308,7 +308,7 @@ class _DeviceInstrumentation(AbstractMibInstrumController):  # type: ignore[misc
     def read_next_variables(
         self, *var_binds: tuple[Any, Any], **context: Any
     ) -> list[tuple[Any, Any]]:
-        objects = _served_objects(self._device)
+        objects = served_objects(self._device)
         oids = [oid for oid, _ in objects]
         return [
             _next_readable(objects, bisect_right(oids, tuple(name)), name, idx, context)
@@ -334,8 +334,12 @@ def _readable(oid: Oid, value: Any, idx: int, context: dict[str, Any]) -> bool:
     return not not_in_view
 
 
-def _served_objects(device: SimulatedDevice) -> list[tuple[Oid, Any]]:
-    """The device's present objects as SNMP values, in OID order."""
+def served_objects(device: SimulatedDevice) -> list[tuple[Oid, Any]]:
+    """The device's present objects as SNMP values (pysnmp's SMI types), in OID order.
+
+    Public so that a recording of the simulator (an .snmprec file) is written with
+    the very types served here: one mapping of raw values to SMI types, not two.
+    """
     return sorted(
         (oid, _snmp_value(raw)) for oid, raw in device.objects().items() if raw is not None
     )

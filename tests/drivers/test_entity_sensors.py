@@ -2,20 +2,34 @@
 
 The conformance suite checks the simulated hub end to end; these tests pin the
 RFC's arithmetic and edge cases one row at a time, how the scenarios develop,
-and the names and statuses over real UDP.
+the names and statuses over real UDP, and a recording written by hand from the
+MIBs, replayed by snmpsim.
 """
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from drivers import REGISTRY
 from drivers import entity_sensors as es
 from fieldagent.driver import RawValue
+from fieldagent.health import evaluate
 from fieldagent.model import HealthState, Quality, Reading, Value
 from fieldagent.sim.device import SimulatedDevice
-from tests.simrunner import SimRunner, by_key, health_of, played, poll_readings, served_objects
+from tests.simrunner import (
+    SimRunner,
+    by_key,
+    health_of,
+    played,
+    poll_readings,
+    served_objects,
+    suggested_for,
+)
+from tests.support.snmpsim import DATA, Replay, ReplayFn, needs_snmpsim, poll_each
 
 TS = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 DRIVER = es.DRIVER
@@ -264,3 +278,53 @@ def test_a_value_set_by_hand_reaches_the_poller_in_the_hub_s_scale(sims: SimRunn
     readings = poll_readings(sim, DRIVER, "hub")
     for key, value in values.items():
         assert readings[key].value == pytest.approx(value), key
+
+
+# -- the recording written by hand from the MIBs -----------------------------------------
+
+RECORDING = DATA / "entity_sensors_hand_written.snmprec"
+
+
+@pytest.fixture
+def recorded_hub(replay: ReplayFn, tmp_path: Path) -> Replay:
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(RECORDING, data)
+    return replay(data, "127.0.0.78")
+
+
+@needs_snmpsim
+def test_the_hand_written_recording_reads_as_the_rfc_says(recorded_hub: Replay) -> None:
+    """Every column RFC 3433 defines is served (the simulator serves 1-6): the time stamp
+    and update rate are walked and left alone; the hub itself (chassis) is no sensor."""
+    (result,) = poll_each([(recorded_hub.device(RECORDING.stem, DRIVER.name), DRIVER)])
+
+    assert result.error is None
+    readings = {r.key: (r.value, r.quality) for r in result.readings}
+    names = {k: v for k, (v, _) in readings.items() if k.startswith("sensor.name")}
+    assert len(names) == 11 and names["sensor.name[sensor=10]"] == "Door"
+    statuses = {k: v for k, (v, _) in readings.items() if k.startswith("sensor.status")}
+    assert set(statuses.values()) == {"ok", "nonoperational"}
+    values = {k: r for k, r in readings.items() if not k.startswith(("sensor.name", "sensor.st"))}
+    assert values == {
+        "env.temperature_c[sensor=2]": (24.3, Quality.OK),  # 243, precision 1
+        "env.humidity_pct[sensor=3]": (56, Quality.OK),
+        "power.ac_voltage_v[sensor=4]": (227, Quality.OK),
+        "power.dc_voltage_v[sensor=5]": (53.52, Quality.OK),  # 53520 milli
+        "power.current_a[sensor=6]": (12.4, Quality.OK),
+        "power.power_w[sensor=7]": (2800, Quality.OK),  # 28 tenths of a kilo
+        "power.frequency_hz[sensor=8]": (50.0, Quality.OK),
+        "env.fan_rpm[sensor=9]": (2400, Quality.OK),
+        "env.contact[sensor=10]": (False, Quality.OK),  # TruthValue false(2)
+        "sensor.value[sensor=11]": (101.3, Quality.OK),  # other: its units as text
+        "sensor.units[sensor=11]": ("kPa", Quality.OK),
+        "env.temperature_c[sensor=12]": (None, Quality.MISSING),  # nonoperational
+    }
+    assert statuses["sensor.status[sensor=12]"] == "nonoperational"
+    assert evaluate(DRIVER, result).state is HealthState.WARNING
+
+
+@needs_snmpsim
+def test_identify_suggests_this_driver_for_the_recording(recorded_hub: Replay) -> None:
+    device = recorded_hub.device(RECORDING.stem, DRIVER.name)
+    assert suggested_for(device, REGISTRY.values()) == [DRIVER.name]

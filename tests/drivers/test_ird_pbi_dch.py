@@ -14,14 +14,6 @@ from drivers import ird_pbi_dch as pbi
 from fieldagent.driver import RawValue
 from fieldagent.health import evaluate
 from fieldagent.model import HealthState, PollResult, Quality, Reading, Value
-from tests.drivers.test_snmprec_replay import (  # noqa: F401 (replay: a fixture)
-    DATA,
-    Replay,
-    ReplayFn,
-    needs_snmpsim,
-    poll_each,
-    replay,
-)
 from tests.simrunner import (
     SimRunner,
     by_key,
@@ -30,6 +22,7 @@ from tests.simrunner import (
     suggested_drivers,
     suggested_for,
 )
+from tests.support.snmpsim import DATA, Replay, ReplayFn, needs_snmpsim, poll_each
 
 TS = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 DRIVER = pbi.DRIVER
@@ -165,7 +158,7 @@ COMMUNITY = RECORDING.stem
 
 
 @pytest.fixture
-def recorded_ird(replay: ReplayFn, tmp_path: Path) -> Replay:  # noqa: F811 (the fixture)
+def recorded_ird(replay: ReplayFn, tmp_path: Path) -> Replay:
     data = tmp_path / "data"
     data.mkdir()
     shutil.copy(RECORDING, data)

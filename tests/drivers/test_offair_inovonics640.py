@@ -14,15 +14,8 @@ from drivers import REGISTRY
 from fieldagent.driver import RawValue, TrapAction
 from fieldagent.health import evaluate
 from fieldagent.model import HealthState, PollResult, Quality
-from tests.drivers.test_snmprec_replay import (  # noqa: F401 (replay: a fixture)
-    DATA,
-    Replay,
-    ReplayFn,
-    needs_snmpsim,
-    poll_each,
-    replay,
-)
 from tests.simrunner import by_key, suggested_for
+from tests.support.snmpsim import DATA, Replay, ReplayFn, needs_snmpsim, poll_each
 from tests.traps import device, receiving, simulator, until
 
 TS = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -90,7 +83,7 @@ def test_each_alarm_trap_raises_when_on_and_clears_when_off_over_udp() -> None:
 
 
 @pytest.fixture
-def recorded_receiver(replay: ReplayFn, tmp_path: Path) -> Replay:  # noqa: F811
+def recorded_receiver(replay: ReplayFn, tmp_path: Path) -> Replay:
     data = tmp_path / "data"
     data.mkdir()
     shutil.copy(RECORDING, data)

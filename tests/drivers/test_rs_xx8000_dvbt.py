@@ -17,14 +17,6 @@ from fieldagent.config import SnmpCredentials
 from fieldagent.driver import RawValue, TrapAction
 from fieldagent.health import evaluate
 from fieldagent.model import HealthState, PollResult, Quality, Reading
-from tests.drivers.test_snmprec_replay import (  # noqa: F401 (replay: a fixture)
-    DATA,
-    Replay,
-    ReplayFn,
-    needs_snmpsim,
-    poll_each,
-    replay,
-)
 from tests.simrunner import (
     SimRunner,
     by_key,
@@ -33,6 +25,7 @@ from tests.simrunner import (
     suggested_drivers,
     suggested_for,
 )
+from tests.support.snmpsim import DATA, Replay, ReplayFn, needs_snmpsim, poll_each
 from tests.traps import device, receiving, simulator, until
 
 TS = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -174,7 +167,7 @@ def test_a_transmitter_never_answering_reads_every_scalar_bad(sims: SimRunner) -
 
 
 @pytest.fixture
-def recorded_transmitter(replay: ReplayFn, tmp_path: Path) -> Replay:  # noqa: F811
+def recorded_transmitter(replay: ReplayFn, tmp_path: Path) -> Replay:
     data = tmp_path / "data"
     data.mkdir()
     shutil.copy(RECORDING, data)

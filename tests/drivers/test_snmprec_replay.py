@@ -18,16 +18,10 @@ the file, without `.snmprec`):
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
-import os
 import shutil
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -38,136 +32,24 @@ from drivers.docsis_cmts import DRIVER as CMTS
 from drivers.ups_rfc1628 import DRIVER as UPS
 from fieldagent import cli
 from fieldagent.config import DeviceSection, load_config, parse_device
-from fieldagent.driver import Driver, RawValue, split_row_key
+from fieldagent.driver import RawValue, split_row_key
 from fieldagent.health import evaluate
 from fieldagent.identify import identify
-from fieldagent.localbroker import LocalBroker, free_port
+from fieldagent.localbroker import LocalBroker
 from fieldagent.model import HealthState, PollResult, Quality, Value
-from fieldagent.poller import Poller
 from fieldagent.sim.device import parse_oid
-from fieldagent.transports.snmp import SnmpClient, SnmpError, SnmpTarget
+from fieldagent.transports.snmp import SnmpClient, SnmpTarget
 from tests.agentproc import fieldagent
 from tests.alarms import Station, station_config, with_limits
 from tests.mqtt_probe import MqttProbe, retained_snapshot
 from tests.simrunner import SimRunner, device_fields
 from tests.stationfile import write_station
+from tests.support.snmpsim import DATA, Replay, ReplayFn, needs_snmpsim, poll_each
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 HAND_WRITTEN = DATA / "ups_tenths_charge.snmprec"
 UNCONFIGURED_CHANNELS = DATA / "cmts_unconfigured_channels.snmprec"
 
-START_TIMEOUT_S = 30.0
-"""How long snmpsim may take to answer its first request (it indexes the files first)."""
-
-STOP_TIMEOUT_S = 5.0
 WALK_TIMEOUT_S = 30.0
-
-needs_snmpsim = pytest.mark.skipif(
-    importlib.util.find_spec("snmpsim") is None or importlib.util.find_spec("pysmi") is None,
-    reason="snmpsim and pysmi are not installed (the `test` extras install them:"
-    " scripts/setup.sh, or pip install -e '.[test]')",
-)
-
-
-@dataclass(frozen=True)
-class Replay:
-    """A running snmpsim responder."""
-
-    host: str
-    port: int
-    log: Path
-
-    def device(self, community: str, **extra: object) -> DeviceSection:
-        fields: dict[str, object] = {
-            "id": community.replace("_", "-"),
-            "driver": UPS.name,
-            "host": self.host,
-            "port": self.port,
-            "community": community,
-            "timeout": 1.0,
-            "request_retries": 1,
-        }
-        return parse_device({**fields, **extra})
-
-
-ReplayFn = Callable[[Path, str], Replay]
-
-
-@pytest.fixture
-def replay(tmp_path: Path) -> Iterator[ReplayFn]:
-    """Starts snmpsim on host:free-port serving a data folder; stops every one at the end."""
-    with ExitStack() as stack:
-
-        def start(data_dir: Path, host: str) -> Replay:
-            port = free_port(host, udp=True)
-            work = tmp_path / f"snmpsim-{host}"
-            work.mkdir()
-            log = work / "snmpsim.log"
-            with log.open("wb") as out:
-                process = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-c",
-                        "import sys; from snmpsim.commands.responder import main; sys.exit(main())",
-                        f"--data-dir={data_dir}",
-                        f"--cache-dir={work / 'cache'}",
-                        f"--agent-udpv4-endpoint={host}:{port}",
-                    ],
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    # As root snmpsim refuses to start unless told it may.
-                    env={**os.environ, "SNMPSIM_ALLOW_ROOT": "true"},
-                )
-            stack.callback(_stop, process)
-            started = Replay(host, port, log)
-            community = next(data_dir.glob("*.snmprec")).stem
-            asyncio.run(_until_answering(started, community, process))
-            return started
-
-        yield start
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(STOP_TIMEOUT_S)
-
-
-async def _until_answering(
-    replay: Replay, community: str, process: subprocess.Popen[bytes]
-) -> None:
-    target = SnmpTarget.from_device(replay.device(community, timeout=0.5, request_retries=0))
-    client = SnmpClient()
-    deadline = time.monotonic() + START_TIMEOUT_S
-    try:
-        while True:
-            try:
-                await client.get(target, ["1.3.6.1.2.1.1.1.0"])
-                return
-            except SnmpError:
-                log = replay.log.read_text(errors="replace")[-2000:]
-                if process.poll() is not None:
-                    pytest.fail(f"snmpsim exited with {process.returncode}:\n{log}")
-                if time.monotonic() > deadline:
-                    pytest.fail(f"snmpsim did not answer within {START_TIMEOUT_S:g} s:\n{log}")
-                await asyncio.sleep(0.2)
-    finally:
-        client.close()
-
-
-def poll_each(devices: list[tuple[DeviceSection, Driver]]) -> list[PollResult]:
-    async def run() -> list[PollResult]:
-        client = SnmpClient()
-        try:
-            poller = Poller(client)
-            return [await poller.poll(device, driver) for device, driver in devices]
-        finally:
-            client.close()
-
-    return asyncio.run(run())
 
 
 def walk(device: DeviceSection, root: str) -> dict[str, RawValue]:
@@ -386,7 +268,7 @@ def test_a_quirky_card_is_read_with_the_station_files_scaling(
 def test_without_the_scaling_the_tenths_are_invalid_not_a_false_value(
     quirky_card: Replay,
 ) -> None:
-    (result,) = poll_each([(quirky_card.device("ups_tenths_charge"), UPS)])
+    (result,) = poll_each([(quirky_card.device("ups_tenths_charge", UPS.name), UPS)])
 
     readings = {r.key: r for r in result.readings}
     charge = readings.pop("ups.battery.charge_pct")
@@ -416,7 +298,7 @@ def test_identify_reads_the_hex_sysdescr_and_suggests_the_ups_driver(
     async def run() -> tuple[str | None, str | None, list[str]]:
         client = SnmpClient()
         try:
-            target = SnmpTarget.from_device(quirky_card.device("ups_tenths_charge"))
+            target = SnmpTarget.from_device(quirky_card.device("ups_tenths_charge", UPS.name))
             found = await identify(client, target, REGISTRY.values())
         finally:
             client.close()
