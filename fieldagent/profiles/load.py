@@ -55,14 +55,29 @@ def parse_profile(text: str, source: str, base_dir: Path) -> Driver:
         profile = schema.ProfileFile.model_validate(data)
     except ValidationError as exc:
         raise ProfileError([_describe(source, data, error) for error in exc.errors()]) from None
-    resolver = _mib_resolver(profile.profile.mibs, source, base_dir)
+    named = _names_objects(profile)
+    resolver = _mib_resolver(profile.profile.mibs, source, base_dir) if named else None
     return build_driver(profile, source, resolver)
+
+
+def _names_objects(profile: schema.ProfileFile) -> bool:
+    """Whether the profile names an object (``MIB::name``) anywhere, so its MIBs are needed.
+
+    A profile whose objects are all numbers loads without compiling its MIB files (nor
+    needing them, nor pysmi): compiling costs seconds on a Pi at every start.
+    """
+    identity = profile.identity
+    names = [m.source for m in profile.metric]
+    names += [*identity.sys_object_ids, *([identity.probe] if identity.probe else [])]
+    for trap in profile.trap:
+        names += [trap.oid, trap.value_oid or "", trap.instance_oid or "", *trap.when]
+    return any("::" in name for name in names)
 
 
 def _mib_resolver(files: Sequence[str], source: str, base_dir: Path) -> ObjectResolver | None:
     """The object names of the profile's MIB files (compiled with pysmi), if it lists any."""
     if not files:
-        return None
+        return None  # the builder says which name needs a MIB listed
     try:
         from fieldagent.profiles.mibs import MibError, compile_mibs
     except ImportError:

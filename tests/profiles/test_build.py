@@ -301,3 +301,16 @@ def test_the_converted_profiles_read_as_their_modules_did() -> None:
     changeover = REGISTRY["changeover_ascii"]
     assert changeover.metric("changeover.last_switch_reason").type is ValueType.TEXT
     assert changeover.sample_config.endswith("interval = 10\n")
+
+
+def test_a_profile_with_numbers_only_loads_without_its_listed_mibs(tmp_path: Path) -> None:
+    text = textwrap.dedent(HEADER).replace(
+        'maturity = "model"', 'maturity = "model"\nmibs = ["gone/ACME-MIB.txt"]'
+    )
+    driver = parse_profile(text + textwrap.dedent(POWER), "tx.toml", tmp_path)
+    assert driver.metrics[0].source == "1.3.6.1.4.1.99999.1.1.0"
+    named = text + textwrap.dedent(POWER).replace("1.3.6.1.4.1.99999.1.1.0", "ACME-MIB::txPower.0")
+    with pytest.raises(ProfileError) as caught:
+        parse_profile(named, "tx.toml", tmp_path)
+    assert caught.value.problems[0].startswith("tx.toml: profile.mibs: ")
+    assert "ACME-MIB.txt" in caught.value.problems[0]
