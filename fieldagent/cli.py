@@ -27,7 +27,14 @@ from drivers import REGISTRY, get_driver
 from fieldagent import __version__
 from fieldagent.checklist.resolve import checklist_titles, station_checklist
 from fieldagent.checklist.runner import StationChecklist
-from fieldagent.config import DEFAULT_CONFIG_PATH, Config, ConfigError, MqttSection, load_config
+from fieldagent.config import (
+    DEFAULT_COMMUNITY,
+    DEFAULT_CONFIG_PATH,
+    Config,
+    ConfigError,
+    MqttSection,
+    load_config,
+)
 from fieldagent.driver import Maturity
 from fieldagent.lifecycle import run_until_stopped
 from fieldagent.secrecy import link_warnings, start_problems
@@ -135,10 +142,28 @@ def _parser() -> argparse.ArgumentParser:
     poll.add_argument("--json", action="store_true", help="print JSON instead of a table")
     poll.set_defaults(handler=_cmd_poll)
 
-    simulate = sub.add_parser("simulate", help="serve simulated devices of a config on loopback")
+    simulate = sub.add_parser(
+        "simulate", help="serve simulated devices of a config, or a recorded walk, on loopback"
+    )
     _config_option(simulate)
     _scenario_options(simulate)
-    simulate.set_defaults(handler=_cmd_simulate)
+    simulate.add_argument(
+        "--replay",
+        action="append",
+        default=[],
+        metavar="[DEVICE=]FILE",
+        help="serve a walk (snmpwalk -On output or .snmprec) as recorded: FILE alone at"
+        " --listen, or with -c DEVICE=FILE in place of DEVICE's model (repeatable)",
+    )
+    simulate.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="where --replay FILE answers (a loopback address; default 127.0.0.1:16161)",
+    )
+    simulate.add_argument(
+        "--community", help="the community --replay FILE answers (default public)"
+    )
+    simulate.set_defaults(handler=_cmd_simulate, config=None)
 
     demo = sub.add_parser("demo", help="simulated station + local broker + agent + live view")
     demo.add_argument(
@@ -410,9 +435,41 @@ def _table(result: object) -> str:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from fieldagent.sim.cli import run_simulator
+    from fieldagent.sim.cli import (
+        DEFAULT_LISTEN,
+        listen_address,
+        load_replay,
+        run_replay,
+        run_simulator,
+    )
 
-    return run_simulator(load(args.config), _parse_scenarios(args.scenario), args.time_scale)
+    if args.config is None and args.replay:
+        # One walk, no station file: FILE is all of the value.
+        if len(args.replay) > 1 or args.scenario:
+            raise ConfigError(
+                [
+                    "--replay FILE serves one walk, without --scenario: give -c FILE and"
+                    " --replay DEVICE=FILE to replay devices of a station"
+                ]
+            )
+        host, port = listen_address(args.listen or DEFAULT_LISTEN)
+        device = load_replay(Path(args.replay[0]), "--replay")
+        return run_replay(device, host, port, args.community or DEFAULT_COMMUNITY)
+    if args.listen is not None or args.community is not None:
+        raise ConfigError(
+            [
+                "--listen and --community apply to --replay FILE alone: a station's devices"
+                " answer at their own address, with their own credentials"
+            ]
+        )
+    config = load(args.config or DEFAULT_CONFIG_PATH)
+    replays = {}
+    for item in args.replay:
+        device_id, sep, path = item.partition("=")
+        if not sep or not device_id or not path:
+            raise ConfigError([f"--replay {item!r}: with -c, expected DEVICE=FILE"])
+        replays[device_id] = load_replay(Path(path), f"--replay {device_id}")
+    return run_simulator(config, _parse_scenarios(args.scenario), args.time_scale, replays)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
