@@ -20,6 +20,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -39,6 +40,9 @@ from fieldagent.driver import Maturity
 from fieldagent.lifecycle import run_until_stopped
 from fieldagent.secrecy import link_warnings, start_problems
 from fieldagent.state import StateDirBusy, StateStoreError, check_state_db
+
+if TYPE_CHECKING:
+    from fieldagent.identify import Identification
 
 EXIT_CONFIG = 78
 EXIT_BUSY = 75  # sysexits EX_TEMPFAIL: another agent holds the state directory
@@ -251,12 +255,15 @@ def _parser() -> argparse.ArgumentParser:
     drivers_cmd.add_argument("name", nargs="?", help="show one driver in full")
     drivers_cmd.set_defaults(handler=_cmd_drivers)
 
-    identify = sub.add_parser("identify", help="read a device's identity and suggest drivers")
+    identify = sub.add_parser(
+        "identify", help="read a device's identity and rank the drivers and profiles that fit"
+    )
     identify.add_argument("host", metavar="HOST")
     identify.add_argument("--community", default="public", help="SNMP community (default public)")
     identify.add_argument("--port", type=int, default=161)
     identify.add_argument("--snmp-version", choices=["1", "2c"], default="2c")
     identify.add_argument("--timeout", type=float, default=2.0, metavar="S")
+    identify.add_argument("--json", action="store_true", help="print the ranking as JSON")
     identify.set_defaults(handler=_cmd_identify)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of the published payloads")
@@ -656,18 +663,76 @@ def _cmd_identify(args: argparse.Namespace) -> int:
             return 1
         finally:
             client.close()
-        print(f"{target.address}")
-        print(f"  sysObjectID  {found.sys_object_id or '(none)'}")
-        print(f"  sysDescr     {found.sys_descr or '(none)'}")
-        if not found.suggestions:
-            print("no driver matches this device")
-            return 1
-        print("matching drivers:")
-        for suggestion in found.suggestions:
-            print(f"  {suggestion.driver.name:<24} {suggestion.reason}")
-        return 0
+        if args.json:
+            print(json.dumps(_identification_json(target.address, found), indent=2))
+        else:
+            print(_identification_text(target.address, found))
+        if found.incomplete:
+            print(f"warning: not every object was asked: {found.incomplete}", file=sys.stderr)
+        return 0 if found.candidates else 1
 
     return asyncio.run(run())
+
+
+def _identification_text(address: str, found: Identification) -> str:
+    """The identity read, then every candidate best first, one line each."""
+    lines = [
+        address,
+        f"  sysObjectID  {found.sys_object_id or '(none)'}",
+        f"  sysDescr     {found.sys_descr or '(none)'}",
+    ]
+    tried = f"{found.tried} SNMP drivers and profiles tried"
+    if not found.candidates:
+        return "\n".join([*lines, f"no driver matches this device ({tried})"])
+    rows = [("driver", "kind", "maturity", "score", "objects", "evidence")]
+    for candidate in found.candidates:
+        answered = candidate.scalars[0] + candidate.columns[0]
+        asked = candidate.scalars[1] + candidate.columns[1]
+        rows.append(
+            (
+                candidate.driver.name,
+                candidate.driver.kind,
+                str(candidate.driver.maturity),
+                f"{candidate.score:.2f}",
+                f"{answered}/{asked}",
+                candidate.reason,
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines.append(f"candidates, best first ({len(found.candidates)} with evidence; {tried}):")
+    lines += [
+        "  "
+        + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+        + f"  {row[5]}"
+        for row in rows
+    ]
+    return "\n".join(lines)
+
+
+def _identification_json(address: str, found: Identification) -> dict[str, object]:
+    return {
+        "address": address,
+        "sys_object_id": found.sys_object_id,
+        "sys_descr": found.sys_descr,
+        "tried": found.tried,
+        "incomplete": found.incomplete,
+        "candidates": [
+            {
+                "driver": c.driver.name,
+                "title": c.driver.title,
+                "kind": c.driver.kind,
+                "maturity": str(c.driver.maturity),
+                "score": c.score,
+                "share": round(c.share, 3),
+                "sys_object_id_prefix": c.object_id_prefix,
+                "probe": c.probe,
+                "scalars": {"answered": c.scalars[0], "asked": c.scalars[1]},
+                "columns": {"with_rows": c.columns[0], "asked": c.columns[1]},
+                "evidence": list(c.evidence),
+            }
+            for c in found.candidates
+        ],
+    }
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
