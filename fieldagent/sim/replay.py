@@ -31,18 +31,19 @@ from fieldagent.sim.device import Oid, check_raw, parse_oid
 class ReplayDevice:
     """The objects of one walk, served as recorded (a `ServedDevice` for `SnmpSimulator`)."""
 
-    def __init__(self, entries: Iterable[WalkEntry], name: str) -> None:
+    def __init__(self, entries: Iterable[WalkEntry], name: str, source: str | None = None) -> None:
+        """`name` says which device it is; `source` names the walk in errors (default name)."""
         self.name = name
         self.silent = False
         served: dict[Oid, RawValue] = {}
         for entry in entries:
-            served[parse_oid(entry.oid)] = raw_of(entry, name)
+            served[parse_oid(entry.oid)] = raw_of(entry, source or name)
         self._objects = MappingProxyType(served)
 
     @classmethod
     def from_file(cls, path: Path, name: str | None = None) -> ReplayDevice:
         """The walk in `path` (snmpwalk -On output or .snmprec); WalkError names file and line."""
-        return cls(read_walk(path), name or path.name)
+        return cls(read_walk(path), name or path.name, str(path))
 
     def objects(self) -> Mapping[Oid, RawValue]:
         """Every recorded object by OID; the same on every request."""
