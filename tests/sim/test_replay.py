@@ -9,6 +9,7 @@ polled by the agent's Poller; `fieldagent simulate --replay` runs as a real proc
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shutil
 import signal
 import subprocess
@@ -31,12 +32,15 @@ from pysnmp.hlapi.v3arch.asyncio import (
 from pysnmp.proto import rfc1902
 
 from drivers import get_driver
+from fieldagent.config import parse_config
 from fieldagent.localbroker import free_port
 from fieldagent.model import Reading
 from fieldagent.profiles.walk import WalkError
 from fieldagent.sim.replay import ReplayDevice
+from fieldagent.sim.station import SimulatedStation
 from tests.agentproc import ROOT, fieldagent
-from tests.simrunner import SimRunner, poll_readings
+from tests.simrunner import V3_SHA256 as V3
+from tests.simrunner import SimRunner, credential_fields, poll_once, poll_readings
 from tests.stationfile import write_station
 
 HOST = "127.0.0.81"
@@ -405,3 +409,49 @@ def test_bad_replay_input_is_one_line_and_exit_78(
     assert done.returncode == 78, done.stderr
     [line] = done.stderr.splitlines()
     assert line.startswith(says.format(**names)), line
+
+
+def test_a_replayed_station_device_answers_with_its_v3_credentials_only(
+    sims: SimRunner, tmp_path: Path
+) -> None:
+    recording = tmp_path / "ups.snmprec"
+    recording.write_text(asyncio.run(_record(HOST, sims.serve("ups_rfc1628", HOST).port)))
+    port = free_port(REPLAY_HOST, udp=True)
+    config = parse_config(
+        {
+            "station": {"id": "test", "name": "Test station"},
+            "device": [
+                {**ups("ups1", REPLAY_HOST, port), "snmp_version": "3", **credential_fields(V3)}
+            ],
+        },
+        "test.toml",
+    )
+    station = SimulatedStation(
+        config, get_driver, replays={"ups1": ReplayDevice.from_file(recording)}
+    )
+    assert dict(station.devices) == {} and list(station.replays) == ["ups1"]
+    replay = station.simulators["ups1"]
+    sims.call(replay.start())
+    sims.adopt(replay)
+
+    readings = poll_readings(replay, get_driver("ups_rfc1628"))
+    assert readings["ups.battery.charge_pct"].value == 100
+    wrong_key = dataclasses.replace(V3, auth_key="not-the-key")
+    stranger = poll_once(replay, get_driver("ups_rfc1628"), **credential_fields(wrong_key))
+    assert stranger.error is not None and "authentication failed" in stranger.error
+
+
+def test_a_serial_device_cannot_be_replayed(tmp_path: Path) -> None:
+    config = parse_config(
+        {
+            "station": {"id": "test", "name": "Test station"},
+            "device": [{"id": "co", "driver": "changeover_ascii", "serial_port": "tty/co"}],
+        },
+        "test.toml",
+    )
+    recording = tmp_path / "device.snmprec"
+    recording.write_text(RECORDING)
+    with pytest.raises(
+        ValueError, match="device 'co' is read over ascii: a walk replays SNMP only"
+    ):
+        SimulatedStation(config, get_driver, replays={"co": ReplayDevice.from_file(recording)})
