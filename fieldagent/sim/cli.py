@@ -42,11 +42,14 @@ async def _replay(device: ReplayDevice, host: str, port: int, community: str) ->
     simulator = SnmpSimulator(device, host, port, SnmpCredentials(community=community))
     await simulator.start()
     try:
-        count = len(device.objects())
-        print(f"replaying {device.name} ({count} objects) at {simulator.address}, SNMP v2c and v1")
-        print("Ctrl-C stops", flush=True)
 
         async def serve(stop: asyncio.Event) -> int:
+            # Said once Ctrl-C is handled: whoever reads it may stop the replay at once.
+            count = len(device.objects())
+            print(
+                f"replaying {device.name} ({count} objects) at {simulator.address}, SNMP v2c and v1"
+            )
+            print("Ctrl-C stops", flush=True)
             await stop.wait()
             return 0
 

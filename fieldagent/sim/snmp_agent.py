@@ -159,6 +159,9 @@ class SnmpSimulator:
             transport = transport_class(self.device).open_server_mode(sock=self._sock)
             config.add_transport(self._engine, domain, transport)
             _register_responders(self._engine, self.device)
+            # Answering once start() returns; and a stop() right after (Ctrl-C at once)
+            # must not close the socket under asyncio while it is being attached.
+            await _endpoint_ready(transport)
         except BaseException:
             self.stop()
             raise
