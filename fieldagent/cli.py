@@ -21,6 +21,7 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -28,11 +29,21 @@ from drivers import Registry, station_registry
 from fieldagent import __version__
 from fieldagent.checklist.resolve import checklist_titles, station_checklist
 from fieldagent.checklist.runner import StationChecklist
-from fieldagent.config import DEFAULT_CONFIG_PATH, Config, ConfigError, MqttSection, load_config
+from fieldagent.config import (
+    DEFAULT_COMMUNITY,
+    DEFAULT_CONFIG_PATH,
+    Config,
+    ConfigError,
+    MqttSection,
+    load_config,
+)
 from fieldagent.driver import Driver, Maturity
 from fieldagent.lifecycle import run_until_stopped
 from fieldagent.secrecy import link_warnings, start_problems
 from fieldagent.state import StateDirBusy, StateStoreError, check_state_db
+
+if TYPE_CHECKING:
+    from fieldagent.identify import Identification
 
 EXIT_CONFIG = 78
 EXIT_BUSY = 75  # sysexits EX_TEMPFAIL: another agent holds the state directory
@@ -137,10 +148,28 @@ def _parser() -> argparse.ArgumentParser:
     poll.add_argument("--json", action="store_true", help="print JSON instead of a table")
     poll.set_defaults(handler=_cmd_poll)
 
-    simulate = sub.add_parser("simulate", help="serve simulated devices of a config on loopback")
+    simulate = sub.add_parser(
+        "simulate", help="serve simulated devices of a config, or a recorded walk, on loopback"
+    )
     _config_option(simulate)
     _scenario_options(simulate)
-    simulate.set_defaults(handler=_cmd_simulate)
+    simulate.add_argument(
+        "--replay",
+        action="append",
+        default=[],
+        metavar="[DEVICE=]FILE",
+        help="serve a walk (snmpwalk -On output or .snmprec) as recorded: FILE alone at"
+        " --listen, or with -c DEVICE=FILE in place of DEVICE's model (repeatable)",
+    )
+    simulate.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="where --replay FILE answers (a loopback address; default 127.0.0.1:16161)",
+    )
+    simulate.add_argument(
+        "--community", help="the community --replay FILE answers (default public)"
+    )
+    simulate.set_defaults(handler=_cmd_simulate, config=None)
 
     demo = sub.add_parser("demo", help="simulated station + local broker + agent + live view")
     demo.add_argument(
@@ -231,13 +260,16 @@ def _parser() -> argparse.ArgumentParser:
 
     _profile_commands(sub)
 
-    identify = sub.add_parser("identify", help="read a device's identity and suggest drivers")
+    identify = sub.add_parser(
+        "identify", help="read a device's identity and rank the drivers and profiles that fit"
+    )
     identify.add_argument("host", metavar="HOST")
     _config_option(identify, "its profiles.d folder adds the station's own profiles")
     identify.add_argument("--community", default="public", help="SNMP community (default public)")
     identify.add_argument("--port", type=int, default=161)
     identify.add_argument("--snmp-version", choices=["1", "2c"], default="2c")
     identify.add_argument("--timeout", type=float, default=2.0, metavar="S")
+    identify.add_argument("--json", action="store_true", help="print the ranking as JSON")
     identify.set_defaults(handler=_cmd_identify)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of the published payloads")
@@ -526,12 +558,44 @@ def _table(result: object) -> str:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from fieldagent.sim.cli import run_simulator
+    from fieldagent.sim.cli import (
+        DEFAULT_LISTEN,
+        listen_address,
+        load_replay,
+        run_replay,
+        run_simulator,
+    )
 
-    registry = drivers_of(args.config)
-    station = load_station(args.config, registry)
+    if args.config is None and args.replay:
+        # One walk, no station file: FILE is all of the value.
+        if len(args.replay) > 1 or args.scenario:
+            raise ConfigError(
+                [
+                    "--replay FILE serves one walk, without --scenario: give -c FILE and"
+                    " --replay DEVICE=FILE to replay devices of a station"
+                ]
+            )
+        host, port = listen_address(args.listen or DEFAULT_LISTEN)
+        device = load_replay(Path(args.replay[0]), "--replay")
+        return run_replay(device, host, port, args.community or DEFAULT_COMMUNITY)
+    if args.listen is not None or args.community is not None:
+        raise ConfigError(
+            [
+                "--listen and --community apply to --replay FILE alone: a station's devices"
+                " answer at their own address, with their own credentials"
+            ]
+        )
+    path = args.config or DEFAULT_CONFIG_PATH
+    registry = drivers_of(path)
+    config = load_station(path, registry).config
+    replays = {}
+    for item in args.replay:
+        device_id, sep, walk = item.partition("=")
+        if not sep or not device_id or not walk:
+            raise ConfigError([f"--replay {item!r}: with -c, expected DEVICE=FILE"])
+        replays[device_id] = load_replay(Path(walk), f"--replay {device_id}")
     scenarios = _parse_scenarios(args.scenario)
-    return run_simulator(station.config, scenarios, args.time_scale, registry.get_driver)
+    return run_simulator(config, scenarios, args.time_scale, registry.get_driver, replays)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -721,18 +785,76 @@ def _cmd_identify(args: argparse.Namespace) -> int:
             return 1
         finally:
             client.close()
-        print(f"{target.address}")
-        print(f"  sysObjectID  {found.sys_object_id or '(none)'}")
-        print(f"  sysDescr     {found.sys_descr or '(none)'}")
-        if not found.suggestions:
-            print("no driver matches this device")
-            return 1
-        print("matching drivers:")
-        for suggestion in found.suggestions:
-            print(f"  {suggestion.driver.name:<24} {suggestion.reason}")
-        return 0
+        if args.json:
+            print(json.dumps(_identification_json(target.address, found), indent=2))
+        else:
+            print(_identification_text(target.address, found))
+        if found.incomplete:
+            print(f"warning: not every object was asked: {found.incomplete}", file=sys.stderr)
+        return 0 if found.candidates else 1
 
     return asyncio.run(run())
+
+
+def _identification_text(address: str, found: Identification) -> str:
+    """The identity read, then every candidate best first, one line each."""
+    lines = [
+        address,
+        f"  sysObjectID  {found.sys_object_id or '(none)'}",
+        f"  sysDescr     {found.sys_descr or '(none)'}",
+    ]
+    tried = f"{found.tried} SNMP drivers and profiles tried"
+    if not found.candidates:
+        return "\n".join([*lines, f"no driver matches this device ({tried})"])
+    rows = [("driver", "kind", "maturity", "score", "objects", "evidence")]
+    for candidate in found.candidates:
+        answered = candidate.scalars[0] + candidate.columns[0]
+        asked = candidate.scalars[1] + candidate.columns[1]
+        rows.append(
+            (
+                candidate.driver.name,
+                candidate.driver.kind,
+                str(candidate.driver.maturity),
+                f"{candidate.score:.2f}",
+                f"{answered}/{asked}",
+                candidate.reason,
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines.append(f"candidates, best first ({len(found.candidates)} with evidence; {tried}):")
+    lines += [
+        "  "
+        + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+        + f"  {row[5]}"
+        for row in rows
+    ]
+    return "\n".join(lines)
+
+
+def _identification_json(address: str, found: Identification) -> dict[str, object]:
+    return {
+        "address": address,
+        "sys_object_id": found.sys_object_id,
+        "sys_descr": found.sys_descr,
+        "tried": found.tried,
+        "incomplete": found.incomplete,
+        "candidates": [
+            {
+                "driver": c.driver.name,
+                "title": c.driver.title,
+                "kind": c.driver.kind,
+                "maturity": str(c.driver.maturity),
+                "score": c.score,
+                "share": round(c.share, 3),
+                "sys_object_id_prefix": c.object_id_prefix,
+                "probe": c.probe,
+                "scalars": {"answered": c.scalars[0], "asked": c.scalars[1]},
+                "columns": {"with_rows": c.columns[0], "asked": c.columns[1]},
+                "evidence": list(c.evidence),
+            }
+            for c in found.candidates
+        ],
+    }
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:

@@ -67,6 +67,36 @@ class OidValue(str):
     """A raw value that is an OBJECT IDENTIFIER (sysObjectID, say), not text."""
 
 
+class Gauge(int):
+    """A raw SNMP Gauge32 (unsigned 32-bit, does not wrap): an int that is served as one.
+
+    A plain int is served as INTEGER; a replayed walk keeps the type it recorded,
+    because some managers read a Gauge32 differently from an INTEGER.
+    """
+
+
+class TimeTicks(int):
+    """A raw SNMP TimeTicks (hundredths of a second, unsigned 32-bit), served as one."""
+
+
+class IpAddress(bytes):
+    """A raw SNMP IpAddress: its four octets, served as IpAddress, not as an OCTET STRING."""
+
+
+class Opaque(bytes):
+    """A raw SNMP Opaque: BER octets a device wraps, served unchanged as Opaque."""
+
+
+class Null(bytes):
+    """An SNMP NULL a device serves as an object's value (not an absent object, which is None).
+
+    It is a (always empty) bytes only so that it is a `RawValue`.
+    """
+
+    def __new__(cls) -> Null:
+        return super().__new__(cls, b"")
+
+
 Objects = Mapping[str, RawValue]
 """What one poll read: `Metric.source_key` (OID, command, ``holding:1024``) -> raw value."""
 

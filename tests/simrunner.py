@@ -31,7 +31,7 @@ from fieldagent.identify import identify
 from fieldagent.model import HealthState, PollResult, Reading
 from fieldagent.poller import Poller
 from fieldagent.sim.device import SimulatedDevice
-from fieldagent.sim.snmp_agent import SnmpSimulator
+from fieldagent.sim.snmp_agent import ServedDevice, SnmpSimulator
 from fieldagent.transports.snmp import SnmpClient, SnmpTarget
 
 T = TypeVar("T")
@@ -61,9 +61,10 @@ class SimRunner:
         return self.serve_device(device, host, access)
 
     def serve_device(
-        self, device: SimulatedDevice, host: str, access: SnmpCredentials | None = None
+        self, device: ServedDevice, host: str, access: SnmpCredentials | None = None
     ) -> SnmpSimulator:
-        """Serve an already built `device` (say, one on a StepClock) on host:free-port."""
+        """Serve an already built `device` (say, one on a StepClock, or a walk's replay) on
+        host:free-port."""
         simulator = SnmpSimulator(device, host, 0, access)
         self.call(simulator.start())
         self._simulators.append(simulator)
@@ -103,10 +104,14 @@ V3_SHA1 = SnmpCredentials(
 
 
 def device_fields(device_id: str, sim: SnmpSimulator, **extra: object) -> dict[str, object]:
-    """A [[device]] table (as TOML would give it) that reaches `sim` with its credentials."""
+    """A [[device]] table (as TOML would give it) that reaches `sim` with its credentials.
+
+    The driver is the simulated device's own, unless `extra` names one (a replay has none).
+    """
+    driver = extra.get("driver") or sim.device.driver.name
     entry: dict[str, object] = {
         "id": device_id,
-        "driver": sim.device.driver.name,
+        "driver": driver,
         "host": sim.host,
         "port": sim.port,
         "timeout": 0.5,
@@ -193,7 +198,7 @@ def poll_once(
     sim: SnmpSimulator, driver: Driver, device_id: str = "dut", **fields: object
 ) -> PollResult:
     """One poll of `sim` by the agent's Poller over UDP, with `sim`'s credentials."""
-    section = parse_device(device_fields(device_id, sim, **fields))
+    section = parse_device(device_fields(device_id, sim, **{"driver": driver.name, **fields}))
 
     async def once() -> PollResult:
         client = SnmpClient()

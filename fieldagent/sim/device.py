@@ -20,10 +20,13 @@ from fieldagent.driver import (
     Counter,
     Driver,
     Expect,
+    Gauge,
+    IpAddress,
     LineFault,
     Metric,
     RawValue,
     Scenario,
+    TimeTicks,
 )
 from fieldagent.model import HealthState, Value
 
@@ -78,6 +81,7 @@ NOISE_PERIOD_S = 120.0
 
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
+UINT32_MAX = 2**32 - 1
 
 
 def parse_oid(text: str) -> Oid:
@@ -102,6 +106,12 @@ def check_raw(where: str, raw: RawValue) -> RawValue:
         if not 0 <= raw < (1 << raw.bits):
             raise ValueError(f"{where}: {raw} does not fit a {raw.bits}-bit counter")
         return raw
+    if isinstance(raw, Gauge | TimeTicks):
+        if not 0 <= raw <= UINT32_MAX:
+            raise ValueError(f"{where}: {raw} does not fit an unsigned 32-bit {type(raw).__name__}")
+        return raw
+    if isinstance(raw, IpAddress) and len(raw) != 4:
+        raise ValueError(f"{where}: an IpAddress has 4 octets, not {len(raw)}")
     if isinstance(raw, int) and not INT32_MIN <= raw <= INT32_MAX:
         raise ValueError(f"{where}: raw value {raw} is outside the 32-bit integer range")
     return raw

@@ -18,7 +18,7 @@ import time
 from bisect import bisect_right
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 from pyasn1.type import univ
 from pysnmp.carrier.asyncio.dgram import udp, udp6
@@ -31,8 +31,18 @@ from pysnmp.proto.api import v2c
 from pysnmp.smi.instrum import AbstractMibInstrumController
 
 from fieldagent.config import AuthProtocol, PrivProtocol, SnmpCredentials, SnmpVersion
-from fieldagent.driver import Counter, Malformed, OidValue, RawValue
-from fieldagent.sim.device import Oid, SimulatedDevice
+from fieldagent.driver import (
+    Counter,
+    Gauge,
+    IpAddress,
+    Malformed,
+    Null,
+    OidValue,
+    Opaque,
+    RawValue,
+    TimeTicks,
+)
+from fieldagent.sim.device import Oid
 
 _AUTH = {
     AuthProtocol.SHA: config.USM_AUTH_HMAC96_SHA,
@@ -73,6 +83,22 @@ _BIND_HINTS = {
 }
 
 
+class ServedDevice(Protocol):
+    """What the agent serves: a driver's `SimulatedDevice`, or a walk replayed as recorded.
+
+    `objects()` is asked on every request (a None value is an absent object);
+    while `silent`, nothing at all is answered; `name` says which device it is.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def silent(self) -> bool: ...
+
+    def objects(self) -> Mapping[Oid, RawValue]: ...
+
+
 class SnmpSimulator:
     """A read-only SNMP agent for one simulated device at (host, port).
 
@@ -83,7 +109,7 @@ class SnmpSimulator:
 
     def __init__(
         self,
-        device: SimulatedDevice,
+        device: ServedDevice,
         host: str = "127.0.0.1",
         port: int = 0,
         access: SnmpCredentials | None = None,
@@ -133,6 +159,9 @@ class SnmpSimulator:
             transport = transport_class(self.device).open_server_mode(sock=self._sock)
             config.add_transport(self._engine, domain, transport)
             _register_responders(self._engine, self.device)
+            # Answering once start() returns; and a stop() right after (Ctrl-C at once)
+            # must not close the socket under asyncio while it is being attached.
+            await _endpoint_ready(transport)
         except BaseException:
             self.stop()
             raise
@@ -262,7 +291,7 @@ class _SilenceableTransport(DgramAsyncioProtocol):  # type: ignore[misc]
     fully dead: the engine would otherwise still answer SNMPv3 discovery.
     """
 
-    def __init__(self, device: SimulatedDevice) -> None:
+    def __init__(self, device: ServedDevice) -> None:
         super().__init__()
         self._device = device
 
@@ -292,7 +321,7 @@ class _DeviceInstrumentation(AbstractMibInstrumController):  # type: ignore[misc
     refuses a v3 request below the configured security level, as a card does.
     """
 
-    def __init__(self, device: SimulatedDevice) -> None:
+    def __init__(self, device: ServedDevice) -> None:
         self._device = device
 
     def read_variables(self, *var_binds: tuple[Any, Any], **context: Any) -> list[tuple[Any, Any]]:
@@ -334,7 +363,7 @@ def _readable(oid: Oid, value: Any, idx: int, context: dict[str, Any]) -> bool:
     return not not_in_view
 
 
-def served_objects(device: SimulatedDevice) -> list[tuple[Oid, Any]]:
+def served_objects(device: ServedDevice) -> list[tuple[Oid, Any]]:
     """The device's present objects as SNMP values (pysnmp's SMI types), in OID order.
 
     Public so that a recording of the simulator (an .snmprec file) is written with
@@ -346,11 +375,23 @@ def served_objects(device: SimulatedDevice) -> list[tuple[Oid, Any]]:
 
 
 def _snmp_value(raw: RawValue) -> Any:
-    """Counters as Counter32/64, other integers as Integer32, the rest as OctetString."""
+    """The one mapping of our raw values to SMI types: a typed raw value (`Counter`,
+    `Gauge`, `TimeTicks`, `OidValue`, `IpAddress`, `Opaque`, `Null`) as its type, other
+    integers as Integer32, the rest as OctetString."""
     if isinstance(raw, Counter):
         return rfc1902.Counter64(raw) if raw.bits == 64 else rfc1902.Counter32(raw)
+    if isinstance(raw, Gauge):
+        return rfc1902.Gauge32(raw)
+    if isinstance(raw, TimeTicks):
+        return rfc1902.TimeTicks(raw)
     if isinstance(raw, OidValue):
         return rfc1902.ObjectName(raw)
+    if isinstance(raw, IpAddress):
+        return rfc1902.IpAddress(bytes(raw))
+    if isinstance(raw, Opaque):
+        return rfc1902.Opaque(bytes(raw))
+    if isinstance(raw, Null):
+        return univ.Null("")
     if isinstance(raw, int):
         return rfc1902.Integer32(raw)
     if isinstance(raw, float):
@@ -426,7 +467,7 @@ def _speak_only(snmp_engine: Any, spoken: dict[int, int]) -> None:
             del snmp_engine.message_processing_subsystems[model]
 
 
-def _register_responders(snmp_engine: Any, device: SimulatedDevice) -> None:
+def _register_responders(snmp_engine: Any, device: ServedDevice) -> None:
     """Serve GET, GETNEXT and GETBULK from the device; SET has no responder on purpose."""
     snmp_ctx = snmp_context.SnmpContext(snmp_engine)
     snmp_ctx.unregister_context_name(b"")

@@ -24,10 +24,12 @@ from fieldagent.config import (
     ModbusDevice,
     SerialDevice,
     SnmpDevice,
+    suggest,
 )
 from fieldagent.driver import Driver
 from fieldagent.model import Value
 from fieldagent.sim.device import Clock, SimulatedDevice
+from fieldagent.sim.replay import ReplayDevice
 from fieldagent.sim.serial_sim import SerialBusSimulator
 from fieldagent.sim.snmp_agent import SnmpSimulator
 
@@ -46,6 +48,9 @@ class SimulatedStation:
     device or scenario is a KeyError here rather than a surprise later.
     `noise` makes values wander slightly, as live equipment does (the
     `simulate` command and the demo turn it on; exact-value tests leave it off).
+    `replays` maps device ids to the walk each serves instead of its driver's model,
+    at its own address and with its own credentials; a device that cannot be
+    replayed (`replay_problem`) is a ValueError.
     """
 
     def __init__(
@@ -57,14 +62,29 @@ class SimulatedStation:
         time_scale: float = 1.0,
         clock: Clock = time.monotonic,
         noise: bool = False,
+        replays: Mapping[str, ReplayDevice] | None = None,
     ) -> None:
         self.config = config
         self.skipped: list[Skipped] = []
         self._devices: dict[str, SimulatedDevice] = {}
+        self._replays = dict(replays or {})
+        for device_id in self._replays:
+            problem = replay_problem(config, device_id)
+            if problem is not None:
+                raise ValueError(problem)
         self._simulators: dict[str, SnmpSimulator] = {}
         self._buses: dict[Path, SerialBusSimulator] = {}
         serial: dict[Path, list[tuple[SerialDevice, SimulatedDevice]]] = {}
         for section in config.device:
+            if section.id in self._replays:
+                assert isinstance(section, SnmpDevice)  # replay_problem says so
+                self._simulators[section.id] = SnmpSimulator(
+                    self._replays[section.id],
+                    section.address,
+                    section.port,
+                    section.snmp_credentials,
+                )
+                continue
             added = self._add(section, get_driver, time_scale, clock, noise)
             if added is not None and isinstance(section, SerialDevice):
                 serial.setdefault(section.serial_port, []).append((section, added))
@@ -77,6 +97,11 @@ class SimulatedStation:
     def devices(self) -> Mapping[str, SimulatedDevice]:
         """The simulated devices by device id, in station-file order."""
         return MappingProxyType(self._devices)
+
+    @property
+    def replays(self) -> Mapping[str, ReplayDevice]:
+        """The devices served from a walk, by device id."""
+        return MappingProxyType(self._replays)
 
     @property
     def simulators(self) -> Mapping[str, SnmpSimulator]:
@@ -170,23 +195,59 @@ def station_for_command(
     get_driver: Callable[[str], Driver],
     scenarios: Mapping[str, str],
     time_scale: float,
+    replays: Mapping[str, ReplayDevice] | None = None,
 ) -> SimulatedStation:
     """The station `simulate` and the demo serve, with noise.
 
-    A `--scenario` naming no simulated device or scenario is the user's to fix:
-    a ConfigError (one line, exit 78), not a traceback.
+    A `--scenario` naming no simulated device or scenario, a `--replay` of a device
+    that cannot be replayed, are the user's to fix: a ConfigError (one line, exit 78),
+    not a traceback.
     """
+    problems = [
+        f"--replay {device_id}: {problem}"
+        for device_id in replays or {}
+        if (problem := replay_problem(config, device_id)) is not None
+    ]
+    if problems:
+        raise ConfigError(problems)
     try:
         return SimulatedStation(
-            config, get_driver, scenarios=scenarios, time_scale=time_scale, noise=True
+            config,
+            get_driver,
+            scenarios=scenarios,
+            time_scale=time_scale,
+            noise=True,
+            replays=replays,
         )
     except KeyError as exc:
         raise ConfigError([f"--scenario: {exc.args[0]}"]) from None
 
 
+def replay_problem(config: Config, device_id: str) -> str | None:
+    """Why device `device_id` of the station file cannot be served from a walk, or None.
+
+    Only an SNMP device on a loopback address can: a walk holds SNMP objects, and
+    a replay must never answer in the name of a real device on the station LAN.
+    """
+    section = next((d for d in config.device if d.id == device_id), None)
+    if section is None:
+        known = suggest(device_id, (d.id for d in config.device))
+        return f"the station file has no device {device_id!r}{known}"
+    if not isinstance(section, SnmpDevice):
+        return f"device {device_id!r} is read over {section.protocol}: a walk replays SNMP only"
+    if not _is_loopback(section.host):
+        return (
+            f"device {device_id!r} is at {section.host}, not a loopback address"
+            " (127.0.0.0/8 or ::1): a replay never answers for a real device"
+        )
+    return None
+
+
 def device_of(station: SimulatedStation, device_id: str) -> SimulatedDevice:
     """The simulated device `device_id`; KeyError names the simulated ones."""
     device = station.devices.get(device_id)
+    if device is None and device_id in station.replays:
+        raise KeyError(f"{device_id} replays a walk: its objects stay as recorded")
     if device is None:
         known = ", ".join(station.devices) or "none"
         raise KeyError(f"no simulated device {device_id!r} (simulated: {known})")
@@ -271,6 +332,10 @@ def _station_summary(station: SimulatedStation) -> str:
         f"{device_id} ({device.driver.name}) at {station.simulators[device_id].address},"
         f" scenario {device.scenario}"
         for device_id, device in station.devices.items()
+    ]
+    lines += [
+        f"{device_id} replays {device.name} at {station.simulators[device_id].address}"
+        for device_id, device in station.replays.items()
     ]
     lines += [
         f"{skipped.device_id}: not simulated: {skipped.reason}" for skipped in station.skipped
