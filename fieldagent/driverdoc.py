@@ -136,7 +136,7 @@ def _markdown_row(metric: Metric) -> str:
     cells = [
         f"`{key}`",
         metric.unit,
-        f"`{metric.source_key}`",
+        _source(metric),
         _type(metric),
         _scaling(metric),
         _valid(metric),
@@ -175,6 +175,13 @@ def render_text(driver: Driver, full: bool) -> str:
         if driver.sample_config:
             lines += ["", "sample config:", driver.sample_config.rstrip()]
     return "\n".join(lines) + "\n\n"
+
+
+def _source(metric: Metric) -> str:
+    """The source cell: the OID (command, register), or each row's own object."""
+    if metric.row_sources:
+        return ", ".join(f"`{index}`: `{source}`" for index, source in metric.row_sources.items())
+    return f"`{metric.source_key}`"
 
 
 def _key(metric: Metric) -> str:
