@@ -480,7 +480,8 @@ SIMULATOR = SimModel(
     scenarios={
         "normal": Scenario(
             "normal",
-            "500 W on air, 2 W reflected (VSWR 1.13), no fault, no warning, in remote",
+            "500 W on air, 2 W reflected (VSWR 1.13), no fault, no warning, in remote; "
+            "dual drive: exciter A on air, exciter B the connected reserve",
             expect=Expect(HealthState.OK, {tx.FORWARD: NOMINAL_W, tx.VSWR: 1.13}),
         ),
         "high_vswr": Scenario(

@@ -44,7 +44,10 @@ and the other drivers load. Either way most of it is a table (see `drivers/ups_r
    its `alarm_class` (`audio`, `power`, `temperature`, `state`, `rate`, `other`: it picks
    the default alarm delays, see configuration.md).
    A table column sets `table="input"`: the column is walked (GETBULK) and each row becomes
-   a reading keyed `key[input=<row index>]`. A `counter` is published as a rate per second.
+   a reading keyed `key[input=<row index>]`. A device that serves each row as its own
+   scalar (one object per exciter, say) names them instead: `row_sources={"1": "<OID of
+   row 1>", "2": "<OID of row 2>"}`; those are read by GET, and a row whose object the
+   device does not serve is not read. A `counter` is published as a rate per second.
    Multi-channel equipment lists rows nothing uses (unconfigured channels, disabled
    inputs): `rows_in_use=(RowsInUse("channel", "<column key>", frozenset({"up"})),)` names
    the column that says so and the values meaning "in use". The readings of other rows
