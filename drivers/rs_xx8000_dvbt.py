@@ -62,7 +62,11 @@ transmitter does not have.  So an exciter's rows are judged while
 `exciter.no_connection` reads false (`rows_in_use`), and listed, not judged,
 while it reads true.  A reserve exciter that is fitted and standing by is
 connected, so it is judged: a bad VSWR of the reserve raises its alarm, since
-a changeover would put it on air.  The price of using the connection: a
+a changeover would put it on air.  Whether a reserve standing by keeps its RF
+output up (and so reads a meaningful VSWR and operating point) depends on the
+reserve concept, which the MIB does not describe; a station whose reserve
+idles with its output off widens those limits in its `[device.limits]`
+(``"exciter.agc_pct"``, ``"exciter.vswr"``).  The price of using the connection: a
 fitted exciter whose link to the NetCCU breaks reads no_connection true as
 well, and its rows are then not judged.  The transmitter's summary fault and
 warning and its RF readings stay judged; what names the lost link is the
