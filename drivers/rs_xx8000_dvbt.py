@@ -19,9 +19,64 @@ reflectedPower ``6.0``              FloatingPoint, Watt (not served by low-    r
                                     power systems)
 =================================== ========================================== =====================
 
+Per exciter, one row each (``[exciter=1]`` is exciter A, ``[exciter=2]``
+exciter B: IndexAB, a(1) b(2)).  The NetCCU serves each exciter's summary flags
+as two scalars of summaryInfo, one per exciter (`Metric.row_sources`), and its
+measurements in exciterStatusTable (detailedInfo 20, ``...4.1.3.20.1.C.N``,
+indexed by excStatusExcIdx):
+
+====================================== ======================================= =====================
+object (``...4.1.``)                   MIB says                                read as
+====================================== ======================================= =====================
+summaryFaultExcA/B ``2.7.0, 2.9.0``    TruthValue, a summary fault of the      exciter.fault
+                                       exciter
+noConnectionExcA/B ``2.17.0, 2.19.0``  TruthValue, no connection between the   exciter.no_connection
+                                       NetCCU and the exciter
+activeExcA/B ``2.21.0, 2.23.0``        TruthValue, the exciter is currently    exciter.on_air
+                                       active (on the program path)
+excStatusVSWR ``3.20.1.9.N``           FloatingPoint, Voltage Standing Wave    exciter.vswr
+                                       Ratio
+excStatusRfOutputAgcRegulation         FloatingPoint, Percent: the RF          exciter.agc_pct
+``3.20.1.4.N``                         regulator's operating point, "should
+                                       be around 50 per cent"
+excStatusFailDelay ``3.20.1.40.N``     FailDelayStatus: off(1) not used,       exciter.fail_delay
+                                       warning(2) GPS not sufficient for time
+                                       drift prediction, ok(3)
+====================================== ======================================= =====================
+
+An exciter's fault is critical (the NetCCU's own summary fault follows it, as
+the MIB says: "a fault of at least one module"), its VSWR is judged like the
+output's (> 1.5 / > 2.0), an operating point below 20 % or above 80 % is a
+warning (the regulator is running out of range to hold the level), and so is
+a fail delay warning (an SFN site may mute after a GPS loss).  Which exciter
+is on air is listed, not judged: standing by is what a reserve does.
+
+Which exciters are in use: the MIB has no object that says an exciter is fitted
+or configured.  The reserve concept (single transmitter, dual drive, active or
+passive reserve) is a compliance statement of the MIB, not an object the
+NetCCU serves, and exciter B's objects belong to the dual-drive group, which a
+single transmitter need not serve (then there is no exciter B row at all: a
+row whose objects are absent is not read).  The nearest object is
+noConnectionExcA/B: the NetCCU has no connection to an exciter a single-drive
+transmitter does not have.  So an exciter's rows are judged while
+`exciter.no_connection` reads false (`rows_in_use`), and listed, not judged,
+while it reads true.  A reserve exciter that is fitted and standing by is
+connected, so it is judged: a bad VSWR of the reserve raises its alarm, since
+a changeover would put it on air.  Whether a reserve standing by keeps its RF
+output up (and so reads a meaningful VSWR and operating point) depends on the
+reserve concept, which the MIB does not describe; a station whose reserve
+idles with its output off widens those limits in its `[device.limits]`
+(``"exciter.agc_pct"``, ``"exciter.vswr"``).  The price of using the connection: a
+fitted exciter whose link to the NetCCU breaks reads no_connection true as
+well, and its rows are then not judged.  The transmitter's summary fault and
+warning and its RF readings stay judged; what names the lost link is the
+NetCCU's txNetCCUNoConnectionToExcA/B event (a dual-drive event, so a
+single-drive NetCCU does not send it for the exciter it lacks), which this
+driver does not map to an alarm yet.
+
 FloatingPoint (RS-XX8000-COMMON-MIB) is an OCTET STRING holding a decimal
 number in ASCII ("512.3", "0.3142E1"), so this driver parses it (`_decode`)
-and rounds it to the metric's `decimals` (0.1 W).
+and rounds it to the metric's `decimals` (0.1 W, 0.01 of VSWR, 0.1 %).
 The transmitter serves no VSWR of its output: `rf.vswr` is computed from the
 forward and reflected power (s = (1 + g) / (1 - g), g = sqrt(Pr / Pf)), and is
 missing while there is (almost) no forward power, or no reflected power
@@ -49,21 +104,25 @@ from dataclasses import replace
 from datetime import datetime
 
 from drivers import _transmitter as tx
+from drivers._snmp_tables import column_rows
 from fieldagent.driver import (
     AlarmClass,
     Driver,
     Expect,
     Identity,
+    Limits,
     Maturity,
     Metric,
     Objects,
     OidValue,
     RawValue,
+    RowsInUse,
     Scenario,
     SimModel,
     TrapAction,
     TrapRule,
     ValueType,
+    row_key,
 )
 from fieldagent.model import HealthState, Quality, Reading, Value
 
@@ -73,6 +132,8 @@ _DVB_TX = f"{_XX8000}.4"
 """rsXx8000DvbTx: the DVB-T/H transmitters of the series."""
 _SUMMARY = f"{_DVB_TX}.1.2"
 """summaryInfo of rsXx8000DvbTx."""
+_EXC_STATUS = f"{_DVB_TX}.1.3.20.1"
+"""exciterStatusEntry (detailedInfo 20), indexed by excStatusExcIdx (IndexAB: 1 a, 2 b)."""
 _EVENTS = f"{_DVB_TX}.3.2.0"
 """eventsTxV2: the transmitter's notifications."""
 EVENT_STATE = f"{_XX8000}.1.2.3.3"
@@ -88,11 +149,102 @@ SUMMARY_FAULT = "tx.summary_fault"
 SUMMARY_WARNING = "tx.summary_warning"
 LOCAL_MODE = "tx.local_mode"
 
+EXCITERS = "exciter"
+"""The exciter rows' label: ``[exciter=1]`` is exciter A, ``[exciter=2]`` exciter B (IndexAB)."""
+EXCITER_A, EXCITER_B = "1", "2"
+EXC_FAULT = "exciter.fault"
+EXC_NO_CONNECTION = "exciter.no_connection"
+EXC_ON_AIR = "exciter.on_air"
+EXC_VSWR = "exciter.vswr"
+EXC_AGC = "exciter.agc_pct"
+EXC_FAIL_DELAY = "exciter.fail_delay"
+AGC_WARN_LOW_PCT, AGC_WARN_HIGH_PCT = 20.0, 80.0
+"""The RF regulator's operating point "should be around 50 per cent" (the MIB); beyond these
+it is running out of range to hold the output level."""
+
+
+def exciter_row(key: str, exciter: str) -> str:
+    """The reading key of one exciter's value: ``exciter.vswr[exciter=2]``."""
+    return row_key(key, EXCITERS, exciter)
+
+
+def _per_exciter(a: int, b: int) -> dict[str, str]:
+    """Row index -> the summaryInfo object of exciter A and of exciter B."""
+    return {EXCITER_A: f"{_SUMMARY}.{a}.0", EXCITER_B: f"{_SUMMARY}.{b}.0"}
+
+
 _FLOATING_POINT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 """The FloatingPoint textual convention's grammar."""
 
 DECIMALS = {tx.FORWARD: 1, tx.REFLECTED: 1, tx.VSWR: 2}
 """What the parsed powers and the computed VSWR are rounded to."""
+
+EXCITER_METRICS = (
+    Metric(
+        EXC_FAULT,
+        "",
+        _SUMMARY,
+        "Exciter summary fault",
+        ValueType.BOOL,
+        states={True: HealthState.CRITICAL},
+        table=EXCITERS,
+        row_sources=_per_exciter(7, 9),  # summaryFaultExcA / summaryFaultExcB
+        alarm_class=AlarmClass.STATE,
+    ),
+    Metric(
+        EXC_NO_CONNECTION,
+        "",
+        _SUMMARY,
+        "No connection between the NetCCU and the exciter (not fitted, or its link lost)",
+        ValueType.BOOL,
+        table=EXCITERS,
+        row_sources=_per_exciter(17, 19),  # noConnectionExcA / noConnectionExcB
+        alarm_class=AlarmClass.STATE,
+    ),
+    Metric(
+        EXC_ON_AIR,
+        "",
+        _SUMMARY,
+        "Exciter active (on the program path; the other one is the reserve)",
+        ValueType.BOOL,
+        table=EXCITERS,
+        row_sources=_per_exciter(21, 23),  # activeExcA / activeExcB
+        alarm_class=AlarmClass.STATE,
+    ),
+    Metric(
+        EXC_VSWR,
+        "",
+        f"{_EXC_STATUS}.9",  # excStatusVSWR, FloatingPoint
+        "Exciter output VSWR",
+        decimals=2,
+        valid=(1.0, 100.0),
+        limits=Limits(warn_high=tx.VSWR_WARN, crit_high=tx.VSWR_CRIT),
+        table=EXCITERS,
+        alarm_class=AlarmClass.POWER,
+    ),
+    Metric(
+        EXC_AGC,
+        "%",
+        f"{_EXC_STATUS}.4",  # excStatusRfOutputAgcRegulation, FloatingPoint, Percent
+        "Exciter RF regulator operating point (about 50 % when well set)",
+        decimals=1,
+        valid=(0.0, 100.0),
+        limits=Limits(warn_low=AGC_WARN_LOW_PCT, warn_high=AGC_WARN_HIGH_PCT),
+        table=EXCITERS,
+        alarm_class=AlarmClass.OTHER,
+    ),
+    Metric(
+        EXC_FAIL_DELAY,
+        "",
+        f"{_EXC_STATUS}.40",  # excStatusFailDelay, FailDelayStatus
+        "SFN time drift prediction (fail delay): GPS good enough to ride out a loss",
+        ValueType.ENUM,
+        enum={1: "off", 2: "warning", 3: "ok"},
+        states={"warning": HealthState.WARNING},
+        table=EXCITERS,
+        alarm_class=AlarmClass.STATE,
+    ),
+)
 
 METRICS = (
     *(
@@ -134,10 +286,15 @@ METRICS = (
         states={True: HealthState.WARNING},
         alarm_class=AlarmClass.STATE,
     ),
+    *EXCITER_METRICS,
 )
 
 _POWERS = (tx.FORWARD, tx.REFLECTED)
-"""The FloatingPoint objects this driver parses."""
+"""The powers the VSWR is computed from."""
+_FLOATING = frozenset({*_POWERS, EXC_VSWR, EXC_AGC})
+"""The metrics served as FloatingPoint text, which this driver parses."""
+_EXCITER_COLUMNS = tuple(m.source_key for m in EXCITER_METRICS if not m.row_sources)
+"""The exciterStatusTable columns a poll walks."""
 
 
 def parse_floating_point(raw: RawValue) -> float | None:
@@ -160,19 +317,19 @@ def parse_floating_point(raw: RawValue) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _power(metric: Metric, raw: RawValue, ts: datetime) -> Reading:
-    """A FloatingPoint power, rounded to the metric's resolution and checked against its range."""
+def _floating(metric: Metric, raw: RawValue, ts: datetime, key: str) -> Reading:
+    """A FloatingPoint value, rounded to the metric's resolution and checked against its range."""
     if raw is None:
-        return metric.decode(None, ts)
+        return metric.decode(None, ts, key)
     value = parse_floating_point(raw)
     if value is None:
         detail = f"not a FloatingPoint number: {raw!r:.60}"
-        return Reading(metric.key, None, metric.unit, Quality.INVALID, ts, detail)
+        return Reading(key, None, metric.unit, Quality.INVALID, ts, detail)
     value = round(value, metric.precision)
     if not metric.in_range(value):
         detail = f"{value:g} outside the valid range [{metric.valid[0]:g}, {metric.valid[1]:g}]"
-        return Reading(metric.key, None, metric.unit, Quality.INVALID, ts, detail)
-    return Reading(metric.key, value, metric.unit, Quality.OK, ts)
+        return Reading(key, None, metric.unit, Quality.INVALID, ts, detail)
+    return Reading(key, value, metric.unit, Quality.OK, ts)
 
 
 def vswr_of(forward_w: float, reflected_w: float) -> float:
@@ -202,28 +359,45 @@ def _vswr(metric: Metric, readings: Mapping[str, Reading], ts: datetime) -> Read
     return reading(value, Quality.OK)
 
 
+def _served(metric: Metric, objects: Objects) -> list[tuple[str, RawValue]]:
+    """(reading key, raw value) of a metric: its scalar, or the rows the NetCCU serves (a row
+    whose object is absent is not a row: a single-drive NetCCU may serve no exciter B)."""
+    if metric.table is None:
+        return [(metric.key, objects.get(metric.source_key))]
+    if metric.row_sources:
+        rows = {i: objects.get(oid) for i, oid in metric.row_sources.items()}
+    else:
+        rows = column_rows(objects, metric.source_key)
+    return [
+        (row_key(metric.key, metric.table, i), raw) for i, raw in rows.items() if raw is not None
+    ]
+
+
 def _decode(driver: Driver, objects: Objects, ts: datetime) -> list[Reading]:
-    """TruthValues as declared, the FloatingPoint powers parsed, the VSWR computed."""
+    """TruthValues and enums as declared, FloatingPoint text parsed, the VSWR computed."""
     readings: dict[str, Reading] = {}
     for metric in driver.metrics:
-        raw = objects.get(metric.source_key)
-        if metric.key in _POWERS:
-            readings[metric.key] = _power(metric, raw, ts)
-        elif metric.key != tx.VSWR:
-            readings[metric.key] = metric.decode(raw, ts)
+        if metric.key == tx.VSWR:
+            continue
+        for key, raw in _served(metric, objects):
+            floating = metric.key in _FLOATING
+            readings[key] = (
+                _floating(metric, raw, ts, key) if floating else metric.decode(raw, ts, key)
+            )
     readings[tx.VSWR] = _vswr(driver.metric(tx.VSWR), readings, ts)
     return list(readings.values())
 
 
 def _encode(driver: Driver, values: Mapping[str, Value]) -> dict[str, RawValue]:
-    """What a NetCCU serves: powers as FloatingPoint text, no VSWR object of its own."""
+    """What a NetCCU serves: FloatingPoint values as text, no VSWR object of its own."""
     objects: dict[str, RawValue] = {}
     for key, value in values.items():
         metric = driver.metric(key)
-        if key in _POWERS:
-            objects[metric.source_key] = None if value is None else f"{tx.number(values, key):.1f}"
+        if metric.key in _FLOATING:
+            text = None if value is None else f"{tx.number(values, key):.{metric.precision}f}"
+            objects[driver.oid_of(key)] = text
         elif key != tx.VSWR:
-            objects[metric.source_key] = metric.encode(value)
+            objects[driver.oid_of(key)] = metric.encode(value)
     return objects
 
 
@@ -254,6 +428,49 @@ def _local(values: MutableMapping[str, Value], start: Mapping[str, Value], elaps
     values[LOCAL_MODE] = True
 
 
+UNFITTED_B: dict[str, Value] = {
+    EXC_NO_CONNECTION: True,
+    EXC_ON_AIR: False,
+    EXC_FAULT: True,
+    EXC_VSWR: 3.0,
+    EXC_AGC: 99.0,
+    EXC_FAIL_DELAY: "warning",
+}
+"""What the single-drive scenario's exciter B reads: the NetCCU has no connection to it, and
+every other value would alarm if it were judged."""
+
+
+def _single_drive(
+    values: MutableMapping[str, Value], start: Mapping[str, Value], elapsed: float
+) -> None:
+    """A single-drive transmitter: exciter B is not fitted; its rows read what would alarm."""
+    for key, value in UNFITTED_B.items():
+        values[exciter_row(key, EXCITER_B)] = value
+
+
+RESERVE_VSWR = 2.4
+
+
+def _reserve_vswr(
+    values: MutableMapping[str, Value], start: Mapping[str, Value], elapsed: float
+) -> None:
+    """The reserve exciter (B, connected, standing by) sees a bad match at its output."""
+    values[exciter_row(EXC_VSWR, EXCITER_B)] = RESERVE_VSWR
+
+
+_DUAL_DRIVE: dict[str, dict[str, Value]] = {
+    EXCITER_A: {EXC_ON_AIR: True, EXC_VSWR: 1.08, EXC_AGC: 50.4},
+    EXCITER_B: {EXC_ON_AIR: False, EXC_VSWR: 1.12, EXC_AGC: 49.1},
+}
+_HEALTHY: dict[str, Value] = {EXC_FAULT: False, EXC_NO_CONNECTION: False, EXC_FAIL_DELAY: "ok"}
+EXCITER_INITIAL: dict[str, Value] = {
+    exciter_row(key, exciter): value
+    for exciter, row in _DUAL_DRIVE.items()
+    for key, value in {**_HEALTHY, **row}.items()
+}
+"""A dual-drive transmitter: exciter A on air, exciter B the connected reserve."""
+
+
 SIMULATOR = SimModel(
     initial={  # the VSWR is computed from the powers: no value of its own to serve
         tx.FORWARD: NOMINAL_W,
@@ -262,11 +479,13 @@ SIMULATOR = SimModel(
         SUMMARY_FAULT: False,
         SUMMARY_WARNING: False,
         LOCAL_MODE: False,
+        **EXCITER_INITIAL,
     },
     scenarios={
         "normal": Scenario(
             "normal",
-            "500 W on air, 2 W reflected (VSWR 1.13), no fault, no warning, in remote",
+            "500 W on air, 2 W reflected (VSWR 1.13), no fault, no warning, in remote; "
+            "dual drive: exciter A on air, exciter B the connected reserve",
             expect=Expect(HealthState.OK, {tx.FORWARD: NOMINAL_W, tx.VSWR: 1.13}),
         ),
         "high_vswr": Scenario(
@@ -295,8 +514,35 @@ SIMULATOR = SimModel(
             _local,
             expect=Expect(HealthState.WARNING, {LOCAL_MODE: True, tx.ON_AIR: True}),
         ),
+        "single_drive": Scenario(
+            "single_drive",
+            "exciter B is not fitted: no connection to it, and it reads a fault, VSWR 3.0, "
+            "AGC 99 %: listed, not judged",
+            _single_drive,
+            expect=Expect(
+                HealthState.OK,
+                {
+                    exciter_row(EXC_NO_CONNECTION, EXCITER_B): True,
+                    exciter_row(EXC_VSWR, EXCITER_B): 3.0,
+                    exciter_row(EXC_ON_AIR, EXCITER_A): True,
+                },
+            ),
+        ),
+        "reserve_vswr": Scenario(
+            "reserve_vswr",
+            f"the reserve exciter (B, connected, standing by) reads VSWR {RESERVE_VSWR}: "
+            "judged like the one on air",
+            _reserve_vswr,
+            expect=Expect(
+                HealthState.CRITICAL,
+                {
+                    exciter_row(EXC_VSWR, EXCITER_B): RESERVE_VSWR,
+                    exciter_row(EXC_ON_AIR, EXCITER_B): False,
+                },
+            ),
+        ),
     },
-    noise={tx.FORWARD: 5, tx.REFLECTED: 0.2},
+    noise={tx.FORWARD: 5, tx.REFLECTED: 0.2, EXC_VSWR: 0.01, EXC_AGC: 0.5},
     encoder=_encode,
     extra_objects={
         "1.3.6.1.2.1.1.1.0": "R&S NetCCU800, DVB-T transmitter (simulated)",
@@ -356,12 +602,16 @@ DRIVER = Driver(
     metrics=METRICS,
     simulator=SIMULATOR,
     decoder=_decode,
+    walk_roots=_EXCITER_COLUMNS,
+    rows_in_use=(RowsInUse(EXCITERS, EXC_NO_CONNECTION, frozenset({False})),),
     identity=Identity(sys_object_ids=(_DVB_TX,), probe_oid=_SUMMARY),
     traps=TRAPS,
     description=(
         "A Rohde & Schwarz XX8000-series DVB-T/T2 transmitter (NetCCU800) on R&S's published "
         "MIB: forward and reflected power, VSWR (computed), RF on, summary fault and warning, "
-        "local mode; summary fault and warning traps."
+        "local mode; per exciter (A, B) its fault, which one is on air, its output VSWR, RF "
+        "regulator operating point and SFN fail delay status, an exciter the NetCCU has no "
+        "connection to (not fitted) not judged; summary fault and warning traps."
     ),
     sample_config="""[[device]]
 id = "dvbt2-1"

@@ -10,9 +10,12 @@ when the driver is built, `source_problem`): a dotted OID for SNMP, a command
 for ASCII, a `Register` for Modbus, a reader key for `local`.  A metric is
 either a scalar (one OID) or a table column (`table="input"`): the column is
 walked and every row becomes its own reading, keyed ``key[input=2]`` by the
-row's OID suffix.  Drivers whose rows cannot be
-described by a column (ENTITY-SENSOR rows whose *type* picks the metric, say)
-replace the table decode with `decoder` and the simulator's with `encoder`.
+row's OID suffix.  A device may serve each row of a table as its own scalar
+object instead (R&S's summaryFaultExcA and summaryFaultExcB, one per exciter):
+`row_sources` names each row's object, and those are read by GET.  Drivers
+whose rows cannot be described by a column (ENTITY-SENSOR rows whose *type*
+picks the metric, say) replace the table decode with `decoder` and the
+simulator's with `encoder`.
 
 Multi-channel equipment lists rows nothing uses (unconfigured channels, idle
 inputs); a driver says which column tells (`RowsInUse`), and the decode marks
@@ -308,7 +311,11 @@ class Metric:
     device can report; outside it the reading is `invalid`.  `sentinels` are
     raw values a device uses to say "not available" (e.g. -1).  `states` maps
     enum labels (or booleans) to the state they put the device in.
-    `alarm_class` (keyword only, no default) picks the alarm delays.
+    `row_sources` (for a `table` metric only) maps each row index to the object
+    that serves it, when the device has no column to walk but one scalar per row
+    (``{"1": <exciter A's OID>, "2": <exciter B's OID>}``); `source` then names the
+    group they live in, and a row whose object the device does not serve is not
+    read.  `alarm_class` (keyword only, no default) picks the alarm delays.
     """
 
     key: str
@@ -326,6 +333,7 @@ class Metric:
     sentinels: frozenset[int] = frozenset()
     table: str | None = None
     counter_bits: int = 32
+    row_sources: Mapping[str, str] = field(default_factory=dict)
     alarm_class: AlarmClass = field(kw_only=True)
 
     @property
@@ -635,7 +643,13 @@ class Driver:
         problems = [
             f"{metric.key}: {problem}"
             for metric in self.metrics
-            if (problem := source_problem(self.protocol, metric.source)) is not None
+            for source in (metric.source, *metric.row_sources.values())
+            if (problem := source_problem(self.protocol, source)) is not None
+        ]
+        problems += [
+            f"{metric.key}: row_sources need a table"
+            for metric in self.metrics
+            if metric.row_sources and metric.table is None
         ]
         if problems:
             raise ValueError(f"driver {self.name}: " + "; ".join(problems))
@@ -672,19 +686,36 @@ class Driver:
         return next((rule.cleared_by for rule in self.traps if rule.alarm == name), None)
 
     def scalar_oids(self) -> dict[str, str]:
-        """OID -> metric key of every scalar metric: what one GET asks for."""
-        return {m.source_key: m.key for m in self.metrics if not m.is_column}
+        """OID -> reading key of every scalar metric and of every row served as a scalar
+        (`Metric.row_sources`): what one GET asks for."""
+        oids = {m.source_key: m.key for m in self.metrics if not m.is_column}
+        for metric in self.metrics:
+            for index, source in metric.row_sources.items():
+                oids[source] = row_key(metric.key, str(metric.table), index)
+        return oids
 
     def walks(self) -> tuple[str, ...]:
         """Every subtree a poll walks: table columns and the decoder's roots."""
-        columns = () if self.decoder else tuple(m.source_key for m in self.metrics if m.is_column)
+        columns = (
+            ()
+            if self.decoder
+            else tuple(m.source_key for m in self.metrics if m.is_column and not m.row_sources)
+        )
         return tuple(dict.fromkeys(columns + self.walk_roots))
 
     def oid_of(self, key: str) -> str:
-        """The OID that serves a reading key (row keys add the row index)."""
+        """The OID that serves a reading key (row keys add the row index, or name the row's
+        own object: `Metric.row_sources`)."""
         metric = self.metric(key)
         parts = split_row_key(key)
-        return f"{metric.source_key}.{parts[2]}" if parts else metric.source_key
+        if parts is None:
+            return metric.source_key
+        if metric.row_sources:
+            source = metric.row_sources.get(parts[2])
+            if source is None:
+                raise KeyError(f"driver {self.name}: {metric.key} has no row {parts[2]!r}")
+            return source
+        return f"{metric.source_key}.{parts[2]}"
 
     def decode(self, objects: Objects, ts: datetime) -> tuple[Reading, ...]:
         """Decode one poll's objects (by OID) and apply the quirk hook."""
@@ -722,6 +753,12 @@ class Driver:
         if not metric.is_column:
             return [metric.decode(objects.get(metric.source_key), ts)]
         assert metric.table is not None
+        if metric.row_sources:  # a row whose object the device does not serve is not a row
+            return [
+                metric.decode(raw, ts, row_key(metric.key, metric.table, index))
+                for index, source in metric.row_sources.items()
+                if (raw := objects.get(source)) is not None
+            ]
         prefix = metric.source_key + "."
         return [
             metric.decode(raw, ts, row_key(metric.key, metric.table, oid[len(prefix) :]))

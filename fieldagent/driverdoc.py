@@ -44,7 +44,10 @@ and the other drivers load. Either way most of it is a table (see `drivers/ups_r
    its `alarm_class` (`audio`, `power`, `temperature`, `state`, `rate`, `other`: it picks
    the default alarm delays, see configuration.md).
    A table column sets `table="input"`: the column is walked (GETBULK) and each row becomes
-   a reading keyed `key[input=<row index>]`. A `counter` is published as a rate per second.
+   a reading keyed `key[input=<row index>]`. A device that serves each row as its own
+   scalar (one object per exciter, say) names them instead: `row_sources={"1": "<OID of
+   row 1>", "2": "<OID of row 2>"}`; those are read by GET, and a row whose object the
+   device does not serve is not read. A `counter` is published as a rate per second.
    Multi-channel equipment lists rows nothing uses (unconfigured channels, disabled
    inputs): `rows_in_use=(RowsInUse("channel", "<column key>", frozenset({"up"})),)` names
    the column that says so and the values meaning "in use". The readings of other rows
@@ -138,7 +141,7 @@ def _markdown_row(metric: Metric) -> str:
     cells = [
         f"`{key}`",
         metric.unit,
-        f"`{metric.source_key}`",
+        _source(metric),
         _type(metric),
         _scaling(metric),
         _valid(metric),
@@ -177,6 +180,13 @@ def render_text(driver: Driver, full: bool) -> str:
         if driver.sample_config:
             lines += ["", "sample config:", driver.sample_config.rstrip()]
     return "\n".join(lines) + "\n\n"
+
+
+def _source(metric: Metric) -> str:
+    """The source cell: the OID (command, register), or each row's own object."""
+    if metric.row_sources:
+        return ", ".join(f"`{index}`: `{source}`" for index, source in metric.row_sources.items())
+    return f"`{metric.source_key}`"
 
 
 def _key(metric: Metric) -> str:

@@ -39,8 +39,14 @@ def test_scaling_turns_tenths_into_engineering_units() -> None:
 
 
 def test_encode_is_the_inverse_of_decode_for_every_simulated_value() -> None:
+    """Per metric; a driver with its own encoder (FloatingPoint text, say) as a whole."""
     for driver in REGISTRY.values():
-        for key, value in driver.simulator.initial.items():
+        initial = driver.simulator.initial
+        if driver.simulator.encoder is not None:
+            decoded = {r.key: r.value for r in driver.decode(driver.encode(initial), TS)}
+            assert {key: decoded.get(key) for key in initial} == dict(initial), driver.name
+            continue
+        for key, value in initial.items():
             metric = driver.metric(key)
             assert metric.decode(metric.encode(value), TS).value == value, key
 
@@ -251,3 +257,67 @@ def test_each_protocols_own_source_form_is_accepted() -> None:
         )
         assert driver.metric("probe.value").source == source
     assert Metric("m", "", register, "M", alarm_class=AlarmClass.OTHER).source_key == "input:3"
+
+
+# -- rows served as scalars (row_sources) ---------------------------------------------------
+
+_PER_ROW = {"1": "1.3.6.1.4.1.32473.9.7.0", "2": "1.3.6.1.4.1.32473.9.9.0"}
+"""A device that serves one table's rows as two scalars (one per exciter, say)."""
+
+
+def _per_row_driver(**row_sources: str) -> Driver:
+    fault = Metric(
+        "exciter.fault",
+        "",
+        "1.3.6.1.4.1.32473.9",
+        "Exciter fault",
+        ValueType.BOOL,
+        table="exciter",
+        row_sources=row_sources or _PER_ROW,
+        alarm_class=AlarmClass.STATE,
+    )
+    vswr = Metric(
+        "exciter.vswr",
+        "",
+        "1.3.6.1.4.1.32473.9.20.1.9",
+        "VSWR",
+        divisor=100,
+        table="exciter",
+        alarm_class=AlarmClass.POWER,
+    )
+    return Driver("probe", "Probe", "test", "snmp", (fault, vswr), SimModel({}, {}), maturity=MODEL)
+
+
+def test_rows_served_as_scalars_are_got_not_walked_and_read_as_rows() -> None:
+    driver = _per_row_driver()
+    fault_b = row_key("exciter.fault", "exciter", "2")
+    assert driver.scalar_oids() == {
+        _PER_ROW["1"]: row_key("exciter.fault", "exciter", "1"),
+        _PER_ROW["2"]: fault_b,
+    }
+    assert driver.walks() == ("1.3.6.1.4.1.32473.9.20.1.9",)
+    assert driver.oid_of(fault_b) == _PER_ROW["2"]
+    assert driver.oid_of(row_key("exciter.vswr", "exciter", "2")).endswith(".20.1.9.2")
+    objects = driver.encode({fault_b: True, row_key("exciter.vswr", "exciter", "2"): 1.1})
+    assert objects == {_PER_ROW["2"]: 1, "1.3.6.1.4.1.32473.9.20.1.9.2": 110}
+    objects[_PER_ROW["1"]] = None  # exciter A's object is not served: no row of it
+    readings = {r.key: r.value for r in driver.decode(objects, TS)}
+    assert readings == {fault_b: True, row_key("exciter.vswr", "exciter", "2"): 1.1}
+    with pytest.raises(KeyError, match="no row '3'"):
+        driver.oid_of(row_key("exciter.fault", "exciter", "3"))
+
+
+def test_row_sources_are_checked_when_the_driver_is_built() -> None:
+    with pytest.raises(ValueError, match=r"exciter.fault: snmp source must be .*'exciter-b'"):
+        _per_row_driver(**{"1": "1.3.6.1.4.1.32473.9.7.0", "2": "exciter-b"})
+    scalar = Metric(
+        "tx.fault",
+        "",
+        "1.3.6.1.4.1.32473.9",
+        "Fault",
+        ValueType.BOOL,
+        row_sources=_PER_ROW,
+        alarm_class=AlarmClass.STATE,
+    )
+    with pytest.raises(ValueError, match=r"tx\.fault: row_sources need a table"):
+        Driver("probe", "Probe", "test", "snmp", (scalar,), SimModel({}, {}), maturity=MODEL)
