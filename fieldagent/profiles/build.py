@@ -228,6 +228,7 @@ def _metric(
         problems.add(f"{path}.valid_min", f"{low:g} is above valid_max ({high:g})")
     if section.sentinels and section.type not in (ValueType.NUMBER, ValueType.ENUM):
         problems.add(f"{path}.sentinels", f"a {section.type} metric has no sentinel values")
+    row_sources = _row_sources(section, path, protocol, oid, problems)
     if len(problems.lines) > before or source is None:
         return None
     return Metric(
@@ -245,6 +246,7 @@ def _metric(
         states=states,
         sentinels=frozenset(section.sentinels),
         table=section.table,
+        row_sources=row_sources,
         counter_bits=section.counter_bits,
         alarm_class=section.alarm_class,
     )
@@ -269,6 +271,22 @@ def _source(
         problems.add(f"{path}.source", problem)
         return None
     return resolved
+
+
+def _row_sources(
+    section: MetricSection, path: str, protocol: str, oid: _OidNames, problems: _Problems
+) -> dict[str, str]:
+    """Each row's own object (`Metric.row_sources`), resolved; a table's, an SNMP profile's."""
+    if not section.row_sources:
+        return {}
+    if section.table is None or protocol != "snmp":
+        problems.add(f"{path}.row_sources", "only a table metric of an SNMP profile has them")
+        return {}
+    resolved = {
+        index: oid(name, f"{path}.row_sources.{quoted(index)}")
+        for index, name in section.row_sources.items()
+    }
+    return {index: name for index, name in resolved.items() if name is not None}
 
 
 def _register(section: MetricSection, path: str, problems: _Problems) -> Register | None:

@@ -13,7 +13,7 @@ The TOML layout, one table per concept::
     [identity]           sys_object_ids, probe
     [[metric]]           key, title, source, unit, type, scale, divisor,
                          decimals, enum, valid_min, valid_max, limits, states,
-                         sentinels, table, counter_bits, alarm_class,
+                         sentinels, table, row_sources, counter_bits, alarm_class,
                          register_type, word_order (Modbus)
     [[rows_in_use]]      table, column, values
     [[trap]]             oid, alarm, action, severity, message_vi, message_en,
@@ -123,6 +123,11 @@ class MetricSection(Strict):
     """Enum label (or ``true`` / ``false`` for a bool) -> the state it puts the device in."""
     sentinels: list[int] = Field(default_factory=list, max_length=64)
     table: TableLabel | None = None
+    row_sources: dict[Annotated[str, StringConstraints(pattern=r"^\d+(\.\d+)*$")], ObjectName] = (
+        Field(default_factory=dict)
+    )
+    """Row index -> the object serving that row, for a device with one scalar per row
+    (exciter A and B) instead of a column: read by GET (SNMP only)."""
     counter_bits: Literal[32, 64] = 32
     register_type: RegisterType | None = None
     word_order: WordOrder | None = None

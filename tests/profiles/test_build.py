@@ -314,3 +314,34 @@ def test_a_profile_with_numbers_only_loads_without_its_listed_mibs(tmp_path: Pat
         parse_profile(named, "tx.toml", tmp_path)
     assert caught.value.problems[0].startswith("tx.toml: profile.mibs: ")
     assert "ACME-MIB.txt" in caught.value.problems[0]
+
+
+def test_a_table_served_as_one_object_per_row_names_each_rows_object() -> None:
+    driver = built(
+        """
+[[metric]]
+key = "exciter.fault"
+title = "Exciter fault"
+source = "1.3.6.1.4.1.99999.2"
+type = "bool"
+states = { true = "critical" }
+table = "exciter"
+row_sources = { "1" = "1.3.6.1.4.1.99999.2.1.0", "2" = "1.3.6.1.4.1.99999.2.7.0" }
+alarm_class = "state"
+
+[simulator]
+initial = { "exciter.fault[exciter=1]" = false, "exciter.fault[exciter=2]" = true }
+"""
+    )
+    assert driver.scalar_oids() == {
+        "1.3.6.1.4.1.99999.2.1.0": "exciter.fault[exciter=1]",
+        "1.3.6.1.4.1.99999.2.7.0": "exciter.fault[exciter=2]",
+    }
+    assert driver.walks() == ()
+    found = problems(
+        POWER.replace('unit = "W"', 'unit = "W"\nrow_sources = { "1" = "1.3.6.1.4.1.9.1.0" }')
+    )
+    assert found == [
+        "tx.toml: metric[0] (rf.forward_w).row_sources: only a table metric of an SNMP profile"
+        " has them"
+    ]
