@@ -43,8 +43,11 @@ from fieldagent import tomlfile
 from fieldagent.checklist.definition import where
 from fieldagent.checklist.settings import ChecklistSection
 from fieldagent.driver import Driver, Limits, Metric, ValueType, split_row_key
+from fieldagent.inputfile import InputFileError, read_text
 
 DEFAULT_CONFIG_PATH = Path("/etc/fieldagent/station.toml")
+MAX_STATION_FILE_BYTES = 4 * 1024 * 1024
+"""A station of a few hundred devices is tens of kB; more is not a station file."""
 
 TOPIC_SAFE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 TopicSafeId = Annotated[str, StringConstraints(pattern=TOPIC_SAFE)]
@@ -849,16 +852,9 @@ class Config(_Strict):
 def load_config(path: Path, known_drivers: Mapping[str, Driver] | None = None) -> Config:
     """Read and validate a station file; raise ConfigError listing every problem."""
     try:
-        raw_text = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError([f"{path}: cannot read: {exc.strerror}"]) from None
-    try:
-        # Windows Notepad may start the file with a byte-order mark; TOML does not allow one.
-        data = tomlfile.loads(raw_text.decode("utf-8").removeprefix("\ufeff"))
-    except UnicodeDecodeError as exc:
-        line = raw_text.count(b"\n", 0, exc.start) + 1
-        problem = f"{path}: not UTF-8 text (line {line}, byte {exc.start}): save it as UTF-8"
-        raise ConfigError([problem]) from None
+        data = tomlfile.loads(read_text(path, MAX_STATION_FILE_BYTES, strict=True))
+    except InputFileError as exc:
+        raise ConfigError([str(exc)]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: TOML syntax: {exc}"]) from None
     return _resolve_paths(parse_config(data, str(path), known_drivers), path.parent)

@@ -38,6 +38,7 @@ from fieldagent.checklist.expr import (
     parse_condition,
     shown,
 )
+from fieldagent.inputfile import InputFileError, read_text
 
 ItemId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 
@@ -177,10 +178,10 @@ class ChecklistError(Exception):
 def load_checklist(path: Path) -> Checklist:
     """Read and check a checklist file; every problem at once, each naming the item."""
     try:
-        data = tomlfile.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ChecklistError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        data = tomlfile.loads(read_text(path, MAX_CHECKLIST_BYTES, strict=True))
+    except InputFileError as exc:
+        raise ChecklistError([str(exc)]) from None
+    except tomllib.TOMLDecodeError as exc:
         raise ChecklistError([f"{path}: not valid TOML: {exc}"]) from None
     try:
         return Checklist.model_validate(data)
@@ -189,17 +190,10 @@ def load_checklist(path: Path) -> Checklist:
         raise ChecklistError(problems) from None
 
 
+MAX_CHECKLIST_BYTES = 1024 * 1024
+"""A checklist of a hundred items is tens of kB."""
+
+
 def where(data: dict[str, Any], location: tuple[int | str, ...]) -> str:
     """`item[3] (tx.vswr).condition`: the position, and the item's id when it has one."""
-    text = ""
-    node: Any = data
-    for part in location:
-        if isinstance(part, int):
-            text += f"[{part}]"
-            node = node[part] if isinstance(node, list) and part < len(node) else None
-            if isinstance(node, dict) and isinstance(node.get("id"), str):
-                text += f" ({node['id']})"
-        else:
-            text += f".{part}" if text else part
-            node = node.get(part) if isinstance(node, dict) else None
-    return text or "checklist"
+    return tomlfile.key_path(data, location, ("id",)) or "checklist"

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from fieldagent import tomlfile
 from fieldagent.config import suggest
 from fieldagent.driver import Driver
+from fieldagent.inputfile import InputFileError, read_text
 from fieldagent.profiles import schema
 from fieldagent.profiles.build import ObjectResolver, ProfileError, build_driver
 
@@ -31,17 +32,9 @@ PROFILE_SUFFIX = ".toml"
 def load_profile(path: Path) -> Driver:
     """The driver a profile file declares; ProfileError lists every problem."""
     try:
-        size = path.stat().st_size
-        if size > MAX_PROFILE_BYTES:
-            raise ProfileError([f"{path}: {size} bytes: a profile is at most 1 MiB"])
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ProfileError([f"{path}: cannot read: {exc.strerror}"]) from None
-    try:
-        text = raw.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise ProfileError([f"{path}: not UTF-8 text (line {line}): save it as UTF-8"]) from None
+        text = read_text(path, MAX_PROFILE_BYTES, strict=True)
+    except InputFileError as exc:
+        raise ProfileError([str(exc)]) from None
     return parse_profile(text, str(path), path.parent)
 
 
@@ -140,23 +133,4 @@ def _siblings(table: tuple[Any, ...]) -> frozenset[str]:
 
 def _path(data: dict[str, Any], loc: tuple[Any, ...]) -> str:
     """``metric[3] (rf.forward_w).unit``: the position and the entry's own name."""
-    text = ""
-    node: Any = data
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-            node = node[part] if isinstance(node, list) and part < len(node) else None
-            name = next(
-                (
-                    node[k]
-                    for k in _NAMED_BY
-                    if isinstance(node, dict) and isinstance(node.get(k), str)
-                ),
-                None,
-            )
-            if name is not None:
-                text += f" ({name})"
-        else:
-            text += f".{part}" if text else str(part)
-            node = node.get(part) if isinstance(node, dict) else None
-    return text
+    return tomlfile.key_path(data, loc, _NAMED_BY)

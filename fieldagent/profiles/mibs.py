@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldagent.config import suggest
+from fieldagent.inputfile import InputFileError, read_text
 from fieldagent.profiles.smi_base import BASE_SOURCES, STANDARD_TCS
 
 MAX_MIB_BYTES = 4 * 1024 * 1024
@@ -158,12 +159,9 @@ def compile_mibs(paths: Sequence[Path]) -> MibIndex:
 
 def _read_module(path: Path) -> tuple[str, str]:
     try:
-        size = path.stat().st_size
-        if size > MAX_MIB_BYTES:
-            raise MibError(f"{path}: {size} bytes: larger than any MIB file")
-        text = path.read_bytes().decode("utf-8", errors="replace")
-    except OSError as exc:
-        raise MibError(f"{path}: cannot read: {exc.strerror}") from None
+        text = read_text(path, MAX_MIB_BYTES)
+    except InputFileError as exc:
+        raise MibError(str(exc)) from None
     header = _MODULE_HEADER.search(text)
     if header is None:
         raise MibError(f"{path}: not a MIB module (no 'NAME DEFINITIONS ::= BEGIN' in it)")

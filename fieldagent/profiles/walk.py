@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fieldagent.driver import OidValue
+from fieldagent.inputfile import InputFileError, read_text
 from fieldagent.sim.device import parse_oid
 
 MAX_WALK_BYTES = 16 * 1024 * 1024
@@ -142,12 +143,9 @@ _NOT_THERE = ("No Such Object", "No Such Instance", "No more variables")
 def read_walk(path: Path) -> list[WalkEntry]:
     """Every object of a walk file (either form), in OID order; WalkError if unreadable."""
     try:
-        size = path.stat().st_size
-        if size > MAX_WALK_BYTES:
-            raise WalkError(f"{path}: {size} bytes: larger than any device's walk")
-        text = path.read_bytes().decode("utf-8", errors="replace")
-    except OSError as exc:
-        raise WalkError(f"{path}: cannot read: {exc.strerror}") from None
+        text = read_text(path, MAX_WALK_BYTES)
+    except InputFileError as exc:
+        raise WalkError(str(exc)) from None
     return parse_walk(text, str(path))
 
 
