@@ -335,6 +335,9 @@ class Metric:
     counter_bits: int = 32
     row_sources: Mapping[str, str] = field(default_factory=dict)
     alarm_class: AlarmClass = field(kw_only=True)
+    title_vi: str | None = field(default=None, kw_only=True)
+    """The title in Vietnamese, for alarm messages; the shipped drivers' are in
+    fieldagent/alarms/messages.py (`TITLES_VI`), a profile gives its own."""
 
     @property
     def is_column(self) -> bool:

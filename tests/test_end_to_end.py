@@ -228,4 +228,3 @@ def test_the_station_files_log_level_is_the_lowest_severity_logged(
     assert done.returncode == 0 and verbose.returncode == 0, done.stderr + verbose.stderr
     assert (" INFO fieldagent" in done.stderr) is info_logged, done.stderr
     assert " DEBUG " in verbose.stderr  # -v overrides the file
-

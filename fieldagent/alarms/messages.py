@@ -28,12 +28,6 @@ TITLES_VI: Mapping[str, str] = {
     "host.clock_synced": "Đồng bộ đồng hồ hệ thống (NTP)",
     "host.uptime_s": "Thời gian chạy từ lần khởi động",
     # changeover unit
-    "changeover.main_tx": "Máy phát được chọn làm máy chính",
-    "changeover.position": "Vị trí bộ chuyển mạch",
-    "changeover.ready": "Bộ chuyển mạch sẵn sàng",
-    "changeover.fault": "Lỗi bộ chuyển mạch",
-    "changeover.delay_s": "Thời gian trễ chuyển mạch",
-    "changeover.switch_count": "Số lần chuyển mạch",
     # DOCSIS
     "docsis.upstream.unerrored_cw_per_s": "Từ mã không lỗi",
     "docsis.upstream.corrected_cw_per_s": "Từ mã đã sửa lỗi",
@@ -57,6 +51,11 @@ TITLES_VI: Mapping[str, str] = {
     "sfn.synced": "Đồng bộ SFN",
     "exciter.state": "Trạng thái bộ kích thích",
     "exciter.fault": "Lỗi bộ kích thích",
+    "exciter.no_connection": "Mất kết nối tới bộ kích thích",
+    "exciter.on_air": "Bộ kích thích đang phát",
+    "exciter.vswr": "Hệ số sóng đứng (VSWR) bộ kích thích",
+    "exciter.agc_pct": "Điểm làm việc AGC đầu ra RF bộ kích thích",
+    "exciter.fail_delay": "Trạng thái trễ chuyển đổi khi lỗi",
     "pa.temperature_c": "Nhiệt độ khối khuếch đại công suất (PA)",
     "fan.speed_rpm": "Tốc độ quạt",
     "audio.modulation_peak_pct": "Độ điều chế đỉnh",
@@ -115,16 +114,6 @@ TITLES_VI: Mapping[str, str] = {
     "ird.ber_code": "Mã tỷ lệ lỗi bit (BER) của đầu thu",
     "ird.dvb_mode": "Chế độ giải điều chế (DVB-S/S2)",
     # off-air FM monitor
-    "offair.frequency_mhz": "Tần số thu kiểm tra",
-    "offair.rssi_dbuv": "Cường độ tín hiệu thu kiểm tra",
-    "offair.multipath_pct": "Mức đa đường",
-    "offair.noise_pct": "Mức tạp âm siêu âm",
-    "offair.audio_left_db": "Mức âm thanh kênh trái",
-    "offair.audio_right_db": "Mức âm thanh kênh phải",
-    "offair.audio_loss": "Mất âm thanh thu kiểm tra",
-    "offair.low_signal": "Tín hiệu thu kiểm tra yếu",
-    "offair.rds_error": "Lỗi RDS thu kiểm tra",
-    "offair.pilot_loss": "Mất pilot stereo thu kiểm tra",
     # optical headend
     "module.temperature_c": "Nhiệt độ mô-đun",
     "optical.output_dbm": "Công suất quang đầu ra của laser",
@@ -215,7 +204,7 @@ def quantity(value: Value, unit: str) -> str:
 
 def titles(metric: Metric, key: str) -> tuple[str, str]:
     """(Vietnamese, English) title of a reading key; a row names its row: "C/N (input 2)"."""
-    vi = TITLES_VI.get(metric.key, metric.title)
+    vi = metric.title_vi or TITLES_VI.get(metric.key, metric.title)
     en = metric.title
     parts = split_row_key(key)
     if parts is not None:

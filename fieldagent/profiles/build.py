@@ -249,6 +249,7 @@ def _metric(
         row_sources=row_sources,
         counter_bits=section.counter_bits,
         alarm_class=section.alarm_class,
+        title_vi=section.title_vi,
     )
 
 

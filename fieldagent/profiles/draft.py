@@ -472,6 +472,7 @@ def _render_metric(metric: _Metric, initial: list[str]) -> list[str]:
         "[[metric]]",
         f"key = {_string(metric.key)}",
         f"title = {_string(_title(metric))}",
+        '# title_vi = "..."  (the title alarm messages give it in Vietnamese)',
         f"source = {_string(metric.source)}",
         f"type = {_string(metric.type.value)}",
     ]

@@ -11,7 +11,7 @@ The TOML layout, one table per concept::
     [profile]            name, title, kind, protocol, maturity, description,
                          default_port, sample_config, mibs
     [identity]           sys_object_ids, probe
-    [[metric]]           key, title, source, unit, type, scale, divisor,
+    [[metric]]           key, title, title_vi, source, unit, type, scale, divisor,
                          decimals, enum, valid_min, valid_max, limits, states,
                          sentinels, table, row_sources, counter_bits, alarm_class,
                          register_type, word_order (Modbus)
@@ -105,6 +105,8 @@ class MetricSection(Strict):
 
     key: MetricKey
     title: str = Field(min_length=1, max_length=200)
+    title_vi: str | None = Field(default=None, min_length=1, max_length=200)
+    """The title in Vietnamese, for alarm messages (else the English one)."""
     source: str = Field(min_length=1, max_length=200)
     """Where it is read, in the protocol's form: an OID or ``MIB::name`` (snmp), a
     command (ascii), ``holding:1024`` / ``input:`` / ``coil:`` / ``discrete:`` (modbus)."""

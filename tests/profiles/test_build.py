@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from drivers import REGISTRY
+from fieldagent.alarms.messages import limit_messages, titles
 from fieldagent.driver import Register, RegisterKind, RegisterType, ValueType, WordOrder
 from fieldagent.model import HealthState
 from fieldagent.profiles.build import ProfileError
@@ -345,3 +346,19 @@ initial = { "exciter.fault[exciter=1]" = false, "exciter.fault[exciter=2]" = tru
         "tx.toml: metric[0] (rf.forward_w).row_sources: only a table metric of an SNMP profile"
         " has them"
     ]
+
+
+def test_a_profiles_vietnamese_title_names_its_alarms() -> None:
+    driver = built(
+        POWER.replace(
+            'title = "Forward power"', 'title = "Forward power"\ntitle_vi = "Công suất phát"'
+        )
+    )
+    metric = driver.metrics[0]
+    assert limit_messages(metric, metric.key, "low", 90, 100)[0].startswith("Công suất phát thấp")
+    assert titles(
+        REGISTRY["offair_inovonics640"].metric("offair.audio_loss"), "offair.audio_loss"
+    ) == (
+        "Mất âm thanh thu kiểm tra",
+        "Audio loss",
+    )
