@@ -18,6 +18,7 @@ from fieldagent.localbroker import free_port
 from tests.agentproc import ROOT, fieldagent, refused_start, simulate_process
 from tests.simrunner import SimRunner
 from tests.stationfile import write_station
+from tests.support.demo import demo_copy
 
 
 def ups(device_id: str, host: str, port: int, **extra: object) -> dict[str, object]:
@@ -215,10 +216,12 @@ def test_simulate_serves_the_config_and_takes_commands_on_stdin(tmp_path: Path) 
     assert sim.returncode == 0
 
 
-def test_demo_shows_health_arrive_then_the_mains_failure() -> None:
+def test_demo_shows_health_arrive_then_the_mains_failure(tmp_path: Path) -> None:
     done = fieldagent(
         # Polls every 5 s; an alarm must hold for its delay (10 s): raised at the 3rd or 4th poll.
         "demo",
+        "-c",
+        str(demo_copy(tmp_path / "config")),
         "--duration",
         "24",
         "--fault-after",

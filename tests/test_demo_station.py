@@ -3,26 +3,20 @@ as a process, a real broker, and every device healthy."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from drivers import REGISTRY
 from fieldagent.config import load_config
 from fieldagent.localbroker import LocalBroker
-from tests.agentproc import ROOT, fieldagent, simulate_process
+from tests.agentproc import fieldagent, simulate_process
 from tests.mqtt_probe import retained_snapshot
-
-DEMO = ROOT / "config" / "demo-station.toml"
+from tests.support.demo import demo_copy
 
 
 def test_the_demo_station_runs_end_to_end_with_every_device_healthy(
     tmp_path: Path, broker: LocalBroker
 ) -> None:
-    config_dir = tmp_path / "config"
-    config_dir.mkdir()
-    config = config_dir / DEMO.name  # its relative state_dir then lands in tmp_path
-    shutil.copy(DEMO, config)
-    config.chmod(0o600)  # the demo's v3 keys: the agent refuses to start from an open file
+    config = demo_copy(tmp_path / "config")  # its relative state_dir then lands in tmp_path
     simulator = simulate_process(config)
     try:
         assert simulator.stdout is not None

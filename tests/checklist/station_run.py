@@ -27,11 +27,10 @@ from typing import Any
 from drivers import REGISTRY
 from fieldagent.checklist.history import CounterHistory, Sample
 from fieldagent.config import SerialDevice, SnmpDevice, load_config
-from fieldagent.localbroker import free_port
 from fieldagent.model import utc_now
 from tests.agentproc import ROOT, fieldagent
+from tests.support.demo import DEMO, free_demo_ports, on_ports
 
-DEMO = ROOT / "config" / "demo-station.toml"
 START_TIMEOUT_S = 15.0
 START_ATTEMPTS = 3
 READY_LINE = "type 'help' for commands"
@@ -49,7 +48,6 @@ minutes of running within the 30-day window, enough for both readiness items.
 
 _SERIAL = re.compile(r'^serial_port = "\.\./state/demo/tty/([^"]+)"$', re.MULTILINE)
 _STATE_DIR = re.compile(r'^state_dir = "[^"]*"$', re.MULTILINE)
-_HOST_PORT = re.compile(r'^host = "(127\.0\.0\.\d+)"\nport = 16161$', re.MULTILINE)
 
 
 class _PortTaken(AssertionError):
@@ -67,7 +65,7 @@ class SimulatedDemo:
         self._tty = folder / "tty"
         self._log = folder / "simulate.log"
         for attempt in range(1, START_ATTEMPTS + 1):
-            self._ports = {h: free_port(h, udp=True) for h in _HOST_PORT.findall(self._text)}
+            self._ports = free_demo_ports(self._text)
             self._start(time_scale)
             try:
                 self.started = self._wait_until_serving()
@@ -108,7 +106,7 @@ class SimulatedDemo:
         state_dir.mkdir(parents=True, exist_ok=True)
         text = _STATE_DIR.sub(lambda _: f"state_dir = {json.dumps(str(state_dir))}", self._text)
         text = _SERIAL.sub(lambda m: f"serial_port = {json.dumps(str(self._tty / m[1]))}", text)
-        text = _HOST_PORT.sub(lambda m: f'host = "{m[1]}"\nport = {self._ports[m[1]]}', text)
+        text = on_ports(text, self._ports)
         path = state_dir / "station.toml"
         path.write_text(text, encoding="utf-8")
         path.chmod(0o600)  # the demo's v3 keys: the agent refuses to start from an open file
