@@ -83,7 +83,14 @@ class TimeTicks(int):
 
 
 class IpAddress(bytes):
-    """A raw SNMP IpAddress: its four octets, served as IpAddress, not as an OCTET STRING."""
+    """A raw SNMP IpAddress: its four octets, served as IpAddress, not as an OCTET STRING.
+
+    Shown as text (`str`, a TEXT reading, a published trap varbind) it is the dotted
+    quad a technician knows, never the octets.
+    """
+
+    def __str__(self) -> str:
+        return ".".join(str(octet) for octet in self)
 
 
 class Opaque(bytes):
@@ -465,6 +472,8 @@ def _places(number: float) -> int:
 
 
 def _as_text(raw: RawValue) -> str:
+    if isinstance(raw, IpAddress):
+        return str(raw)
     if isinstance(raw, bytes):
         return raw.decode("utf-8", errors="replace").strip("\x00").strip()
     return str(raw).strip()

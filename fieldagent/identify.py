@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from fieldagent.driver import Driver
+from fieldagent.driver import Driver, IpAddress
 from fieldagent.transports.snmp import MAX_OIDS_PER_GET, SnmpClient, SnmpError, SnmpTarget
 
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
@@ -205,6 +205,6 @@ def _object_id_prefix(driver: Driver, object_id: str | None) -> str | None:
 def _text(raw: object) -> str | None:
     if raw is None:
         return None
-    if isinstance(raw, bytes):
+    if isinstance(raw, bytes) and not isinstance(raw, IpAddress):
         return raw.decode("utf-8", errors="replace").strip()
     return str(raw)

@@ -16,7 +16,7 @@ from fieldagent import __version__
 from fieldagent.alarms import Alarm, AlarmEvent
 from fieldagent.checklist.report import Report
 from fieldagent.config import Config, DeviceSection
-from fieldagent.driver import Driver, RawValue
+from fieldagent.driver import Driver, IpAddress, RawValue
 from fieldagent.model import HealthState, PollResult, utc_now
 from fieldagent.outbox import Draft, Kind
 from fieldagent.payloads import (
@@ -251,10 +251,27 @@ def alarm_item(alarm: Alarm) -> AlarmItem:
 
 
 def json_value(raw: RawValue) -> JsonValue:
-    """A trap varbind as JSON: octets as text (hex when not printable)."""
+    """A trap varbind as JSON: an IpAddress dotted, octets as text (hex when not printable).
+
+    Octets that are UTF-8 text, printable but for tabs and line ends, are that text;
+    otherwise text with replacement characters if that is printable, else hex.
+    """
+    if isinstance(raw, IpAddress):
+        return str(raw)
     if isinstance(raw, bytes):
-        text = raw.decode("utf-8", errors="replace")
-        return text if text.isprintable() else raw.hex()
+        return _octets_json(raw)
     if raw is None or isinstance(raw, int | float | str):
         return raw
     return str(raw)
+
+
+def _octets_json(octets: bytes) -> str:
+    try:
+        text = octets.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        if all(c.isprintable() or c in "\t\r\n" for c in text):
+            return text
+    text = octets.decode("utf-8", errors="replace")
+    return text if text.isprintable() else octets.hex()

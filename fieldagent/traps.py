@@ -90,23 +90,14 @@ from pysnmp.proto import errind, rfc1902
 from pysnmp.proto import error as snmp_error
 
 from fieldagent.config import (
-    AuthProtocol,
     DeviceSection,
-    PrivProtocol,
     SnmpCredentials,
     SnmpDevice,
     SnmpVersion,
     TrapsSection,
 )
-from fieldagent.driver import (
-    Counter,
-    Driver,
-    OidValue,
-    RawValue,
-    TrapRule,
-    find_varbind,
-    row_key,
-)
+from fieldagent.driver import Driver, IpAddress, RawValue, TrapRule, find_varbind, row_key
+from fieldagent.snmpvalues import auth_protocol, priv_protocol, to_raw
 
 log = logging.getLogger(__name__)
 
@@ -125,11 +116,6 @@ _NOT_PAYLOAD = frozenset({SYS_UPTIME, SNMP_TRAP_OID, SNMP_TRAP_COMMUNITY})
 """Varbinds left out of an event: uptime and trap OID are in the event itself, and the
 community pysnmp adds to a converted v1 trap is a secret."""
 
-_AUTH = {
-    AuthProtocol.SHA: snmp_config.USM_AUTH_HMAC96_SHA,
-    AuthProtocol.SHA256: snmp_config.USM_AUTH_HMAC192_SHA256,
-}
-_PRIV = {PrivProtocol.AES128: snmp_config.USM_PRIV_CFB128_AES}
 _ENGINE_ID_PREFIX = bytes([0x80, 0x00, 0x4F, 0xB8, 0x05])
 """pysnmp's enterprise number, format 5 (octets): random octets follow."""
 
@@ -162,8 +148,9 @@ class TrapEvent:
     """One trap of a known device.
 
     `varbinds` holds the trap's own variable bindings (not sysUpTime.0 nor
-    snmpTrapOID.0, which `trap_oid` carries); printable OCTET STRINGs are
-    text, other octets stay bytes.  `rule` is None for a trap the driver does
+    snmpTrapOID.0, which `trap_oid` carries) as `snmpvalues.to_raw` reads
+    them: an OCTET STRING is bytes (published as text when printable), an
+    IpAddress `IpAddress`, a counter a `Counter`.  `rule` is None for a trap the driver does
     not map (an unknown trap).  `source` is the sender's IP address.
     """
 
@@ -189,7 +176,10 @@ class TrapEvent:
         value = find_varbind(self.varbinds, self.rule.instance_oid)
         if value is None:
             return None
-        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        if isinstance(value, bytes) and not isinstance(value, IpAddress):
+            text = value.decode("utf-8", "replace")
+        else:
+            text = str(value)
         return text.replace("[", "(").replace("]", ")") or None
 
     @property
@@ -965,8 +955,8 @@ def _master_keys(creds: SnmpCredentials) -> tuple[Any, Any, Any, Any]:
     Hashing a passphrase into a key digests a megabyte (several ms); each new
     sender engine id only needs the cheap localization of the master key.
     """
-    auth = _AUTH[creds.auth_protocol] if creds.auth_protocol else snmp_config.USM_AUTH_NONE
-    priv = _PRIV[creds.priv_protocol] if creds.priv_protocol else snmp_config.USM_PRIV_NONE
+    auth = auth_protocol(creds.auth_protocol)
+    priv = priv_protocol(creds.priv_protocol)
     auth_key = priv_key = None
     if creds.auth_key is not None:
         auth_key = snmp_config.AUTH_SERVICES[auth].hash_passphrase(
@@ -1034,33 +1024,3 @@ async def _addresses(device: SnmpDevice) -> list[str]:
         log.warning("traps from %s are not accepted: cannot resolve %s (%s)", device.id, host, exc)
         return []
     return sorted({_normal_ip(str(info[4][0])) for info in infos})
-
-
-def to_raw(value: Any) -> RawValue:
-    """A varbind value as a plain value: numbers, OIDs (OidValue), text or bytes, None."""
-    if isinstance(value, univ.Null):  # also noSuchObject, noSuchInstance, endOfMibView
-        return None
-    if isinstance(value, univ.OctetString) and value.tagSet == rfc1902.IpAddress.tagSet:
-        # rfc1902 or, in a converted v1 trap's agent-addr, rfc1155 IpAddress
-        return ".".join(str(octet) for octet in value.asNumbers())
-    if isinstance(value, rfc1902.Counter64):
-        return Counter(int(value), 64)
-    if isinstance(value, rfc1902.Counter32):
-        return Counter(int(value), 32)
-    if isinstance(value, univ.Integer):
-        return int(value)
-    if isinstance(value, univ.ObjectIdentifier):
-        return OidValue(str(value))
-    if isinstance(value, univ.OctetString):
-        return _text_or_bytes(bytes(value.asOctets()))
-    return str(value)
-
-
-def _text_or_bytes(octets: bytes) -> str | bytes:
-    try:
-        text = octets.decode("utf-8")
-    except UnicodeDecodeError:
-        return octets
-    if all(c.isprintable() or c in "\t\r\n" for c in text):
-        return text
-    return octets

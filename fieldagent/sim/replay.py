@@ -61,7 +61,7 @@ _TYPED: Mapping[SnmpType, Callable[[int], RawValue]] = {
 
 
 def raw_of(entry: WalkEntry, source: str) -> RawValue:
-    """The typed raw value that `_snmp_value` serves as the entry's recorded SMI type.
+    """The typed raw value that `snmpvalues.to_snmp` serves as the entry's recorded SMI type.
 
     A value its type cannot carry (an INTEGER beyond 32 bits, an IpAddress of five
     octets) is a WalkError naming `source` and the OID: the agent would fail on it

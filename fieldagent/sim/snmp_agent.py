@@ -26,29 +26,14 @@ from pysnmp.carrier.asyncio.dgram.base import DgramAsyncioProtocol
 from pysnmp.entity import config, engine
 from pysnmp.entity.rfc3413 import cmdrsp, ntforg
 from pysnmp.entity.rfc3413 import context as snmp_context
-from pysnmp.proto import rfc1902, rfc1905
+from pysnmp.proto import rfc1905
 from pysnmp.proto.api import v2c
 from pysnmp.smi.instrum import AbstractMibInstrumController
 
-from fieldagent.config import AuthProtocol, PrivProtocol, SnmpCredentials, SnmpVersion
-from fieldagent.driver import (
-    Counter,
-    Gauge,
-    IpAddress,
-    Malformed,
-    Null,
-    OidValue,
-    Opaque,
-    RawValue,
-    TimeTicks,
-)
+from fieldagent.config import SnmpCredentials, SnmpVersion
+from fieldagent.driver import Malformed, RawValue
 from fieldagent.sim.device import Oid
-
-_AUTH = {
-    AuthProtocol.SHA: config.USM_AUTH_HMAC96_SHA,
-    AuthProtocol.SHA256: config.USM_AUTH_HMAC192_SHA256,
-}
-_PRIV = {PrivProtocol.AES128: config.USM_PRIV_CFB128_AES}
+from fieldagent.snmpvalues import auth_protocol, priv_protocol, to_snmp
 
 _COMMUNITY_INDEX = "sim"
 _SPOKEN: dict[SnmpVersion, dict[int, int]] = {
@@ -367,38 +352,10 @@ def served_objects(device: ServedDevice) -> list[tuple[Oid, Any]]:
     """The device's present objects as SNMP values (pysnmp's SMI types), in OID order.
 
     Public so that a recording of the simulator (an .snmprec file) is written with
-    the very types served here: one mapping of raw values to SMI types, not two.
+    the very types served here (`snmpvalues.to_snmp`, the one mapping of raw values
+    to SMI types).
     """
-    return sorted(
-        (oid, _snmp_value(raw)) for oid, raw in device.objects().items() if raw is not None
-    )
-
-
-def _snmp_value(raw: RawValue) -> Any:
-    """The one mapping of our raw values to SMI types: a typed raw value (`Counter`,
-    `Gauge`, `TimeTicks`, `OidValue`, `IpAddress`, `Opaque`, `Null`) as its type, other
-    integers as Integer32, the rest as OctetString."""
-    if isinstance(raw, Counter):
-        return rfc1902.Counter64(raw) if raw.bits == 64 else rfc1902.Counter32(raw)
-    if isinstance(raw, Gauge):
-        return rfc1902.Gauge32(raw)
-    if isinstance(raw, TimeTicks):
-        return rfc1902.TimeTicks(raw)
-    if isinstance(raw, OidValue):
-        return rfc1902.ObjectName(raw)
-    if isinstance(raw, IpAddress):
-        return rfc1902.IpAddress(bytes(raw))
-    if isinstance(raw, Opaque):
-        return rfc1902.Opaque(bytes(raw))
-    if isinstance(raw, Null):
-        return univ.Null("")
-    if isinstance(raw, int):
-        return rfc1902.Integer32(raw)
-    if isinstance(raw, float):
-        raw = repr(raw)
-    if isinstance(raw, str):
-        raw = raw.encode("utf-8")
-    return rfc1902.OctetString(raw)
+    return sorted((oid, to_snmp(raw)) for oid, raw in device.objects().items() if raw is not None)
 
 
 async def _endpoint_ready(transport: Any) -> None:
@@ -415,7 +372,7 @@ def _notify_value(raw: RawValue) -> Any:
         return univ.Null("")
     if isinstance(raw, Malformed):
         raise ValueError(f"a trap cannot carry {raw!r}")
-    return _snmp_value(raw)
+    return to_snmp(raw)
 
 
 def _new_engine() -> Any:
@@ -443,9 +400,9 @@ def _grant_access(snmp_engine: Any, access: SnmpCredentials) -> None:
         config.add_v3_user(
             snmp_engine,
             access.user,
-            _AUTH[access.auth_protocol] if access.auth_protocol else config.USM_AUTH_NONE,
+            auth_protocol(access.auth_protocol),
             access.auth_key,
-            _PRIV[access.priv_protocol] if access.priv_protocol else config.USM_PRIV_NONE,
+            priv_protocol(access.priv_protocol),
             access.priv_key,
         )
         security_name, security_level = access.user, access.security_level

@@ -12,7 +12,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pyasn1.type import univ
 from pysnmp.carrier.asyncio.dispatch import AsyncioDispatcher
 from pysnmp.hlapi.v3arch.asyncio import (
     CommunityData,
@@ -25,22 +24,13 @@ from pysnmp.hlapi.v3arch.asyncio import (
     bulk_walk_cmd,
     get_cmd,
     next_cmd,
-    usmAesCfb128Protocol,
-    usmHMAC192SHA256AuthProtocol,
-    usmHMACSHAAuthProtocol,
     walk_cmd,
 )
 from pysnmp.hlapi.varbinds import CommandGeneratorVarBinds
-from pysnmp.proto import rfc1902, rfc1905
 
-from fieldagent.config import (
-    AuthProtocol,
-    PrivProtocol,
-    SnmpCredentials,
-    SnmpDevice,
-    SnmpVersion,
-)
+from fieldagent.config import SnmpCredentials, SnmpDevice, SnmpVersion
 from fieldagent.driver import RawValue
+from fieldagent.snmpvalues import auth_protocol, is_absent, priv_protocol, to_raw
 from fieldagent.transports import TransportError
 
 MAX_OIDS_PER_GET = 24
@@ -53,13 +43,6 @@ TIMER_RESOLUTION_S = 0.05
 """How often pysnmp looks for expired requests.  Its default (0.1 s) counts a timeout in
 whole ticks, rounded up (0.25 s x 2 tries took 0.6 s); at 0.05 s a try ends at most 50 ms
 late, for about 3 ms of CPU per second more (bench/snmp_timeout.py measures both)."""
-
-_AUTH = {
-    AuthProtocol.SHA: usmHMACSHAAuthProtocol,
-    AuthProtocol.SHA256: usmHMAC192SHA256AuthProtocol,
-}
-_PRIV = {PrivProtocol.AES128: usmAesCfb128Protocol}
-_ABSENT = (rfc1905.NoSuchObject, rfc1905.NoSuchInstance, rfc1905.EndOfMibView, univ.Null)
 
 
 _V3_HINTS = {
@@ -106,8 +89,8 @@ class SnmpTarget:
                 creds.user,
                 authKey=creds.auth_key,
                 privKey=creds.priv_key,
-                authProtocol=_AUTH[creds.auth_protocol] if creds.auth_protocol else None,
-                privProtocol=_PRIV[creds.priv_protocol] if creds.priv_protocol else None,
+                authProtocol=auth_protocol(creds.auth_protocol),
+                privProtocol=priv_protocol(creds.priv_protocol),
             )
         return CommunityData(creds.community, mpModel=0 if creds.version is SnmpVersion.V1 else 1)
 
@@ -170,7 +153,7 @@ class SnmpClient:
         )
         _raise_on_error(target, error_indication, error_status, error_index, var_binds)
         # Answers come back in request order; an end-of-MIB answer keeps its place.
-        found = [None if isinstance(value, _ABSENT) else str(name) for name, value in var_binds]
+        found = [None if is_absent(value) else str(name) for name, value in var_binds]
         return {
             prefix: oid is not None and (oid == prefix or oid.startswith(prefix + "."))
             for prefix, oid in zip(prefixes, found, strict=False)
@@ -278,18 +261,3 @@ def _raise_on_error(
 
 def _convert(var_binds: Iterable[Any]) -> dict[str, RawValue]:
     return {str(name): to_raw(value) for name, value in var_binds}
-
-
-def to_raw(value: Any) -> RawValue:
-    """Turn a pysnmp value into a plain Python value (None for absent objects)."""
-    if isinstance(value, _ABSENT):
-        return None
-    if isinstance(value, rfc1902.IpAddress):
-        return ".".join(str(octet) for octet in value.asNumbers())
-    if isinstance(value, univ.OctetString):
-        return bytes(value.asOctets())
-    if isinstance(value, univ.ObjectIdentifier):
-        return str(value)
-    if isinstance(value, univ.Integer):
-        return int(value)
-    return str(value)

@@ -24,7 +24,7 @@ from drivers import scte_hms_optical as hms
 from drivers import ups_rfc1628 as ups
 from fieldagent import traps
 from fieldagent.config import SnmpCredentials, SnmpVersion, parse_device
-from fieldagent.driver import Counter, OidValue, TrapAction
+from fieldagent.driver import Counter, IpAddress, OidValue, TrapAction
 from fieldagent.model import HealthState
 from fieldagent.sim import snmp_agent
 from fieldagent.transports.snmp import SnmpClient, SnmpTarget
@@ -75,7 +75,10 @@ def test_v1_trap_from_snmptrap_is_the_smiv2_notification() -> None:
             assert event.rule is not None and event.rule.alarm == "ups.on_battery"
             assert event.rule.action is TrapAction.RAISE
             assert event.value == 12
-            assert event.varbinds["1.3.6.1.6.3.18.1.3.0"] == "127.0.0.11"  # agent-addr
+            agent_addr = event.varbinds["1.3.6.1.6.3.18.1.3.0"]
+            assert (
+                agent_addr == IpAddress(bytes([127, 0, 0, 11])) and str(agent_addr) == "127.0.0.11"
+            )
             assert "1.3.6.1.6.3.18.1.4.0" not in event.varbinds  # the community is a secret
             assert h.counters["received"] == 1
 
@@ -94,7 +97,7 @@ def test_v1_trap_from_the_simulator() -> None:
             assert event.device_id == "ups1"
             assert event.trap_oid == ups.TRAP_ON_BATTERY
             assert event.value == 9
-            assert event.varbinds["1.3.6.1.6.3.18.1.3.0"] == "127.0.0.12"
+            assert event.varbinds["1.3.6.1.6.3.18.1.3.0"] == IpAddress(bytes([127, 0, 0, 12]))
 
     run(body)
 
@@ -497,7 +500,7 @@ def test_hms_alarm_event_carries_state_object_and_value() -> None:
             assert nominal.rule is not None and nominal.rule.action is TrapAction.CLEAR
             assert nominal.alarm_key == key
             assert info.rule is None and info.trap_oid == hms.HE_COMMON_ALARM_EVENT
-            assert info.varbinds[f"{hms.LOG_ALIAS}.7"] == "TX1"
+            assert info.varbinds[f"{hms.LOG_ALIAS}.7"] == b"TX1"
             assert info.varbinds[f"{hms.LOG_TIME}.7"] == bytes([0x07, 0xEA, 5, 1, 10, 30, 0, 0])
             assert h.counters["unknown_trap"] == 1
 
@@ -547,7 +550,8 @@ def test_unknown_trap_of_a_known_device_keeps_its_varbinds() -> None:
             event = await h.event()
             assert event.rule is None and event.alarm_key is None
             assert event.trap_oid == "1.3.6.1.4.1.99999.0.7"
-            assert event.varbinds == sent
+            # text is served as its UTF-8 octets, and read back as those octets
+            assert event.varbinds == {**sent, f"{base}.2.0": "Nhiệt độ cao".encode()}
             assert isinstance(event.varbinds[f"{base}.4.0"], OidValue)
             counter = event.varbinds[f"{base}.5.0"]
             assert isinstance(counter, Counter) and counter.bits == 64
