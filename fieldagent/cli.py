@@ -8,12 +8,15 @@ when the system refused something (a port in use, a file that cannot be
 written), 141 when the reader of the output went away (`| head`), as a shell
 reports a tool stopped by SIGPIPE. Each failure is one line on stderr, not a
 traceback: the traceback is logged with -v.
+
+Parsing the arguments imports argparse and this module only: what a command needs (the
+config models, the drivers, the checklist, the transports) is imported by its handler, so
+`fieldagent --help` answers at once and `check-config` never loads pysnmp or paho.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import os
@@ -23,26 +26,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
-from drivers import Registry, station_registry
 from fieldagent import __version__
-from fieldagent.checklist.resolve import checklist_titles, station_checklist
-from fieldagent.checklist.runner import StationChecklist
-from fieldagent.config import (
-    DEFAULT_COMMUNITY,
-    DEFAULT_CONFIG_PATH,
-    Config,
-    ConfigError,
-    MqttSection,
-    load_config,
-)
-from fieldagent.driver import Driver, Maturity
-from fieldagent.lifecycle import run_until_stopped
-from fieldagent.secrecy import link_warnings, start_problems
-from fieldagent.state import StateDirBusy, StateStoreError, check_state_db
+from fieldagent.configbase import DEFAULT_CONFIG_PATH, ConfigError
 
 if TYPE_CHECKING:
+    from drivers import Registry
+    from fieldagent.checklist.resolve import StationChecklist
+    from fieldagent.config import Config, MqttSection
+    from fieldagent.driver import Driver
     from fieldagent.identify import Identification
 
 EXIT_CONFIG = 78
@@ -55,6 +46,8 @@ log = logging.getLogger("fieldagent")
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from fieldagent.state import StateDirBusy, StateStoreError
+
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -326,6 +319,8 @@ def _profile_new_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
 
 def _cmd_profile_check(args: argparse.Namespace) -> int:
+    from drivers import station_registry
+    from fieldagent.driver import Maturity
     from fieldagent.profiles.build import ProfileError
     from fieldagent.profiles.load import load_profile
     from fieldagent.profiles.selftest import simulator_problems
@@ -403,6 +398,9 @@ def load(path: Path) -> Config:
 
 def load_station(path: Path, registry: Registry | None = None) -> StationChecklist:
     """The station file with its drivers (its own profiles included) and checklist."""
+    from fieldagent.checklist.resolve import StationChecklist, checklist_titles, station_checklist
+    from fieldagent.config import load_config
+
     registry = registry or drivers_of(path)
     try:
         config = load_config(path, known_drivers=registry)
@@ -417,6 +415,8 @@ def load_station(path: Path, registry: Registry | None = None) -> StationCheckli
 def drivers_of(station_file: Path) -> Registry:
     """Every driver a station can use: shipped, and its own profiles (``profiles.d`` beside
     its file); a module or profile that cannot be loaded is logged and left out."""
+    from drivers import station_registry
+
     registry = station_registry(station_file)
     for line in _load_problems(registry):
         log.warning("driver left out: %s", line)
@@ -428,6 +428,9 @@ def _load_problems(registry: Registry) -> list[str]:
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
+    from fieldagent.driver import Maturity
+    from fieldagent.secrecy import link_warnings, start_problems
+
     path: Path = args.file or args.config
     try:
         station = load_station(path)
@@ -454,7 +457,11 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    import asyncio
+
     from fieldagent.agent import Agent
+    from fieldagent.lifecycle import run_until_stopped
+    from fieldagent.secrecy import start_problems
 
     station = load_station(args.config)
     if not args.verbose:  # -v asks for everything, whatever the file says
@@ -471,6 +478,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _check_broker_url(url: str, mqtt: MqttSection) -> None:
+    from pydantic import ValidationError
+
+    from fieldagent.config import MqttSection
+
     try:
         MqttSection(url=url, allow_plaintext=mqtt.allow_plaintext)
     except ValidationError as exc:
@@ -480,6 +491,8 @@ def _check_broker_url(url: str, mqtt: MqttSection) -> None:
 
 
 def _cmd_poll(args: argparse.Namespace) -> int:
+    import asyncio
+
     from fieldagent.health import evaluate
     from fieldagent.poller import Poller
     from fieldagent.transports.local import LocalReader
@@ -558,6 +571,7 @@ def _table(result: object) -> str:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
+    from fieldagent.config import DEFAULT_COMMUNITY
     from fieldagent.sim.cli import (
         DEFAULT_LISTEN,
         listen_address,
@@ -623,7 +637,9 @@ def _parse_scenarios(items: list[str]) -> dict[str, str]:
 
 
 def _cmd_checklist_show(args: argparse.Namespace) -> int:
+    from fieldagent.checklist.resolve import station_checklist
     from fieldagent.checklist.show import checklist_json, checklist_text, schedule_text
+    from fieldagent.config import load_config
     from fieldagent.model import utc_now
 
     registry = drivers_of(args.config)
@@ -671,6 +687,7 @@ def _cmd_outbox(args: argparse.Namespace) -> int:
     from fieldagent.model import utc_now
     from fieldagent.outbox import Outbox
     from fieldagent.outbox.report import backlog_json, backlog_text
+    from fieldagent.state import check_state_db
 
     config = load(args.config)
     check_state_db(config.agent.state_dir)  # damaged: say so, not "cannot write"
@@ -758,6 +775,8 @@ def _cmd_drivers(args: argparse.Namespace) -> int:
 
 
 def _cmd_identify(args: argparse.Namespace) -> int:
+    import asyncio
+
     from fieldagent.config import SnmpDevice
     from fieldagent.identify import identify
     from fieldagent.transports.snmp import SnmpClient, SnmpError, SnmpTarget

@@ -42,10 +42,11 @@ from pydantic import (
 from fieldagent import tomlfile
 from fieldagent.checklist.definition import where
 from fieldagent.checklist.settings import ChecklistSection
+from fieldagent.configbase import DEFAULT_CONFIG_PATH as DEFAULT_CONFIG_PATH
+from fieldagent.configbase import ConfigError as ConfigError
 from fieldagent.driver import Driver, Limits, Metric, ValueType, split_row_key
 from fieldagent.inputfile import InputFileError, read_text
 
-DEFAULT_CONFIG_PATH = Path("/etc/fieldagent/station.toml")
 MAX_STATION_FILE_BYTES = 4 * 1024 * 1024
 """A station of a few hundred devices is tens of kB; more is not a station file."""
 
@@ -53,14 +54,6 @@ TOPIC_SAFE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 TopicSafeId = Annotated[str, StringConstraints(pattern=TOPIC_SAFE)]
 _LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")
-
-
-class ConfigError(Exception):
-    """A station file that cannot be used; `problems` holds one line per fault."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 class _Strict(BaseModel):

@@ -4,7 +4,7 @@ checked against its devices and drivers before anything runs (`check-config`).""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fieldagent.checklist.definition import ChecklistError, Item, Text, load_checklist
@@ -23,6 +23,23 @@ class StationItem:
     source: str
     devices: tuple[str, ...]
     """Ids of the station's devices of the item's kind, in station-file order."""
+
+
+@dataclass(frozen=True)
+class StationChecklist:
+    """A station file and its resolved checklist: what every run starts from (`check-config`
+    builds it too, so it lives here, apart from the running parts)."""
+
+    config: Config
+    items: list[StationItem]
+    drivers: Mapping[str, Driver]
+    """Per device id, with the device's scaling applied."""
+    titles: list[Text] = field(default_factory=list)
+    """The checklists' titles, in the order of the templates."""
+
+    @property
+    def templates(self) -> list[str]:
+        return list(self.config.checklist.templates)
 
 
 def template_path(name: str, station_file: Path) -> Path:

@@ -17,13 +17,13 @@ import asyncio
 import secrets
 import socket
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from fieldagent import __version__
 from fieldagent.alarms import Alarm
 from fieldagent.alarms.rules import RuleBook
-from fieldagent.checklist.definition import ItemKind, Text
+from fieldagent.checklist.definition import ItemKind
 from fieldagent.checklist.evaluate import Judge, Observations, judge_item, result_of
 from fieldagent.checklist.history import CounterHistory
 from fieldagent.checklist.report import (
@@ -42,8 +42,9 @@ from fieldagent.checklist.report import (
     Trigger,
     summarize,
 )
+from fieldagent.checklist.resolve import StationChecklist as StationChecklist
 from fieldagent.checklist.resolve import StationItem
-from fieldagent.config import Config, DeviceSection
+from fieldagent.config import DeviceSection
 from fieldagent.driver import Driver
 from fieldagent.model import HealthState, PollResult, Quality, Reading, utc_now
 
@@ -54,22 +55,6 @@ Progress = Callable[[int, int, PollResult], None]
 STATION_UNITS = {"station.outbox.waiting": "messages"}
 BACKLOG_AFTER = timedelta(minutes=1)
 """station.outbox.waiting counts messages older than this: a backlog, not those in flight."""
-
-
-@dataclass(frozen=True)
-class StationChecklist:
-    """A station file and its resolved checklist: what every run starts from."""
-
-    config: Config
-    items: list[StationItem]
-    drivers: Mapping[str, Driver]
-    """Per device id, with the device's scaling applied."""
-    titles: list[Text] = field(default_factory=list)
-    """The checklists' titles, in the order of the templates."""
-
-    @property
-    def templates(self) -> list[str]:
-        return list(self.config.checklist.templates)
 
 
 def new_report_id(station: str, started: datetime) -> str:
