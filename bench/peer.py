@@ -24,9 +24,12 @@ in the measured window (after the warm-up): CPU (utime + stime) of the process t
 (VmHWM at the end, start-up included) and steady RSS (VmRSS at the end); from a paho
 subscriber: the time from the process start to its first message and to its first reading,
 the values published (agent: readings in telemetry; collectd: values in its messages), the
-lag from each poll's timestamp to its arrival at the subscriber (p50 / p99), and the share of
-polls on time (a device's poll that follows its previous one within 1.1 intervals, over the
-polls the window should hold).
+lag from a poll's answer to its arrival at the subscriber (p50 / p99: the agent's `ts` +
+`poll_ms`; collectd stamps its values when it dispatches them, after the answer), and the
+share of polls on time (a device's poll that follows its previous one within 1.1 intervals,
+over the polls the window should hold).  From snmpd: its CPU in the window, and the requests
+it received per device poll (its own snmpInPkts, read before and after).  The agent's own
+`poll_ms` (a poll's duration, GET and walks) is printed under its table.
 
     python bench/peer.py [--devices 10] [--duration 20] [--interval 10] [--json FILE]
     python bench/peer.py --devices 10 50 100 --duration 60 --interval 10 --json peer.json
@@ -240,6 +243,15 @@ def snmp_lines(tool: list[str], port: int, oids: tuple[str, ...]) -> list[str]:
     return [line for line in done.stdout.splitlines() if line.startswith(".")]
 
 
+def in_packets(port: int) -> int | None:
+    """snmpd's snmpInPkts: every request it received, the reading's own included."""
+    lines = snmp_lines(["snmpget"], port, ("1.3.6.1.2.1.11.1.0",))
+    try:
+        return int(lines[0].split()[1])
+    except (IndexError, ValueError):
+        return None
+
+
 def count_rows(port: int) -> int:
     lines = snmp_lines(["snmpbulkget", "-Cn0", "-Cr64"], port, (COLUMNS[0],))
     return sum(1 for line in lines if line.startswith("." + COLUMNS[0] + "."))
@@ -256,8 +268,10 @@ class Seen:
     first_reading: float | None = None
     values: list[tuple[float, int]] = field(default_factory=list)
     """(arrival, values in the message) of every message carrying readings."""
-    polls: dict[str, list[tuple[float, float]]] = field(default_factory=lambda: defaultdict(list))
-    """device -> (poll timestamp, arrival) of its polls."""
+    polls: dict[str, list[tuple[float, float, float]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    """device -> (poll timestamp, when the answer was in, arrival) of its polls."""
     poll_ms: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -312,7 +326,8 @@ class Subscriber:
                 self.seen.first_reading = now
             self.seen.values.append((now, count))
             if device:
-                self.seen.polls[device].append((ts, now))
+                done = ts + (poll_ms or 0.0) / 1000
+                self.seen.polls[device].append((ts, done, now))
             if poll_ms is not None:
                 self.seen.poll_ms.append(float(poll_ms))
 
@@ -442,6 +457,8 @@ class Leg:
     poll_ms_p50: float | None = None
     poll_ms_p99: float | None = None
     responder_cpu_s: float = 0.0
+    requests: int | None = None
+    """SNMP requests snmpd received in the window (its snmpInPkts, less the bench's own)."""
 
     def figures(self) -> dict[str, float | None]:
         return {
@@ -466,6 +483,7 @@ def run_leg(
     folder: Path,
     broker: LocalBroker,
     snmpd_pid: int,
+    port: int,
     args: argparse.Namespace,
     n: int,
 ) -> Leg:
@@ -477,9 +495,9 @@ def run_leg(
         if proc.poll() is not None:
             sys.exit(f"{kind} exited during the warm-up: {last_line(folder / f'{kind}.log')}")
         window_start = time.time()
-        cpu0, snmpd0 = cpu_s(proc.pid), cpu_s(snmpd_pid)
+        cpu0, snmpd0, packets0 = cpu_s(proc.pid), cpu_s(snmpd_pid), in_packets(port)
         time.sleep(args.duration)
-        cpu1, snmpd1 = cpu_s(proc.pid), cpu_s(snmpd_pid)
+        cpu1, snmpd1, packets1 = cpu_s(proc.pid), cpu_s(snmpd_pid), in_packets(port)
         window_end = time.time()
         peak, steady = status_kb(proc.pid, "VmHWM"), status_kb(proc.pid, "VmRSS")
         group.stop(proc)
@@ -491,9 +509,9 @@ def run_leg(
         lags, on_time = [], 0
         for polls in seen.polls.values():
             previous = None
-            for ts, arrival in polls:
+            for ts, done, arrival in polls:
                 if window_start <= arrival < window_end:
-                    lags.append(1000 * (arrival - ts))
+                    lags.append(1000 * (arrival - done))
                     if previous is not None and ts - previous <= ON_TIME_FACTOR * args.interval:
                         on_time += 1
                 previous = ts
@@ -512,10 +530,11 @@ def run_leg(
             poll_ms_p50=percentile(seen.poll_ms, 50),
             poll_ms_p99=percentile(seen.poll_ms, 99),
             responder_cpu_s=snmpd1 - snmpd0,
+            requests=None if None in (packets0, packets1) else packets1 - packets0 - 1,
         )
 
 
-def run_floor(port: int, n: int, rows: int, args: argparse.Namespace) -> Leg:
+def run_floor(port: int, snmpd_pid: int, n: int, rows: int, args: argparse.Namespace) -> Leg:
     """net-snmp's tools: per device per interval one snmpget of the scalars and one
     snmpbulkget of the columns (as many repetitions as rows); CPU from wait4's rusage."""
     get = [which("snmpget") or "snmpget", "-v2c", "-c", "public", "-On", "-Oq", "-m", ""]
@@ -526,6 +545,7 @@ def run_floor(port: int, n: int, rows: int, args: argparse.Namespace) -> Leg:
         [*bulk, "-Cn0", f"-Cr{rows}", address, *COLUMNS],
     ]
     cpu, varbinds, on_time = 0.0, 0, 0
+    packets0, snmpd0 = in_packets(port), cpu_s(snmpd_pid)
     start = time.time()
     rounds = int(args.duration // args.interval)
     for round_no in range(rounds):
@@ -545,6 +565,7 @@ def run_floor(port: int, n: int, rows: int, args: argparse.Namespace) -> Leg:
         took = time.time() - began
         on_time += n if took <= ON_TIME_FACTOR * args.interval else 0
     duration = max(time.time() - start, rounds * args.interval)
+    packets1, snmpd1 = in_packets(port), cpu_s(snmpd_pid)
     return Leg(
         cpu_s=cpu,
         varbinds=varbinds,
@@ -556,6 +577,8 @@ def run_floor(port: int, n: int, rows: int, args: argparse.Namespace) -> Leg:
         lag_p99_ms=None,
         on_time=on_time / (n * rounds) if rounds else None,
         duration=duration,
+        requests=None if None in (packets0, packets1) else packets1 - packets0 - 1,
+        responder_cpu_s=snmpd1 - snmpd0,
     )
 
 
@@ -568,8 +591,8 @@ LABELS = {
     "steady_rss_mb": "steady RSS MiB",
     "first_message_s": "start to 1st message s",
     "first_reading_s": "start to 1st reading s",
-    "lag_p50_ms": "poll to broker p50 ms",
-    "lag_p99_ms": "poll to broker p99 ms",
+    "lag_p50_ms": "answer to broker p50 ms",
+    "lag_p99_ms": "answer to broker p99 ms",
     "on_time_pct": "polls on time %",
 }
 
@@ -584,7 +607,13 @@ def fmt(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
-def table(n: int, rows: int, legs: dict[str, Leg]) -> str:
+def per_poll(leg: Leg, n: int, interval: float) -> float | None:
+    """Requests snmpd received per device poll in the window."""
+    polls = n * leg.duration / interval
+    return None if leg.requests is None or not polls else leg.requests / polls
+
+
+def table(n: int, rows: int, legs: dict[str, Leg], args_interval: float) -> str:
     figures = {name: leg.figures() for name, leg in legs.items()}
     base = figures["collectd"]
     names = list(legs)
@@ -606,6 +635,11 @@ def table(n: int, rows: int, legs: dict[str, Leg]) -> str:
     lines.append(
         "| snmpd CPU s in window | "
         + " | ".join(f"{fmt(legs[x].responder_cpu_s)} | " for x in names)
+        + "|"
+    )
+    lines.append(
+        "| SNMP requests per poll | "
+        + " | ".join(f"{fmt(per_poll(legs[x], n, args_interval), 1)} | " for x in names)
         + "|"
     )
     agent = legs.get("fieldagent")
@@ -665,10 +699,12 @@ def main() -> None:
                             station = station_file(leg_dir, n, port, broker, args.interval)
                             argv = [sys.executable, "-m", "fieldagent", "run", "-c", str(station)]
                         print(f"{n} devices: {kind} ...", file=sys.stderr, flush=True)
-                        legs[kind] = run_leg(group, kind, argv, leg_dir, broker, snmpd.pid, args, n)
+                        legs[kind] = run_leg(
+                            group, kind, argv, leg_dir, broker, snmpd.pid, port, args, n
+                        )
                 print(f"{n} devices: net-snmp tools ...", file=sys.stderr, flush=True)
-                legs["net-snmp tools"] = run_floor(port, n, rows, args)
-                print(table(n, rows, legs), flush=True)
+                legs["net-snmp tools"] = run_floor(port, snmpd.pid, n, rows, args)
+                print(table(n, rows, legs, args.interval), flush=True)
                 base = legs["collectd"].figures()
                 runs = results["runs"]
                 assert isinstance(runs, list)
@@ -682,6 +718,7 @@ def main() -> None:
                                 "cpu_s": leg.cpu_s,
                                 "duration_s": leg.duration,
                                 "responder_cpu_s": leg.responder_cpu_s,
+                                "snmp_requests": leg.requests,
                                 "poll_ms_p50": leg.poll_ms_p50,
                                 "poll_ms_p99": leg.poll_ms_p99,
                                 "ratio_to_collectd": {
