@@ -24,8 +24,9 @@ in the measured window (after the warm-up): CPU (utime + stime) of the process t
 (VmHWM at the end, start-up included) and steady RSS (VmRSS at the end); from a paho
 subscriber: the time from the process start to its first message and to its first reading,
 the values published (agent: readings in telemetry; collectd: values in its messages), the
-lag from a poll's answer to its arrival at the subscriber (p50 / p99: the agent's `ts` +
-`poll_ms`; collectd stamps its values when it dispatches them, after the answer), and the
+lag from a value's timestamp to its arrival at the subscriber (p50 / p99; NOT the same span:
+the agent stamps a reading when its poll starts, so its lag holds the whole poll, collectd
+stamps a value when it dispatches it, after the answer), and the
 share of polls on time (a device's poll that follows its previous one within 1.1 intervals,
 over the polls the window should hold).  From snmpd: its CPU in the window, and the requests
 it received per device poll (its own snmpInPkts, read before and after).  The agent's own
@@ -268,10 +269,8 @@ class Seen:
     first_reading: float | None = None
     values: list[tuple[float, int]] = field(default_factory=list)
     """(arrival, values in the message) of every message carrying readings."""
-    polls: dict[str, list[tuple[float, float, float]]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
-    """device -> (poll timestamp, when the answer was in, arrival) of its polls."""
+    polls: dict[str, list[tuple[float, float]]] = field(default_factory=lambda: defaultdict(list))
+    """device -> (poll timestamp, arrival) of its polls."""
     poll_ms: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -326,8 +325,7 @@ class Subscriber:
                 self.seen.first_reading = now
             self.seen.values.append((now, count))
             if device:
-                done = ts + (poll_ms or 0.0) / 1000
-                self.seen.polls[device].append((ts, done, now))
+                self.seen.polls[device].append((ts, now))
             if poll_ms is not None:
                 self.seen.poll_ms.append(float(poll_ms))
 
@@ -509,9 +507,9 @@ def run_leg(
         lags, on_time = [], 0
         for polls in seen.polls.values():
             previous = None
-            for ts, done, arrival in polls:
+            for ts, arrival in polls:
                 if window_start <= arrival < window_end:
-                    lags.append(1000 * (arrival - done))
+                    lags.append(1000 * (arrival - ts))
                     if previous is not None and ts - previous <= ON_TIME_FACTOR * args.interval:
                         on_time += 1
                 previous = ts
@@ -591,8 +589,8 @@ LABELS = {
     "steady_rss_mb": "steady RSS MiB",
     "first_message_s": "start to 1st message s",
     "first_reading_s": "start to 1st reading s",
-    "lag_p50_ms": "answer to broker p50 ms",
-    "lag_p99_ms": "answer to broker p99 ms",
+    "lag_p50_ms": "stamp to broker p50 ms",
+    "lag_p99_ms": "stamp to broker p99 ms",
     "on_time_pct": "polls on time %",
 }
 
@@ -660,6 +658,10 @@ def workdir() -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise SystemExit(f"bench/peer.py: stopped by signal {signum}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, nargs="+", default=[10])
@@ -669,6 +671,10 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (logs)")
     args = parser.parse_args()
+    # Stopped by a signal, still stop every child and remove the temp folder (a background
+    # job of a non-interactive shell starts with SIGINT ignored: set it anyway).
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, _interrupted)
     if args.warmup is None:
         args.warmup = float(args.interval)
     ensure_installed()
