@@ -24,9 +24,9 @@ in the measured window (after the warm-up): CPU (utime + stime) of the process t
 (VmHWM at the end, start-up included) and steady RSS (VmRSS at the end); from a paho
 subscriber: the time from the process start to its first message and to its first reading,
 the values published (agent: readings in telemetry; collectd: values in its messages), the
-lag from a value's timestamp to its arrival at the subscriber (p50 / p99; NOT the same span:
-the agent stamps a reading when its poll starts, so its lag holds the whole poll, collectd
-stamps a value when it dispatches it, after the answer), and the
+lag from a value's timestamp to its arrival at the subscriber (p50 / p99: both stamp a value
+once the device's answer is in, the agent in `Poller.poll`, collectd when it dispatches it,
+so this is the path from the answer to the broker), and the
 share of polls on time (a device's poll that follows its previous one within 1.1 intervals,
 over the polls the window should hold).  From snmpd: its CPU in the window, and the requests
 it received per device poll (its own snmpInPkts, read before and after).  The agent's own
