@@ -32,7 +32,7 @@ over the polls the window should hold).  From snmpd: its CPU in the window, and 
 it received per device poll (its own snmpInPkts, read before and after).  The agent's own
 `poll_ms` (a poll's duration, GET and walks) is printed under its table.
 
-    python bench/peer.py [--devices 10] [--duration 20] [--interval 10] [--json FILE]
+    python bench/peer.py [--devices 50] [--duration 20] [--interval 10] [--json FILE]
     python bench/peer.py --devices 10 50 100 --duration 60 --interval 10 --json peer.json
 
 Run as root it installs what is missing from Debian's packages (`apt-get install -y
@@ -640,6 +640,11 @@ def table(n: int, rows: int, legs: dict[str, Leg], args_interval: float) -> str:
         + " | ".join(f"{fmt(per_poll(legs[x], n, args_interval), 1)} | " for x in names)
         + "|"
     )
+    if legs["collectd"].cpu_s < 10 / CLK_TCK:
+        lines.append(
+            f"\ncollectd used under 10 clock ticks ({1000 / CLK_TCK:.0f} ms each) of CPU in the "
+            "window: its CPU figures and the ratios to them are coarse; run longer or more devices"
+        )
     agent = legs.get("fieldagent")
     if agent and agent.poll_ms_p50 is not None:
         lines.append(
@@ -664,7 +669,7 @@ def _interrupted(signum: int, frame: object) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--devices", type=int, nargs="+", default=[10])
+    parser.add_argument("--devices", type=int, nargs="+", default=[50])
     parser.add_argument("--duration", type=float, default=20.0, help="measured seconds per leg")
     parser.add_argument("--warmup", type=float, default=None, help="seconds (default: interval)")
     parser.add_argument("--interval", type=int, default=10)
