@@ -96,8 +96,8 @@ class Poller:
         target = SnmpTarget.from_device(device)
         objects = await self._snmp.get(target, list(driver.scalar_oids()))
         await self._retry_without_instance(target, objects)
-        for root in driver.walks():
-            objects.update(await self._snmp.walk(target, root))
+        # A table's columns walked together: one request carries every column.
+        objects.update(await self._snmp.walk_many(target, list(driver.walks())))
         return objects
 
     async def _retry_without_instance(
