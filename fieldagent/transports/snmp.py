@@ -26,6 +26,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
     next_cmd,
 )
 from pysnmp.hlapi.varbinds import CommandGeneratorVarBinds
+from pysnmp.proto.rfc1905 import EndOfMibView
 
 from fieldagent.config import SnmpCredentials, SnmpDevice, SnmpVersion
 from fieldagent.driver import RawValue
@@ -308,7 +309,7 @@ def _advance(
             continue
         oid = str(name)
         if (
-            is_absent(value)
+            isinstance(value, EndOfMibView)  # a NULL value is an object (read as None)
             or not oid.startswith(root + ".")
             or not _after(oid, position[root])  # a misbehaving agent must not loop us
         ):
