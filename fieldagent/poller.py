@@ -96,7 +96,7 @@ class Poller:
         target = SnmpTarget.from_device(device)
         objects = await self._snmp.get(target, list(driver.scalar_oids()))
         await self._retry_without_instance(target, objects)
-        # A table's columns walked together: one request carries every column.
+        # Every column walked together: each request carries every column still in progress.
         objects.update(await self._snmp.walk_many(target, list(driver.walks())))
         return objects
 
