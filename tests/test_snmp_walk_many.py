@@ -13,13 +13,14 @@ from typing import TypeVar
 
 import pytest
 
+from drivers import get_driver
 from fieldagent.config import SnmpCredentials, SnmpDevice, SnmpVersion, parse_device
 from fieldagent.driver import RawValue
-from fieldagent.sim.device import Oid
+from fieldagent.sim.device import Oid, SimulatedDevice
 from fieldagent.sim.snmp_agent import SnmpSimulator
 from fieldagent.transports import snmp
 from fieldagent.transports.snmp import SnmpClient, SnmpError, SnmpTarget
-from tests.simrunner import V3_SHA256, SimRunner, device_fields
+from tests.simrunner import V3_SHA256, SimRunner, device_fields, poll_readings
 
 T = TypeVar("T")
 
@@ -194,3 +195,34 @@ def test_a_walk_stops_at_its_cap_with_one_line_naming_the_device(
         f"{sim.address}: walk of 3 subtrees from {LONG}.1 exceeded 100 objects"
     )
     assert len(walked_together(target_for(sim), columns(WIDE, 15))) == 60  # under the cap
+
+
+class Counted:
+    """A driver's simulated device, counting the datagrams it is sent."""
+
+    def __init__(self, device: SimulatedDevice) -> None:
+        self.device = device
+        self.driver = device.driver
+        self.name = device.name
+        self.datagrams = 0
+
+    @property
+    def silent(self) -> bool:  # asked once per datagram received
+        self.datagrams += 1
+        return False
+
+    def objects(self) -> Mapping[Oid, RawValue]:
+        return self.device.objects()
+
+
+def test_the_poller_walks_a_drivers_columns_together(sims: SimRunner) -> None:
+    driver = get_driver("scte_hms_optical")
+    assert len(driver.walks()) == 11
+    counted = Counted(SimulatedDevice(driver))
+    sim = sims.serve_device(counted, HOST, SnmpCredentials(version=SnmpVersion.V2C))
+    readings = poll_readings(sim, driver)
+    rows = [key for key in readings if "[" in key]  # a table row's reading names its row
+    assert len(rows) == 13 and all(readings[key].value is not None for key in rows)
+    # One GET of the scalar, then the 11 columns side by side (3 rows or fewer each, 4 asked
+    # a round): one GETBULK, not 11 walks.
+    assert counted.datagrams == 2
