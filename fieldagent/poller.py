@@ -96,8 +96,8 @@ class Poller:
         target = SnmpTarget.from_device(device)
         objects = await self._snmp.get(target, list(driver.scalar_oids()))
         await self._retry_without_instance(target, objects)
-        for root in driver.walks():
-            objects.update(await self._snmp.walk(target, root))
+        # Every column walked together: each request carries every column still in progress.
+        objects.update(await self._snmp.walk_many(target, list(driver.walks())))
         return objects
 
     async def _retry_without_instance(

@@ -21,12 +21,12 @@ from pysnmp.hlapi.v3arch.asyncio import (
     SnmpEngine,
     UdpTransportTarget,
     UsmUserData,
-    bulk_walk_cmd,
+    bulk_cmd,
     get_cmd,
     next_cmd,
-    walk_cmd,
 )
 from pysnmp.hlapi.varbinds import CommandGeneratorVarBinds
+from pysnmp.proto.rfc1905 import EndOfMibView
 
 from fieldagent.config import SnmpCredentials, SnmpDevice, SnmpVersion
 from fieldagent.driver import RawValue
@@ -161,39 +161,64 @@ class SnmpClient:
 
     async def walk(self, target: SnmpTarget, root: str) -> dict[str, RawValue]:
         """Every object under `root` (GETBULK on v2c/v3, GETNEXT on v1)."""
+        return await self.walk_many(target, [root])
+
+    async def walk_many(self, target: SnmpTarget, roots: Sequence[str]) -> dict[str, RawValue]:
+        """Every object under each of `roots`, the subtrees walked together.
+
+        A table's columns are walked side by side, as the agent lays them out: each request
+        carries one varbind per root still in progress (GETBULK on v2c/v3, GETNEXT on v1),
+        so a 15-column table of a few rows takes one or two requests instead of fifteen.
+        Each root continues from its own last OID until it leaves its subtree or the agent's
+        view ends; nothing outside a root is returned.
+        """
+        if not roots:
+            return {}
         transport = await self._transport(target)
-        start = ObjectType(ObjectIdentity(root))
-        if target.credentials.version is SnmpVersion.V1:
-            walker = walk_cmd(
-                self._engine,
-                target.auth_data(),
-                transport,
-                ContextData(),
-                start,
-                lookupMib=False,
-                lexicographicMode=False,
-            )
-        else:
-            walker = bulk_walk_cmd(
-                self._engine,
-                target.auth_data(),
-                transport,
-                ContextData(),
-                0,
-                25,
-                start,
-                lookupMib=False,
-                lexicographicMode=False,
-            )
-        values: dict[str, RawValue] = {}
-        async for error_indication, error_status, error_index, var_binds in walker:
-            _raise_on_error(target, error_indication, error_status, error_index, var_binds)
-            values.update(_convert(var_binds))
-            if len(values) >= MAX_WALK_VARBINDS:
-                raise SnmpError(
-                    f"{target.address}: walk of {root} exceeded {MAX_WALK_VARBINDS} objects"
+        v1 = target.credentials.version is SnmpVersion.V1
+        # Where each unfinished root goes on from: the last OID read under it.
+        position = {root: root for root in dict.fromkeys(roots)}
+        # Kept per root, so the result lists each subtree in order, as separate walks would.
+        found: dict[str, dict[str, RawValue]] = {root: {} for root in position}
+        while position:
+            active = list(position)
+            asked = [ObjectType(ObjectIdentity(position[root])) for root in active]
+            if v1:
+                answer = await next_cmd(
+                    self._engine,
+                    target.auth_data(),
+                    transport,
+                    ContextData(),
+                    *asked,
+                    lookupMib=False,
                 )
-        return values
+            else:
+                answer = await bulk_cmd(
+                    self._engine,
+                    target.auth_data(),
+                    transport,
+                    ContextData(),
+                    0,
+                    _repetitions(len(active)),
+                    *asked,
+                    lookupMib=False,
+                )
+            error_indication, error_status, error_index, var_binds = answer
+            if v1 and _is_v1_no_such_name(error_status, error_index, len(active)):
+                # An SNMPv1 agent fails the whole GETNEXT for the one root past the end of
+                # its view: that root is done; ask again for the others.
+                del position[active[int(error_index) - 1]]
+                continue
+            _raise_on_error(target, error_indication, error_status, error_index, var_binds)
+            if not var_binds:
+                raise SnmpError(f"{target.address}: agent answered a walk with no objects")
+            _advance(active, var_binds, position, found)
+            if sum(map(len, found.values())) >= MAX_WALK_VARBINDS:
+                what = roots[0] if len(roots) == 1 else f"{len(roots)} subtrees from {roots[0]}"
+                raise SnmpError(
+                    f"{target.address}: walk of {what} exceeded {MAX_WALK_VARBINDS} objects"
+                )
+        return {oid: value for under_root in found.values() for oid, value in under_root.items()}
 
     async def _get_chunk(self, target: SnmpTarget, oids: list[str]) -> dict[str, RawValue]:
         transport = await self._transport(target)
@@ -261,3 +286,42 @@ def _raise_on_error(
 
 def _convert(var_binds: Iterable[Any]) -> dict[str, RawValue]:
     return {str(name): to_raw(value) for name, value in var_binds}
+
+
+def _repetitions(active_roots: int) -> int:
+    """GETBULK max-repetitions for `active_roots` varbinds: about 50 varbinds an answer, so
+    it stays well under a UDP datagram and an agent's PDU size, at most 25 rows."""
+    return min(25, max(1, 50 // active_roots))
+
+
+def _advance(
+    active: list[str],
+    var_binds: Sequence[Any],
+    position: dict[str, str],
+    found: dict[str, dict[str, RawValue]],
+) -> None:
+    """Take one answer's varbinds (row after row, one per active root) into `found`, move
+    each root's position on, and drop from `position` every root that is done."""
+    done: set[str] = set()
+    for index, (name, value) in enumerate(var_binds):
+        root = active[index % len(active)]
+        if root in done:
+            continue
+        oid = str(name)
+        if (
+            isinstance(value, EndOfMibView)  # a NULL value is an object (read as None)
+            or not oid.startswith(root + ".")
+            or not _after(oid, position[root])  # a misbehaving agent must not loop us
+        ):
+            done.add(root)
+            continue
+        found[root][oid] = to_raw(value)
+        position[root] = oid
+    for root in done:
+        del position[root]
+
+
+def _after(oid: str, previous: str) -> bool:
+    return tuple(int(part) for part in oid.split(".")) > tuple(
+        int(part) for part in previous.split(".")
+    )
