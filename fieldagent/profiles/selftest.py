@@ -35,15 +35,16 @@ def simulator_problems(driver: Driver, source: str) -> list[str]:
     """What the profile's simulator does that its declarations say it must not."""
     clock = _Clock()
     device = SimulatedDevice(driver, clock=clock)
+    initial = _readings(driver, device)
     problems = [
         f"{source}: simulator.initial: {reading.key} reads {reading.quality}"
         f"{f' ({reading.detail})' if reading.detail else ''}: give it a starting value"
         " the metric can read"
-        for reading in _readings(driver, device)
+        for reading in initial
         if reading.quality is not Quality.OK
     ]
     if not problems:
-        state = _health(driver, device)
+        state = _health(driver, initial)
         if state is not HealthState.OK:
             problems.append(
                 f"{source}: simulator.initial: the starting values put the device in {state}:"
@@ -56,7 +57,8 @@ def simulator_problems(driver: Driver, source: str) -> list[str]:
         device.play(NORMAL)
         device.play(name)
         clock.now += scenario.expect.after_s
-        values = {r.key: r.value for r in _readings(driver, device)}
+        readings = _readings(driver, device)
+        values = {r.key: r.value for r in readings}
         for key, expected in scenario.expect.values.items():
             if not _close(values.get(key), expected):
                 problems.append(
@@ -64,7 +66,7 @@ def simulator_problems(driver: Driver, source: str) -> list[str]:
                     f" reads {values.get(key)!r} after {scenario.expect.after_s:g} s"
                 )
         declared = scenario.expect.health
-        if declared is not None and (state := _health(driver, device)) is not declared:
+        if declared is not None and (state := _health(driver, readings)) is not declared:
             problems.append(
                 f"{where}.health: expected {declared}, the simulator's readings give {state}"
                 f" after {scenario.expect.after_s:g} s"
@@ -76,9 +78,9 @@ def _readings(driver: Driver, device: SimulatedDevice) -> tuple[Reading, ...]:
     return driver.decode(driver.encode(device.snapshot()), utc_now())
 
 
-def _health(driver: Driver, device: SimulatedDevice) -> HealthState:
-    result = PollResult(device.name, utc_now(), _readings(driver, device))
-    return evaluate(driver, result).state
+def _health(driver: Driver, readings: tuple[Reading, ...]) -> HealthState:
+    """The state the readings put the device in, judged as one answered poll."""
+    return evaluate(driver, PollResult(driver.name, utc_now(), readings)).state
 
 
 def _close(value: Value, expected: Value) -> bool:
