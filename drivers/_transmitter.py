@@ -37,6 +37,15 @@ FORWARD_CRIT_FRACTION = 0.5
 REFLECTED_WARN_FRACTION = 0.05
 REFLECTED_CRIT_FRACTION = 0.10
 
+FORWARD_DEADBAND_FRACTION = 0.02
+REFLECTED_DEADBAND_FRACTION = 0.002
+"""Compact telemetry reports a power again once it moved 2 % (forward) or 0.2 %
+(reflected) of nominal: above a coupler's jitter, far inside the 20 % and 5 %
+steps between the limits."""
+
+VSWR_DEADBAND = 0.05
+PA_TEMPERATURE_DEADBAND_C = 2.0
+
 VSWR_MIN_FORWARD_W = 1.0
 """Below this forward power the coupler's ratio means nothing: VSWR is not shown."""
 
@@ -80,6 +89,7 @@ def rf_metrics(
             divisor=power_divisor,
             valid=(0, MAX_POWER_W),
             limits=forward_limits(nominal_w),
+            deadband=nominal_w * FORWARD_DEADBAND_FRACTION,
             alarm_class=AlarmClass.POWER,
         ),
         Metric(
@@ -90,6 +100,7 @@ def rf_metrics(
             divisor=power_divisor,
             valid=(0, MAX_POWER_W),
             limits=reflected_limits(nominal_w),
+            deadband=nominal_w * REFLECTED_DEADBAND_FRACTION,
             alarm_class=AlarmClass.POWER,
         ),
         Metric(
@@ -100,6 +111,7 @@ def rf_metrics(
             divisor=vswr_divisor,
             valid=(1.0, 100.0),
             limits=Limits(warn_high=VSWR_WARN, crit_high=VSWR_CRIT),
+            deadband=VSWR_DEADBAND,
             alarm_class=AlarmClass.POWER,
         ),
         Metric(
@@ -124,6 +136,7 @@ def pa_temperature(oid: str, title: str, divisor: float) -> Metric:
         divisor=divisor,
         valid=(-40, 150),
         limits=Limits(warn_high=PA_TEMPERATURE_WARN_C, crit_high=PA_TEMPERATURE_CRIT_C),
+        deadband=PA_TEMPERATURE_DEADBAND_C,
         alarm_class=AlarmClass.TEMPERATURE,
     )
 

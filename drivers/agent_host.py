@@ -82,6 +82,7 @@ METRICS = (
         decimals=1,
         valid=(-40, 150),
         limits=Limits(warn_high=70, crit_high=80),
+        deadband=2.0,
         alarm_class=AlarmClass.TEMPERATURE,
     ),
     Metric(
@@ -91,6 +92,7 @@ METRICS = (
         "Load average, 1 minute",
         scale=0.01,
         valid=(0, 10_000),
+        deadband=0.5,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(
@@ -100,6 +102,7 @@ METRICS = (
         "Load average, 5 minutes",
         scale=0.01,
         valid=(0, 10_000),
+        deadband=0.25,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(
@@ -109,6 +112,7 @@ METRICS = (
         "Load average, 15 minutes",
         scale=0.01,
         valid=(0, 10_000),
+        deadband=0.1,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(
@@ -119,6 +123,7 @@ METRICS = (
         scale=0.01,
         valid=(0, 10_000),
         limits=Limits(warn_high=1.5, crit_high=3.0),
+        deadband=0.25,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(
@@ -129,6 +134,7 @@ METRICS = (
         scale=0.1,
         valid=(0, 100),
         limits=_FREE_LIMITS,
+        deadband=2.0,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(
@@ -139,6 +145,7 @@ METRICS = (
         scale=0.1,
         valid=(0, 100),
         limits=_FREE_LIMITS,
+        deadband=1.0,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(
@@ -147,6 +154,7 @@ METRICS = (
         DISK_FREE_MB,
         "Free space for the state directory",
         valid=(0, None),
+        deadband=100.0,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(
@@ -164,6 +172,7 @@ METRICS = (
         UPTIME,
         "Time since boot",
         valid=(0, None),
+        deadband=3600.0,
         alarm_class=AlarmClass.OTHER,
     ),
 )

@@ -139,6 +139,7 @@ METRICS = (
         valid=(0, 70),
         limits=SNR_LIMITS,
         table=TABLE,
+        deadband=1.0,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(
@@ -148,6 +149,7 @@ METRICS = (
         "Micro-reflections (dB below the carrier)",
         valid=(0, 255),
         table=TABLE,
+        deadband=2.0,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(

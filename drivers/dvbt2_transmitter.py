@@ -94,6 +94,7 @@ METRICS = (
         divisor=10,
         valid=(0, 60),
         limits=Limits(warn_low=28, crit_low=24),
+        deadband=1.0,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(

@@ -108,6 +108,7 @@ def _value_metric(
     limits: Limits | None = None,
     decimals: int | None = None,
     value_type: ValueType = ValueType.NUMBER,
+    deadband: float | None = None,
     alarm_class: AlarmClass,
 ) -> Metric:
     """A sensor reading: every type is served in entPhySensorValue, one row per sensor.
@@ -126,6 +127,7 @@ def _value_metric(
         limits=limits or Limits(),
         table=TABLE,
         alarm_class=alarm_class,
+        deadband=deadband,
     )
 
 
@@ -134,6 +136,7 @@ UNTYPED = _value_metric(
     "",
     "Value of an other/unknown sensor",
     valid=(-VALUE_LIMIT, VALUE_LIMIT),
+    deadband=30.0,
     alarm_class=AlarmClass.OTHER,
 )
 METRIC_OF_TYPE: Mapping[int, Metric] = {
@@ -144,6 +147,7 @@ METRIC_OF_TYPE: Mapping[int, Metric] = {
         decimals=1,
         valid=(0, 1000),
         limits=Limits(warn_low=198, crit_low=180, warn_high=242, crit_high=255),
+        deadband=5.0,
         alarm_class=AlarmClass.POWER,
     ),
     VOLTS_DC: _value_metric(
@@ -152,6 +156,7 @@ METRIC_OF_TYPE: Mapping[int, Metric] = {
         "DC voltage",
         decimals=2,
         valid=(-600, 600),
+        deadband=0.5,
         alarm_class=AlarmClass.POWER,
     ),
     AMPERES: _value_metric(
@@ -160,10 +165,16 @@ METRIC_OF_TYPE: Mapping[int, Metric] = {
         "Current",
         decimals=2,
         valid=(-10_000, 10_000),
+        deadband=0.5,
         alarm_class=AlarmClass.POWER,
     ),
     WATTS: _value_metric(
-        "power.power_w", "W", "Power", valid=(-10_000_000, 10_000_000), alarm_class=AlarmClass.POWER
+        "power.power_w",
+        "W",
+        "Power",
+        valid=(-10_000_000, 10_000_000),
+        deadband=60.0,
+        alarm_class=AlarmClass.POWER,
     ),
     HERTZ: _value_metric(
         "power.frequency_hz",
@@ -172,6 +183,7 @@ METRIC_OF_TYPE: Mapping[int, Metric] = {
         decimals=1,
         valid=(0, 1000),
         limits=Limits(warn_low=49, crit_low=47, warn_high=51, crit_high=53),
+        deadband=0.2,
         alarm_class=AlarmClass.POWER,
     ),
     CELSIUS: _value_metric(
@@ -181,6 +193,7 @@ METRIC_OF_TYPE: Mapping[int, Metric] = {
         decimals=1,
         valid=(-50, 150),
         limits=Limits(warn_high=35, crit_high=45),
+        deadband=1.0,
         alarm_class=AlarmClass.TEMPERATURE,
     ),
     PERCENT_RH: _value_metric(
@@ -189,6 +202,7 @@ METRIC_OF_TYPE: Mapping[int, Metric] = {
         "Relative humidity",
         valid=(0, 100),
         limits=Limits(warn_high=80, crit_high=90),
+        deadband=3.0,
         alarm_class=AlarmClass.OTHER,
     ),
     RPM: _value_metric(
@@ -197,10 +211,16 @@ METRIC_OF_TYPE: Mapping[int, Metric] = {
         "Fan speed",
         valid=(0, 100_000),
         limits=Limits(warn_low=500),
+        deadband=60.0,
         alarm_class=AlarmClass.OTHER,
     ),
     CMM: _value_metric(
-        "env.airflow_cmm", "m³/min", "Airflow", valid=(0, 10_000), alarm_class=AlarmClass.OTHER
+        "env.airflow_cmm",
+        "m³/min",
+        "Airflow",
+        valid=(0, 10_000),
+        deadband=0.5,
+        alarm_class=AlarmClass.OTHER,
     ),
     TRUTHVALUE: _value_metric(
         "env.contact",

@@ -100,6 +100,7 @@ METRICS = (
         "VSWR fold-back threshold (the transmitter's own)",
         divisor=10,
         valid=(1.0, 10.0),
+        deadband=0.0,  # a setting: any change is news
         alarm_class=AlarmClass.POWER,
     ),
     _flag(HIGH_SWR, "TX.ALARM.VSWR", "VSWR alarm", HealthState.CRITICAL),

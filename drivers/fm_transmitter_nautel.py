@@ -117,6 +117,7 @@ METRICS = (
         "Fan speed",
         valid=(0, 20_000),
         limits=Limits(warn_low=1500),
+        deadband=60.0,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(
@@ -127,6 +128,7 @@ METRICS = (
         divisor=1000,
         valid=(0, 300),
         limits=Limits(warn_high=110),
+        deadband=5.0,
         alarm_class=AlarmClass.AUDIO,
     ),
     *(

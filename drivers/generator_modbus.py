@@ -129,6 +129,7 @@ METRICS = (
         _holding(1024),
         valid=(0, 1000),
         sentinels=U16_SENTINELS,
+        deadband=10.0,
         alarm_class=AlarmClass.OTHER,
     ),
     _metric(
@@ -139,6 +140,7 @@ METRICS = (
         valid=(-40, 200),
         limits=Limits(warn_high=95, crit_high=105),
         sentinels=S16_SENTINELS,
+        deadband=2.0,
         alarm_class=AlarmClass.TEMPERATURE,
     ),
     _metric(
@@ -150,6 +152,7 @@ METRICS = (
         # The pre-holiday checklist asks for at least 75 %; these are the everyday alarms.
         limits=Limits(warn_low=50, crit_low=25),
         sentinels=U16_SENTINELS,
+        deadband=1.0,
         alarm_class=AlarmClass.OTHER,
     ),
     _metric(
@@ -162,6 +165,7 @@ METRICS = (
         # For a 12 V starter battery; a 24 V set needs its own limits.
         limits=Limits(warn_low=12.0, crit_low=11.5),
         sentinels=U16_SENTINELS,
+        deadband=0.2,
         alarm_class=AlarmClass.POWER,
     ),
     _metric(
@@ -171,6 +175,7 @@ METRICS = (
         _holding(1030),
         valid=(0, 4000),
         sentinels=U16_SENTINELS,
+        deadband=30.0,
         alarm_class=AlarmClass.OTHER,
     ),
     _metric(
@@ -182,6 +187,7 @@ METRICS = (
         decimals=2,
         valid=(0, 200_000),
         sentinels=U32_SENTINELS,
+        deadband=0.1,
         alarm_class=AlarmClass.OTHER,
     ),
     *(

@@ -146,6 +146,7 @@ METRICS = (
         valid=(-100, 0),
         sentinels=frozenset({0}),
         limits=Limits(warn_low=SIGNAL_RANGE_DBM[0], warn_high=SIGNAL_RANGE_DBM[1]),
+        deadband=1.0,
         alarm_class=AlarmClass.POWER,
     ),
     Metric(
@@ -156,7 +157,14 @@ METRICS = (
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(
-        CN, "dB", f"{_TUNER}.8.0", "C/N", scale=0.1, valid=(-10, 50), alarm_class=AlarmClass.OTHER
+        CN,
+        "dB",
+        f"{_TUNER}.8.0",
+        "C/N",
+        scale=0.1,
+        valid=(-10, 50),
+        deadband=0.3,
+        alarm_class=AlarmClass.OTHER,
     ),
     Metric(
         EBN0,
@@ -165,6 +173,7 @@ METRICS = (
         "Eb/N0",
         scale=0.1,
         valid=(-10, 50),
+        deadband=0.3,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(
@@ -175,6 +184,7 @@ METRICS = (
         decimals=1,
         valid=(-30, 50),
         limits=Limits(warn_low=LINK_MARGIN_WARN_DB, crit_low=LINK_MARGIN_CRIT_DB),
+        deadband=0.3,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(

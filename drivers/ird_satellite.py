@@ -125,6 +125,7 @@ METRICS = (
         scale=0.1,
         valid=(-10, 50),
         table=TABLE,
+        deadband=0.3,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(
@@ -135,6 +136,7 @@ METRICS = (
         scale=0.1,
         valid=(-10, 50),
         table=TABLE,
+        deadband=0.3,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(
@@ -146,6 +148,7 @@ METRICS = (
         valid=(-30, 50),
         limits=Limits(warn_low=LINK_MARGIN_WARN_DB, crit_low=LINK_MARGIN_CRIT_DB),
         table=TABLE,
+        deadband=0.3,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(
@@ -166,6 +169,7 @@ METRICS = (
         "Signal quality",
         valid=(0, 100),
         table=TABLE,
+        deadband=2.0,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(
@@ -177,6 +181,7 @@ METRICS = (
         valid=(-100, 0),
         limits=Limits(warn_low=SIGNAL_RANGE_DBM[0], warn_high=SIGNAL_RANGE_DBM[1]),
         table=TABLE,
+        deadband=1.0,
         alarm_class=AlarmClass.POWER,
     ),
     Metric(

@@ -220,6 +220,7 @@ EXCITER_METRICS = (
         valid=(1.0, 100.0),
         limits=Limits(warn_high=tx.VSWR_WARN, crit_high=tx.VSWR_CRIT),
         table=EXCITERS,
+        deadband=0.02,
         alarm_class=AlarmClass.POWER,
     ),
     Metric(
@@ -231,6 +232,7 @@ EXCITER_METRICS = (
         valid=(0.0, 100.0),
         limits=Limits(warn_low=AGC_WARN_LOW_PCT, warn_high=AGC_WARN_HIGH_PCT),
         table=EXCITERS,
+        deadband=1.0,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(

@@ -121,6 +121,7 @@ METRICS = (
         valid=(-40, 125),
         limits=Limits(warn_high=40, crit_high=50),
         table="module",
+        deadband=1.0,
         alarm_class=AlarmClass.TEMPERATURE,
     ),
     Metric(
@@ -132,6 +133,7 @@ METRICS = (
         valid=(-40, 30),
         limits=Limits(warn_low=5, crit_low=3),
         table=LASER,
+        deadband=0.2,
         alarm_class=AlarmClass.POWER,
     ),
     Metric(
@@ -142,6 +144,7 @@ METRICS = (
         valid=(0, 1000),
         limits=Limits(warn_high=90, crit_high=110),
         table=LASER,
+        deadband=2.0,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(
@@ -153,6 +156,7 @@ METRICS = (
         valid=(-25, 100),
         limits=Limits(warn_high=35, crit_high=45),
         table=LASER,
+        deadband=0.2,
         alarm_class=AlarmClass.TEMPERATURE,
     ),
     Metric(
@@ -162,6 +166,7 @@ METRICS = (
         "Laser TEC current",
         valid=(-5000, 5000),
         table=LASER,
+        deadband=15.0,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(
@@ -172,6 +177,7 @@ METRICS = (
         scale=0.01,
         valid=(1200, 1700),
         table=LASER,
+        deadband=0.1,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(
@@ -203,6 +209,7 @@ METRICS = (
         valid=(-40, 30),
         limits=Limits(warn_low=-5, crit_low=-8),
         table="input",
+        deadband=0.3,
         alarm_class=AlarmClass.POWER,
     ),
     Metric(
@@ -214,6 +221,7 @@ METRICS = (
         valid=(-40, 40),
         limits=Limits(warn_low=15, crit_low=12),
         table="output",
+        deadband=0.2,
         alarm_class=AlarmClass.POWER,
     ),
     Metric(

@@ -97,6 +97,7 @@ METRICS = (
         f"{_UPS}.2.2.0",
         "Seconds on battery",
         valid=(0, None),
+        deadband=60.0,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(
@@ -107,6 +108,7 @@ METRICS = (
         valid=(0, 10_000),
         limits=Limits(warn_low=10, crit_low=5),
         sentinels=frozenset({-1}),
+        deadband=1.0,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(
@@ -117,6 +119,7 @@ METRICS = (
         valid=(0, 100),
         limits=Limits(warn_low=50, crit_low=15),
         sentinels=frozenset({-1}),
+        deadband=1.0,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(
@@ -126,6 +129,7 @@ METRICS = (
         "Battery voltage",
         scale=0.1,
         valid=(0, 1000),
+        deadband=0.5,
         alarm_class=AlarmClass.POWER,
     ),
     Metric(
@@ -136,6 +140,7 @@ METRICS = (
         valid=(-40, 100),
         # Cards without a battery sensor answer 0; at a station in Vietnam 0 °C is not real.
         sentinels=frozenset({-1, 0}),
+        deadband=1.0,
         alarm_class=AlarmClass.TEMPERATURE,
     ),
     Metric(
@@ -144,6 +149,7 @@ METRICS = (
         f"{_UPS}.3.3.1.3.1",
         "Input voltage (line 1)",
         valid=(0, 600),
+        deadband=5.0,
         alarm_class=AlarmClass.POWER,
     ),
     Metric(
@@ -153,6 +159,7 @@ METRICS = (
         "Input frequency (line 1)",
         scale=0.1,
         valid=(0, 100),
+        deadband=0.2,
         alarm_class=AlarmClass.POWER,
     ),
     Metric(
@@ -174,6 +181,7 @@ METRICS = (
         f"{_UPS}.4.4.1.5.1",
         "Output load (line 1)",
         valid=(0, 250),
+        deadband=3.0,
         alarm_class=AlarmClass.OTHER,
     ),
 )

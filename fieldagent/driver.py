@@ -300,6 +300,21 @@ def source_problem(protocol: str, source: Source) -> str | None:
     return None if fits else f"{protocol} source must be {form}, not {source!r}"
 
 
+def deadband_problem(value_type: ValueType, deadband: float | None) -> str | None:
+    """Why `deadband` cannot be a metric's report deadband, or None when it can.
+
+    Only a number has a distance to move: a counter's rate, an enum, a truth
+    value or a text is reported on any change.
+    """
+    if deadband is None:
+        return None
+    if value_type is not ValueType.NUMBER:
+        return f"a {value_type} metric has no deadband (any change is reported)"
+    if not math.isfinite(deadband) or deadband < 0:
+        return f"deadband must be a finite number >= 0, not {deadband!r}"
+    return None
+
+
 class LineFault(enum.StrEnum):
     """Faults of a serial line a simulator can play (beyond not answering at all)."""
 
@@ -323,6 +338,10 @@ class Metric:
     (``{"1": <exciter A's OID>, "2": <exciter B's OID>}``); `source` then names the
     group they live in, and a row whose object the device does not serve is not
     read.  `alarm_class` (keyword only, no default) picks the alarm delays.
+    `deadband` (a number's only) is how far, in the metric's unit, its value must
+    move from the last one published before compact telemetry reports it again
+    (`fieldagent.exception`); None reports any change, as for counters, enums
+    and text.  It is not the alarm deadband around a limit (`alarms/rules.py`).
     """
 
     key: str
@@ -345,6 +364,8 @@ class Metric:
     title_vi: str | None = field(default=None, kw_only=True)
     """The title in Vietnamese, for alarm messages; the shipped drivers' are in
     fieldagent/alarms/messages.py (`TITLES_VI`), a profile gives its own."""
+    deadband: float | None = field(default=None, kw_only=True)
+    """Report-by-exception deadband, absolute, in `unit` (numbers only; None: any change)."""
 
     @property
     def is_column(self) -> bool:
@@ -662,6 +683,11 @@ class Driver:
             f"{metric.key}: row_sources need a table"
             for metric in self.metrics
             if metric.row_sources and metric.table is None
+        ]
+        problems += [
+            f"{metric.key}: {problem}"
+            for metric in self.metrics
+            if (problem := deadband_problem(metric.type, metric.deadband)) is not None
         ]
         if problems:
             raise ValueError(f"driver {self.name}: " + "; ".join(problems))

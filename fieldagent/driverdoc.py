@@ -42,7 +42,10 @@ and the other drivers load. Either way most of it is a table (see `drivers/ups_r
    `invalid`), default `limits` (warning / critical, low / high), `states` for enum or
    boolean values that mean trouble, `sentinels` (raw values meaning "not available"), and
    its `alarm_class` (`audio`, `power`, `temperature`, `state`, `rate`, `other`: it picks
-   the default alarm delays, see configuration.md).
+   the default alarm delays, see configuration.md), and for a number its report
+   `deadband` (absolute, in its unit: compact telemetry reports the value again once it
+   moved further than that from the last one published; none reports any change; see
+   mqtt-topics.md).
    A table column sets `table="input"`: the column is walked (GETBULK) and each row becomes
    a reading keyed `key[input=<row index>]`. A device that serves each row as its own
    scalar (one object per exciter, say) names them instead: `row_sources={"1": "<OID of
@@ -119,8 +122,9 @@ def _markdown(driver: Driver) -> str:
         "",
     ]
     lines += [
-        "| metric | unit | source | type | scaling | valid | warning | critical | states | class |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| metric | unit | source | type | scaling | valid | warning | critical | states | class"
+        " | deadband |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     lines += [_markdown_row(metric) for metric in driver.metrics]
     scenarios = ", ".join(
@@ -149,8 +153,16 @@ def _markdown_row(metric: Metric) -> str:
         _bounds(metric.limits, critical=True),
         _states(metric),
         str(metric.alarm_class),
+        _deadband(metric),
     ]
     return "| " + " | ".join(cells) + " |"
+
+
+def _deadband(metric: Metric) -> str:
+    """The report deadband, in the metric's unit; empty when any change is reported."""
+    if metric.deadband is None:
+        return ""
+    return f"{metric.deadband:g} {metric.unit}".rstrip()
 
 
 def render_text(driver: Driver, full: bool) -> str:
@@ -166,6 +178,7 @@ def render_text(driver: Driver, full: bool) -> str:
                 _bounds(metric.limits, critical=False) and f"warn {_bounds(metric.limits, False)}",
                 _bounds(metric.limits, critical=True) and f"crit {_bounds(metric.limits, True)}",
                 _states(metric),
+                _deadband(metric) and f"deadband {_deadband(metric)}",
             )
             if part
         )

@@ -38,6 +38,7 @@ from fieldagent.driver import (
     TrapRule,
     ValueType,
     WordOrder,
+    deadband_problem,
     source_problem,
     split_row_key,
 )
@@ -228,6 +229,9 @@ def _metric(
         problems.add(f"{path}.valid_min", f"{low:g} is above valid_max ({high:g})")
     if section.sentinels and section.type not in (ValueType.NUMBER, ValueType.ENUM):
         problems.add(f"{path}.sentinels", f"a {section.type} metric has no sentinel values")
+    deadband = deadband_problem(section.type, section.deadband)
+    if deadband is not None:
+        problems.add(f"{path}.deadband", deadband)
     row_sources = _row_sources(section, path, protocol, oid, problems)
     if len(problems.lines) > before or source is None:
         return None
@@ -250,6 +254,7 @@ def _metric(
         counter_bits=section.counter_bits,
         alarm_class=section.alarm_class,
         title_vi=section.title_vi,
+        deadband=section.deadband,
     )
 
 

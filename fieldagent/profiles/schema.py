@@ -14,7 +14,7 @@ The TOML layout, one table per concept::
     [[metric]]           key, title, title_vi, source, unit, type, scale, divisor,
                          decimals, enum, valid_min, valid_max, limits, states,
                          sentinels, table, row_sources, counter_bits, alarm_class,
-                         register_type, word_order (Modbus)
+                         deadband, register_type, word_order (Modbus)
     [[rows_in_use]]      table, column, values
     [[trap]]             oid, alarm, action, severity, message_vi, message_en,
                          value_oid, instance_oid, when, cleared_by
@@ -131,6 +131,9 @@ class MetricSection(Strict):
     """Row index -> the object serving that row, for a device with one scalar per row
     (exciter A and B) instead of a column: read by GET (SNMP only)."""
     counter_bits: Literal[32, 64] = 32
+    deadband: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    """How far a number moves, in its unit, before compact telemetry reports it again
+    (None: any change)."""
     register_type: RegisterType | None = None
     word_order: WordOrder | None = None
 
