@@ -198,6 +198,26 @@ class OutboxSection(_Strict):
         return int(self.max_mb * 1024 * 1024)
 
 
+class TelemetrySection(_Strict):
+    """`[telemetry]`: how readings travel (docs/mqtt-topics.md: contract versions)."""
+
+    format: Literal["compact", "full"] = Field(
+        default="compact",
+        description=(
+            "compact: report by exception against each metric's deadband, a full snapshot"
+            " every snapshot_interval_s, units in the retained meta message (contract v2);"
+            " full: every reading of every poll with its unit (contract v1)."
+        ),
+    )
+    snapshot_interval_s: float = Field(
+        default=300.0,
+        ge=10,
+        le=86400,
+        allow_inf_nan=False,
+        description="Compact form: every device's whole set of values at least this often.",
+    )
+
+
 class MqttSection(_Strict):
     url: str = "mqtt://127.0.0.1:1883"
     username: str | None = None
@@ -518,6 +538,11 @@ class _DeviceBase(_Strict):
     scaling: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
         default_factory=dict
     )
+    deadband: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+        default_factory=dict
+    )
+    """Metric key -> this device's report deadband, in the metric's unit (the driver's
+    `Metric.deadband` otherwise)."""
     limits: dict[str, LimitRule] = Field(default_factory=dict)
     maintenance_until: datetime | None = None
 
@@ -803,6 +828,7 @@ class Config(_Strict):
     station: StationSection
     agent: AgentSection = AgentSection()
     mqtt: MqttSection = MqttSection()
+    telemetry: TelemetrySection = TelemetrySection()
     outbox: OutboxSection = OutboxSection()
     checklist: ChecklistSection = ChecklistSection()
     device: list[DeviceSection] = Field(default_factory=list)
@@ -905,10 +931,26 @@ def _driver_problems(
         for key in (scaling if isinstance(scaling, dict) else {})
         if key not in metric_keys
     ]
+    deadband = device.get("deadband")
+    for key in deadband if isinstance(deadband, dict) else {}:
+        problem = _deadband_key_problem(key, driver)
+        if problem is not None:
+            problems.append(f"{where}.deadband.{key}: {problem}")
     limits = device.get("limits")
     for key, rule in (limits if isinstance(limits, dict) else {}).items():
         problems.extend(_device_limit_problems(f"{where}.limits.{key}", key, rule, driver))
     return problems
+
+
+def _deadband_key_problem(key: str, driver: Driver) -> str | None:
+    """A `deadband` key names a number metric of the device's driver (all its rows)."""
+    metric = next((m for m in driver.metrics if m.key == key), None)
+    if metric is None:
+        keys = frozenset(m.key for m in driver.metrics)
+        return f"driver {driver.name} has no metric {key!r}{suggest(key, keys)}"
+    if metric.type is not ValueType.NUMBER:
+        return f"{key} is a {metric.type} (any change is reported): only a number has a deadband"
+    return None
 
 
 def _device_limit_problems(where: str, key: str, rule: Any, driver: Driver) -> list[str]:

@@ -30,6 +30,7 @@ from fieldagent.config import (
     SnmpDevice,
     SnmpVersion,
     StationSection,
+    TelemetrySection,
     TrapsSection,
     load_config,
     parse_config,
@@ -45,6 +46,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "agent": AgentSection,
     "mqtt": MqttSection,
     "outbox": OutboxSection,
+    "telemetry": TelemetrySection,
     "checklist": ChecklistSection,
     "traps": TrapsSection,
 }
@@ -108,6 +110,7 @@ def station_toml(
     station: dict[str, Any] | None = None,
     agent: dict[str, Any] | None = None,
     mqtt: dict[str, Any] | None = None,
+    telemetry: dict[str, Any] | None = None,
     devices: list[dict[str, Any]] | None = None,
 ) -> str:
     """A station file: the base station, changed as given; one v2c UPS by default."""
@@ -117,6 +120,8 @@ def station_toml(
         text += "[agent]\n" + _table(agent)
     if mqtt is not None:
         text += "[mqtt]\n" + _table(mqtt)
+    if telemetry is not None:
+        text += "[telemetry]\n" + _table(telemetry)
     for device in [UPS] if devices is None else devices:
         text += "[[device]]\n" + _table(device)
     return text
@@ -489,6 +494,10 @@ INVALID = [
     ({"mqtt": {"topic_root": "/bctv"}}, "mqtt.topic_root", "without '+', '#' or a leading '/'"),
     ({"mqtt": {"keepalive": 4}}, "mqtt.keepalive", "greater than or equal to 5"),
     ({"mqtt": {"telemetry_qos": 2}}, "mqtt.telemetry_qos", "Input should be 0 or 1 (got 2)"),
+    # [telemetry]
+    ({"telemetry": {"format": "short"}}, "telemetry.format", "'compact' or 'full'"),
+    ({"telemetry": {"snapshot_interval_s": 5}}, "telemetry.snapshot_interval_s", "10"),
+    ({"telemetry": {"snapshot": 300}}, "telemetry.snapshot", ""),
     # [station] and [agent]
     ({"station": {"id": "Hàm Tân"}}, "station.id", f"'Hàm Tân' {TOPIC_SAFE}"),
     ({"station": {"id": "bt.hamtan"}}, "station.id", TOPIC_SAFE),
@@ -854,6 +863,46 @@ def test_scaling_names_metrics_of_the_device_driver(tmp_path: Path) -> None:
         "has no metric 'ups.battery.charge_pctt' (did you mean 'ups.battery.charge_pct'?)"
         in problems
     )
+
+
+def test_deadband_names_number_metrics_of_the_device_driver(tmp_path: Path) -> None:
+    path = tmp_path / "station.toml"
+    path.write_text(
+        '[station]\nid = "s"\nname = "S"\n\n'
+        '[[device]]\nid = "ups1"\ndriver = "ups_rfc1628"\nhost = "127.0.0.2"\n'
+        'deadband = { "ups.input.voltage" = 3.0, "ups.output.load_pct" = -1,'
+        ' "ups.output.source" = 1 }\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, KNOWN)
+    problems = caught.value.problems
+    assert (
+        f"{path}: device 'ups1'.deadband.ups.input.voltage: driver ups_rfc1628 has no metric"
+        " 'ups.input.voltage' (did you mean 'ups.input.voltage_v'?)"
+    ) in problems
+    assert any(
+        p.startswith(f"{path}: device 'ups1'.deadband.ups.output.load_pct: ")
+        and "greater than or equal to 0" in p
+        for p in problems
+    ), problems
+    assert (
+        f"{path}: device 'ups1'.deadband.ups.output.source: ups.output.source is a enum (any"
+        " change is reported): only a number has a deadband"
+    ) in problems
+
+
+def test_telemetry_defaults_to_compact_and_a_device_deadband_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "station.toml"
+    path.write_text(
+        '[station]\nid = "s"\nname = "S"\n\n[telemetry]\nsnapshot_interval_s = 60\n\n'
+        '[[device]]\nid = "ups1"\ndriver = "ups_rfc1628"\nhost = "127.0.0.2"\n'
+        'deadband = { "ups.input.voltage_v" = 0 }\n',
+        encoding="utf-8",
+    )
+    config = load_config(path, KNOWN)
+    assert (config.telemetry.format, config.telemetry.snapshot_interval_s) == ("compact", 60)
+    assert config.device[0].deadband == {"ups.input.voltage_v": 0.0}
 
 
 def test_scaling_multiplies_the_metric_scale(tmp_path: Path) -> None:
