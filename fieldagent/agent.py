@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +31,7 @@ from fieldagent.checklist.runner import StationChecklist
 from fieldagent.checklist.service import AgentParts, ChecklistService
 from fieldagent.config import Config, DeviceSection
 from fieldagent.driver import Driver, TrapAction, row_key
+from fieldagent.exception import DeviceReporter, deadbands_of
 from fieldagent.model import HealthState, PollResult, utc_now
 from fieldagent.outbox import Draft, Forwarder, Outbox
 from fieldagent.outbox.station_alarms import OutboxAlarms
@@ -110,6 +112,9 @@ class Agent:
         if drivers is None:
             drivers = checklist.drivers if checklist is not None else {}
         self._devices = {d.id: _Device.of(d, drivers.get(d.id)) for d in config.device}
+        self._reporters = self._device_reporters() if config.telemetry.format == "compact" else {}
+        self._retained_meta: dict[str, Draft] = {}
+        self._reconnect = False
         self._alarm_keeper = AlarmKeeper(config.agent.state_dir)
         restored, maintenance = self._alarm_keeper.restore()
         self._engine = AlarmEngine(
@@ -154,6 +159,30 @@ class Agent:
             )
         self._prepare_will()
 
+    def _device_reporters(self) -> dict[str, DeviceReporter]:
+        """Compact telemetry's state per device; their snapshots spread over the interval."""
+        interval = self._config.telemetry.snapshot_interval_s
+        count = len(self._devices)
+        return {
+            device_id: DeviceReporter(
+                deadbands_of(d.driver, d.config.deadband),
+                interval,
+                interval * (index + 1) / count,
+                time.monotonic,
+            )
+            for index, (device_id, d) in enumerate(self._devices.items())
+        }
+
+    def _publish_meta(self) -> None:
+        """Compact telemetry's key, retained: each device's units, titles and deadbands."""
+        if not self._reporters:
+            return
+        interval = self._config.telemetry.snapshot_interval_s
+        for device_id, device in self._devices.items():
+            draft = self._build.meta(device.config, device.driver, interval)
+            self._retained_meta[device_id] = draft
+            self._send(draft)
+
     def _checklist_service(self, checklist: StationChecklist | None) -> ChecklistService | None:
         """The daemon's checklist; without it (a state.db that cannot be written at start)
         the agent still monitors, and says why the checklist is off."""
@@ -189,6 +218,7 @@ class Agent:
         """Poll and publish until `stop` is set; then say offline and disconnect."""
         self._loop = asyncio.get_running_loop()
         forwarder = asyncio.create_task(self._forwarder.run(self._publisher), name="forwarder")
+        self._publish_meta()
         self._publisher.start(self._mqtt.host, self._mqtt.port)
         self._publish_events(self._engine.tick())  # what restoring the alarms changed
         await self._start_traps()
@@ -219,6 +249,7 @@ class Agent:
         """Poll every device once, publish, wait for the broker's acknowledgements."""
         self._loop = asyncio.get_running_loop()
         forwarder = asyncio.create_task(self._forwarder.run(self._publisher), name="forwarder")
+        self._publish_meta()
         self._publisher.start(self._mqtt.host, self._mqtt.port)
         try:
             results = await asyncio.gather(
@@ -336,7 +367,7 @@ class Agent:
             log.warning("%s: %s", device_id, result.error)
         if self._checklist is not None:
             self._checklist.observed(result)
-        self._send(self._build.telemetry(device.config, device.driver, result))
+        self._publish_telemetry(device, result)
         if self._once:
             self._snapshot[device_id] = self._publish_snapshot_health(device, result)
         else:
@@ -370,6 +401,16 @@ class Agent:
         """Called from paho's thread: the command is handled on the event loop."""
         if self._loop is not None and not self._loop.is_closed() and self._checklist is not None:
             self._loop.call_soon_threadsafe(self._checklist.command, payload)
+
+    def _publish_telemetry(self, device: _Device, result: PollResult) -> None:
+        """v1: every reading; v2 (compact): what changed, or nothing (no number used)."""
+        reporter = self._reporters.get(device.config.id)
+        if reporter is None:
+            self._send(self._build.telemetry(device.config, device.driver, result))
+            return
+        report = reporter.report(result)
+        if report is not None:
+            self._send(self._build.compact_telemetry(device.config, result, report))
 
     def _publish_events(self, events: list[AlarmEvent]) -> None:
         """Store first (a restart must not raise them again), then publish, then refresh state."""
@@ -493,6 +534,10 @@ class Agent:
         self._forwarder.connected()
         self._prepare_will()
         self._send(self._status(online=True))
+        if self._reconnect:  # the first connection takes the meta put at start
+            for draft in list(self._retained_meta.values()):
+                self._send(draft)
+        self._reconnect = True
         for draft in list(self._retained_health.values()):
             self._send(draft)
 

@@ -14,10 +14,13 @@ from typing import Any
 
 from fieldagent import __version__
 from fieldagent.alarms import Alarm, AlarmEvent
+from fieldagent.alarms.messages import TITLES_VI
+from fieldagent.alarms.rules import build_rule
 from fieldagent.checklist.report import Report
 from fieldagent.config import Config, DeviceSection
-from fieldagent.driver import Driver, IpAddress, RawValue
-from fieldagent.model import HealthState, PollResult, utc_now
+from fieldagent.driver import Driver, IpAddress, Limits, Metric, RawValue
+from fieldagent.exception import Changes, deadbands_of
+from fieldagent.model import HealthState, PollResult, Quality, utc_now
 from fieldagent.outbox import Draft, Kind
 from fieldagent.payloads import (
     SPLICED_FIELDS,
@@ -26,11 +29,15 @@ from fieldagent.payloads import (
     AlarmPayload,
     ChecklistReplyPayload,
     ChecklistReportPayload,
+    CompactTelemetryPayload,
     DeviceInfo,
     Envelope,
     HealthPayload,
     JsonValue,
+    LimitsInfo,
     Message,
+    MetaPayload,
+    MetricInfo,
     MetricValue,
     OutboxInfo,
     StatusPayload,
@@ -109,6 +116,74 @@ class MessageBuilder:
                 )
                 for r in result.readings
             },
+        )
+
+    def compact_telemetry(
+        self, section: DeviceSection, result: PollResult, report: Changes
+    ) -> Draft:
+        """Contract v2: the readings `report` carries, qualities and details apart."""
+        readings = report.readings
+        return self._draft(
+            Kind.TELEMETRY,
+            self._topics.telemetry(section.id),
+            self._telemetry_qos,
+            False,
+            CompactTelemetryPayload,
+            compact=True,
+            ts=result.ts,
+            v=2,
+            device=section.id,
+            full=report.full,
+            err=result.error,
+            ms=round(result.duration_s * 1000) if report.full else None,
+            val={r.key: r.value for r in readings},
+            q={r.key: r.quality for r in readings if r.quality is not Quality.OK},
+            det={r.key: r.detail for r in readings if r.detail},
+            off=[r.key for r in readings if not r.in_use],
+        )
+
+    def meta(self, section: DeviceSection, driver: Driver, snapshot_interval_s: float) -> Draft:
+        """Contract v2, retained: the device and its metrics as central tools show them.
+
+        Deadbands are this device's (the station file's over the driver's); limits
+        are the driver's with the station's `[limits]` and the device's own over them.
+        """
+        deadbands = deadbands_of(driver, section.deadband)
+        return self._draft(
+            Kind.META,
+            self._topics.meta(section.id),
+            1,
+            True,
+            MetaPayload,
+            compact=True,
+            ts=utc_now(),
+            v=2,
+            device=section.id,
+            name=section.display_name,
+            driver=driver.name,
+            kind=driver.kind,
+            title=driver.title,
+            interval_s=section.interval,
+            snapshot_interval_s=snapshot_interval_s,
+            metrics={
+                m.key: self._metric_info(section, m, deadbands[m.key]) for m in driver.metrics
+            },
+        )
+
+    def _metric_info(
+        self, section: DeviceSection, metric: Metric, deadband: float | None
+    ) -> MetricInfo:
+        layers = [self._config.limits.get(metric.key), section.limits.get(metric.key)]
+        limits = build_rule(metric.key, metric, layers).limits
+        return MetricInfo(
+            unit=metric.unit,
+            title=metric.title,
+            title_vi=metric.title_vi or TITLES_VI.get(metric.key),
+            type=metric.type.value,
+            table=metric.table,
+            enum=list(dict.fromkeys(metric.enum.values())) or None,
+            deadband=deadband,
+            limits=None if limits == Limits() else LimitsInfo(**vars(limits)),
         )
 
     def health(
@@ -221,16 +296,21 @@ class MessageBuilder:
         retain: bool,
         model: type[Envelope],
         /,
+        compact: bool = False,
         **fields: Any,
     ) -> Draft:
-        """A draft whose payload is validated and rendered once it has its number."""
+        """A draft whose payload is validated and rendered once it has its number.
+
+        `compact` leaves out the fields at their defaults (v2: an absent `q` is all ok).
+        """
         station = self._station
         ts = fields["ts"]
         assert isinstance(ts, datetime)
 
         def render(seq: int) -> bytes:
             payload = model(station=station, seq=seq, **fields)
-            return payload.model_dump_json(exclude=set(SPLICED_FIELDS)).encode()
+            dumped = payload.model_dump_json(exclude=set(SPLICED_FIELDS), exclude_defaults=compact)
+            return dumped.encode()
 
         return Draft(kind, topic, qos, retain, ts.isoformat(), render)
 

@@ -65,6 +65,90 @@ class TelemetryPayload(Envelope):
     metrics: dict[str, MetricValue]
 
 
+CONTRACT_V2 = 2
+"""The payload contract of compact telemetry and meta (docs/mqtt-topics.md, contract versions).
+
+v1 is the full telemetry message, which carries no version field."""
+
+
+class CompactTelemetryPayload(Envelope):
+    """Contract v2 telemetry: what changed since the device's last message, or (`full`) all.
+
+    Short keys, as it is the bulk of a station's bytes.  `val` lists every metric this
+    message reports (a row key for a table row); `q`, `det` and `off` qualify those
+    only, and are left out when empty: a reading in `val` is `ok`, without detail and
+    in use unless they say otherwise.  Units and titles are in the device's retained
+    meta message.
+    """
+
+    v: Literal[2] = Field(description="Contract version: 2.")
+    device: str
+    full: bool = Field(
+        description=(
+            "A snapshot: `val` lists every metric of the device; readings it leaves out are"
+            " gone. Otherwise only the metrics that changed."
+        )
+    )
+    err: str | None = Field(
+        default=None, description="Why the device did not answer; absent when it answered."
+    )
+    ms: int | None = Field(default=None, ge=0, description="How long the poll took (snapshots).")
+    val: dict[str, JsonValue] = Field(description="Metric key -> its value (null: none).")
+    q: dict[str, Literal["bad", "missing", "invalid"]] = Field(
+        default_factory=dict, description="Quality of the metrics in `val` that are not ok."
+    )
+    det: dict[str, str] = Field(
+        default_factory=dict, description="Why a metric in `val` has its quality."
+    )
+    off: list[str] = Field(
+        default_factory=list,
+        description="Metrics in `val` of table rows the device says are not in use.",
+    )
+
+
+class LimitsInfo(_Payload):
+    """The limits an alarm judges a metric by on this device (driver, [limits], [device.limits])."""
+
+    warn_low: float | None = None
+    crit_low: float | None = None
+    warn_high: float | None = None
+    crit_high: float | None = None
+
+
+class MetricInfo(_Payload):
+    """What one metric of a device is: how to show and read its values."""
+
+    unit: str
+    title: str
+    title_vi: str | None = None
+    type: Literal["number", "enum", "text", "bool", "counter"] = Field(
+        description="counter: published as its rate per second."
+    )
+    table: str | None = Field(
+        default=None, description="Row label of a table metric: its readings are KEY[table=i]."
+    )
+    enum: list[str] | None = Field(default=None, description="The labels an enum may read.")
+    deadband: float | None = Field(
+        default=None,
+        description="Compact telemetry reports the value again once it moved further (unit).",
+    )
+    limits: LimitsInfo | None = None
+
+
+class MetaPayload(Envelope):
+    """Contract v2, retained on {device}/meta: the device and its metrics' units and names."""
+
+    v: Literal[2] = Field(description="Contract version: 2.")
+    device: str
+    name: str = Field(description="The device's name at the station.")
+    driver: str
+    kind: str
+    title: str = Field(description="What the driver reads: the device family.")
+    interval_s: float = Field(description="Seconds between polls.")
+    snapshot_interval_s: float = Field(description="A full snapshot comes at least this often.")
+    metrics: dict[str, MetricInfo] = Field(description="By metric key (without a row index).")
+
+
 class Message(_Payload):
     vi: str = Field(description="Vietnamese text.")
     en: str = Field(description="English text.")
@@ -193,10 +277,20 @@ SPLICED_FIELDS = frozenset({"prev", "replayed"})
 PUBLISHED_MODELS: dict[str, type[BaseModel]] = {
     "status": StatusPayload,
     "telemetry": TelemetryPayload,
+    "telemetry-compact": CompactTelemetryPayload,
+    "meta": MetaPayload,
     "health": HealthPayload,
     "alarm": AlarmPayload,
     "trap": TrapPayload,
     "checklist": ChecklistReportPayload,
     "checklist-reply": ChecklistReplyPayload,
 }
-"""Topic kind -> payload model, for `fieldagent schema` and for subscribers' validation."""
+"""Topic kind -> payload model, for `fieldagent schema` and for subscribers' validation.
+
+The telemetry topic carries `telemetry` (v1: no `v`) or `telemetry-compact` (`"v": 2`),
+as the station's `[telemetry] format` says; `telemetry_model` picks the one of a payload."""
+
+
+def telemetry_model(payload: dict[str, object]) -> type[Envelope]:
+    """The model of a telemetry payload: compact when it says contract v2, else full (v1)."""
+    return CompactTelemetryPayload if payload.get("v") == CONTRACT_V2 else TelemetryPayload

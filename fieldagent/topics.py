@@ -37,5 +37,9 @@ class Topics:
     def telemetry(self, device_id: str) -> str:
         return f"{self.base}/{device_id}/telemetry"
 
+    def meta(self, device_id: str) -> str:
+        """Retained: what the device and its metrics are (compact telemetry's units, names)."""
+        return f"{self.base}/{device_id}/meta"
+
     def health(self, device_id: str) -> str:
         return f"{self.base}/{device_id}/health"

@@ -22,11 +22,13 @@ class Kind(StrEnum):
     CHECKLIST = "checklist"
     STATUS = "status"
     HEALTH = "health"
+    META = "meta"
+    """A device's retained description (units, titles, deadbands): compact telemetry's key."""
     TELEMETRY = "telemetry"
 
     @property
     def priority(self) -> int:
-        """Lower goes out first: alarm > checklist > state (status, health) > telemetry."""
+        """Lower goes out first: alarm > checklist > state (status, health, meta) > telemetry."""
         return _PRIORITY[self]
 
     @property
@@ -40,7 +42,7 @@ class Kind(StrEnum):
 
         Checklist reports are retained too, but each is a record: none is ever dropped.
         """
-        return self in (Kind.STATUS, Kind.HEALTH)
+        return self in (Kind.STATUS, Kind.HEALTH, Kind.META)
 
     @property
     def batched(self) -> bool:
@@ -53,6 +55,7 @@ _PRIORITY = {
     Kind.CHECKLIST: 1,
     Kind.STATUS: 2,
     Kind.HEALTH: 2,
+    Kind.META: 2,
     Kind.TELEMETRY: 3,
 }
 
