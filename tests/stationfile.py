@@ -21,6 +21,10 @@ def toml_value(value: Any) -> str:
     raise TypeError(f"cannot write {value!r} as TOML here")
 
 
+FULL: dict[str, Any] = {"format": "full"}
+"""`[telemetry]` of contract v1: every reading of every poll."""
+
+
 def write_station(
     folder: Path,
     devices: list[dict[str, Any]],
@@ -28,8 +32,12 @@ def write_station(
     station_id: str = "test-station",
     name: str = "Đài Truyền thanh - Truyền hình huyện Thử Nghiệm",
     state_dir: Path | None = None,
+    telemetry: dict[str, Any] | None = None,
 ) -> Path:
-    """A complete station file with a state dir (inside `folder` by default); returns its path."""
+    """A complete station file with a state dir (inside `folder` by default); returns its path.
+
+    `telemetry`: the `[telemetry]` section; FULL for a test that counts polls by their
+    telemetry or reads the v1 `metrics` (the default, compact, sends only changes)."""
     lines = [
         "[station]",
         f"id = {toml_value(station_id)}",
@@ -41,6 +49,9 @@ def write_station(
         "[mqtt]",
     ]
     lines += [f"{key} = {toml_value(value)}" for key, value in (mqtt or {}).items()]
+    if telemetry is not None:
+        lines += ["", "[telemetry]"]
+        lines += [f"{key} = {toml_value(value)}" for key, value in telemetry.items()]
     for device in devices:
         lines += ["", "[[device]]"]
         flat = {k: v for k, v in device.items() if k != "limits"}

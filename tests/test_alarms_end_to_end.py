@@ -13,7 +13,7 @@ from fieldagent.localbroker import LocalBroker
 from tests.agentproc import AgentProcess, fieldagent
 from tests.mqtt_probe import MqttProbe, Received
 from tests.simrunner import SimRunner, device_fields
-from tests.stationfile import write_station
+from tests.stationfile import FULL, write_station
 
 ROOT_TOPIC = "bctv/v1/test-station"
 DELAY_S = 2.0
@@ -98,7 +98,7 @@ def test_an_alarm_active_across_a_restart_is_not_raised_again(
     sim = sims.serve("ups_rfc1628", "127.0.0.2")
     limits = {"ups.output.source": {"delay_s": 1.0, "clear_delay_s": 1.0}}
     device = device_fields("ups-main", sim, interval=INTERVAL_S, limits=limits)
-    config = write_station(tmp_path, [device], mqtt={"url": broker.url})
+    config = write_station(tmp_path, [device], mqtt={"url": broker.url}, telemetry=FULL)
     sim.device.play("battery_low")
     first = AgentProcess("run", "-c", str(config))
     try:

@@ -18,7 +18,7 @@ from fieldagent.sequence import StationSequence
 from tests.agentproc import AgentProcess, fieldagent
 from tests.mqtt_probe import MqttProbe, Received, retained_snapshot
 from tests.simrunner import V3_SHA256, SimRunner, device_fields
-from tests.stationfile import write_station
+from tests.stationfile import FULL, write_station
 
 ROOT_TOPIC = "bctv/v1/test-station"
 
@@ -39,6 +39,7 @@ def test_run_once_publishes_status_health_and_telemetry_that_match_the_devices(
         tmp_path,
         [device_fields("ups-main", main), device_fields("ups-studio", studio)],
         mqtt={"url": broker.url},
+        telemetry=FULL,
     )
 
     done = fieldagent("run", "-c", str(config), "--once")
@@ -158,6 +159,7 @@ def test_a_dead_device_does_not_delay_a_live_one(
             device_fields("dead", dead, interval=1, timeout=2.0, request_retries=1, retries=2),
         ],
         mqtt={"url": broker.url},
+        telemetry=FULL,  # every poll of the live device is published: its rhythm shows
     )
     agent = AgentProcess("run", "-c", str(config))
     try:

@@ -31,7 +31,7 @@ from fieldagent.traps import LOG_BUDGET
 from tests.agentproc import AgentProcess
 from tests.mqtt_probe import MqttProbe, Received
 from tests.simrunner import SimRunner, device_fields
-from tests.stationfile import write_station
+from tests.stationfile import FULL, write_station
 
 ROOT_TOPIC = "bctv/v1/test-station"
 
@@ -68,7 +68,8 @@ def agent_with_traps(
     `more_toml` is appended to the station file (a transmitter's checklist nominal, say).
     """
     trap_port = free_port(udp=True)
-    config = write_station(folder, devices, mqtt={"url": broker.url})
+    # Full telemetry: every poll is published, so a confirming poll shows.
+    config = write_station(folder, devices, mqtt={"url": broker.url}, telemetry=FULL)
     with config.open("a", encoding="utf-8") as station:
         station.write(f'\n[traps]\nenabled = true\nlisten = "127.0.0.1"\nport = {trap_port}\n')
         station.write(more_toml)

@@ -411,12 +411,14 @@ def test_the_agent_publishes_unconfigured_channels_as_not_in_use_and_the_cmts_he
         for m in probe.wait_for(lambda ms: any(m.topic.endswith("/telemetry") for m in ms))
         if m.topic.endswith("/telemetry")
     ]
-    metrics = telemetry["metrics"]
+    # Compact telemetry (the default): a --once run sends a snapshot, `off` lists unused rows.
+    assert telemetry["full"] is True
     for channel in UNCONFIGURED:
-        assert metrics[f"{cmts.SNR}[channel={channel}]"]["value"] == 0
-        assert metrics[f"{cmts.SNR}[channel={channel}]"]["in_use"] is False
+        assert telemetry["val"][f"{cmts.SNR}[channel={channel}]"] == 0
+        assert f"{cmts.SNR}[channel={channel}]" in telemetry["off"]
     for channel in CONFIGURED:
-        assert metrics[f"{cmts.SNR}[channel={channel}]"]["in_use"] is True
+        assert f"{cmts.SNR}[channel={channel}]" in telemetry["val"]
+        assert f"{cmts.SNR}[channel={channel}]" not in telemetry["off"]
 
 
 @needs_snmpsim

@@ -12,7 +12,7 @@ from tests.agentproc import AgentProcess, fieldagent
 from tests.faults import ROOT_TOPIC, check_stream, outbox_report
 from tests.mqtt_probe import MqttProbe
 from tests.simrunner import SimRunner, device_fields
-from tests.stationfile import write_station
+from tests.stationfile import FULL, write_station
 
 RULES = ("ups.output.source", "ups.battery.status")
 DEVICES = [f"ups-{n}" for n in range(1, 5)]
@@ -30,7 +30,10 @@ def test_an_outage_of_the_broker_loses_nothing(
         for name, sim in zip(DEVICES, simulators, strict=True)
     ]
     config = write_station(
-        tmp_path, devices, mqtt={"url": broker.url, "reconnect_max_s": 1, "keepalive": 5}
+        tmp_path,
+        devices,
+        mqtt={"url": broker.url, "reconnect_max_s": 1, "keepalive": 5},
+        telemetry=FULL,  # every reading taken during the outage must arrive
     )
     agent = AgentProcess("run", "-c", str(config))
     try:

@@ -13,7 +13,7 @@ from tests.faults import ROOT_TOPIC, check_stream, integrity
 from tests.mqtt_probe import MqttProbe, Received
 from tests.outbox import draft, open_outbox
 from tests.simrunner import SimRunner, device_fields
-from tests.stationfile import write_station
+from tests.stationfile import FULL, write_station
 
 RULES = ("ups.output.source", "ups.battery.status")
 
@@ -72,6 +72,7 @@ def test_a_read_only_state_dir_at_start_does_not_stop_monitoring(
         [device_fields("ups-main", sim, interval=1)],
         mqtt={"url": broker.url},
         state_dir=view / "state",
+        telemetry=FULL,  # two polls, two messages
     )
     agent = AgentProcess("run", "-c", str(config))
     try:
