@@ -36,6 +36,8 @@ def render(topic: str, payload: bytes, retained: bool = False, zone: tzinfo = UT
         line = head + _telemetry(data)
     elif kind == "alarm":
         line = head + _alarm(data)
+    elif kind == "meta":
+        line = head + _meta(data)
     else:
         line = head + f"{topic}: {json.dumps(data, ensure_ascii=False)}"
     return line if len(line) <= LINE_LIMIT else line[: LINE_LIMIT - 1] + "…"
@@ -82,7 +84,40 @@ def _alarm(data: dict[str, Any]) -> str:
     return f"ALARM    {device:<12} {event.upper():<8} {severity:<8} {message}"
 
 
+def _meta(data: dict[str, Any]) -> str:
+    metrics = data.get("metrics")
+    count = len(metrics) if isinstance(metrics, dict) else 0
+    return f"META     {data.get('device', '?'):<12} {data.get('driver', '?')}: {count} metrics"
+
+
+def _compact(data: dict[str, Any]) -> str:
+    """Contract v2: a snapshot (every value) or what changed; units are in the meta message."""
+    label = "SNAPSHOT" if data.get("full") is True else "DATA"
+    device = f"{label:<8} {data.get('device', '?'):<12}"
+    if data.get("err"):
+        return f"{device} no reply: {data['err']}"
+    values, qualities, off = _dict(data.get("val")), _dict(data.get("q")), data.get("off")
+    flagged = set(qualities) | (
+        {k for k in off if isinstance(k, str)} if isinstance(off, list) else set()
+    )
+    shown = [
+        f"{key.split('.', 1)[-1]}={_value(value)}"
+        for key, value in values.items()
+        if key not in flagged and not isinstance(value, str)
+    ]
+    shown += [f"{key.split('.', 1)[-1]} {quality}" for key, quality in qualities.items()]
+    more = len(shown) - TELEMETRY_SUMMARY_LIMIT
+    tail = f" (+{more} more)" if more > 0 else ""
+    return f"{device} {' '.join(shown[:TELEMETRY_SUMMARY_LIMIT])}{tail}"
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return {str(k): v for k, v in value.items()} if isinstance(value, dict) else {}
+
+
 def _telemetry(data: dict[str, Any]) -> str:
+    if data.get("v") == 2:
+        return _compact(data)
     if data.get("error"):
         return f"DATA     {data.get('device', '?'):<12} no reply: {data['error']}"
     metrics = data.get("metrics") or {}

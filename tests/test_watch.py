@@ -85,3 +85,40 @@ def test_telemetry_line_leaves_out_rows_not_in_use() -> None:
 )
 def test_untrusted_payloads_never_raise(payload: bytes) -> None:
     assert render("r/s/d/health", payload)
+
+
+def test_compact_telemetry_and_meta_lines() -> None:
+    snapshot = {
+        **BASE,
+        "v": 2,
+        "device": "ups1",
+        "full": True,
+        "val": {
+            "ups.input.voltage_v": 231,
+            "ups.battery.runtime_min": None,
+            "ups.output.source": "normal",
+        },
+        "q": {"ups.battery.runtime_min": "missing"},
+    }
+    line = render("r/s/ups1/telemetry", json.dumps(snapshot).encode())
+    assert "SNAPSHOT ups1         input.voltage_v=231 battery.runtime_min missing" in line
+    change = {**BASE, "v": 2, "device": "ups1", "full": False, "val": {"ups.input.voltage_v": 224}}
+    assert "DATA     ups1         input.voltage_v=224" in render(
+        "r/s/ups1/telemetry", json.dumps(change).encode()
+    )
+    down = {**change, "val": {}, "err": "no reply from 127.0.0.2"}
+    assert "no reply: no reply from 127.0.0.2" in render(
+        "r/s/ups1/telemetry", json.dumps(down).encode()
+    )
+    garbled = {**change, "val": [1], "q": 3, "off": "x"}
+    assert "DATA     ups1" in render("r/s/ups1/telemetry", json.dumps(garbled).encode())
+    meta = {
+        **BASE,
+        "v": 2,
+        "device": "ups1",
+        "driver": "ups_rfc1628",
+        "metrics": {"a": {}, "b": {}},
+    }
+    assert "META     ups1         ups_rfc1628: 2 metrics" in render(
+        "r/s/ups1/meta", json.dumps(meta).encode(), retained=True
+    )
