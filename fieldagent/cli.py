@@ -266,7 +266,11 @@ def _parser() -> argparse.ArgumentParser:
     identify.set_defaults(handler=_cmd_identify)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of the published payloads")
-    schema.add_argument("kind", nargs="?", help="status, telemetry or health (default: all)")
+    schema.add_argument(
+        "kind",
+        nargs="?",
+        help="status, telemetry, telemetry-compact, meta, health, ... (default: all)",
+    )
     schema.set_defaults(handler=_cmd_schema)
 
     return parser

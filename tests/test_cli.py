@@ -183,7 +183,10 @@ def test_poll_of_a_serial_device_names_its_port(tmp_path: Path) -> None:
     assert gen.stdout.startswith(f"gen (generator_modbus) at {tty / 'bus'} (unit 10), ")
 
 
-@pytest.mark.parametrize("kind", ["status", "telemetry", "health", "checklist", "checklist-reply"])
+@pytest.mark.parametrize(
+    "kind",
+    ["status", "telemetry", "telemetry-compact", "meta", "health", "checklist", "checklist-reply"],
+)
 def test_schema_prints_the_payload_json_schema(kind: str) -> None:
     done = fieldagent("schema", kind)
     schema = json.loads(done.stdout)

@@ -72,3 +72,18 @@ def test_the_last_will_is_outside_the_chain() -> None:
 def test_payloads_that_are_not_envelopes_are_refused_by_name(raw: bytes, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         SequenceCheck().add_payload(raw)
+
+
+def test_both_telemetry_forms_and_meta_are_envelopes_of_the_same_sequence() -> None:
+    """v1 (full), v2 (compact, with its short keys) and the retained meta number alike."""
+    base = {"station": "st", "ts": "2026-12-02T05:00:00Z"}
+    full = {**base, "seq": 1, "prev": 0, "device": "ups", "metrics": {}, "error": None}
+    meta = {**base, "seq": 2, "prev": 1, "v": 2, "device": "ups", "metrics": {}}
+    compact = {**base, "seq": 4, "prev": 2, "v": 2, "device": "ups", "full": False, "val": {}}
+    check = SequenceCheck()
+    for body, retained in ((full, False), (meta, True), (compact, False)):
+        assert check.add_payload(json.dumps(body).encode(), retained)
+    assert check.gaps() == {}  # 3 was never used: a poll in which nothing changed
+    lost = {**compact, "seq": 9, "prev": 7}
+    check.add_payload(json.dumps(lost).encode())
+    assert check.gaps() == {"st": [(5, 7)]}

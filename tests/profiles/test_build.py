@@ -362,3 +362,27 @@ def test_a_profiles_vietnamese_title_names_its_alarms() -> None:
         "Mất âm thanh thu kiểm tra",
         "Audio loss",
     )
+
+
+def test_a_number_declares_its_report_deadband_and_nothing_else_may() -> None:
+    driver = built(POWER.replace('alarm_class = "power"', 'alarm_class = "power"\ndeadband = 20'))
+    assert driver.metric("rf.forward_w").deadband == 20.0
+    assert built(POWER).metric("rf.forward_w").deadband is None
+    state = """
+[[metric]]
+key = "tx.on_air"
+title = "On air"
+source = "1.3.6.1.4.1.99999.1.2.0"
+type = "bool"
+alarm_class = "state"
+deadband = 1
+"""
+    assert problems(state) == [
+        "tx.toml: metric[0] (tx.on_air).deadband: a bool metric has no deadband"
+        " (any change is reported)"
+    ]
+    negative = problems(
+        POWER.replace('alarm_class = "power"', 'alarm_class = "power"\ndeadband = -2')
+    )
+    assert len(negative) == 1
+    assert negative[0].startswith("tx.toml: metric[0] (rf.forward_w).deadband: ")
