@@ -12,7 +12,7 @@ from tests.agentproc import AgentProcess
 from tests.faults import outbox_rows
 from tests.faults.stalled_broker import StalledBroker
 from tests.simrunner import SimRunner, device_fields
-from tests.stationfile import write_station
+from tests.stationfile import FULL, write_station
 
 MAX_INFLIGHT = 10
 
@@ -36,6 +36,7 @@ def test_a_stalled_broker_costs_a_window_and_is_left_for_a_new_connection(
             "reconnect_min_s": 1,
             "reconnect_max_s": 1,
         },
+        telemetry=FULL,  # a reading of every poll: a backlog that outgrows the window
     )
     agent = AgentProcess("run", "-c", str(config))
     try:
