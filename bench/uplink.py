@@ -97,6 +97,8 @@ class Tally:
     window_messages: Counter[str] = field(default_factory=Counter)
     run: Counter[str] = field(default_factory=Counter)
     run_messages: Counter[str] = field(default_factory=Counter)
+    devices: Counter[str] = field(default_factory=Counter)
+    """Telemetry bytes in the window by device: where the bytes go."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
@@ -110,6 +112,8 @@ class Tally:
             if self.open:
                 self.window[kind] += size
                 self.window_messages[kind] += 1
+                if kind == "telemetry":
+                    self.devices[msg.topic.rsplit("/", 2)[-2]] += size
 
 
 class Station:
@@ -177,6 +181,7 @@ class Figures:
     bytes_per_s: dict[str, float]
     messages_per_s: dict[str, float]
     meta_once: int
+    device_bytes_per_s: dict[str, float]
 
     @property
     def day_bytes(self) -> float:
@@ -191,9 +196,10 @@ def figures(tally: Tally, duration: float) -> Figures:
         window = dict(tally.window)
         messages = dict(tally.window_messages)
         meta = tally.run["meta"]
+        devices = {device: size / duration for device, size in tally.devices.items()}
     rates = {kind: size / duration for kind, size in window.items() if kind != "meta"}
     counts = {kind: n / duration for kind, n in messages.items() if kind != "meta"}
-    return Figures(rates, counts, meta)
+    return Figures(rates, counts, meta, devices)
 
 
 def table(results: dict[str, Figures]) -> str:
@@ -227,6 +233,13 @@ def table(results: dict[str, Figures]) -> str:
         f"compact / full over a day: {ratio:.3f} of all bytes ({1 / ratio:.1f}x fewer); "
         f"telemetry and meta against v1 telemetry: {telemetry:.3f}"
     )
+    lines += ["", f"{'telemetry bytes/s by device':<28} {'full':>8} {'compact':>8} {'ratio':>6}"]
+    for device in sorted(
+        full.device_bytes_per_s, key=lambda d: -compact.device_bytes_per_s.get(d, 0)
+    ):
+        before = full.device_bytes_per_s[device]
+        after = compact.device_bytes_per_s.get(device, 0.0)
+        lines.append(f"{device:<28} {before:>8.1f} {after:>8.1f} {after / before:>6.3f}")
     return "\n".join(lines)
 
 
