@@ -184,3 +184,31 @@ def test_a_telemetry_payload_names_its_own_model() -> None:
     CompactTelemetryPayload.model_validate(compact)
     with pytest.raises(ValueError, match="val"):
         CompactTelemetryPayload.model_validate({k: v for k, v in compact.items() if k != "val"})
+
+
+def test_the_full_form_is_the_v1_message_byte_for_byte() -> None:
+    """`format = "full"` keeps v1 as earlier releases rendered it (checked against 3c9e7c5)."""
+    config = station()
+    ts = datetime(2026, 12, 2, 5, 0, tzinfo=UTC)
+    result = PollResult(
+        "ups-main",
+        ts,
+        (
+            Reading("ups.input.voltage_v", 230, "V", Quality.OK, ts),
+            Reading(
+                "ups.battery.runtime_min", None, "min", Quality.MISSING, ts, "no estimate", False
+            ),
+        ),
+        None,
+        0.012,
+    )
+    draft = MessageBuilder(config, Topics("bctv/v1", "demo"), 1).telemetry(
+        config.device[0], UPS, result
+    )
+    assert draft.render(7) == (
+        b'{"station":"demo","seq":7,"ts":"2026-12-02T05:00:00Z","device":"ups-main",'
+        b'"driver":"ups_rfc1628","kind":"ups","poll_ms":12,"error":null,"metrics":{'
+        b'"ups.input.voltage_v":{"value":230,"unit":"V","quality":"ok","detail":null,'
+        b'"in_use":true},"ups.battery.runtime_min":{"value":null,"unit":"min",'
+        b'"quality":"missing","detail":"no estimate","in_use":false}}}'
+    )
