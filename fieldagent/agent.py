@@ -114,7 +114,6 @@ class Agent:
         self._devices = {d.id: _Device.of(d, drivers.get(d.id)) for d in config.device}
         self._reporters = self._device_reporters() if config.telemetry.format == "compact" else {}
         self._retained_meta: dict[str, Draft] = {}
-        self._reconnect = False
         self._alarm_keeper = AlarmKeeper(config.agent.state_dir)
         restored, maintenance = self._alarm_keeper.restore()
         self._engine = AlarmEngine(
@@ -173,15 +172,20 @@ class Agent:
             for index, (device_id, d) in enumerate(self._devices.items())
         }
 
-    def _publish_meta(self) -> None:
-        """Compact telemetry's key, retained: each device's units, titles and deadbands."""
+    def _build_meta(self) -> None:
+        """Compact telemetry's key, retained: each device's units, titles and deadbands.
+
+        Built once at start and put on every connection (the first included), as the
+        health is: put before the first connection it would wait in the outbox and go
+        out marked as replayed, which it is not.
+        """
         if not self._reporters:
             return
         interval = self._config.telemetry.snapshot_interval_s
         for device_id, device in self._devices.items():
-            draft = self._build.meta(device.config, device.driver, interval)
-            self._retained_meta[device_id] = draft
-            self._send(draft)
+            self._retained_meta[device_id] = self._build.meta(
+                device.config, device.driver, interval
+            )
 
     def _checklist_service(self, checklist: StationChecklist | None) -> ChecklistService | None:
         """The daemon's checklist; without it (a state.db that cannot be written at start)
@@ -218,7 +222,7 @@ class Agent:
         """Poll and publish until `stop` is set; then say offline and disconnect."""
         self._loop = asyncio.get_running_loop()
         forwarder = asyncio.create_task(self._forwarder.run(self._publisher), name="forwarder")
-        self._publish_meta()
+        self._build_meta()
         self._publisher.start(self._mqtt.host, self._mqtt.port)
         self._publish_events(self._engine.tick())  # what restoring the alarms changed
         await self._start_traps()
@@ -249,7 +253,7 @@ class Agent:
         """Poll every device once, publish, wait for the broker's acknowledgements."""
         self._loop = asyncio.get_running_loop()
         forwarder = asyncio.create_task(self._forwarder.run(self._publisher), name="forwarder")
-        self._publish_meta()
+        self._build_meta()
         self._publisher.start(self._mqtt.host, self._mqtt.port)
         try:
             results = await asyncio.gather(
@@ -534,10 +538,8 @@ class Agent:
         self._forwarder.connected()
         self._prepare_will()
         self._send(self._status(online=True))
-        if self._reconnect:  # the first connection takes the meta put at start
-            for draft in list(self._retained_meta.values()):
-                self._send(draft)
-        self._reconnect = True
+        for draft in list(self._retained_meta.values()):
+            self._send(draft)
         for draft in list(self._retained_health.values()):
             self._send(draft)
 

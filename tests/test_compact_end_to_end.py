@@ -141,6 +141,8 @@ def _check_streams(messages: list[Received]) -> None:
     metas = [m.json() for m in compact if m.topic.endswith("/meta")]
     assert {m["device"] for m in metas} == set(DEVICES)
     assert metas[0]["metrics"]["ups.input.voltage_v"]["unit"] == "V"
+    # Put on the connection, not before it: the meta never waited for a link it lacked.
+    assert not any(m.get("replayed") for m in metas)
     compact_polls = [m for m in compact if m.topic.endswith("/telemetry")]
     full_polls = [m for m in full if m.topic.endswith("/telemetry")]
     assert all(m.json()["v"] == 2 for m in compact_polls)
