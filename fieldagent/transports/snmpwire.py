@@ -49,15 +49,15 @@ REQUEST_ID_MAX = 2**31 - 1
 """Request-ids are Integer32; the client's run from 1 to here and wrap."""
 
 _INTEGER_BOUNDS: dict[int, tuple[int, int, int]] = {
-    SmiTag.INTEGER: (9, -(2**63), 2**64 - 1),
+    SmiTag.INTEGER: (5, -(2**31), 2**31 - 1),
     SmiTag.COUNTER32: (5, 0, 2**32 - 1),
     SmiTag.GAUGE32: (5, 0, 2**32 - 1),
     SmiTag.TIME_TICKS: (5, 0, 2**32 - 1),
     SmiTag.COUNTER64: (9, 0, 2**64 - 1),
 }
-"""Per integer tag: most content octets, least and greatest value.  The application types
-are unsigned (a negative Counter is malformed); an INTEGER is read as sent up to 64 bits,
-as pysnmp reads an SNMPv1 INTEGER."""
+"""Per integer tag: most content octets, least and greatest value.  An INTEGER is Integer32
+in SMIv1 and SMIv2 alike (pysnmp refuses a message with one beyond); the application types
+are unsigned (a negative Counter is malformed), and may take a leading zero octet."""
 
 _ABSENT = frozenset(
     {SmiTag.NULL, SmiTag.NO_SUCH_OBJECT, SmiTag.NO_SUCH_INSTANCE, SmiTag.END_OF_MIB_VIEW}
