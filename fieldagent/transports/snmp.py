@@ -80,6 +80,8 @@ class SnmpClient:
         v1 = target.credentials.version is SnmpVersion.V1
         # Where each unfinished root goes on from: the last OID read under it.
         position = {root: root for root in dict.fromkeys(roots)}
+        # The same positions as numbers, to check each answer moves forward (parsed once).
+        numeric = {root: _numeric(root) for root in position}
         # Kept per root, so the result lists each subtree in order, as separate walks would.
         found: dict[str, dict[str, RawValue]] = {root: {} for root in position}
         while position:
@@ -97,7 +99,7 @@ class SnmpClient:
             _raise_on_error(target, answer)
             if not answer.varbinds:
                 raise SnmpError(f"{target.address}: agent answered a walk with no objects")
-            _advance(active, answer, position, found)
+            _advance(active, answer, position, numeric, found)
             if sum(map(len, found.values())) >= MAX_WALK_VARBINDS:
                 what = roots[0] if len(roots) == 1 else f"{len(roots)} subtrees from {roots[0]}"
                 raise SnmpError(
@@ -155,6 +157,7 @@ def _advance(
     active: list[str],
     answer: Response,
     position: dict[str, str],
+    numeric: dict[str, tuple[int, ...]],
     found: dict[str, dict[str, RawValue]],
 ) -> None:
     """Take one answer's varbinds (row after row, one per active root) into `found`, move
@@ -165,20 +168,20 @@ def _advance(
         root = active[index % width]
         if root in done:
             continue
-        if (
-            index in answer.end_of_view  # a NULL value is an object (read as None)
-            or not oid.startswith(root + ".")
-            or not _after(oid, position[root])  # a misbehaving agent must not loop us
-        ):
+        if index in answer.end_of_view or not oid.startswith(root + "."):
+            done.add(root)  # a NULL value is an object (read as None): only these end a root
+            continue
+        number = _numeric(oid)
+        if number <= numeric[root]:  # a misbehaving agent must not loop us
             done.add(root)
             continue
         found[root][oid] = value
         position[root] = oid
+        numeric[root] = number
     for root in done:
         del position[root]
+        del numeric[root]
 
 
-def _after(oid: str, previous: str) -> bool:
-    return tuple(int(part) for part in oid.split(".")) > tuple(
-        int(part) for part in previous.split(".")
-    )
+def _numeric(oid: str) -> tuple[int, ...]:
+    return tuple(map(int, oid.split(".")))

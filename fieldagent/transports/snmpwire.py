@@ -304,6 +304,26 @@ def _oid(data: bytes, start: int, stop: int) -> str:
     return head + "." + ".".join(map(str, parts[1:]))
 
 
+OID_CACHE_SIZE = 16_384
+"""OIDs kept decoded, by their content octets: a station asks the same objects every poll,
+so most OIDs in an answer were decoded before.  Emptied when full (a walk of a huge table
+must not grow it); only OIDs that decoded cleanly are kept."""
+
+_oid_texts: dict[bytes, str] = {}
+
+
+def _oid_text(data: bytes, start: int, stop: int) -> str:
+    """`_oid`, remembered by the content octets."""
+    key = data[start:stop]
+    text = _oid_texts.get(key)
+    if text is None:
+        text = _oid(data, start, stop)
+        if len(_oid_texts) >= OID_CACHE_SIZE:
+            _oid_texts.clear()
+        _oid_texts[key] = text
+    return text
+
+
 def _value(data: bytes, pos: int, end: int) -> tuple[int, RawValue, int]:
     """A varbind's value at `pos`: its tag, raw value and end."""
     if pos >= end:
@@ -321,7 +341,7 @@ def _value(data: bytes, pos: int, end: int) -> tuple[int, RawValue, int]:
     elif tag == SmiTag.OCTET_STRING or tag == SmiTag.OPAQUE:
         primitive = data[start:stop]
     elif tag == SmiTag.OBJECT_IDENTIFIER:
-        primitive = _oid(data, start, stop)
+        primitive = _oid_text(data, start, stop)
     elif tag == SmiTag.IP_ADDRESS:
         if stop - start != 4:
             raise BerError(f"byte {start}: expected an IpAddress of 4 octets, found {stop - start}")
@@ -378,7 +398,7 @@ def decode_response(data: bytes) -> Response:
             raise BerError(f"byte {value_stop}: expected the end of the varbind")
         if tag == SmiTag.END_OF_MIB_VIEW:
             ends.append(len(varbinds))
-        varbinds.append((_oid(data, oid_start, oid_stop), raw))
+        varbinds.append((_oid_text(data, oid_start, oid_stop), raw))
         pos = vb_stop
     return Response(version, request_id, error_status, error_index, varbinds, frozenset(ends))
 

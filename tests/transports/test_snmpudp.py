@@ -297,3 +297,41 @@ def test_ipv6_targets_get_their_own_socket() -> None:
                 wire.close()
 
         assert run(read).varbinds == [(SYS_DESCR, b"box")]
+
+
+def test_an_agent_that_does_not_move_forward_ends_the_walk() -> None:
+    # Every request, whatever it asks from, is answered with the same first row: a walk
+    # that trusted it would ask again forever (up to its cap); it stops at the repeat.
+    first = "1.3.6.1.4.1.99999.1.1"
+
+    def answer(data: bytes) -> list[tuple[bytes, str]]:
+        version, _, request_id, _ = request_fields(data)
+        varbinds = [(first, rfc1902.Integer32(5))]
+        return [(response(varbinds, Version(version), request_id), "self")]
+
+    async def main() -> tuple[dict[str, Any], int]:
+        device, port = await scripted(answer)
+        client = SnmpClient()
+        try:
+            walked = await asyncio.wait_for(client.walk(target_of(port), "1.3.6.1.4.1.99999"), 10)
+            return walked, len(device.requests)
+        finally:
+            client.close()
+            assert device.transport is not None and device.other is not None
+            device.transport.close()
+            device.other.close()
+
+    walked, requests = asyncio.run(main())
+    assert walked == {first: 5}
+    assert requests == 2
+
+
+def test_the_decoded_oid_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fieldagent.transports import snmpwire
+
+    monkeypatch.setattr(snmpwire, "OID_CACHE_SIZE", 10)
+    snmpwire._oid_texts.clear()
+    for n in range(25):
+        data = response([(f"1.3.6.1.4.1.99999.{n}.0", rfc1902.Integer32(n))])
+        assert snmpwire.decode_response(data).varbinds == [(f"1.3.6.1.4.1.99999.{n}.0", n)]
+        assert len(snmpwire._oid_texts) <= 10
