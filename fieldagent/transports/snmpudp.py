@@ -10,6 +10,7 @@ of the request waiting.  Messages are built and read by `snmpwire`: pysnmp is no
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import secrets
 import socket
@@ -29,6 +30,11 @@ from fieldagent.transports.snmpwire import (
 )
 
 _VERSIONS = {SnmpVersion.V1: Version.V1, SnmpVersion.V2C: Version.V2C}
+
+RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024
+"""Asked of the kernel for the shared socket (it grants up to net.core.rmem_max): every
+device's answer lands in this one socket, a station polled on the same beat sends them in
+a burst, and a full buffer drops answers (each then costs its device a timeout)."""
 
 
 class _Pending:
@@ -187,5 +193,9 @@ class WireExchange:
         if transport is not None and not transport.is_closing():
             created.close()  # another request opened one meanwhile
             return transport
+        sock = created.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):  # a smaller buffer still works
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
         self._transports[family] = created
         return created
