@@ -29,12 +29,12 @@ MAX_WALK_VARBINDS = 10_000
 class SnmpClient:
     """Reads raw values from SNMP agents; safe to share across concurrent polls.
 
-    `community` is the back-end of v1 / v2c targets (the wire client unless given: the
-    tests give pysnmp's to compare the two); v3 targets always go through pysnmp.
+    `community_exchange` is the back-end of v1 / v2c targets (the wire client unless given:
+    the tests give pysnmp's to compare the two); v3 targets always go through pysnmp.
     """
 
-    def __init__(self, *, community: Exchange | None = None) -> None:
-        self._community: Exchange = community if community is not None else WireExchange()
+    def __init__(self, *, community_exchange: Exchange | None = None) -> None:
+        self._community = community_exchange if community_exchange is not None else WireExchange()
         self._usm: Exchange | None = None
 
     def close(self) -> None:

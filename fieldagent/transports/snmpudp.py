@@ -91,14 +91,17 @@ class WireExchange:
             raise SnmpError(f"{target.address}: SNMP v{target.credentials.version} is not v1/v2c")
         family, host = await self._resolve(target)
         transport = await self._transport(family)
-        template = request_template(
-            version,
-            target.credentials.community.encode("utf-8"),
-            kind,
-            oids,
-            0,
-            max_repetitions if kind is PduKind.GETBULK else 0,
-        )
+        try:
+            template = request_template(
+                version,
+                target.credentials.community.encode("utf-8"),
+                kind,
+                oids,
+                0,
+                max_repetitions if kind is PduKind.GETBULK else 0,
+            )
+        except ValueError as exc:  # an OID that cannot be sent: named, nothing sent
+            raise SnmpError(f"{target.address}: {exc}") from None
         request_id = self._new_request_id()
         datagram = template.encode(request_id)
         pending = _Pending(host, target.port, version)

@@ -39,7 +39,7 @@ def typed(values: dict[str, RawValue]) -> list[tuple[str, str, Any]]:
 
 
 async def read_all(back_end: Exchange, target: SnmpTarget, oids: list[str]) -> tuple[Any, Any]:
-    client = SnmpClient(community=back_end)
+    client = SnmpClient(community_exchange=back_end)
     try:
         walked = await client.walk(target, "1.3")
         got = await client.get(target, oids)

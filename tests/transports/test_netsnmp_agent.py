@@ -60,7 +60,7 @@ def read(port: int, version: SnmpVersion, what: Any, back_end: Any = None) -> An
     target = SnmpTarget("127.0.0.1", port, SnmpCredentials(version=version), 0.5, 1)
 
     async def main() -> Any:
-        client = SnmpClient(community=back_end or WireExchange())
+        client = SnmpClient(community_exchange=back_end or WireExchange())
         try:
             return await what(client, target)
         finally:

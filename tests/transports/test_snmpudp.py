@@ -53,7 +53,7 @@ def test_get_walk_and_walk_many_read_the_simulator(sims: SimRunner, version: Snm
     absent = "1.3.6.1.4.1.99999.1.0"
 
     async def read() -> tuple[dict[str, Any], ...]:
-        client = SnmpClient(community=WireExchange())
+        client = SnmpClient(community_exchange=WireExchange())
         try:
             got = await client.get(target, [charge, absent])
             walked = await client.walk(target, UPS_IDENT)
@@ -251,7 +251,7 @@ def test_concurrent_requests_share_one_socket_and_each_gets_its_answer(sims: Sim
 
     async def read() -> tuple[list[dict[str, Any]], int]:
         wire = WireExchange()
-        client = SnmpClient(community=wire)
+        client = SnmpClient(community_exchange=wire)
         try:
             answers = await asyncio.gather(
                 *(client.get(target_of(sim.port), [charge]) for sim in sims_ for _ in range(5))
@@ -355,3 +355,17 @@ def test_the_shared_socket_asks_for_a_receive_buffer_a_burst_of_answers_fits_in(
             wire.close()
 
     assert asyncio.run(buffer()) >= granted  # Linux reports twice what it granted
+
+
+def test_an_oid_that_cannot_be_sent_is_one_line_naming_it() -> None:
+    async def read() -> None:
+        client = SnmpClient()
+        try:
+            await client.get(target_of(9), ["1.3.6.1.4.1.99999.x.0"])
+        finally:
+            client.close()
+
+    with pytest.raises(
+        SnmpError, match=r"^127\.0\.0\.2:9: OID '1\.3\.6\.1\.4\.1\.99999\.x\.0' is not"
+    ):
+        run(read)
