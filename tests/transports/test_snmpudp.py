@@ -369,3 +369,34 @@ def test_an_oid_that_cannot_be_sent_is_one_line_naming_it() -> None:
         SnmpError, match=r"^127\.0\.0\.2:9: OID '1\.3\.6\.1\.4\.1\.99999\.x\.0' is not"
     ):
         run(read)
+
+
+@pytest.mark.parametrize(
+    ("status", "index", "words"),
+    [(1, 0, "agent answered tooBig"), (5, 1, f"agent answered genErr at {SYS_DESCR}")],
+    ids=["tooBig", "genErr"],
+)
+def test_an_error_status_reads_as_it_did_through_pysnmp(
+    status: int, index: int, words: str
+) -> None:
+    def answer(data: bytes) -> list[tuple[bytes, str]]:
+        return [(good_answer(data, error_status=status, error_index=index), "self")]
+
+    async def message(back_end: Any) -> str:
+        device, port = await scripted(answer)
+        client = SnmpClient(community_exchange=back_end)
+        try:
+            with pytest.raises(SnmpError) as failed:
+                await client.get(target_of(port), [SYS_DESCR])
+            return str(failed.value).replace(f":{port}:", ":PORT:")
+        finally:
+            client.close()
+            assert device.transport is not None and device.other is not None
+            device.transport.close()
+            device.other.close()
+
+    from fieldagent.transports.pysnmpexchange import PysnmpExchange
+
+    ours = asyncio.run(message(WireExchange()))
+    theirs = asyncio.run(message(PysnmpExchange()))
+    assert ours == theirs == f"{HOST}:PORT: {words}"
