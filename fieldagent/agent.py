@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import TYPE_CHECKING
 
 from drivers import REGISTRY
 from fieldagent.alarms import Alarm, AlarmEngine, AlarmEvent
@@ -45,7 +46,9 @@ from fieldagent.topics import Topics
 from fieldagent.transports.local import LocalReader
 from fieldagent.transports.serialport import SerialLines
 from fieldagent.transports.snmp import SnmpClient
-from fieldagent.traps import TrapEvent, TrapReceiver
+
+if TYPE_CHECKING:  # the receiver (and pysnmp with it) is imported only when traps are on
+    from fieldagent.traps import TrapEvent, TrapReceiver
 
 log = logging.getLogger("fieldagent.agent")
 
@@ -124,17 +127,17 @@ class Agent:
             restored=restored,
             maintenance=maintenance,
         )
-        self._traps = (
-            TrapReceiver(
+        self._traps: TrapReceiver | None = None
+        if config.traps.enabled and not once:
+            from fieldagent.traps import TrapReceiver
+
+            self._traps = TrapReceiver(
                 config.traps,
                 config.device,
                 {d.config.driver: d.driver for d in self._devices.values()},  # by driver name
                 self._on_trap,
                 self._on_flood,
             )
-            if config.traps.enabled and not once
-            else None
-        )
         self._background: set[asyncio.Task[PollResult]] = set()  # confirming polls
         self._snapshot: dict[str, HealthState] = {}
         self._retained_health: dict[str, Draft] = {}

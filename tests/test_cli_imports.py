@@ -16,7 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from fieldagent.config import SnmpCredentials, SnmpVersion
+from fieldagent.sim.snmp_agent import SnmpSimulator
 from tests.agentproc import ROOT
+from tests.simrunner import V3_SHA256, SimRunner, device_fields
+from tests.stationfile import write_station
 from tests.support.demo import demo_copy
 
 TRANSPORTS = ("pysnmp", "pyasn1", "pysmi", "paho", "pymodbus", "serial")
@@ -123,3 +127,48 @@ def test_check_config_refusing_a_file_imports_no_transport_either(tmp_path: Path
     assert code == 1
     assert str(station) in printed
     assert among(modules, TRANSPORTS) == []
+
+
+def _station_of(tmp_path: Path, sim: SnmpSimulator) -> Path:
+    return write_station(tmp_path, [device_fields("ups1", sim)], mqtt={"url": "mqtt://127.0.0.1:1"})
+
+
+def test_polling_a_v2c_device_never_imports_pysnmp(tmp_path: Path, sims: SimRunner) -> None:
+    # v1 / v2c go through the project's own BER codec: pysnmp (~34 MiB of RSS) and pyasn1
+    # stay out of an agent whose devices are all community-based.
+    sim = sims.serve("ups_rfc1628", "127.0.0.2", SnmpCredentials(version=SnmpVersion.V2C))
+    sim.device.set("ups.battery.charge_pct", 64)
+    code, modules, printed = imported_by(
+        tmp_path, "poll", "-c", str(_station_of(tmp_path, sim)), "ups1"
+    )
+    assert code == 0, printed
+    assert "ups.battery.charge_pct" in printed and " 64 " in printed  # it did read the device
+    assert "fieldagent.transports.snmpudp" in modules
+    assert among(modules, ("pysnmp", "pyasn1", "pysmi")) == []
+
+
+def test_polling_a_v3_device_imports_pysnmp_then(tmp_path: Path, sims: SimRunner) -> None:
+    sim = sims.serve("ups_rfc1628", "127.0.0.2", V3_SHA256)
+    code, modules, printed = imported_by(
+        tmp_path, "poll", "-c", str(_station_of(tmp_path, sim)), "ups1"
+    )
+    assert code == 0, printed
+    assert "fieldagent.transports.pysnmpexchange" in modules
+    assert among(modules, ("pysnmp", "pyasn1")) == ["pyasn1", "pysnmp"]
+
+
+def test_the_daemon_imports_pysnmp_only_with_traps_on() -> None:
+    # `fieldagent run` builds its trap receiver (pysnmp's engine, for v3 traps) only when
+    # [traps] enabled; its poll path reads v1 / v2c without it.
+    probe = "import json, sys, fieldagent.agent; json.dump(sorted(sys.modules), sys.stdout)"
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        check=True,
+    )
+    modules = set(json.loads(done.stdout))
+    assert "fieldagent.transports.snmp" in modules
+    assert among(modules, ("pysnmp", "pyasn1", "fieldagent.traps")) == []

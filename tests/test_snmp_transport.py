@@ -21,7 +21,9 @@ from fieldagent.config import (
 from fieldagent.model import Quality
 from fieldagent.poller import Poller
 from fieldagent.sim.snmp_agent import SnmpSimulator
-from fieldagent.transports.snmp import TIMER_RESOLUTION_S, SnmpClient, SnmpError, SnmpTarget
+from fieldagent.transports.pysnmpexchange import TIMER_RESOLUTION_S, PysnmpExchange
+from fieldagent.transports.snmp import SnmpClient, SnmpError, SnmpTarget
+from fieldagent.transports.snmpwire import PduKind
 from tests.simrunner import V3_SHA1, V3_SHA256, SimRunner, device_fields
 
 T = TypeVar("T")
@@ -195,22 +197,22 @@ def test_a_silent_device_gets_one_datagram_per_try_then_a_no_reply_error(retries
     assert datagrams == retries + 1
 
 
-def test_a_client_needs_no_mib_compiler_and_checks_timeouts_finely() -> None:
+def test_the_v3_back_end_needs_no_mib_compiler_and_checks_timeouts_finely() -> None:
     # pysnmp built its MIB compiler inside an engine's first request (before the datagram
     # left) and looked for expired requests every 0.1 s: a silent device took far more than
     # its timeout x tries.  bench/snmp_timeout.py measures the whole.
-    client = SnmpClient()
-    view = CommandGeneratorVarBinds.get_mib_view_controller(client._engine.cache)
+    back_end = PysnmpExchange()
+    view = CommandGeneratorVarBinds.get_mib_view_controller(back_end.engine.cache)
     stand_in = view.mibBuilder.get_mib_compiler()  # pysnmp builds none where one is set
     assert stand_in.compile("UPS-MIB") == {"UPS-MIB": "missing"}  # numeric OIDs need none
 
     async def resolution_after_a_request(target: SnmpTarget) -> float:
         try:
             with contextlib.suppress(SnmpError):
-                await client.get(target, ["1.3.6.1.2.1.1.1.0"])
-            return float(client._engine.transport_dispatcher.get_timer_resolution())
+                await back_end.exchange(target, PduKind.GET, ["1.3.6.1.2.1.1.1.0"], 0)
+            return float(back_end.engine.transport_dispatcher.get_timer_resolution())
         finally:
-            client.close()
+            back_end.close()
 
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
         resolution = run(resolution_after_a_request(silent_target(silent, 0)))
