@@ -32,7 +32,6 @@ from fieldagent.checklist.runner import StationChecklist
 from fieldagent.checklist.service import AgentParts, ChecklistService
 from fieldagent.config import Config, DeviceSection
 from fieldagent.driver import Driver, TrapAction, row_key
-from fieldagent.exception import DeviceReporter, deadbands_of
 from fieldagent.model import HealthState, PollResult, utc_now
 from fieldagent.outbox import Draft, Forwarder, Outbox
 from fieldagent.outbox.station_alarms import OutboxAlarms
@@ -40,6 +39,7 @@ from fieldagent.outgoing import MessageBuilder, json_value
 from fieldagent.payloads import OutboxInfo
 from fieldagent.poller import Poller
 from fieldagent.publisher import Message, MqttPublisher
+from fieldagent.report_by_exception import DeviceReporter, deadbands_of
 from fieldagent.scheduler import run_every
 from fieldagent.state import StateDirLock, StateStoreError, set_aside_damaged, storage_problem
 from fieldagent.topics import Topics

@@ -340,7 +340,7 @@ class Metric:
     read.  `alarm_class` (keyword only, no default) picks the alarm delays.
     `deadband` (a number's only) is how far, in the metric's unit, its value must
     move from the last one published before compact telemetry reports it again
-    (`fieldagent.exception`); None reports any change, as for counters, enums
+    (`fieldagent.report_by_exception`); None reports any change, as for counters, enums
     and text.  It is not the alarm deadband around a limit (`alarms/rules.py`).
     """
 

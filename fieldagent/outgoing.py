@@ -19,7 +19,6 @@ from fieldagent.alarms.rules import build_rule
 from fieldagent.checklist.report import Report
 from fieldagent.config import Config, DeviceSection
 from fieldagent.driver import Driver, IpAddress, Limits, Metric, RawValue
-from fieldagent.exception import Changes, deadbands_of
 from fieldagent.model import HealthState, PollResult, Quality, utc_now
 from fieldagent.outbox import Draft, Kind
 from fieldagent.payloads import (
@@ -44,6 +43,7 @@ from fieldagent.payloads import (
     TelemetryPayload,
     TrapPayload,
 )
+from fieldagent.report_by_exception import Changes, deadbands_of
 from fieldagent.topics import Topics
 
 

@@ -16,7 +16,6 @@ import pytest
 
 from drivers import REGISTRY
 from fieldagent.config import Config, parse_config
-from fieldagent.exception import DeviceReporter, deadbands_of
 from fieldagent.model import PollResult, Quality, Reading
 from fieldagent.outgoing import MessageBuilder
 from fieldagent.payloads import (
@@ -27,6 +26,7 @@ from fieldagent.payloads import (
     telemetry_model,
 )
 from fieldagent.rebuild import StationTelemetry
+from fieldagent.report_by_exception import DeviceReporter, deadbands_of
 from fieldagent.sequence import SequenceCheck
 from fieldagent.topics import Topics
 

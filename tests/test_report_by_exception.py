@@ -6,8 +6,8 @@ import math
 from datetime import UTC, datetime
 
 from drivers import REGISTRY
-from fieldagent.exception import Changes, DeviceReporter, deadbands_of, moved
 from fieldagent.model import PollResult, Quality, Reading, Value
+from fieldagent.report_by_exception import Changes, DeviceReporter, deadbands_of, moved
 
 TS = datetime(2026, 12, 2, 5, 0, tzinfo=UTC)
 UPS = REGISTRY["ups_rfc1628"]
