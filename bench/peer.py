@@ -12,7 +12,10 @@ file, so the SNMP side costs the same for every peer and the Python simulators d
 the CPU with the agent.  N "devices" are N device entries (agent `[[device]]`, collectd
 `<Host>`) with different ids, all pointing at that one snmpd: the simplest honest choice, since
 every peer sends exactly the requests it would send to N real devices, and snmpd answers them
-all alike.  The objects are what snmpd serves out of the box (debian's net-snmp has no UPS-MIB):
+all alike (`--responder sim`: the agent's own simulator instead, `fieldagent simulate
+--replay` of snmpd's answers recorded once, in a process of its own; the agent's and the
+peers' requests then cost Python's CPU on the other side).  The objects are what snmpd
+serves out of the box (debian's net-snmp has no UPS-MIB):
 15 numeric scalars (ip group 1-13, snmpInPkts, snmpOutPkts), read by GET, and 15 numeric
 columns of ifTable, read by GETBULK, one row per interface of this machine (`rows` in the
 output).  The agent reads them through a profile (`bench_mib2`, written to the bench station's
@@ -250,6 +253,36 @@ def start_snmpd(group: Group, folder: Path) -> tuple[subprocess.Popen[bytes], in
     sys.exit(f"snmpd did not answer on 127.0.0.1:{port} within 10 s")
 
 
+def start_sim(group: Group, folder: Path, snmpd_port: int) -> tuple[subprocess.Popen[bytes], int]:
+    """The agent's own simulator as the responder (`--responder sim`).
+
+    snmpd's answers to the same objects are recorded once (`snmpget` of the scalars,
+    `snmpwalk` of ifTable, numeric, as a technician's walk) and served by `fieldagent
+    simulate --replay` in a process of its own on a free port: the same objects and types,
+    the values frozen at that moment.  Its snmpInPkts is frozen too, so no requests per poll.
+    """
+    base = [which("snmpget") or "snmpget", "-v2c", "-c", "public", "-On", "-m", ""]
+    walk = [which("snmpwalk") or "snmpwalk", *base[1:]]
+    address = f"127.0.0.1:{snmpd_port}"
+    recorded = []
+    for argv in ([*base, address, *SCALARS], [*walk, address, "1.3.6.1.2.1.2.2.1"]):
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+        recorded += [line for line in done.stdout.splitlines() if line.startswith(".")]
+    path = folder / "snmpd.walk"
+    path.write_text("\n".join(recorded) + "\n", encoding="utf-8")
+    port = free_port(udp=True)
+    argv = [sys.executable, "-m", "fieldagent", "simulate", "--replay", str(path)]
+    proc = group.start([*argv, "--listen", f"127.0.0.1:{port}"], folder / "sim.log")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"the simulator exited at start: {last_line(folder / 'sim.log')}")
+        if snmp_lines(["snmpget", "-t", "0.5", "-r", "0"], port, SCALARS[:1]):
+            return proc, port
+        time.sleep(0.2)
+    sys.exit(f"the simulator did not answer on 127.0.0.1:{port} within 30 s")
+
+
 def snmp_lines(tool: list[str], port: int, oids: tuple[str, ...]) -> list[str]:
     """Run a net-snmp tool against the responder; its answer lines (numeric, values only)."""
     argv = [which(tool[0]) or tool[0], *tool[1:], "-v2c", "-c", "public", "-On", "-Oq", "-m", ""]
@@ -260,7 +293,8 @@ def snmp_lines(tool: list[str], port: int, oids: tuple[str, ...]) -> list[str]:
 
 
 def in_packets(port: int) -> int | None:
-    """snmpd's snmpInPkts: every request it received, the reading's own included."""
+    """snmpd's snmpInPkts: every request it received, the reading's own included (a replay's
+    is frozen: the difference is then -1, and `requests_in` gives None)."""
     lines = snmp_lines(["snmpget"], port, ("1.3.6.1.2.1.11.1.0",))
     try:
         return int(lines[0].split()[1])
@@ -707,8 +741,15 @@ def run_leg(
             poll_ms_p50=percentile(cycles, 50),
             poll_ms_p99=percentile(cycles, 99),
             responder_cpu_s=snmpd1 - snmpd0,
-            requests=None if None in (packets0, packets1) else packets1 - packets0 - 1,
+            requests=requests_in(packets0, packets1),
         )
+
+
+def requests_in(before: int | None, after: int | None) -> int | None:
+    """Requests the responder received between two readings of its snmpInPkts."""
+    if before is None or after is None or after <= before:
+        return None
+    return after - before - 1
 
 
 def poll_spans(
@@ -786,7 +827,7 @@ def run_floor(port: int, snmpd_pid: int, n: int, rows: int, args: argparse.Names
         duration=duration,
         poll_ms_p50=percentile(cycles, 50),
         poll_ms_p99=percentile(cycles, 99),
-        requests=None if None in (packets0, packets1) else packets1 - packets0 - 1,
+        requests=requests_in(packets0, packets1),
         responder_cpu_s=snmpd1 - snmpd0,
     )
 
@@ -871,7 +912,7 @@ def table(n: int, rows: int, legs: dict[str, Leg], args_interval: float) -> str:
         "| varbinds in window | " + " | ".join(f"{legs[x].varbinds:,} | " for x in names) + "|"
     )
     lines.append(
-        "| snmpd CPU s in window | "
+        "| responder CPU s in window | "
         + " | ".join(f"{fmt(legs[x].responder_cpu_s)} | " for x in names)
         + "|"
     )
@@ -916,7 +957,8 @@ def markdown(results: dict[str, object], tables: list[str]) -> str:
         "# Peer bench",
         "",
         f"{results['scalars']} scalars (GET) + {results['columns']} columns x {results.get('rows')}"
-        f" rows (GETBULK) per device every {results['interval_s']} s; {results['duration_s']} s"
+        f" rows (GETBULK) per device every {results['interval_s']} s from one"
+        f" {results.get('responder', 'snmpd')}; {results['duration_s']} s"
         f" measured after {results['warmup_s']} s of warm-up per leg. Each cell: the figure"
         " (its unit in the header) and, in brackets, its ratio to collectd's.",
         "",
@@ -988,7 +1030,7 @@ def plot(results: dict[str, object], path: Path) -> None:
         axis.legend()
     figure.suptitle(
         f"{results['scalars']} scalars + {results['columns']} columns x {results.get('rows')} rows"
-        f" per device every {results['interval_s']} s, one snmpd"
+        f" per device every {results['interval_s']} s, one {results.get('responder', 'snmpd')}"
     )
     figure.tight_layout()
     figure.savefig(path, dpi=100)
@@ -1020,6 +1062,12 @@ def main() -> None:
         "--plot", type=Path, default=None, help="PNG: CPU and peak RSS against N (matplotlib)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (logs)")
+    parser.add_argument(
+        "--responder",
+        choices=("snmpd", "sim"),
+        default="snmpd",
+        help="net-snmp's snmpd (C), or the agent's own simulator replaying snmpd's objects",
+    )
     args = parser.parse_args()
     # Stopped by a signal, still stop every child and remove the temp folder (a background
     # job of a non-interactive shell starts with SIGINT ignored: set it anyway).
@@ -1038,11 +1086,16 @@ def main() -> None:
         "warmup_s": args.warmup,
         "scalars": len(SCALARS),
         "columns": len(COLUMNS),
+        "responder": args.responder,
         "runs": [],
     }
     with workdir() as folder:
         try:
             snmpd, port = start_snmpd(group, folder)
+            if args.responder == "sim":
+                replay, port = start_sim(group, folder, port)
+                group.stop(snmpd)
+                snmpd = replay
             rows = count_rows(port)
             results["rows"] = rows
             for n in args.devices:

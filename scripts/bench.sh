@@ -4,9 +4,12 @@
 # devices, then the quick forms of the other benches.  Figures go to bench/results/:
 # peer.json, peer.md, peer.png and others.txt (git-ignored; bench/README.md quotes them).
 #
-#   scripts/bench.sh [--duration S] [--devices "10 50 100 200"] [--interval S] [--no-others]
+#   scripts/bench.sh [--duration S] [--devices "10 50 100 200"] [--interval S]
+#                    [--responder snmpd|sim] [--no-others]
 #
-# Takes about (duration + interval) x 3 + duration per device count: 19 min at the default
+# --responder sim: the agent's own simulator answers instead of net-snmp's snmpd (a replay of
+# snmpd's objects), and the peer figures go to peer-sim.json, .md, .png.
+# Takes about (duration + interval) x 3 + duration per device count: 18 min at the default
 # 60 s.  As root it installs the peers from Debian's packages; otherwise it names them.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,13 +18,15 @@ duration=60
 devices="10 50 100 200"
 interval=10
 others=1
+responder=snmpd
 while [ $# -gt 0 ]; do
     case "$1" in
         --duration) duration=$2; shift 2 ;;
         --devices) devices=$2; shift 2 ;;
         --interval) interval=$2; shift 2 ;;
+        --responder) responder=$2; shift 2 ;;
         --no-others) others=0; shift ;;
-        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
         *) echo "scripts/bench.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -58,9 +63,12 @@ fi
 results="$root/bench/results"
 mkdir -p "$results"
 echo "bench: load before the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores" >&2
+name=peer
+[ "$responder" = snmpd ] || name="peer-$responder"
 # shellcheck disable=SC2086  # the device counts are words
 .venv/bin/python bench/peer.py --devices $devices --duration "$duration" --interval "$interval" \
-    --json "$results/peer.json" --md "$results/peer.md" --plot "$results/peer.png"
+    --responder "$responder" \
+    --json "$results/$name.json" --md "$results/$name.md" --plot "$results/$name.png"
 echo "bench: load after the peer bench: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 if [ "$others" -eq 1 ]; then
@@ -77,4 +85,4 @@ if [ "$others" -eq 1 ]; then
         done
     } 2>&1 | tee "$results/others.txt"
 fi
-echo "bench: results in bench/results/ (peer.json, peer.md, peer.png; others.txt)" >&2
+echo "bench: results in bench/results/ ($name.json, $name.md, $name.png; others.txt)" >&2
