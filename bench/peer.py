@@ -320,9 +320,9 @@ class Seen:
     """(arrival, values in the message) of every message carrying readings."""
     polls: dict[str, list[tuple[float, float]]] = field(default_factory=lambda: defaultdict(list))
     """device -> (poll timestamp, arrival) of its polls."""
-    poll_ms: list[float] = field(default_factory=list)
-    """A poll's own duration as the peer reports it (the agent's `poll_ms`, the exporter's
-    `snmp_scrape_duration_seconds`)."""
+    poll_ms: list[tuple[float, float]] = field(default_factory=list)
+    """(arrival, ms): a poll's own duration as the peer reports it (the agent's `poll_ms`,
+    the exporter's `snmp_scrape_duration_seconds`); only those arriving in the window count."""
     stamps: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     """host -> the timestamp of every message about it (collectd's poll cycle is their span)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -394,7 +394,7 @@ class Subscriber:
             if device:
                 self.seen.polls[device].append((ts, now))
             if poll_ms is not None:
-                self.seen.poll_ms.append(float(poll_ms))
+                self.seen.poll_ms.append((now, float(poll_ms)))
 
     def close(self) -> None:
         self._client.loop_stop()
@@ -415,15 +415,13 @@ class Scraper:
 
     def __init__(self, port: int, snmp_port: int, n: int, interval: float, expected: int) -> None:
         self.seen = Seen()
-        self._port, self._snmp_port = port, snmp_port
+        self._port = port
         self._n, self._interval, self._expected = n, interval, expected
+        self._path = f"/snmp?target=127.0.0.1:{snmp_port}&module={EXPORTER_MODULE}"
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=min(n, 32), thread_name_prefix="scrape")
         self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
         self._thread.start()
-
-    def _path(self, i: int) -> str:
-        return f"/snmp?target=127.0.0.1:{self._snmp_port}&module={EXPORTER_MODULE}"
 
     def _get(self, path: str) -> str | None:
         connection = http.client.HTTPConnection("127.0.0.1", self._port, timeout=self._interval)
@@ -439,7 +437,7 @@ class Scraper:
 
     def _scrape(self, i: int) -> bool:
         began = time.time()
-        body = self._get(self._path(i))
+        body = self._get(self._path)
         arrival = time.time()
         if body is None:
             return False
@@ -455,7 +453,7 @@ class Scraper:
             if samples >= self._expected and arrival - began < self._interval:
                 self.seen.polls[f"dev{i:03d}"].append((began, arrival))
             if duration is not None:
-                self.seen.poll_ms.append(1000 * duration)
+                self.seen.poll_ms.append((arrival, 1000 * duration))
         return True
 
     def _run(self) -> None:
@@ -726,7 +724,7 @@ def run_leg(
         if kind == "collectd":
             cycles = poll_spans(seen.stamps, window_start, window_end, args.interval)
         else:
-            cycles = list(seen.poll_ms)
+            cycles = [ms for t, ms in seen.poll_ms if window_start <= t < window_end]
         return Leg(
             cpu_s=cpu1 - cpu0,
             varbinds=varbinds,
