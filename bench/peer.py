@@ -378,7 +378,7 @@ class Subscriber:
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         now = time.time()
         try:
-            parsed = self._parse(msg.topic, msg.payload)
+            parsed = self._parse(msg.topic, bytes(msg.payload))
         except (ValueError, KeyError, TypeError, IndexError):
             parsed = None  # not a reading (collectd's or the agent's other messages)
         with self.seen.lock:

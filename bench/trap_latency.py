@@ -48,12 +48,13 @@ from fieldagent.config import (
     PrivProtocol,
     SnmpCredentials,
     SnmpVersion,
+    TrapsSection,
     parse_device,
 )
 from fieldagent.localbroker import free_port
 from fieldagent.sim.device import SimulatedDevice
 from fieldagent.sim.snmp_agent import SnmpSimulator
-from fieldagent.traps import TrapEvent, TrapReceiver, TrapsSection
+from fieldagent.traps import TrapEvent, TrapReceiver
 
 LISTEN = "127.0.0.1"
 SEQ = "1.3.6.1.4.1.99999.1.1.0"
