@@ -12,14 +12,25 @@ A pty has no baud rate: bytes cross it at once.  So the measured time is
 the agent's own overhead plus the simulator's (both in this process), never
 the line's; on a real line the wire time comes on top of the agent's share.
 
-    python bench/modbus_poll.py [--polls 200]
+The C peer: `mbpoll` (libmodbus; Debian's package `mbpoll`) reads the same
+ten registers of the same simulated slave over the same pty, after the
+agent has closed it.  Two figures: a process per poll (`mbpoll -1`, as a
+script would run it: wall time and CPU from wait4, process start included),
+and R reads in one process (the slave's address given R times, `-a 1,1,...`),
+whose time less one process's, per read, is libmodbus's own cost per poll.
+Without mbpoll its rows are left out and the command to install it printed.
+
+    python bench/modbus_poll.py [--polls 200] [--no-peer]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import shutil
 import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -86,16 +97,76 @@ async def measure(path: Path, polls: int) -> tuple[list[float], float]:
         lines.close()
 
 
+MBPOLL_VALUE = b"[0]: \t1000"
+"""mbpoll's line for the first register of a good read."""
+MBPOLL_MAX_READS = 100
+"""Reads per mbpoll process in the amortised figure (one address-list argument)."""
+
+
+def run_mbpoll(binary: str, path: Path, reads: int) -> tuple[float, float, int]:
+    """One mbpoll process reading the ten registers `reads` times: (wall s, CPU s, good reads)."""
+    argv = [binary, "-m", "rtu", "-a", ",".join(["1"] * reads), "-0", "-r", "0"]
+    argv += [
+        "-c",
+        str(REGISTERS),
+        "-t",
+        "4",
+        "-b",
+        str(BAUD),
+        "-P",
+        "none",
+        "-1",
+        "-o",
+        "1",
+        str(path),
+    ]
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    proc.stdout.close()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    return wall, usage.ru_utime + usage.ru_stime, out.count(MBPOLL_VALUE)
+
+
+def measure_mbpoll(path: Path, polls: int) -> dict[str, float] | None:
+    """mbpoll's figures over the same pty, ms per poll; None without mbpoll."""
+    binary = shutil.which("mbpoll")
+    if binary is None:
+        print("mbpoll rows left out: no mbpoll (`apt-get install --no-install-recommends mbpoll`)")
+        return None
+    singles = [run_mbpoll(binary, path, 1) for _ in range(polls)]
+    if any(good != 1 for _, _, good in singles):
+        raise SystemExit(f"mbpoll could not read the simulated slave on {path}")
+    reads = min(polls, MBPOLL_MAX_READS)
+    batches = [run_mbpoll(binary, path, reads) for _ in range(5)]
+    if any(good != reads for _, _, good in batches):
+        raise SystemExit(f"mbpoll read fewer than {reads} answers in one process on {path}")
+    single = statistics.median(wall for wall, _, _ in singles)
+    batch = statistics.median(wall for wall, _, _ in batches)
+    return {
+        "process": single * 1000,
+        "process_cpu": statistics.mean(cpu for _, cpu, _ in singles) * 1000,
+        "read": (batch - single) / (reads - 1) * 1000,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--polls", type=int, default=200)
+    parser.add_argument("--no-peer", action="store_true", help="leave out mbpoll")
     args = parser.parse_args()
+    peer: dict[str, float] | None = None
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "modbus-bench"
         bus = SerialBusSimulator(path, "modbus", {1: SimulatedDevice(DRIVER)})
         asyncio.run(bus.start())
         try:
             times, cpu_s = asyncio.run(measure(path, args.polls))
+            if not args.no_peer:
+                peer = measure_mbpoll(path, args.polls)
         finally:
             bus.stop()
     wire = wire_time_s(SerialSettings(path, baud=BAUD))
@@ -107,6 +178,10 @@ def main() -> None:
     print(f"{'measured over the pty (p95)':34}{p95 * 1000:12.2f}")
     print(f"{'CPU, agent + simulator (mean)':34}{cpu_s / args.polls * 1000:12.2f}")
     print(f"{'wire time at 9600 baud 8N1':34}{wire * 1000:12.2f}")
+    if peer is not None:
+        print(f"{'mbpoll, a process per poll':34}{peer['process']:12.2f}")
+        print(f"{'mbpoll, CPU of that process':34}{peer['process_cpu']:12.2f}")
+        print(f"{'mbpoll, per read in one process':34}{peer['read']:12.2f}")
     print(f"measured / wire time: {median / wire:.3f}")
     print(
         "note: a pty has no baud rate; the wire time is computed "

@@ -10,23 +10,36 @@ acknowledgement's arrival back at the simulator (`send_trap` returning).
 The simulators run in the same process and event loop, so the figures
 include their cost.
 
+The C peer: net-snmp's `snmptrapd` (Debian's package `snmptrapd`), started
+on a free port with its own config and `-f -Lo`, gets the same v2c traps from
+the same simulator, one at a time; a trap counts as delivered when
+snmptrapd's log line for it (`-F`, one line with the varbinds) is read from
+its stdout by this process's event loop, so the row includes that pipe and
+snmptrapd's own formatting and logging.  Without snmptrapd the row is left
+out and the command to install it is printed.
+
 Delivery legs.  Only "callback" exists today: the receiver's on_trap fires.
 The MQTT leg (trap -> agent publishes the event -> broker -> a subscriber)
 plugs in as another `Leg`: its `on_trap` hands the event to the agent's
 publishing path, its subscriber resolves `expect(seq)` on arrival (each trap
 carries its sequence number in the SEQ varbind); add it to `LEGS`.
 
-    python bench/trap_latency.py [--traps 500] [--leg callback]
+    python bench/trap_latency.py [--traps 500] [--leg callback] [--no-peer]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import re
+import shutil
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from drivers import REGISTRY
 from drivers.ups_rfc1628 import TRAP_ON_BATTERY
@@ -35,11 +48,13 @@ from fieldagent.config import (
     PrivProtocol,
     SnmpCredentials,
     SnmpVersion,
+    TrapsSection,
     parse_device,
 )
+from fieldagent.localbroker import free_port
 from fieldagent.sim.device import SimulatedDevice
 from fieldagent.sim.snmp_agent import SnmpSimulator
-from fieldagent.traps import TrapEvent, TrapReceiver, TrapsSection
+from fieldagent.traps import TrapEvent, TrapReceiver
 
 LISTEN = "127.0.0.1"
 SEQ = "1.3.6.1.4.1.99999.1.1.0"
@@ -91,6 +106,61 @@ class Leg:
 LEGS: dict[str, Callable[[], Leg]] = {"callback": Leg}
 
 
+class SnmptrapdLeg(Leg):
+    """Delivered when snmptrapd's log line for the trap is read from its stdout."""
+
+    name = "snmptrapd log line"
+
+
+SNMPTRAPD_SEQ = re.compile(rb"\.1\.3\.6\.1\.4\.1\.99999\.1\.1\.0 = INTEGER: (-?\d+)")
+"""The SEQ varbind in snmptrapd's `%v` (numeric OIDs, `-On`)."""
+
+
+async def measure_snmptrapd(sim: SnmpSimulator, count: int) -> list[Row]:
+    """The same v2c traps, one at a time, to net-snmp's snmptrapd (the C peer)."""
+    binary = shutil.which("snmptrapd") or shutil.which("snmptrapd", path="/usr/sbin")
+    if binary is None:
+        print(
+            "snmptrapd row left out: no snmptrapd "
+            "(`apt-get install --no-install-recommends snmptrapd`)"
+        )
+        return []
+    port = free_port(LISTEN, udp=True)
+    with tempfile.TemporaryDirectory(prefix="trapd-") as folder:
+        conf = Path(folder) / "snmptrapd.conf"
+        conf.write_text("authCommunity log public\n", encoding="utf-8")
+        proc = await asyncio.create_subprocess_exec(
+            binary,
+            *("-f", "-n", "-On", "-m", "", "-C", "-c", str(conf)),
+            *("-Lo", "-F", "TRAP %v\n", f"udp:{LISTEN}:{port}"),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env=dict(os.environ, SNMP_PERSISTENT_DIR=folder),
+        )
+        assert proc.stdout is not None
+        stdout = proc.stdout
+        leg = SnmptrapdLeg()
+        ready = asyncio.get_running_loop().create_future()
+
+        async def read() -> None:
+            async for line in stdout:
+                if b"NET-SNMP version" in line and not ready.done():
+                    ready.set_result(None)
+                found = SNMPTRAPD_SEQ.search(line) if line.startswith(b"TRAP ") else None
+                if found:
+                    leg.arrived(int(found.group(1)))
+
+        reader = asyncio.create_task(read())
+        try:
+            await asyncio.wait_for(ready, 10)
+            return await measure("v2c trap", sim, (LISTEN, port), leg, count, inform=False)
+        finally:
+            proc.terminate()
+            await proc.wait()
+            reader.cancel()
+
+
 @dataclass(frozen=True)
 class Row:
     label: str
@@ -121,7 +191,7 @@ async def measure(
     return rows
 
 
-async def main(count: int, leg_name: str) -> None:
+async def main(count: int, leg_name: str, peer: bool) -> None:
     senders = {
         "v2c trap": ("127.0.0.61", SnmpCredentials(), False),
         "v3 authPriv trap": ("127.0.0.62", V3, False),
@@ -164,12 +234,17 @@ async def main(count: int, leg_name: str) -> None:
             target = (LISTEN, receiver.port)
             for simulator, (label, (_, _, inform)) in zip(simulators, senders.items(), strict=True):
                 rows += await measure(label, simulator, target, leg, count, inform)
+            if peer:
+                rows += await measure_snmptrapd(simulators[0], count)
         finally:
             for simulator in simulators:
                 simulator.stop()
             receiver.stop()
         counters = receiver.counters
-    print(f"{count} traps per row, one at a time; receiver and simulators in one process")
+    print(
+        f"{count} traps per row, one at a time; receiver and simulators in one process "
+        "(snmptrapd: its own process)"
+    )
     print(f"{'path':<36} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for row in rows:
         print(
@@ -183,5 +258,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--traps", type=int, default=500)
     parser.add_argument("--leg", choices=sorted(LEGS), default="callback")
+    parser.add_argument("--no-peer", action="store_true", help="leave out snmptrapd")
     args = parser.parse_args()
-    asyncio.run(main(args.traps, args.leg))
+    asyncio.run(main(args.traps, args.leg, not args.no_peer))
