@@ -30,7 +30,9 @@ of the scalars and `snmpbulkget` of the columns once per device per interval.  M
 in the measured window (after the warm-up): CPU (utime + stime) of the process tree, peak RSS
 (VmHWM at the end, start-up included) and steady RSS (VmRSS at the end); from a paho
 subscriber: the time from the process start to its first message and to its first reading,
-the values published (agent: readings in telemetry; collectd: values in its messages), the
+the values published (agent: readings in telemetry, in the full form `[telemetry] format =
+"full"` that publishes every value of every poll as collectd does; collectd: values in its
+messages), the
 lag from a value's timestamp to its arrival at the subscriber (p50 / p99: both stamp a value
 once the device's answer is in, the agent in `Poller.poll`, collectd when it dispatches it,
 so this is the path from the answer to the broker), and the
@@ -629,7 +631,11 @@ def station_file(folder: Path, n: int, snmp_port: int, broker: LocalBroker, inte
     path.write_text(
         '[station]\nid = "bench"\nname = "Peer bench"\n\n'
         f'[agent]\nstate_dir = "{folder / "state"}"\nlog_level = "warning"\n\n'
-        f'[mqtt]\nurl = "{broker.url}"\n\n{devices}',
+        f'[mqtt]\nurl = "{broker.url}"\n\n'
+        # Every value of every poll, as collectd publishes them: the same work to compare.
+        # The default compact form sends only what changed (bench/uplink.py).
+        '[telemetry]\nformat = "full"\n\n'
+        f"{devices}",
         encoding="utf-8",
     )
     return path
