@@ -59,9 +59,17 @@ from datetime import datetime
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+from demostation import private_station_text
 from paho.mqtt.enums import CallbackAPIVersion
 
-from fieldagent.config import DEFAULT_OUTBOX_MB, Config, OutboxSection, load_config
+from fieldagent.config import (
+    DEFAULT_OUTBOX_MB,
+    Config,
+    OutboxSection,
+    SerialDevice,
+    SnmpDevice,
+    load_config,
+)
 from fieldagent.localbroker import LocalBroker, free_port
 from fieldagent.outbox import Draft, Kind, Outbox
 from fieldagent.outbox.draft import ROW_OVERHEAD
@@ -79,10 +87,6 @@ WRITES = "write,pwrite64,writev,pwritev,pwritev2"
 # The station file, copied for one configuration.
 
 
-def toml_string(value: Path | str) -> str:
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def station_copy(
     source: Path, folder: Path, broker: LocalBroker, snmp_port: int, interval: float | None
 ) -> Path:
@@ -91,16 +95,8 @@ def station_copy(
     Only those keys change (and [outbox] commit_interval_s when `interval` is given), so
     the agent runs the shipped station otherwise as it is; the result is checked by loading.
     """
-    text = source.read_text(encoding="utf-8")
+    text = private_station_text(source, folder, broker.url, snmp_port)
     state, tty = folder / "state", folder / "state" / "tty"
-    text = re.sub(r"(?m)^state_dir\s*=.*$", f"state_dir = {toml_string(state)}", text)
-    text = re.sub(r"(?m)^url\s*=.*$", f"url = {toml_string(broker.url)}", text)
-    text = re.sub(r"(?m)^port\s*=\s*\d+\s*$", f"port = {snmp_port}", text)
-    text = re.sub(
-        r'(?m)^serial_port\s*=\s*"(?:[^"]*/)?([^/"]+)"\s*$',
-        lambda m: f"serial_port = {toml_string(tty / m.group(1))}",
-        text,
-    )
     if interval is not None:
         text = re.sub(r"(?m)^commit_interval_s\s*=.*\n", "", text)
         if re.search(r"(?m)^\[outbox\]\s*$", text):
@@ -115,12 +111,12 @@ def station_copy(
     problems = [
         f"{d.id}: serial_port {d.serial_port}"
         for d in config.device
-        if d.serial_port is not None and not d.serial_port.is_relative_to(tty)
+        if isinstance(d, SerialDevice) and not d.serial_port.is_relative_to(tty)
     ]
     problems += [
         f"{d.id}: port {d.port}"
         for d in config.device
-        if d.host and d.host.startswith("127.0.0.") and d.port != snmp_port
+        if isinstance(d, SnmpDevice) and d.host.startswith("127.0.0.") and d.port != snmp_port
     ]
     if config.agent.state_dir != state.resolve():
         problems.append(f"state_dir {config.agent.state_dir}")

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+from demostation import private_station_text
 from paho.mqtt.enums import CallbackAPIVersion
 
 from fieldagent.config import load_config
@@ -60,22 +61,9 @@ def publish_bytes(topic: str, payload: bytes, qos: int) -> int:
     return 1 + length_bytes + remaining
 
 
-def toml_string(value: Path | str) -> str:
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def station_copy(folder: Path, broker: LocalBroker, snmp_port: int, form: str) -> Path:
     """The demo station with its own state dir, ptys, SNMP port, broker and telemetry form."""
-    text = DEMO_STATION.read_text(encoding="utf-8")
-    state, tty = folder / "state", folder / "state" / "tty"
-    text = re.sub(r"(?m)^state_dir\s*=.*$", f"state_dir = {toml_string(state)}", text)
-    text = re.sub(r"(?m)^url\s*=.*$", f"url = {toml_string(broker.url)}", text)
-    text = re.sub(r"(?m)^port\s*=\s*\d+\s*$", f"port = {snmp_port}", text)
-    text = re.sub(
-        r'(?m)^serial_port\s*=\s*"(?:[^"]*/)?([^/"]+)"\s*$',
-        lambda m: f"serial_port = {toml_string(tty / m.group(1))}",
-        text,
-    )
+    text = private_station_text(DEMO_STATION, folder, broker.url, snmp_port)
     if re.search(r"(?m)^\[telemetry\]", text):
         raise RuntimeError(f"{DEMO_STATION} has a [telemetry] section: this script adds its own")
     text = text.replace("\n[[device]]", f'\n[telemetry]\nformat = "{form}"\n\n[[device]]', 1)
