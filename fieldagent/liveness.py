@@ -49,7 +49,8 @@ class Liveness:
         self._stall_s = stall_s
         self._loops: dict[str, _Loop] = {}
         self._acked = 0
-        self._moving_since = clock()
+        self._stalled_since: float | None = None
+        """Since when the broker was connected, messages waited, and none was acknowledged."""
 
     def watch(self, device_id: str, limit: float) -> None:
         """Expect a poll of `device_id` at least every `limit` seconds, from now."""
@@ -63,8 +64,10 @@ class Liveness:
 
     def outbox(self, connected: bool, waiting: int, acked: int) -> None:
         """The outbox as it is now: broker connected, messages waiting, acknowledged so far."""
-        if not connected or waiting == 0 or acked != self._acked:
-            self._moving_since = self._clock()
+        if not connected or waiting == 0:
+            self._stalled_since = None
+        elif acked != self._acked or self._stalled_since is None:
+            self._stalled_since = self._clock()
         self._acked = acked
 
     def problems(self) -> list[str]:
@@ -76,7 +79,7 @@ class Liveness:
             for device_id, loop in self._loops.items()
             if now - loop.last > loop.limit
         ]
-        stalled = now - self._moving_since
+        stalled = 0.0 if self._stalled_since is None else now - self._stalled_since
         if stalled > self._stall_s:
             found.append(
                 f"outbox: broker connected, messages waiting, no acknowledgement for"
