@@ -66,3 +66,12 @@ def test_the_unit_does_not_restart_the_agent_on_an_unusable_config(tmp_path: Pat
     assert done.returncode in prevent, (done.returncode, prevent)
     last = done.stderr.splitlines()[-1]
     assert "not started" in last and "systemd does not restart it" in last, done.stderr
+
+
+def test_the_agent_tells_systemd_when_it_is_ready_and_alive() -> None:
+    """The agent sends READY=1 and earns each WATCHDOG=1 (fieldagent/liveness.py); the
+    watchdog leaves room for the default poll rhythm (10 s interval, a ping every 30 s)."""
+    assert _settings("Type") == ["notify"]
+    assert _settings("NotifyAccess") == ["main"]
+    [watchdog] = _settings("WatchdogSec")
+    assert watchdog.endswith("s") and 30 <= int(watchdog.removesuffix("s")) <= 300, watchdog
