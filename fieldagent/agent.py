@@ -32,7 +32,7 @@ from fieldagent.checklist.runner import StationChecklist
 from fieldagent.checklist.service import AgentParts, ChecklistService
 from fieldagent.config import Config, DeviceSection
 from fieldagent.driver import Driver, TrapAction, row_key
-from fieldagent.liveness import Liveness, poll_limit
+from fieldagent.liveness import Liveness, device_limits
 from fieldagent.model import HealthState, PollResult, utc_now
 from fieldagent.outbox import Draft, Forwarder, Outbox
 from fieldagent.outbox.station_alarms import OutboxAlarms
@@ -244,10 +244,8 @@ class Agent:
             for device_id, d in self._devices.items()
         ]
         tasks.append(asyncio.create_task(run_every(TICK_S, self._tick, name="alarms")))
-        for device_id, d in self._devices.items():
-            self._liveness.watch(
-                device_id, poll_limit(d.config.interval, d.config.timeout, d.config.retries)
-            )
+        for device_id, limit in device_limits(self._config.device).items():
+            self._liveness.watch(device_id, limit)
         self._notifier.ready(self.summary())
         tasks.append(
             asyncio.create_task(

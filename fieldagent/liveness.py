@@ -5,8 +5,11 @@ ever, so the agent pings only when these rules hold (times on the monotonic cloc
 
 1. **Every device is being polled.**  Each device's loop has finished a poll (answered
    or not) within `2 x interval + poll budget` of the previous one, or of the start.
-   The poll budget is `POLL_REQUESTS x timeout x retries`: a poll is a few requests,
-   and each may spend its timeout on every try.  A loop stuck inside a poll breaks it.
+   The poll budget is `POLL_REQUESTS x timeout x tries x sharing`: a poll is a few
+   requests, each may spend its timeout on every try (SNMP: `request_retries + 1`;
+   serial and local: 1), and devices on one serial port take turns (`sharing`: how
+   many are on it; 1 otherwise).  36 s for an SNMP device with the defaults (10 s,
+   2 s, 1 retry).  A loop stuck inside a poll breaks the rule.
 2. **The outbox is moving.**  While the broker is connected and messages wait, the
    broker has acknowledged at least one message within `OUTBOX_STALL_S`.  A
    disconnected broker does not break it: the outbox holds the messages and a
@@ -18,8 +21,11 @@ The check runs on the event loop, so a hung loop sends no pings either.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from fieldagent.config import DeviceSection, SerialDevice, SnmpDevice
 
 POLL_REQUESTS = 4
 """How many requests a poll's budget allows for (scalar chunks, table walks)."""
@@ -28,9 +34,23 @@ OUTBOX_STALL_S = 120.0
 """How long a connected broker may leave waiting messages unacknowledged."""
 
 
-def poll_limit(interval: float, timeout: float, retries: int) -> float:
+def poll_limit(interval: float, timeout: float, tries: int = 1, sharing: int = 1) -> float:
     """Seconds a device's loop may go without finishing a poll (rule 1)."""
-    return 2 * interval + POLL_REQUESTS * timeout * retries
+    return 2 * interval + POLL_REQUESTS * timeout * tries * sharing
+
+
+def device_limits(devices: Sequence[DeviceSection]) -> dict[str, float]:
+    """Rule 1's limit for each device of a station, by id."""
+    on_port = Counter(d.address for d in devices if isinstance(d, SerialDevice))
+    return {
+        d.id: poll_limit(
+            d.interval,
+            d.timeout,
+            d.request_retries + 1 if isinstance(d, SnmpDevice) else 1,
+            on_port[d.address] if isinstance(d, SerialDevice) else 1,
+        )
+        for d in devices
+    }
 
 
 @dataclass

@@ -2,12 +2,42 @@
 
 from __future__ import annotations
 
-from fieldagent.liveness import Liveness, poll_limit
+from pathlib import Path
+
+from fieldagent.config import ModbusDevice, SnmpDevice
+from fieldagent.liveness import Liveness, device_limits, poll_limit
 from tests.simrunner import StepClock
 
 
 def test_the_poll_limit_is_twice_the_interval_plus_the_poll_budget() -> None:
-    assert poll_limit(interval=10, timeout=2, retries=3) == 20 + 4 * 2 * 3
+    assert poll_limit(interval=10, timeout=2, tries=2) == 20 + 4 * 2 * 2
+    assert poll_limit(interval=10, timeout=1, sharing=3) == 20 + 4 * 1 * 3
+
+
+def test_each_device_gets_its_limit_from_its_section() -> None:
+    """SNMP tries each request request_retries + 1 times; devices on one serial port
+    take turns, so each waits for the others' polls too."""
+    sections = [
+        SnmpDevice(id="ups", driver="ups_rfc1628", host="10.0.0.2"),
+        SnmpDevice(
+            id="tx",
+            driver="ups_rfc1628",
+            host="10.0.0.3",
+            interval=30,
+            timeout=1,
+            request_retries=3,
+        ),
+        ModbusDevice(id="a", driver="m", serial_port=Path("/dev/ttyUSB0"), timeout=0.5),
+        ModbusDevice(id="b", driver="m", serial_port=Path("/dev/ttyUSB0"), timeout=0.5),
+        ModbusDevice(id="c", driver="m", serial_port=Path("/dev/ttyUSB1"), timeout=0.5),
+    ]
+    assert device_limits(sections) == {
+        "ups": 20 + 4 * 2 * 2,
+        "tx": 60 + 4 * 1 * 4,
+        "a": 20 + 4 * 0.5 * 2,
+        "b": 20 + 4 * 0.5 * 2,
+        "c": 20 + 4 * 0.5,
+    }
 
 
 def test_a_device_that_stops_finishing_polls_fails_by_name() -> None:
