@@ -48,3 +48,38 @@ def test_the_agent_reports_ready_status_watchdog_and_stopping(
     gaps = [b - a for a, b in itertools.pairwise(pings)]
     assert all(gap < 1.9 for gap in gaps), gaps  # every half of the 2 s watchdog
     assert "liveness check failed" not in stderr, stderr
+
+
+def test_the_status_line_counts_devices_by_health(
+    tmp_path: Path, broker: LocalBroker, sims: SimRunner
+) -> None:
+    path = tmp_path / "notify.sock"
+    if len(str(path)) > 100:
+        pytest.skip("temporary directory too deep for an AF_UNIX path")
+    live = sims.serve("ups_rfc1628", "127.0.0.2")
+    dead = sims.serve("ups_rfc1628", "127.0.0.3")
+    dead.device.play("no_reply")
+    config = write_station(
+        tmp_path,
+        [
+            device_fields("live", live, interval=1),
+            device_fields("dead", dead, interval=1, retries=1),
+        ],
+        mqtt={"url": broker.url},
+    )
+    systemd = NotifySocket(str(path))
+    try:
+        agent = AgentProcess("run", "-c", str(config), env={"NOTIFY_SOCKET": str(path)})
+        try:
+            lines = systemd.wait_for(
+                lambda ls: any(
+                    line.startswith("STATUS=2 devices: 1 ok, 1 unreachable;") for line in ls
+                ),
+                timeout=30,
+            )
+        finally:
+            code, stderr = agent.stop()
+    finally:
+        systemd.close()
+    assert code == 0, stderr
+    assert "WATCHDOG=1" not in lines  # no WATCHDOG_USEC: systemd asked for no pings
