@@ -32,6 +32,7 @@ from fieldagent.checklist.runner import StationChecklist
 from fieldagent.checklist.service import AgentParts, ChecklistService
 from fieldagent.config import Config, DeviceSection
 from fieldagent.driver import Driver, TrapAction, row_key
+from fieldagent.liveness import Liveness, device_limits
 from fieldagent.model import HealthState, PollResult, utc_now
 from fieldagent.outbox import Draft, Forwarder, Outbox
 from fieldagent.outbox.station_alarms import OutboxAlarms
@@ -41,11 +42,13 @@ from fieldagent.poller import Poller
 from fieldagent.publisher import Message, MqttPublisher
 from fieldagent.report_by_exception import DeviceReporter, deadbands_of
 from fieldagent.scheduler import run_every
+from fieldagent.sdnotify import Notifier
 from fieldagent.state import StateDirLock, StateStoreError, set_aside_damaged, storage_problem
 from fieldagent.topics import Topics
 from fieldagent.transports.local import LocalReader
 from fieldagent.transports.serialport import SerialLines
 from fieldagent.transports.snmp import SnmpClient
+from fieldagent.watchdog import supervise
 
 if TYPE_CHECKING:  # the receiver (and pysnmp with it) is imported only when traps are on
     from fieldagent.traps import TrapEvent, TrapReceiver
@@ -89,10 +92,14 @@ class Agent:
         once: bool = False,
         checklist: StationChecklist | None = None,
         drivers: Mapping[str, Driver] | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         """`drivers`: per device id, scaling applied (a station's own profiles among them);
-        by default the checklist's, else the shipped driver each device names."""
+        by default the checklist's, else the shipped driver each device names.
+        `notifier`: systemd's, when the service manager asked for one (none by default)."""
         self._config = config
+        self._notifier = notifier if notifier is not None else Notifier(None)
+        self._liveness = Liveness()
         self._once = once
         self._lock = StateDirLock(config.agent.state_dir)
         self._lock.acquire()  # before the outbox numbers anything
@@ -231,15 +238,24 @@ class Agent:
         await self._start_traps()
         tasks = [
             asyncio.create_task(
-                run_every(d.config.interval, partial(self._poll_and_publish, d), name=device_id),
+                run_every(d.config.interval, partial(self._scheduled_poll, d), name=device_id),
                 name=device_id,
             )
             for device_id, d in self._devices.items()
         ]
         tasks.append(asyncio.create_task(run_every(TICK_S, self._tick, name="alarms")))
+        for device_id, limit in device_limits(self._config.device).items():
+            self._liveness.watch(device_id, limit)
+        self._notifier.ready(self.summary())
+        tasks.append(
+            asyncio.create_task(
+                supervise(self._notifier, self._alive_problems, self.summary), name="watchdog"
+            )
+        )
         try:
             await stop.wait()
         finally:
+            self._notifier.stopping()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -363,6 +379,31 @@ class Agent:
         self._alarm_keeper.close()
         self._outbox.close()
         self._lock.release()
+
+    async def _scheduled_poll(self, device: _Device) -> PollResult:
+        """A device loop's round; its end, even a failed one, is progress for the watchdog."""
+        try:
+            return await self._poll_and_publish(device)
+        finally:
+            self._liveness.polled(device.config.id)
+
+    def _alive_problems(self) -> list[str]:
+        """The liveness rules that fail now (fieldagent/liveness.py); empty when alive."""
+        self._liveness.outbox(
+            self._publisher.connected, self._outbox.backlog_count(), self._forwarder.acked
+        )
+        return self._liveness.problems()
+
+    def summary(self) -> str:
+        """One line for systemd's STATUS=: devices by health, the outbox's backlog."""
+        states = [self._engine.device_state(device_id) for device_id in self._devices]
+        counts = ", ".join(
+            f"{sum(1 for s in states if s is state)} {state}"
+            for state in HealthState
+            if state is HealthState.OK or state in states
+        )
+        noun = "device" if len(states) == 1 else "devices"
+        return f"{len(states)} {noun}: {counts}; outbox {self._outbox.backlog_count()} waiting"
 
     async def _poll_and_publish(self, device: _Device, confirming: bool = False) -> PollResult:
         device_id = device.config.id

@@ -475,7 +475,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError(exposed)
     if args.broker is not None:
         _check_broker_url(args.broker, station.config.mqtt)
-    agent = Agent(station.config, broker_url=args.broker, once=args.once, checklist=station)
+    from fieldagent.sdnotify import Notifier
+
+    agent = Agent(
+        station.config,
+        broker_url=args.broker,
+        once=args.once,
+        checklist=station,
+        notifier=None if args.once else Notifier.from_environment(),
+    )
     if args.once:
         return asyncio.run(agent.run_once(args.ack_timeout))
     return asyncio.run(run_until_stopped(agent.run_forever))

@@ -48,14 +48,15 @@ def simulate_process(config: Path) -> subprocess.Popen[str]:
 class AgentProcess:
     """A long-running `fieldagent run`; stop() sends SIGTERM like systemd does."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        """`env`: variables added to the test's environment (systemd's NOTIFY_SOCKET...)."""
         self._process = subprocess.Popen(
             [sys.executable, "-m", "fieldagent", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             cwd=ROOT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
         )
 
     def peak_rss_kib(self) -> int:

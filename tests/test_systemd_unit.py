@@ -302,3 +302,12 @@ def test_the_demo_station_runs_under_the_units_system_call_filter(
     ]
     assert qualities[0] == qualities[1]
     assert qualities[0]["host.clock_synced"] == "ok"
+
+
+def test_the_agent_tells_systemd_when_it_is_ready_and_alive() -> None:
+    """The agent sends READY=1 and earns each WATCHDOG=1 (fieldagent/liveness.py); the
+    watchdog leaves room for the default poll rhythm (10 s interval, a ping every 30 s)."""
+    assert _settings("Type") == ["notify"]
+    assert _settings("NotifyAccess") == ["main"]
+    [watchdog] = _settings("WatchdogSec")
+    assert watchdog.endswith("s") and 30 <= int(watchdog.removesuffix("s")) <= 300, watchdog

@@ -41,6 +41,8 @@ class Forwarder:
         self._handed: dict[int, int] = {}  # priority -> last seq handed to paho
         self._rewinds = outbox.rewinds
         self._acks: deque[int] = deque()
+        self.acked = 0
+        """Messages the broker acknowledged so far: the liveness check watches it move."""
         self._wake = asyncio.Event()
         self._wake_pending = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -104,6 +106,7 @@ class Forwarder:
                 seqs.append(seq)
         if seqs:
             self._outbox.delivered(seqs)
+            self.acked += len(seqs)
 
     def _fill(self, sender: Sender, commit: bool) -> None:
         room = self._max_inflight - len(self._inflight)
