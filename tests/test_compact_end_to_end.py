@@ -134,9 +134,12 @@ def _check_streams(messages: list[Received]) -> None:
     compact = [m for m in messages if m.topic.startswith(COMPACT_ROOT + "/")]
     full = [m for m in messages if m.topic.startswith(FULL_ROOT + "/")]
     # Both streams are whole by the sequence check: v2 skips unchanged polls without a gap.
+    # A re-send is allowed (QoS 1 is at least once, docs/mqtt-topics.md): the check drops
+    # it, as a central tool would. What must never happen is a gap.
     for stream in (compact, full):
         check = SequenceCheck()
-        assert all(check.add_payload(m.payload, m.retained) for m in stream)
+        for message in stream:
+            check.add_payload(message.payload, message.retained)
         assert check.gaps() == {}
     metas = [m.json() for m in compact if m.topic.endswith("/meta")]
     assert {m["device"] for m in metas} == set(DEVICES)
