@@ -8,26 +8,15 @@ from pathlib import Path
 from drivers import REGISTRY
 from fieldagent.config import load_config
 from fieldagent.localbroker import LocalBroker
-from tests.agentproc import fieldagent, simulate_process
 from tests.mqtt_probe import retained_snapshot
-from tests.support.demo import demo_copy
+from tests.support.demo import demo_copy, run_demo_once
 
 
 def test_the_demo_station_runs_end_to_end_with_every_device_healthy(
     tmp_path: Path, broker: LocalBroker
 ) -> None:
     config = demo_copy(tmp_path / "config")  # its relative state_dir then lands in tmp_path
-    simulator = simulate_process(config)
-    try:
-        assert simulator.stdout is not None
-        first = simulator.stdout.readline()
-        assert first.startswith("simulating"), first + (
-            simulator.stderr.read() if simulator.stderr else ""
-        )
-        done = fieldagent("run", "-c", str(config), "--once", "--broker", broker.url)
-    finally:
-        simulator.terminate()
-        simulator.communicate(timeout=15)
+    done = run_demo_once(config, broker)
     assert done.returncode == 0, done.stderr
     topics = ["bctv/v1/demo-hamtan/status"]
     status = retained_snapshot(broker.host, broker.port, topics)["bctv/v1/demo-hamtan/status"]

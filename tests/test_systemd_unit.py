@@ -19,9 +19,9 @@ import pytest
 from drivers import REGISTRY
 from fieldagent.config import load_config
 from fieldagent.localbroker import LocalBroker
-from tests.agentproc import ROOT, fieldagent, simulate_process
+from tests.agentproc import ROOT, fieldagent
 from tests.mqtt_probe import retained_snapshot
-from tests.support.demo import demo_copy
+from tests.support.demo import demo_copy, run_demo_once
 
 UNIT = ROOT / "systemd" / "fieldagent.service"
 INSTALLED = "/opt/fieldagent/.venv/bin/fieldagent"
@@ -272,17 +272,7 @@ def test_the_demo_station_runs_under_the_units_system_call_filter(
     reading of the agent's box."""
     assert "clock_adjtime" in allowed_syscalls() and "setuid" not in allowed_syscalls()
     config = demo_copy(tmp_path / "config")
-    simulator = simulate_process(config)
-    try:
-        assert simulator.stdout is not None
-        first = simulator.stdout.readline()
-        assert first.startswith("simulating"), first + (
-            simulator.stderr.read() if simulator.stderr else ""
-        )
-        done = confined_fieldagent("run", "-c", str(config), "--once", "--broker", broker.url)
-    finally:
-        simulator.terminate()
-        simulator.communicate(timeout=15)
+    done = run_demo_once(config, broker, confined_fieldagent)
     assert done.returncode == 0, done.stderr
     topics = [f"bctv/v1/demo-hamtan/{d.id}/health" for d in load_config(config, REGISTRY).device]
     retained = retained_snapshot(broker.host, broker.port, topics)

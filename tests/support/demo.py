@@ -9,10 +9,12 @@ ports; everything else in the file is as shipped.
 from __future__ import annotations
 
 import re
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
-from fieldagent.localbroker import free_port
-from tests.agentproc import ROOT
+from fieldagent.localbroker import LocalBroker, free_port
+from tests.agentproc import ROOT, fieldagent, simulate_process
 
 DEMO = ROOT / "config" / "demo-station.toml"
 _HOST_PORT = re.compile(r'^host = "(127\.0\.0\.\d+)"\nport = 16161$', re.MULTILINE)
@@ -42,3 +44,23 @@ def demo_copy(folder: Path) -> Path:
     copy.write_text(on_ports(text, free_demo_ports(text)), encoding="utf-8")
     copy.chmod(0o600)
     return copy
+
+
+def run_demo_once(
+    config: Path,
+    broker: LocalBroker,
+    run: Callable[..., subprocess.CompletedProcess[str]] = fieldagent,
+) -> subprocess.CompletedProcess[str]:
+    """`fieldagent run --once` on a demo copy while its simulator serves it; `run` starts
+    the agent (a confined one, say), the simulator is stopped whatever happens."""
+    simulator = simulate_process(config)
+    try:
+        assert simulator.stdout is not None
+        first = simulator.stdout.readline()
+        assert first.startswith("simulating"), first + (
+            simulator.stderr.read() if simulator.stderr else ""
+        )
+        return run("run", "-c", str(config), "--once", "--broker", broker.url)
+    finally:
+        simulator.terminate()
+        simulator.communicate(timeout=15)
