@@ -39,7 +39,8 @@ from fieldagent.outbox.station_alarms import OutboxAlarms
 from fieldagent.outgoing import MessageBuilder, json_value
 from fieldagent.payloads import OutboxInfo
 from fieldagent.poller import Poller
-from fieldagent.publisher import Message, MqttPublisher
+from fieldagent.publisher import Incoming, Message, MqttPublisher
+from fieldagent.remote.dispatcher import RemoteCommands, RemoteParts, StationFigures
 from fieldagent.report_by_exception import DeviceReporter, deadbands_of
 from fieldagent.scheduler import run_every
 from fieldagent.sdnotify import Notifier
@@ -161,11 +162,9 @@ class Agent:
             password=self._mqtt.resolved_password(),
         )
         self._checklist = self._checklist_service(checklist) if not once else None
-        if self._checklist is not None:
-            self._publisher.subscribe(
-                self._topics.checklist_command,
-                self._on_checklist_command,
-            )
+        self._remote = self._remote_commands() if not once else None
+        if self._remote is not None:  # cmd/+: cmd/checklist and the remote commands
+            self._publisher.subscribe_messages(self._topics.commands, self._on_command)
         self._prepare_will()
 
     def _device_reporters(self) -> dict[str, DeviceReporter]:
@@ -217,6 +216,24 @@ class Agent:
             log.error("checklist off until the agent restarts: %s", problem)
             return None
 
+    def _remote_commands(self) -> RemoteCommands:
+        """cmd/NAME for central staff (fieldagent/remote/); cmd/checklist is handed on."""
+        parts = RemoteParts(
+            devices=frozenset(self._devices),
+            figures=lambda: StationFigures(
+                self._station_worst(), len(self._devices), self._outbox.backlog_count()
+            ),
+            poll=lambda device_id: self._poll_and_publish(self._devices[device_id]),
+            health=self._engine.device_state,
+            request_maintenance=lambda device_id, until: self._alarm_keeper.request_maintenance(
+                device_id, until, utc_now()
+            ),
+            send=self._send,
+            build=self._build,
+            forward={"checklist": self._checklist.command} if self._checklist else {},
+        )
+        return RemoteCommands(self._config.remote, self._topics, parts)
+
     def _set_aside_damaged_state(self) -> str | None:
         """A damaged state.db is moved aside before anything opens it; what was done."""
         try:
@@ -261,6 +278,8 @@ class Agent:
             await asyncio.gather(*tasks, return_exceptions=True)
             if self._checklist is not None:
                 await self._checklist.stop()
+            if self._remote is not None:
+                await self._remote.stop()
             self._send(self._status(online=False))
             if not await self._forwarder.drain(GOODBYE_S):
                 log.warning("stopping with %d messages in the outbox", self._outbox.backlog_count())
@@ -445,10 +464,10 @@ class Agent:
         """A checklist's fresh poll is a poll like any other: published and judged."""
         return await self._poll_and_publish(self._devices[section.id])
 
-    def _on_checklist_command(self, payload: bytes) -> None:
+    def _on_command(self, message: Incoming) -> None:
         """Called from paho's thread: the command is handled on the event loop."""
-        if self._loop is not None and not self._loop.is_closed() and self._checklist is not None:
-            self._loop.call_soon_threadsafe(self._checklist.command, payload)
+        if self._loop is not None and not self._loop.is_closed() and self._remote is not None:
+            self._loop.call_soon_threadsafe(self._remote.handle, message)
 
     def _publish_telemetry(self, device: _Device, result: PollResult) -> None:
         """v1: every reading; v2 (compact): what changed, or nothing (no number used)."""

@@ -46,6 +46,7 @@ from fieldagent.configbase import DEFAULT_CONFIG_PATH as DEFAULT_CONFIG_PATH
 from fieldagent.configbase import ConfigError as ConfigError
 from fieldagent.driver import Driver, Limits, Metric, ValueType, split_row_key
 from fieldagent.inputfile import InputFileError, read_text
+from fieldagent.remote.settings import RemoteSection
 
 MAX_STATION_FILE_BYTES = 4 * 1024 * 1024
 """A station of a few hundred devices is tens of kB; more is not a station file."""
@@ -833,6 +834,7 @@ class Config(_Strict):
     checklist: ChecklistSection = ChecklistSection()
     device: list[DeviceSection] = Field(default_factory=list)
     traps: TrapsSection = TrapsSection()
+    remote: RemoteSection = RemoteSection()
     limits: dict[str, LimitRule] = Field(default_factory=dict)
 
     @field_validator("device")

@@ -28,17 +28,21 @@ from fieldagent.payloads import (
     AlarmPayload,
     ChecklistReplyPayload,
     ChecklistReportPayload,
+    CommandReplyPayload,
     CompactTelemetryPayload,
     DeviceInfo,
     Envelope,
     HealthPayload,
     JsonValue,
     LimitsInfo,
+    MaintenanceResult,
     Message,
     MetaPayload,
     MetricInfo,
     MetricValue,
     OutboxInfo,
+    PingResult,
+    PollSummary,
     StatusPayload,
     TelemetryPayload,
     TrapPayload,
@@ -286,6 +290,37 @@ class MessageBuilder:
             report_id=report_id,
             error=error,
             next_allowed=next_allowed,
+        )
+
+    def command_reply(
+        self,
+        command: str,
+        request_id: str | None,
+        error: str | None = None,
+        retry_after_s: float | None = None,
+        ts: datetime | None = None,
+        ping: PingResult | None = None,
+        poll: PollSummary | None = None,
+        maintenance: MaintenanceResult | None = None,
+    ) -> Draft:
+        """The reply on `cmd/COMMAND/reply`: `ok` with a result (`ping=`, `poll=`,
+        `maintenance=`), or the refusal in `error`.  An unknown COMMAND's name is
+        echoed in the payload up to 64 characters (the topic has it whole)."""
+        return self._draft(
+            Kind.REPLY,
+            self._topics.command_reply(command),
+            1,
+            False,
+            CommandReplyPayload,
+            ts=ts or utc_now(),
+            command=command[:64],
+            request_id=request_id,
+            ok=error is None,
+            error=error,
+            retry_after_s=retry_after_s,
+            ping=ping,
+            poll=poll,
+            maintenance=maintenance,
         )
 
     def _draft(

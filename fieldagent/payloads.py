@@ -271,6 +271,50 @@ class ChecklistReplyPayload(Envelope):
     )
 
 
+class PingResult(_Payload):
+    """What `cmd/ping` tells: the agent is alive, and the station in a few figures."""
+
+    version: str = Field(description="The agent's version.")
+    uptime_s: float = Field(ge=0, description="Seconds since the agent started.")
+    state: HealthState = Field(description="The station's worst state, as in its status.")
+    devices: int = Field(ge=0, description="Devices the agent polls.")
+    outbox_waiting: int = Field(ge=0, description="Messages waiting for the broker.")
+
+
+class PollSummary(_Payload):
+    """What a poll asked for on `cmd/poll` found (its telemetry and health are published too)."""
+
+    device: str
+    answered: bool
+    health: HealthState = Field(description="The device's state once the poll was judged.")
+    poll_ms: int = Field(ge=0, description="How long the poll took.")
+    error: str | None = Field(default=None, description="Why the device did not answer.")
+
+
+class MaintenanceResult(_Payload):
+    """The maintenance `cmd/maintenance` recorded (applied within a second, kept on disk)."""
+
+    device: str
+    until: datetime | None = Field(description="When it ends (UTC); null: ended now.")
+
+
+class CommandReplyPayload(Envelope):
+    """The answer to a request on `cmd/NAME` (ping, poll, maintenance or an unknown NAME)."""
+
+    command: str = Field(description="NAME, from the request's topic.")
+    request_id: str | None = Field(
+        default=None, description="The request's own id, echoed (absent if it gave none)."
+    )
+    ok: bool
+    error: str | None = Field(default=None, description="Why the request was refused.")
+    retry_after_s: float | None = Field(
+        default=None, description="Refused for the rate limit: seconds until one is accepted."
+    )
+    ping: PingResult | None = None
+    poll: PollSummary | None = None
+    maintenance: MaintenanceResult | None = None
+
+
 SPLICED_FIELDS = frozenset({"prev", "replayed"})
 """Added by the outbox as a message leaves (fieldagent.outbox.wire_payload), not stored."""
 
@@ -284,6 +328,7 @@ PUBLISHED_MODELS: dict[str, type[BaseModel]] = {
     "trap": TrapPayload,
     "checklist": ChecklistReportPayload,
     "checklist-reply": ChecklistReplyPayload,
+    "command-reply": CommandReplyPayload,
 }
 """Topic kind -> payload model, for `fieldagent schema` and for subscribers' validation.
 

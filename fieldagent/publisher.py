@@ -38,6 +38,20 @@ class Message:
     retain: bool
 
 
+@dataclass(frozen=True)
+class Incoming:
+    """A message the broker delivered on a subscription, as untrusted input."""
+
+    topic: str
+    payload: bytes
+    user_properties: tuple[tuple[str, str], ...] = ()
+    """MQTT 5 user properties as the sender set them (none on MQTT 3.1.1)."""
+
+    def user_property(self, name: str) -> str | None:
+        """The first value of the user property `name`, if the sender set one."""
+        return next((value for key, value in self.user_properties if key == name), None)
+
+
 class MqttPublisher:
     """A connection to the province's broker: it publishes, and takes a few commands.
 
@@ -101,7 +115,7 @@ class MqttPublisher:
         client.on_publish = self._handle_publish
         client.on_message = self._handle_message
         self._client = client
-        self._commands: dict[str, Callable[[bytes], None]] = {}
+        self._commands: dict[str, Callable[[Incoming], None]] = {}
 
     @property
     def connected(self) -> bool:
@@ -118,7 +132,12 @@ class MqttPublisher:
     def subscribe(self, topic: str, handler: Callable[[bytes], None]) -> None:
         """Call `handler` (from paho's thread) with each message on `topic`, from the next
         connect on (subscriptions are made again on every connect)."""
-        self._commands[topic] = handler
+        self._commands[topic] = lambda message: handler(message.payload)
+
+    def subscribe_messages(self, topic_filter: str, handler: Callable[[Incoming], None]) -> None:
+        """As `subscribe`, for a topic filter (`+` allowed), with each message's topic and
+        MQTT 5 user properties."""
+        self._commands[topic_filter] = handler
 
     def start(self, host: str, port: int) -> None:
         """Connect in the background; paho retries until the broker answers."""
@@ -223,7 +242,10 @@ class MqttPublisher:
     def _handle_message(
         self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage
     ) -> None:
-        handler = self._commands.get(message.topic)
+        handler = self._commands.get(message.topic) or next(
+            (h for f, h in self._commands.items() if mqtt.topic_matches_sub(f, message.topic)),
+            None,
+        )
         if handler is None:
             return
         if message.retain:  # set only on a retained message sent because we (re)subscribed
@@ -233,4 +255,12 @@ class MqttPublisher:
                 message.topic,
             )
             return
-        handler(bytes(message.payload))
+        properties = getattr(message, "properties", None)
+        user_properties = getattr(properties, "UserProperty", None) or []
+        handler(
+            Incoming(
+                message.topic,
+                bytes(message.payload),
+                tuple((str(key), str(value)) for key, value in user_properties),
+            )
+        )

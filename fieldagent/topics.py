@@ -43,3 +43,22 @@ class Topics:
 
     def health(self, device_id: str) -> str:
         return f"{self.base}/{device_id}/health"
+
+    @property
+    def commands(self) -> str:
+        """The filter the agent subscribes to: every command, `cmd/checklist` included."""
+        return f"{self.base}/cmd/+"
+
+    def command(self, name: str) -> str:
+        return f"{self.base}/cmd/{name}"
+
+    def command_reply(self, name: str) -> str:
+        return f"{self.base}/cmd/{name}/reply"
+
+    def command_name(self, topic: str) -> str | None:
+        """NAME of a topic `{base}/cmd/NAME`; None for any other topic."""
+        prefix = f"{self.base}/cmd/"
+        if not topic.startswith(prefix):
+            return None
+        name = topic[len(prefix) :]
+        return name if name and "/" not in name else None

@@ -18,7 +18,7 @@ from pathlib import Path
 from fieldagent.alarms.engine import MaintenanceOverride
 from fieldagent.alarms.model import Alarm, AlarmEvent
 from fieldagent.alarms.store import AlarmStore
-from fieldagent.state import StateStoreError
+from fieldagent.state import StateStoreError, storage_problem
 
 log = logging.getLogger("fieldagent.alarms")
 
@@ -76,6 +76,17 @@ class AlarmKeeper:
             return self._store.take_maintenance_requests()
         except sqlite3.Error:
             return []  # they stay on disk for the next tick
+
+    def request_maintenance(self, device: str, until: datetime | None, now: datetime) -> str | None:
+        """Leave a maintenance command as `fieldagent maintenance` does (applied at the next
+        tick, kept across a restart); what went wrong, in words, or None."""
+        try:
+            if self._store is None:
+                self._store = AlarmStore(self._state_dir)
+            self._store.request_maintenance(device, until, now)
+        except (StateStoreError, sqlite3.Error) as exc:
+            return storage_problem(self._state_dir, exc)
+        return None
 
     def catch_up(self, active: list[Alarm], overrides: Mapping[str, MaintenanceOverride]) -> None:
         """Write the whole state again after a failure; quietly keep trying until it works."""

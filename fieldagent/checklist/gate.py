@@ -7,6 +7,7 @@ accepted only `cooldown_s` later.  A refusal is itself a message committed to
 the outbox with an fsync, so refusals get a reply only while a small budget
 lasts (`REPLY_BURST`, then one every `REPLY_EVERY_S`); the rest are counted
 and logged as a number.  A flood thus yields a bounded number of replies.
+The reply budget is a `fieldagent.budget.Budget`, as are the remote commands'.
 
 Times are the monotonic clock's: a wall clock set while the agent runs (a
 board without a battery-backed clock getting its time late) moves neither.
@@ -17,10 +18,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-REPLY_BURST = 5
-"""Refusals answered in a row before the budget runs out."""
-REPLY_EVERY_S = 10.0
-"""One more refusal may be answered per this many seconds."""
+from fieldagent.budget import REPLY_BURST as REPLY_BURST
+from fieldagent.budget import REPLY_EVERY_S as REPLY_EVERY_S
+from fieldagent.budget import Budget
 
 
 class CommandGate:
@@ -30,10 +30,12 @@ class CommandGate:
         self._cooldown_s = cooldown_s
         self._clock = clock
         self._last_run: float | None = None
-        self._budget = float(REPLY_BURST)
-        self._budget_at = clock()
-        self.unanswered = 0
+        self._replies = Budget(REPLY_BURST, REPLY_EVERY_S, clock)
+
+    @property
+    def unanswered(self) -> int:
         """Refusals since the last answered one that got no reply."""
+        return self._replies.denied
 
     def wait_s(self) -> float:
         """Seconds until a run may start; 0 when one may start now."""
@@ -47,18 +49,8 @@ class CommandGate:
 
     def may_reply(self) -> bool:
         """Whether this refusal gets a reply; if not, it is counted in `unanswered`."""
-        now = self._clock()
-        self._budget = min(
-            float(REPLY_BURST), self._budget + (now - self._budget_at) / REPLY_EVERY_S
-        )
-        self._budget_at = now
-        if self._budget >= 1.0:
-            self._budget -= 1.0
-            return True
-        self.unanswered += 1
-        return False
+        return self._replies.take()
 
     def take_unanswered(self) -> int:
         """The refusals left without a reply so far; counting starts again from 0."""
-        unanswered, self.unanswered = self.unanswered, 0
-        return unanswered
+        return self._replies.take_denied()

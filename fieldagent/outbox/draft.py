@@ -25,6 +25,9 @@ class Kind(StrEnum):
     META = "meta"
     """A device's retained description (units, titles, deadbands): compact telemetry's key."""
     TELEMETRY = "telemetry"
+    REPLY = "reply"
+    """The answer to a remote command on cmd/NAME: useful while the sender waits, so it goes
+    out early, but a power cut may lose it (it is not fsynced; the sender asks again)."""
 
     @property
     def priority(self) -> int:
@@ -57,6 +60,7 @@ _PRIORITY = {
     Kind.HEALTH: 2,
     Kind.META: 2,
     Kind.TELEMETRY: 3,
+    Kind.REPLY: 1,
 }
 
 
