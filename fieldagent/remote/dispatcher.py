@@ -43,6 +43,7 @@ from fieldagent.remote.requests import (
     Request,
     RequestRefused,
     parse_request,
+    peek_request_id,
     requested_by_ok,
 )
 from fieldagent.remote.settings import COMMANDS, CommandName, RemoteSection
@@ -119,6 +120,8 @@ class RemoteCommands:
         try:
             self._take(name, message.payload, claimed)
         except RequestRefused as exc:
+            if exc.request_id is None:
+                exc.request_id = peek_request_id(message.payload)
             self._refuse(name, exc, claimed or exc.requested_by)
 
     def _take(self, name: str, payload: bytes, claimed: str | None) -> None:

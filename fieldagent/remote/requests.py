@@ -182,3 +182,15 @@ def _requested_by_of(data: dict[object, object]) -> str | None:
     """Who a refused request says sent it, when that can be logged."""
     value = data.get("requested_by")
     return value if isinstance(value, str) and requested_by_ok(value) else None
+
+
+def peek_request_id(payload: bytes) -> str | None:
+    """The request id of a payload refused before it was parsed (a command not allowed,
+    unknown), so the reply still echoes it; None when there is no good one."""
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        return None
+    try:
+        data = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return _request_id_of(data) if isinstance(data, dict) else None
