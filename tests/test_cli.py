@@ -185,8 +185,11 @@ def test_poll_of_a_serial_device_names_its_port(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "kind",
-    ["status", "telemetry", "telemetry-compact", "meta", "health", "checklist", "checklist-reply"],
-)
+    [
+        "status", "telemetry", "telemetry-compact", "meta", "health", "checklist",
+        "checklist-reply", "command-reply",
+    ],
+)  # fmt: skip
 def test_schema_prints_the_payload_json_schema(kind: str) -> None:
     done = fieldagent("schema", kind)
     schema = json.loads(done.stdout)

@@ -158,6 +158,10 @@ class RemoteCommands:
                         f"cmd/{name} is not allowed at this station ([remote] allow: {allowed})"
                     )
                 return command
+        if name == "checklist":  # not handed on: the agent runs no checklist service
+            raise RequestRefused(
+                "the checklist is off in this agent (the log at its start says why)"
+            )
         known = ", ".join(["checklist", *COMMANDS])
         raise RequestRefused(f"unknown command {_shown(name)!r} (commands: {known})")
 
