@@ -36,6 +36,7 @@ from fieldagent.config import (
     parse_config,
     read_secret_file,
 )
+from fieldagent.remote.settings import RemoteSection
 
 PROJECT = Path(__file__).parent.parent
 CONFIG_DIR = PROJECT / "config"
@@ -49,6 +50,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "telemetry": TelemetrySection,
     "checklist": ChecklistSection,
     "traps": TrapsSection,
+    "remote": RemoteSection,
 }
 SECTION_MODELS = [*SECTIONS.items(), *(("device", model) for model in DEVICE_MODELS.values())]
 """Every section's model; `[[device]]` has one per driver protocol."""
