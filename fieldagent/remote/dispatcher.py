@@ -237,6 +237,10 @@ class RemoteCommands:
         device = request.device
         try:
             result = await self._parts.poll(device)
+        except Exception as exc:  # a poll never raises; should one, the sender still hears
+            log.exception("cmd/poll of %s failed", device)
+            self._refuse("poll", RequestRefused(f"the poll failed: {exc}", request.request_id), who)
+            return
         finally:
             self._polling.discard(device)
         summary = PollSummary(
@@ -307,7 +311,8 @@ class RemoteCommands:
 
 
 def _shown(name: str) -> str:
-    return name[:MAX_NAME_SHOWN]
+    """A command's name as the log shows it: bounded, control characters replaced."""
+    return "".join(c if c.isprintable() else "?" for c in name[:MAX_NAME_SHOWN])
 
 
 def _who(who: str | None) -> str:
