@@ -122,7 +122,8 @@ class RemoteCommands:
         except RequestRefused as exc:
             if exc.request_id is None:
                 exc.request_id = peek_request_id(message.payload)
-            self._refuse(name, exc, claimed or exc.requested_by)
+            loggable = claimed if claimed is not None and requested_by_ok(claimed) else None
+            self._refuse(name, exc, loggable or exc.requested_by)
 
     def _take(self, name: str, payload: bytes, claimed: str | None) -> None:
         command = self._command(name)
