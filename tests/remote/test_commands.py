@@ -103,6 +103,7 @@ def test_ping_poll_and_maintenance_off_run_and_reply_with_the_request_id(
         ping = reply_to(probe, "ping", "ping-1")
         send(broker, "poll", b'{"request_id": "poll-1", "device": "ups-main"}')
         poll = reply_to(probe, "poll", "poll-1")
+        probe.wait_for(lambda ms: len(telemetry(ms)) == 2)  # telemetry is committed in batches
         send(broker, "maintenance", b'{"request_id": "m-1", "device": "ups-main", "off": true}')
         maintenance = reply_to(probe, "maintenance", "m-1")
     finally:
