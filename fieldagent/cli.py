@@ -330,8 +330,9 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         user=args.user,
         min_free_mb=args.min_free_mb,
-        verbose=args.verbose,
     )
+    if not args.verbose:  # the publisher and the poller would log what the rows say
+        logging.getLogger("fieldagent").setLevel(logging.CRITICAL)
     return run_doctor(args.config, options)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -46,14 +45,9 @@ class DoctorOptions:
     user: str | None = None
     """The account the service runs as; None: `fieldagent` if this box has it, else ours."""
     min_free_mb: int = DEFAULT_MIN_FREE_MB
-    verbose: bool = False
 
 
 def run_doctor(path: Path, options: DoctorOptions, out: TextIO = sys.stdout) -> int:
-    if not options.verbose:
-        # The publisher and the poller say in the log what the report says in its rows.
-        for name in ("fieldagent.mqtt", "fieldagent.poll", "fieldagent"):
-            logging.getLogger(name).setLevel(logging.CRITICAL)
     findings, station = _findings(path, options)
     code = (
         EXIT_CONFIG if findings and findings[0].code == "config_invalid" else int(worst(findings))

@@ -84,8 +84,8 @@ MESSAGES: dict[str, Message] = {
     "config_invalid": Message(
         Text("không dùng được: {problems}", "cannot be used: {problems}"),
         Text(
-            "sửa các dòng trên trong tệp, rồi chạy lại: fieldagent check-config -c {path}",
-            "fix the lines above in the file, then run: fieldagent check-config -c {path}",
+            "sửa từng lỗi nêu ở đây trong tệp, rồi chạy: fieldagent check-config -c {path}",
+            "fix each problem named here in the file, then run: fieldagent check-config -c {path}",
         ),
     ),
     "driver_model": Message(
