@@ -70,13 +70,25 @@ def udp_port_holders(port: int, proc: Path = Path("/proc")) -> dict[str, str]:
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
-        try:
-            links = {os.readlink(fd) for fd in (entry / "fd").iterdir()}
-        except OSError:
-            continue  # ended, or not ours to look at
-        if links & inodes:
+        if _links(entry / "fd") & inodes:
             holders[entry.name] = _command(entry)
     return holders
+
+
+def _links(fd_dir: Path) -> set[str]:
+    """What a process's descriptors point at; a descriptor closed meanwhile (the one that
+    lists the folder, say) is left out, a process that ended or is not ours gives none."""
+    found = set()
+    try:
+        descriptors = list(fd_dir.iterdir())
+    except OSError:
+        return found
+    for fd in descriptors:
+        try:
+            found.add(os.readlink(fd))
+        except OSError:
+            continue
+    return found
 
 
 def _command(proc_entry: Path) -> str:
