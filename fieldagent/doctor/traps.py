@@ -78,7 +78,7 @@ def udp_port_holders(port: int, proc: Path = Path("/proc")) -> dict[str, str]:
 def _links(fd_dir: Path) -> set[str]:
     """What a process's descriptors point at; a descriptor closed meanwhile (the one that
     lists the folder, say) is left out, a process that ended or is not ours gives none."""
-    found = set()
+    found: set[str] = set()
     try:
         descriptors = list(fd_dir.iterdir())
     except OSError:
