@@ -36,7 +36,9 @@ EXPIRY_WARNING_DAYS = 30
 _HOSTNAME_MISMATCH = (62, 64)  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
 _EXPIRED = 10  # X509_V_ERR_CERT_HAS_EXPIRED
 _NOT_YET_VALID = 9  # X509_V_ERR_CERT_NOT_YET_VALID
-_UNTRUSTED = (2, 18, 19, 20, 21)  # issuer unknown, self-signed, no local issuer, leaf unverifiable
+_UNTRUSTED = (2, 7, 18, 19, 20, 21)
+"""Issuer unknown, signature not by the CA of that name (a CA with its name and another key),
+self-signed, no local issuer, leaf not verifiable."""
 
 
 @dataclass(frozen=True)
