@@ -66,49 +66,50 @@ async def _judge(
         "host": device.address,
     }
     read = sum(1 for r in result.readings if r.quality == Quality.OK)
-    if result.answered and read:
-        ms = round(result.duration_s * 1000)
-        return finding(
-            "device",
-            device.id,
-            Status.PASS,
-            "device_ok",
-            ms=ms,
-            ok=read,
-            total=len(result.readings),
-            **params,
-        )
+    ms = round(result.duration_s * 1000)
+    counts = {"ms": ms, "ok": read, "total": len(result.readings)}
     if not isinstance(device, SnmpDevice):
-        if result.answered:
+        if not result.answered:
+            error = result.error or "no answer"
+            return finding(
+                "device", device.id, Status.FAIL, "device_unreachable", error=error, **params
+            )
+        if not read:
             return finding("device", device.id, Status.FAIL, "device_no_values", **params)
-        return finding(
-            "device", device.id, Status.FAIL, "device_unreachable", error=result.error, **params
-        )
-    # Nothing read: does the device answer SNMP at all, and which driver does it name?
+        return finding("device", device.id, Status.PASS, "device_ok", **counts, **params)
+    # Which families does the device name itself (sysObjectID, a driver's own subtree)? A
+    # driver reading MIB-II's system group alone reads values from any SNMP device.
     try:
         found = await identify(client, SnmpTarget.from_device(device), candidates)
     except SnmpError:
+        if result.answered and read:
+            return finding("device", device.id, Status.PASS, "device_ok", **counts, **params)
+        error = result.error or "no answer"
         return finding(
-            "device",
-            device.id,
-            Status.FAIL,
-            "device_unreachable",
-            error=result.error or "no answer",
-            **params,
+            "device", device.id, Status.FAIL, "device_unreachable", error=error, **params
         )
-    suggested = [c.driver.name for c in found.suggestions if c.driver.name != driver.name]
-    if suggested:
+    named = [c.driver.name for c in found.suggestions]
+    others = [name for name in named if name != driver.name]
+    if named and driver.name not in named:
+        suggested = {"suggested": ", ".join(others[:3]), "first": others[0]}
+        if read:
+            return finding(
+                "device",
+                device.id,
+                Status.WARN,
+                "device_other_driver",
+                **suggested,
+                **counts,
+                **params,
+            )
         return finding(
-            "device",
-            device.id,
-            Status.FAIL,
-            "device_wrong_driver",
-            suggested=", ".join(suggested[:3]),
-            first=suggested[0],
-            **params,
+            "device", device.id, Status.FAIL, "device_wrong_driver", **suggested, **params
         )
-    if result.answered:
+    if not result.answered:
+        error = result.error or "no answer"
+        return finding(
+            "device", device.id, Status.FAIL, "device_unreachable", error=error, **params
+        )
+    if not read:
         return finding("device", device.id, Status.FAIL, "device_no_values", **params)
-    return finding(
-        "device", device.id, Status.FAIL, "device_unreachable", error=result.error, **params
-    )
+    return finding("device", device.id, Status.PASS, "device_ok", **counts, **params)

@@ -546,6 +546,20 @@ MESSAGES: dict[str, Message] = {
             "check-config -c {path}",
         ),
     ),
+    "device_other_driver": Message(
+        Text(
+            "{location} ({driver}): {ok}/{total} giá trị đọc được, nhưng thiết bị tự nhận là"
+            " {suggested} (fieldagent identify)",
+            "{location} ({driver}): {ok}/{total} values read, but the device names itself"
+            " {suggested} (fieldagent identify)",
+        ),
+        Text(
+            'kiểm tra loại thiết bị; nếu đúng là {first}: đặt driver = "{first}" cho thiết bị'
+            " {device}, rồi: fieldagent check-config -c {path}",
+            'check the device\'s model; if it is a {first}: set driver = "{first}" for device'
+            " {device}, then: fieldagent check-config -c {path}",
+        ),
+    ),
     "device_no_values": Message(
         Text(
             "{location} ({driver}) trả lời nhưng không có giá trị nào đọc được",
