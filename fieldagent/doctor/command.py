@@ -125,9 +125,7 @@ def _findings(path: Path, options: DoctorOptions) -> tuple[list[Finding], str]:
 
 def _model_drivers(drivers: Mapping[str, Driver]) -> list[Finding]:
     return [
-        finding(
-            "config", device_id, Status.WARN, "driver_model", device=device_id, driver=driver.name
-        )
+        finding("config", "", Status.WARN, "driver_model", device=device_id, driver=driver.name)
         for device_id, driver in drivers.items()
         if driver.maturity is Maturity.MODEL
     ]
