@@ -526,7 +526,8 @@ MESSAGES: dict[str, Message] = {
             "{location} ({driver}) does not answer: {error}",
         ),
         Text(
-            "kiểm tra thiết bị đã bật, cáp, địa chỉ/cổng và thông tin đăng nhập trong tệp cấu hình; thử: "
+            "kiểm tra thiết bị đã bật, cáp, địa chỉ/cổng và thông tin đăng nhập trong tệp cấu hình;"
+            " thử: "
             "fieldagent poll -c {path} {device}",
             "check the device is on, the cable, the address / port and credentials in the station "
             "file; try: fieldagent poll -c {path} {device}",
