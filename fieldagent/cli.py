@@ -322,7 +322,8 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     from fieldagent.doctor.command import DoctorOptions, run_doctor
 
     if not 0 < args.timeout <= 120:
-        raise ConfigError(["--timeout: give seconds from above 0 to 120"])
+        print("error: --timeout: give seconds from above 0 to 120", file=sys.stderr)
+        return EXIT_USAGE
     options = DoctorOptions(
         langs=(args.lang,) if args.lang else ("vi", "en"),
         json=args.json,

@@ -101,6 +101,19 @@ def test_a_certificate_expiring_soon_is_a_warning(tmp_path: Path, brokers: Broke
     assert report.row("broker_publish")["code"] == "publish_ok"  # a warning stops nothing
 
 
+def test_an_unverified_tls_link_is_warned_about_but_used(
+    tmp_path: Path, brokers: BrokerFactory
+) -> None:
+    files = make_tls_files(tmp_path / "tls", valid_until=dt.timedelta(days=200))
+    broker = brokers(*_tls_options(files))
+    url = f"mqtts://127.0.0.1:{broker.port}"
+    report = doctor(station(tmp_path, mqtt={"url": url, "tls_verify": False}), devices=False)
+    assert report.row("broker_tls")["code"] == "tls_unverified"
+    assert "link_warning" in report.codes("secrets")
+    assert report.row("broker_publish")["code"] == "publish_ok"
+    assert report.code == 1
+
+
 def _password_broker(tmp_path: Path, brokers: BrokerFactory, acl: str | None) -> LocalBroker:
     passwd = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
     users = tmp_path / "passwd"

@@ -49,6 +49,16 @@ def test_the_command_line_exits_78_on_a_missing_file(tmp_path: Path) -> None:
     assert "none.toml" in done.stdout and "LỖI" in done.stdout and "FAIL" in done.stdout
 
 
+def test_a_timeout_out_of_bounds_is_a_usage_error(tmp_path: Path) -> None:
+    path = station(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "fieldagent", "doctor", "-c", str(path), "--timeout", "0"],
+        capture_output=True, text=True, timeout=60, cwd=ROOT, check=False,
+    )  # fmt: skip
+    assert done.returncode == 64
+    assert done.stderr == "error: --timeout: give seconds from above 0 to 120\n"
+
+
 def test_secrets_in_an_open_file_fail_and_never_show(tmp_path: Path, sims: SimRunner) -> None:
     sim = sims.serve("ups_rfc1628", "127.0.0.2")
     secrets = ["mat-khau-broker-42", "cong-dong-bi-mat", "khoa-xac-thuc-v3", "khoa-ma-hoa-v3"]

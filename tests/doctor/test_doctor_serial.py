@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,7 +39,7 @@ def _serial_station(tmp_path: Path, port: Path) -> Path:
     return path
 
 
-def _serial_row(path: Path) -> dict[str, object]:
+def _serial_row(path: Path) -> dict[str, Any]:
     return doctor(path, devices=False, user="nobody").row("serial")
 
 
