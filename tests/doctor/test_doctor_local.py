@@ -85,6 +85,17 @@ def test_secrets_in_an_open_file_fail_and_never_show(tmp_path: Path, sims: SimRu
     assert [s for s in secrets if s in printed] == []
 
 
+def test_a_refused_secret_is_not_echoed(tmp_path: Path) -> None:
+    v3 = {
+        "id": "ups-v3", "driver": "ups_rfc1628", "host": "127.0.0.3", "snmp_version": "3",
+        "user": "tech", "auth_protocol": "SHA", "auth_key": "ngan",
+    }  # fmt: skip
+    report = doctor(station(tmp_path, devices=[v3]))
+    assert report.code == EXIT_CONFIG
+    assert "auth_key" in report.rows[0]["result"]["en"]
+    assert "ngan" not in json.dumps(report.rows, ensure_ascii=False)
+
+
 def test_a_password_file_others_can_read_fails(tmp_path: Path) -> None:
     secret = tmp_path / "broker.secret"
     secret.write_text("mat-khau\n", encoding="utf-8")
