@@ -66,50 +66,40 @@ async def _judge(
         "host": device.address,
     }
     read = sum(1 for r in result.readings if r.quality == Quality.OK)
-    ms = round(result.duration_s * 1000)
-    counts = {"ms": ms, "ok": read, "total": len(result.readings)}
+    counts = {"ms": round(result.duration_s * 1000), "ok": read, "total": len(result.readings)}
+    verdict = _poll_verdict(device.id, result, read, counts, params)
     if not isinstance(device, SnmpDevice):
-        if not result.answered:
-            error = result.error or "no answer"
-            return finding(
-                "device", device.id, Status.FAIL, "device_unreachable", error=error, **params
-            )
-        if not read:
-            return finding("device", device.id, Status.FAIL, "device_no_values", **params)
-        return finding("device", device.id, Status.PASS, "device_ok", **counts, **params)
+        return verdict
     # Which families does the device name itself (sysObjectID, a driver's own subtree)? A
     # driver reading MIB-II's system group alone reads values from any SNMP device.
     try:
         found = await identify(client, SnmpTarget.from_device(device), candidates)
     except SnmpError:
-        if result.answered and read:
-            return finding("device", device.id, Status.PASS, "device_ok", **counts, **params)
-        error = result.error or "no answer"
-        return finding(
-            "device", device.id, Status.FAIL, "device_unreachable", error=error, **params
-        )
+        return verdict  # silent, or refusing: the poll said so already
     named = [c.driver.name for c in found.suggestions]
-    others = [name for name in named if name != driver.name]
-    if named and driver.name not in named:
-        suggested = {"suggested": ", ".join(others[:3]), "first": others[0]}
-        if read:
-            return finding(
-                "device",
-                device.id,
-                Status.WARN,
-                "device_other_driver",
-                **suggested,
-                **counts,
-                **params,
-            )
-        return finding(
-            "device", device.id, Status.FAIL, "device_wrong_driver", **suggested, **params
-        )
+    if not named or driver.name in named:
+        return verdict
+    suggested = {"suggested": ", ".join(named[:3]), "first": named[0]}
+    if read:
+        status, code = Status.WARN, "device_other_driver"
+    else:
+        status, code = Status.FAIL, "device_wrong_driver"
+    return finding("device", device.id, status, code, **suggested, **counts, **params)
+
+
+def _poll_verdict(
+    device_id: str,
+    result: PollResult,
+    read: int,
+    counts: dict[str, int],
+    params: dict[str, object],
+) -> Finding:
+    """What the poll alone says: no answer, no value read, or values read in a round trip."""
     if not result.answered:
         error = result.error or "no answer"
         return finding(
-            "device", device.id, Status.FAIL, "device_unreachable", error=error, **params
+            "device", device_id, Status.FAIL, "device_unreachable", error=error, **params
         )
     if not read:
-        return finding("device", device.id, Status.FAIL, "device_no_values", **params)
-    return finding("device", device.id, Status.PASS, "device_ok", **counts, **params)
+        return finding("device", device_id, Status.FAIL, "device_no_values", **params)
+    return finding("device", device_id, Status.PASS, "device_ok", **counts, **params)
