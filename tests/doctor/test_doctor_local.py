@@ -158,3 +158,10 @@ def test_the_clock_is_judged_as_timedatectl_judges_it() -> None:
 
     assert clock_finding(forbidden).code == "clock_unknown"
     assert clock_finding().code in ("clock_ok", "clock_unsynced")  # this kernel, read for real
+
+
+def test_an_account_this_box_does_not_have_fails(tmp_path: Path) -> None:
+    report = doctor(station(tmp_path), devices=False, user="no-such-account")
+    row = report.row("service_user")
+    assert (row["status"], row["code"]) == ("fail", "user_unknown")
+    assert "--user" in row["fix"]["en"]
