@@ -265,6 +265,8 @@ def _parser() -> argparse.ArgumentParser:
     identify.add_argument("--json", action="store_true", help="print the ranking as JSON")
     identify.set_defaults(handler=_cmd_identify)
 
+    _doctor_parser(sub)
+
     schema = sub.add_parser("schema", help="print the JSON Schema of the published payloads")
     schema.add_argument(
         "kind",
@@ -274,6 +276,65 @@ def _parser() -> argparse.ArgumentParser:
     schema.set_defaults(handler=_cmd_schema)
 
     return parser
+
+
+def _doctor_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    doctor = sub.add_parser(
+        "doctor",
+        help="check this station's set-up: files, clock, serial ports, trap port, broker, devices",
+        description=(
+            "One row per check, passed, warned or failed, with what to do next, in Vietnamese"
+            " and English. Exit 0: every check passed; 1: a warning; 2: a check failed;"
+            " 78: the station file cannot be used."
+        ),
+    )
+    _config_option(doctor)
+    doctor.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    doctor.add_argument(
+        "--no-devices", action="store_true", help="do not poll the devices (the rest only)"
+    )
+    doctor.add_argument(
+        "--lang", choices=["vi", "en"], help="one language only (default: Vietnamese, then English)"
+    )
+    doctor.add_argument(
+        "--timeout",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="seconds each broker step and each device request may take (default 5)",
+    )
+    doctor.add_argument(
+        "--user",
+        metavar="NAME",
+        help="the account the service runs as (default: fieldagent if it exists, else yours)",
+    )
+    doctor.add_argument(
+        "--min-free-mb",
+        type=int,
+        default=200,
+        metavar="MB",
+        help="warn when the state directory has less free space (default 200)",
+    )
+    doctor.set_defaults(handler=_cmd_doctor)
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from fieldagent.doctor.command import DoctorOptions, run_doctor
+
+    if not 0 < args.timeout <= 120:
+        print("error: --timeout: give seconds from above 0 to 120", file=sys.stderr)
+        return EXIT_USAGE
+    options = DoctorOptions(
+        langs=(args.lang,) if args.lang else ("vi", "en"),
+        json=args.json,
+        devices=not args.no_devices,
+        timeout=args.timeout,
+        user=args.user,
+        min_free_mb=args.min_free_mb,
+    )
+    if not args.verbose:  # the publisher and the poller would log what the rows say
+        logging.getLogger("fieldagent").setLevel(logging.CRITICAL)
+    return run_doctor(args.config, options)
 
 
 def _profile_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -12,7 +12,6 @@ PUBACK (or, for QoS 0, each write) by message id.
 from __future__ import annotations
 
 import logging
-import ssl
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from fieldagent.config import MqttSection
 from fieldagent.mqttclient import MAX_PACKET_BYTES, BoundedClient
+from fieldagent.mqtttls import tls_context
 from fieldagent.secrecy import link_warnings
 
 log = logging.getLogger("fieldagent.mqtt")
@@ -75,6 +75,7 @@ class MqttPublisher:
         self._connected = False
         self._stopping = False
         self._last_error: str | None = None
+        self._refusal: ReasonCode | None = None
         self._v5 = settings.protocol == "5"
         client = (
             BoundedClient(
@@ -95,13 +96,7 @@ class MqttPublisher:
         if settings.username is not None:
             client.username_pw_set(settings.username, password)
         if settings.tls:
-            client.tls_set(
-                ca_certs=str(settings.ca_file) if settings.ca_file else None,
-                certfile=str(settings.cert_file) if settings.cert_file else None,
-                keyfile=str(settings.key_file) if settings.key_file else None,
-                cert_reqs=ssl.CERT_REQUIRED if settings.tls_verify else ssl.CERT_NONE,
-            )
-            client.tls_insecure_set(not settings.tls_verify)
+            client.tls_set_context(tls_context(settings))
         client.reconnect_delay_set(
             min_delay=max(1, round(settings.reconnect_min_s)),
             max_delay=max(1, round(settings.reconnect_max_s)),
@@ -124,6 +119,11 @@ class MqttPublisher:
     @property
     def last_error(self) -> str | None:
         return self._last_error
+
+    @property
+    def refusal(self) -> ReasonCode | None:
+        """The broker's reason for refusing the last connection attempt (CONNACK), or None."""
+        return self._refusal
 
     def set_will(self, will: Message) -> None:
         """The message the broker publishes if this connection dies; used from the next connect."""
@@ -191,10 +191,12 @@ class MqttPublisher:
         properties: object,
     ) -> None:
         if reason_code.is_failure:
+            self._refusal = reason_code
             self._last_error = f"broker refused the connection: {reason_code}"
             log.error("%s", self._last_error)
             return
         self._last_error = None
+        self._refusal = None
         self._connected = True
         if self._settings.persistent_session:
             session = "resumed" if flags.session_present else "new"

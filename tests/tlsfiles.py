@@ -35,7 +35,14 @@ def _write_key(key: ec.EllipticCurvePrivateKey, path: Path) -> None:
     path.chmod(0o600)
 
 
-def make_tls_files(folder: Path) -> TlsFiles:
+def make_tls_files(
+    folder: Path,
+    valid_from: dt.timedelta = dt.timedelta(minutes=-5),
+    valid_until: dt.timedelta = dt.timedelta(days=1),
+    ip: str = "127.0.0.1",
+) -> TlsFiles:
+    """A CA and a server certificate it signs for `ip`, valid from now + `valid_from` to
+    now + `valid_until` (in the past for an expired one)."""
     folder.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -45,22 +52,22 @@ def make_tls_files(folder: Path) -> TlsFiles:
         .issuer_name(_name("fieldagent test CA"))
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
+        .not_valid_before(now - dt.timedelta(days=30))
+        .not_valid_after(now + dt.timedelta(days=365))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(ca_key, hashes.SHA256())
     )
     server_key = ec.generate_private_key(ec.SECP256R1())
     server_cert = (
         x509.CertificateBuilder()
-        .subject_name(_name("127.0.0.1"))
+        .subject_name(_name(ip))
         .issuer_name(ca_cert.subject)
         .public_key(server_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
+        .not_valid_before(now + valid_from)
+        .not_valid_after(now + valid_until)
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]),
             critical=False,
         )
         .sign(ca_key, hashes.SHA256())

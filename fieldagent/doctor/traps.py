@@ -1,0 +1,98 @@
+"""The trap port: can the agent bind it, and if not, who holds it (from /proc)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+from pathlib import Path
+
+from fieldagent.config import TrapsSection
+from fieldagent.doctor.result import Finding, Status, finding
+
+
+def trap_finding(traps: TrapsSection, state_dir: Path) -> Finding | None:
+    """None when `[traps]` is off. Without `listen`, every address is tried: the agent's own
+    choice (the address facing the devices) is taken by anything that holds the wildcard."""
+    if not traps.enabled:
+        return None
+    host = traps.listen or "0.0.0.0"
+    address = f"[{host}]:{traps.port}" if ":" in host else f"{host}:{traps.port}"
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as sock:
+            sock.bind((host, traps.port))
+    except OSError as exc:
+        return _refused(exc, address, traps.port, state_dir)
+    return finding("traps", "", Status.PASS, "trap_ok", address=address)
+
+
+def _refused(exc: OSError, address: str, port: int, state_dir: Path) -> Finding:
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return finding("traps", "", Status.WARN, "trap_denied", address=address)
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return finding("traps", "", Status.FAIL, "trap_no_address", address=address)
+    if exc.errno == errno.EADDRINUSE:
+        from fieldagent.state import running_agent
+
+        holders = udp_port_holders(port)
+        agent = running_agent(state_dir)
+        if agent is not None and agent in holders:
+            return finding("traps", "", Status.PASS, "trap_agent", address=address, pid=agent)
+        named = ", ".join(f"pid {pid} ({command})" for pid, command in holders.items())
+        return finding(
+            "traps",
+            "",
+            Status.FAIL,
+            "trap_in_use",
+            address=address,
+            holder=named or "another program",
+        )
+    return finding("traps", "", Status.FAIL, "trap_error", address=address, error=exc.strerror)
+
+
+def udp_port_holders(port: int, proc: Path = Path("/proc")) -> dict[str, str]:
+    """pid → command of the processes holding a UDP socket bound to `port` (what /proc
+    shows this user: another user's descriptors stay hidden without root)."""
+    inodes = set()
+    for table in ("udp", "udp6"):
+        try:
+            lines = (proc / "net" / table).read_text(encoding="ascii").splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9 and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{fields[9]}]")
+    holders: dict[str, str] = {}
+    if not inodes:
+        return holders
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        if _links(entry / "fd") & inodes:
+            holders[entry.name] = _command(entry)
+    return holders
+
+
+def _links(fd_dir: Path) -> set[str]:
+    """What a process's descriptors point at; a descriptor closed meanwhile (the one that
+    lists the folder, say) is left out, a process that ended or is not ours gives none."""
+    found: set[str] = set()
+    try:
+        descriptors = list(fd_dir.iterdir())
+    except OSError:
+        return found
+    for fd in descriptors:
+        try:
+            found.add(os.readlink(fd))
+        except OSError:
+            continue
+    return found
+
+
+def _command(proc_entry: Path) -> str:
+    try:
+        return (proc_entry / "comm").read_text(encoding="utf-8").strip()
+    except OSError:
+        return "?"
