@@ -20,11 +20,10 @@
 # use (the service runs /opt/fieldagent/current/bin/fieldagent), /opt/fieldagent/previous ->
 # the one before it (a rollback swaps the two links). /etc/fieldagent/station.toml is
 # written once from config/station.example.toml and never replaced. Running the script
-# twice is safe. FIELDAGENT_PYTHON picks the Python (default: python3).
+# twice is safe. FIELDAGENT_PYTHON picks the Python (default: /usr/bin/python3).
 set -euo pipefail
 
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-python=${FIELDAGENT_PYTHON:-python3}
 root=/
 action=install
 start=0
@@ -68,6 +67,14 @@ unit=$units/fieldagent.service
 command_link=$R/usr/local/bin/fieldagent
 station=$etc/station.toml
 user=fieldagent
+
+# The service runs as $user: its virtualenv must sit on a Python every user can run, the
+# distribution's (not one under a home folder, as pyenv's is).
+python=${FIELDAGENT_PYTHON:-}
+if [ -z "$python" ]; then
+    python=python3
+    [ "$live" -eq 1 ] && [ -x /usr/bin/python3 ] && python=/usr/bin/python3
+fi
 
 systemd_running() { [ "$live" -eq 1 ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; }
 is_root() { [ "$(id -u)" -eq 0 ]; }
@@ -232,6 +239,10 @@ self_check() {
         return 1
     fi
     say "self-check: $shown"
+    if [ "$live" -eq 1 ] && ! shown=$(runuser -u "$user" -- "$venv/bin/fieldagent" --version 2>&1); then
+        problem="'fieldagent --version' failed as user $user: $(printf '%s' "$shown" | tail -n 1)"
+        return 1
+    fi
     if ! shown=$("$venv/bin/python" -I -c 'import sys
 from drivers import REGISTRY
 for problem in REGISTRY.problems:
