@@ -22,7 +22,10 @@
 # written once from config/station.example.toml and never replaced. Running the script
 # twice is safe. FIELDAGENT_PYTHON picks the Python (default: /usr/bin/python3).
 set -euo pipefail
+# Whatever root's own umask, the service user must be able to read the virtualenv.
+umask 022
 
+given=("$@")
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 root=/
 action=install
@@ -81,7 +84,7 @@ is_root() { [ "$(id -u)" -eq 0 ]; }
 
 # ---------------------------------------------------------------- refusals
 if [ "$live" -eq 1 ] && ! is_root; then
-    fail "run it as root: sudo $0 $*"
+    fail "run it as root: sudo $0 ${given[*]}"
 fi
 if [ "$live" -eq 0 ] && [ ! -d "$R" ]; then
     fail "--root $root: no such folder"

@@ -364,3 +364,25 @@ def test_this_environment_runs_the_locked_versions() -> None:
         if installed != pinned:
             differ[name] = (pinned, installed)
     assert differ == {}
+
+
+def test_without_root_it_refuses_in_one_line(tmp_path: Path) -> None:
+    """On the machine itself (no --root) only root may install; run as an ordinary user
+    (nobody, when the tests run as root), which could not change the system anyway."""
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        if shutil.which("runuser") is None:
+            pytest.skip("runuser is not installed")
+        as_user = ["runuser", "-u", "nobody", "--"]
+    done = subprocess.run(
+        [*as_user, "bash", str(INSTALL), "--upgrade"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 1
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("fieldagent install: error: run it as root: sudo "), line
+    assert line.endswith("install.sh --upgrade"), line
