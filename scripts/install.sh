@@ -311,14 +311,29 @@ prune() {
     done
 }
 
+# (Re)start the service when it runs or --start asks. The unit is Type=notify: `systemctl
+# restart` returns once the agent said READY=1, or fails. After an upgrade ($1 the version
+# before, $2 the new one) a failed start goes back to the version before.
 restart_if_running() {
+    local before=${1:-} after=${2:-}
     if ! systemd_running; then
         return
     fi
-    if [ "$start" -eq 1 ] || systemctl is-active --quiet fieldagent.service; then
-        say "restarting the service on $(target_of current)"
-        systemctl restart fieldagent.service
+    if [ "$start" -eq 0 ] && ! systemctl is-active --quiet fieldagent.service; then
+        return
     fi
+    say "starting the service on $(target_of current)"
+    if systemctl restart fieldagent.service; then
+        say "the service is running: systemctl status fieldagent"
+        return
+    fi
+    if [ -n "$before" ] && [ -n "$after" ]; then
+        point current "$before"
+        point previous "$after"
+        systemctl restart fieldagent.service || true
+        fail "the service did not start on $after; back on $before (journalctl -u fieldagent -e says why)"
+    fi
+    fail "the service did not start (journalctl -u fieldagent -e says why); fix it, then: sudo systemctl start fieldagent"
 }
 
 next_steps() {
@@ -368,7 +383,7 @@ do_install() {
     fi
     link_command
     install_unit
-    restart_if_running
+    restart_if_running "$old" "${new:-}"
     next_steps
 }
 
