@@ -21,13 +21,27 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 stamp="$venv/.installed"
+locks=("$root/requirements/build.lock" "$root/requirements/runtime.lock" "$root/requirements/test.lock")
 if [ ! -x "$venv/bin/python" ]; then
     echo "setup: creating virtualenv .venv" >&2
     python3 -m venv "$venv"
 fi
-if [ ! -f "$stamp" ] || [ "$root/pyproject.toml" -nt "$stamp" ]; then
-    echo "setup: installing fieldagent and test tools into .venv" >&2
-    "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null
-    "$venv/bin/python" -m pip install -q -e "$root[test]"
+stale=0
+[ -f "$stamp" ] || stale=1
+for input in "$root/pyproject.toml" "${locks[@]}"; do
+    [ "$input" -nt "$stamp" ] && stale=1
+done
+if [ "$stale" -eq 1 ]; then
+    # Exactly the locked versions, each file checked against its hash (scripts/lock.sh
+    # makes the locks); the project itself on top, built with the locked setuptools.
+    echo "setup: installing the locked dependencies and fieldagent into .venv" >&2
+    args=()
+    for lock in "${locks[@]}"; do args+=(-r "$lock"); done
+    "$venv/bin/python" -m pip install -q --require-hashes "${args[@]}"
+    # setuptools talks a lot about editable installs: its words only when it fails.
+    if ! built=$("$venv/bin/python" -m pip install -q --no-deps --no-build-isolation -e "$root" 2>&1); then
+        echo "$built" >&2
+        exit 1
+    fi
     touch "$stamp"
 fi

@@ -24,7 +24,8 @@ from tests.mqtt_probe import retained_snapshot
 from tests.support.demo import demo_copy, run_demo_once
 
 UNIT = ROOT / "systemd" / "fieldagent.service"
-INSTALLED = "/opt/fieldagent/.venv/bin/fieldagent"
+INSTALLED = "/opt/fieldagent/current/bin/fieldagent"
+"""Where scripts/install.sh puts the console script: `current` links the virtualenv in use."""
 MAX_EXPOSURE = 2.5
 """The issue's bound on `systemd-analyze security` (the unit scored 5.4 before hardening)."""
 

@@ -3,6 +3,7 @@ checked against its devices and drivers before anything runs (`check-config`).""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,19 @@ from fieldagent.checklist.expr import Condition
 from fieldagent.config import Config, ConfigError, suggest
 from fieldagent.driver import Driver
 
-BUILTIN_DIR = Path(__file__).resolve().parents[2] / "config" / "checklists"
+
+def _builtin_dir() -> Path:
+    """The shipped checklist files: config/checklists of a source checkout (and of an
+    editable install); a wheel installed into a virtualenv (scripts/install.sh) has no
+    source tree beside it, so pyproject's data-files put them under the virtualenv's
+    prefix, share/fieldagent/checklists."""
+    source = Path(__file__).resolve().parents[2] / "config" / "checklists"
+    if source.is_dir():
+        return source
+    return Path(sys.prefix) / "share" / "fieldagent" / "checklists"
+
+
+BUILTIN_DIR = _builtin_dir()
 
 
 @dataclass(frozen=True)
