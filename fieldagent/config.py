@@ -164,9 +164,26 @@ class LogLevel(StrEnum):
     ERROR = "error"
 
 
+DEFAULT_STOP_FLUSH_S = 5.0
+"""How long a stopping agent sends its backlog: well under the unit's TimeoutStopSec (30 s)."""
+
+
 class AgentSection(_Strict):
     state_dir: Path = Path("/var/lib/fieldagent")
     log_level: LogLevel = LogLevel.INFO
+    debug_devices: list[TopicSafeId] = Field(
+        default_factory=list,
+        description="Device ids whose polls are logged at debug level (requests, answers,"
+        " decoded readings), whatever log_level says for the rest.",
+    )
+    stop_flush_s: float = Field(
+        default=DEFAULT_STOP_FLUSH_S,
+        ge=0,
+        le=20,
+        allow_inf_nan=False,
+        description="On SIGTERM, how long the outbox may still send before the agent exits;"
+        " what is left stays in state.db for the next start.",
+    )
 
 
 DEFAULT_OUTBOX_MB = 720
@@ -851,6 +868,16 @@ class Config(_Strict):
         if problem is not None:
             raise ValueError(problem)
         return devices
+
+    @model_validator(mode="after")
+    def _debug_devices_name_devices(self) -> Self:
+        ids = {device.id for device in self.device}
+        unknown = [i for i in self.agent.debug_devices if i not in ids]
+        if unknown:
+            raise ValueError(
+                f"agent.debug_devices names no configured device: {', '.join(unknown)}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _trap_engine_ids_name_devices(self) -> Self:
