@@ -870,16 +870,6 @@ class Config(_Strict):
         return devices
 
     @model_validator(mode="after")
-    def _debug_devices_name_devices(self) -> Self:
-        ids = {device.id for device in self.device}
-        unknown = [i for i in self.agent.debug_devices if i not in ids]
-        if unknown:
-            raise ValueError(
-                f"agent.debug_devices names no configured device: {', '.join(unknown)}"
-            )
-        return self
-
-    @model_validator(mode="after")
     def _trap_engine_ids_name_devices(self) -> Self:
         ids = {device.id for device in self.device}
         unknown = sorted(set(self.traps.engine_ids) - ids)
@@ -934,9 +924,23 @@ def parse_config(
         problems.extend(_station_limit_problems(f"{source}: limits", station_limits, known_drivers))
     if config is not None and known_drivers is not None and not problems:
         problems.extend(_merged_limit_problems(source, config, known_drivers))
+    if config is not None:
+        problems.extend(_debug_device_problems(source, config))
     if problems or config is None:
         raise ConfigError(problems)
     return config
+
+
+def _debug_device_problems(source: str, config: Config) -> list[str]:
+    """`[agent] debug_devices` names devices of this file (a typo would debug nothing)."""
+    ids = {device.id for device in config.device}
+    known = ", ".join(sorted(ids)) or "none"
+    return [
+        f"{source}: agent.debug_devices: no device {device_id!r} in the station file"
+        f" (devices: {known})"
+        for device_id in config.agent.debug_devices
+        if device_id not in ids
+    ]
 
 
 def _driver_problems(
