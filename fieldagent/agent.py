@@ -13,6 +13,7 @@ publishes no alarm events.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import sqlite3
 import time
@@ -127,6 +128,8 @@ class Agent:
             drivers = checklist.drivers if checklist is not None else {}
         self._devices = {d.id: _Device.of(d, drivers.get(d.id)) for d in config.device}
         self._loops: dict[str, asyncio.Task[None]] = {}
+        self._running = False
+        """Device loops run and a stop has not begun: the window in which a reload applies."""
         self._clears = RetainedClears()
         self._reporters = self._device_reporters() if config.telemetry.format == "compact" else {}
         self._retained_meta: dict[str, Draft] = {}
@@ -244,6 +247,7 @@ class Agent:
         await self._start_traps()
         for device_id in self._devices:
             self._start_loop(device_id)
+        self._running = True
         tasks = [asyncio.create_task(run_every(TICK_S, self._tick, name="alarms"))]
         for device_id, limit in device_limits(self._config.device).items():
             self._liveness.watch(device_id, limit)
@@ -259,6 +263,7 @@ class Agent:
             # The whole stop fits in stop_flush_s (plus closing): systemd's TimeoutStopSec
             # must never find the agent still flushing to a slow or absent broker.
             deadline = time.monotonic() + self._config.agent.stop_flush_s
+            self._running = False
             self._notifier.stopping()
             tasks += self._loops.values()
             for task in tasks:
@@ -294,6 +299,9 @@ class Agent:
         What changes is in fieldagent/reload.py; devices not touched keep their loops
         and their alarm state (active alarms, delays in progress, maintenance).
         """
+        if not self._running:
+            log.warning("reload ignored: the agent is starting or stopping")
+            return False
         self._notifier.reloading()
         try:
             station = load()
@@ -308,8 +316,12 @@ class Agent:
         change = diff_configs(self._config, station.config, old, station.drivers)
         for key in change.restart_keys:
             log.warning("reload: %s changed: it applies at the next restart", key)
-        self._apply(station, change)
-        log.info("reloaded: %s", change.summary())
+        try:
+            self._apply(station, change)
+        except Exception:  # a bug here must not take the signal handler, or the agent, down
+            log.exception("reload failed part way: restart the agent to apply the file")
+        else:
+            log.info("reloaded: %s", change.summary())
         self._notifier.ready(self.summary())
         return True
 
@@ -358,7 +370,7 @@ class Agent:
             self._start_loop(device_id)
         self._liveness.watch_only(device_limits(config.device), change.added + change.changed)
         if self._checklist is not None:
-            self._checklist.replace(station)
+            self._checklist.replace(dataclasses.replace(station, config=config))
         if change.added or change.removed or change.changed:
             self._restart_traps()
         self._publish_status_if_changed(force=True)
@@ -587,7 +599,8 @@ class Agent:
         self._alarm_keeper.record(events)
         for event in events:
             alarm = event.alarm
-            log.info("alarm %s %s: %s", event.transition, alarm.alarm_id, alarm.message_en)
+            speaker = log if alarm.device is None else device_log(alarm.device)
+            speaker.info("alarm %s %s: %s", event.transition, alarm.alarm_id, alarm.message_en)
             self._send(self._build.alarm(event))
         for device_id in {e.alarm.device for e in events if e.alarm.device is not None}:
             if device_id in self._devices:
