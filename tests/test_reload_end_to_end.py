@@ -194,3 +194,25 @@ def snmptrap_on_battery(source: str, port: int) -> None:
         timeout=10,
         capture_output=True,
     )
+
+
+def test_a_changed_device_polls_with_its_new_settings(
+    tmp_path: Path, broker: LocalBroker, probe: MqttProbe, sims: SimRunner
+) -> None:
+    sim = sims.serve("ups_rfc1628", "127.0.0.2")
+    mqtt = {"url": broker.url}
+    config = write_station(
+        tmp_path, [device_fields("ups1", sim, interval=60)], mqtt=mqtt, telemetry=FULL
+    )
+    telemetry = f"{ROOT}/ups1/telemetry"
+    agent = AgentProcess("run", "-c", str(config))
+    try:
+        probe.wait_for(lambda ms: any(m.topic == telemetry for m in ms))
+        write_station(tmp_path, [device_fields("ups1", sim, interval=1)], mqtt=mqtt, telemetry=FULL)
+        agent.signal(signal.SIGHUP)
+        # Every second now, not every minute (telemetry goes out in 5 s commit batches).
+        probe.wait_for(lambda ms: len([m for m in ms if m.topic == telemetry]) >= 5, 15)
+    finally:
+        code, stderr = agent.stop()
+    assert code == 0, stderr
+    assert "reloaded: changed ups1; 0 unchanged" in stderr, stderr
