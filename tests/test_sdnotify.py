@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,8 +94,6 @@ def test_a_failed_send_never_raises_and_is_logged_once(
 def test_reloading_carries_the_monotonic_time_systemd_compares(
     systemd: NotifySocket, socket_path: Path
 ) -> None:
-    import time
-
     before = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
     Notifier(str(socket_path)).reloading()
     after = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
