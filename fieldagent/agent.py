@@ -131,6 +131,8 @@ class Agent:
         self._running = False
         """Device loops run and a stop has not begun: the window in which a reload applies."""
         self._clears = RetainedClears()
+        self._trap_start: asyncio.Task[None] | None = None
+        """The trap receiver's start after a reload (held: a task nobody holds may vanish)."""
         self._reporters = self._device_reporters() if config.telemetry.format == "compact" else {}
         self._retained_meta: dict[str, Draft] = {}
         self._alarm_keeper = AlarmKeeper(config.agent.state_dir)
@@ -182,14 +184,14 @@ class Agent:
         interval = self._config.telemetry.snapshot_interval_s
         count = len(self._devices)
         return {
-            device_id: DeviceReporter(
-                deadbands_of(d.driver, d.config.deadband),
-                interval,
-                interval * (index + 1) / count,
-                time.monotonic,
-            )
+            device_id: self._reporter(d, interval * (index + 1) / count)
             for index, (device_id, d) in enumerate(self._devices.items())
         }
+
+    def _reporter(self, device: _Device, first_snapshot_after_s: float) -> DeviceReporter:
+        interval = self._config.telemetry.snapshot_interval_s
+        deadbands = deadbands_of(device.driver, device.config.deadband)
+        return DeviceReporter(deadbands, interval, first_snapshot_after_s, time.monotonic)
 
     def _build_meta(self) -> None:
         """Compact telemetry's key, retained: each device's units, titles and deadbands.
@@ -328,10 +330,8 @@ class Agent:
     def _apply(self, station: StationChecklist, change: ConfigDiff) -> None:
         """Swap in the reloaded config: loops, reporters, alarms, liveness, traps, checklist."""
         config = effective(self._config, station.config)
-        self._config, self._build = (
-            config,
-            MessageBuilder(config, self._topics, self._mqtt.telemetry_qos),
-        )
+        self._config = config
+        self._build = MessageBuilder(config, self._topics, self._mqtt.telemetry_qos)
         for device_id in change.removed + change.changed:
             loop = self._loops.pop(device_id, None)
             if loop is not None:
@@ -348,14 +348,9 @@ class Agent:
         for device_id in change.added + change.changed:
             device = _Device.of(sections[device_id], station.drivers[device_id])
             self._devices[device_id] = device
-            if self._config.telemetry.format == "compact":
-                interval = self._config.telemetry.snapshot_interval_s
-                self._reporters[device_id] = DeviceReporter(
-                    deadbands_of(device.driver, device.config.deadband),
-                    interval,
-                    interval,
-                    time.monotonic,
-                )
+            if config.telemetry.format == "compact":
+                interval = config.telemetry.snapshot_interval_s
+                self._reporters[device_id] = self._reporter(device, interval)
                 meta = self._build.meta(device.config, device.driver, interval)
                 self._retained_meta[device_id] = meta
                 self._send(meta)
@@ -393,7 +388,7 @@ class Agent:
             self._on_trap,
             self._on_flood,
         )
-        asyncio.get_running_loop().create_task(self._start_traps())
+        self._trap_start = asyncio.get_running_loop().create_task(self._start_traps())
 
     async def run_once(self, ack_timeout: float) -> int:
         """Poll every device once, publish, wait for the broker's acknowledgements."""
@@ -538,6 +533,8 @@ class Agent:
             if confirming:
                 device.confirming = False  # from here on a trap needs a poll of its own
             result = await self._poller.poll(device.config, device.driver)
+        if not self._once and self._devices.get(device_id) is not device:
+            return result  # a reload removed or replaced the device meanwhile: not judged
         if result.error:
             device_log(device_id).warning("%s", result.error)
         if self._checklist is not None:
