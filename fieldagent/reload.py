@@ -31,13 +31,9 @@ from fieldagent.driver import Driver, base_key
 RESTART_SECTIONS = ("mqtt", "telemetry", "outbox", "traps")
 """Sections read once at start, wholly: any key of them changed needs a restart."""
 
-RESTART_KEYS = (
-    ("station", "id"),
-    ("station", "name"),
-    ("station", "timezone"),
-    ("agent", "state_dir"),
-)
-"""Single keys read once at start (topics, messages, schedules, the state directory)."""
+RESTART_KEYS = (("station", "id"), ("station", "timezone"), ("agent", "state_dir"))
+"""Single keys read once at start (topics, alarm texts and schedules, the state directory);
+`station.name` is not one: the next status message carries the new name."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +113,7 @@ def effective(old: Config, new: Config) -> Config:
     """The config the agent runs on after a reload: `new`, with the restart-only
     settings still as in `old` (they apply at the next start)."""
     station = new.station.model_copy(
-        update={"id": old.station.id, "name": old.station.name, "timezone": old.station.timezone}
+        update={"id": old.station.id, "timezone": old.station.timezone}
     )
     agent = new.agent.model_copy(update={"state_dir": old.agent.state_dir})
     update: dict[str, Any] = {"station": station, "agent": agent}
