@@ -12,9 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from fieldagent.config import load_config
 from fieldagent.localbroker import LocalBroker
+from fieldagent.outbox import Kind, Outbox
 from tests.agentproc import AgentProcess, fieldagent
+from tests.faults.stalled_broker import StalledBroker
 from tests.mqtt_probe import MqttProbe
+from tests.outbox import draft
 from tests.simrunner import SimRunner, device_fields
 from tests.stationfile import FULL, write_station
 
@@ -99,3 +103,38 @@ def test_a_stop_against_a_broker_that_never_answers_is_bounded_too(
     assert code == 0, stderr
     assert took < flush_s + MARGIN_S, (took, stderr)
     assert backlog(config) > 0
+
+
+BACKLOG = 20_000
+"""Rows waiting at start: about a day's telemetry of a small station cut off."""
+
+
+def test_a_stop_with_a_large_backlog_and_a_broker_that_takes_it_but_never_acknowledges(
+    tmp_path: Path, sims: SimRunner
+) -> None:
+    broker = StalledBroker(connack=True)
+    try:
+        config = write_station(
+            tmp_path,
+            devices(sims),
+            mqtt={"url": broker.url},
+            telemetry=FULL,
+            agent={"stop_flush_s": FLUSH_S},
+        )
+        outbox = Outbox.of_station(load_config(config))
+        for number in range(BACKLOG):
+            outbox.put(draft(Kind.TELEMETRY, "bctv/v1/test-station/old/telemetry", str(number)))
+        outbox.close()
+        agent = AgentProcess("run", "-c", str(config))
+        try:
+            deadline = time.monotonic() + 15
+            while sum(broker.counts()) < 100:  # a full window handed over, none acknowledged
+                assert time.monotonic() < deadline, broker.counts()
+                time.sleep(0.1)
+        finally:
+            code, stderr, took = stop_timed(agent)
+    finally:
+        broker.close()
+    assert code == 0, stderr
+    assert took < FLUSH_S + MARGIN_S, (took, stderr)
+    assert backlog(config) >= BACKLOG, "nothing acknowledged: every row stays for the next start"
