@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from drivers.ups_rfc1628 import MINUTES_REMAINING, TRAP_ON_BATTERY
+from fieldagent.alarms.engine import REASON_REMOVED
 from fieldagent.localbroker import LocalBroker, free_port
 from tests.agentproc import AgentProcess
 from tests.mqtt_probe import MqttProbe, Received, retained_snapshot
@@ -46,9 +47,10 @@ def test_sighup_adds_and_removes_devices_and_keeps_the_alarms_of_the_others(
     gone_sim = sims.serve("ups_rfc1628", "127.0.0.3")
     new_sim = sims.serve("ups_rfc1628", "127.0.0.4")
     keep_sim.device.set("ups.battery.charge_pct", 30)  # below the warning limit below
+    gone_sim.device.set("ups.battery.charge_pct", 30)
     low_battery = {"ups.battery.charge_pct": {"warn_low": 50, "delay_s": 0}}
     keep = device_fields("keep", keep_sim, interval=1, limits=low_battery)
-    gone = device_fields("gone", gone_sim, interval=1)
+    gone = device_fields("gone", gone_sim, interval=1, limits=low_battery)
     mqtt: dict[str, Any] = {"url": broker.url}
     config = write_station(tmp_path, [keep, gone], mqtt=mqtt)
     address = notify_path(tmp_path)
@@ -59,7 +61,7 @@ def test_sighup_adds_and_removes_devices_and_keeps_the_alarms_of_the_others(
         agent = AgentProcess("run", "-c", str(config), env=watchdog)
         try:
             probe.wait_for(lambda ms: ("raised", "ups.battery.charge_pct") in alarms_of(ms, "keep"))
-            probe.wait_for(lambda ms: any(m.topic == f"{ROOT}/gone/health" for m in ms))
+            probe.wait_for(lambda ms: ("raised", "ups.battery.charge_pct") in alarms_of(ms, "gone"))
             systemd.wait_for(lambda ls: "READY=1" in ls, timeout=10)
 
             new = device_fields("new", new_sim, interval=1)
@@ -97,6 +99,17 @@ def test_sighup_adds_and_removes_devices_and_keeps_the_alarms_of_the_others(
     assert lines.count("RELOADING=1") == 1, lines
     # The alarm of the device the reload did not touch stayed raised: no clear, no second raise.
     assert alarms_of(probe.messages, "keep") == [("raised", "ups.battery.charge_pct")]
+    # The removed device's alarm ended with an ordinary clear that says why.
+    assert alarms_of(probe.messages, "gone") == [
+        ("raised", "ups.battery.charge_pct"),
+        ("cleared", "ups.battery.charge_pct"),
+    ]
+    [cleared] = [
+        m.json()
+        for m in probe.messages
+        if m.topic == f"{ROOT}/alarm" and m.json()["event"] == "cleared"
+    ]
+    assert cleared["reason"] == REASON_REMOVED, cleared
     assert "reloaded: added new; removed gone; 1 unchanged" in stderr, stderr
     retained = retained_snapshot(
         broker.host, broker.port, [f"{ROOT}/status", f"{ROOT}/keep/health", f"{ROOT}/new/health"]
