@@ -65,7 +65,7 @@ class AgentProcess:
         (line,) = [line for line in status.splitlines() if line.startswith("VmHWM:")]
         return int(line.split()[1])
 
-    def signal(self, sig: signal.Signals) -> None:
+    def send(self, sig: signal.Signals) -> None:
         """Send `sig` (SIGHUP: systemctl reload) and go on: the agent keeps running."""
         self._process.send_signal(sig)
 

@@ -66,7 +66,7 @@ def test_sighup_adds_and_removes_devices_and_keeps_the_alarms_of_the_others(
 
             new = device_fields("new", new_sim, interval=1)
             write_station(tmp_path, [keep, new], mqtt={**mqtt, "keepalive": 30})
-            agent.signal(signal.SIGHUP)
+            agent.send(signal.SIGHUP)
 
             probe.wait_for(lambda ms: any(m.topic == f"{ROOT}/new/health" for m in ms), 20)
             probe.wait_for(
@@ -139,7 +139,7 @@ def test_sighup_with_a_broken_station_file_changes_nothing(
             probe.wait_for(lambda ms: any(m.topic == telemetry for m in ms))
             good = config.read_text(encoding="utf-8")
             config.write_text(good.replace("interval = 1", "intervall = 1"), encoding="utf-8")
-            agent.signal(signal.SIGHUP)
+            agent.send(signal.SIGHUP)
             lines = systemd.wait_for(lambda ls: ls.count("READY=1") >= 2, timeout=10)
             before = len(probe.on(telemetry))
             probe.wait_for(lambda ms: len([m for m in ms if m.topic == telemetry]) >= before + 3)
@@ -173,7 +173,7 @@ def test_a_device_added_by_a_reload_is_a_known_trap_sender(
     try:
         probe.wait_for(lambda ms: any(m.topic == f"{ROOT}/ups-a/health" for m in ms))
         station([first, added])
-        agent.signal(signal.SIGHUP)
+        agent.send(signal.SIGHUP)
         probe.wait_for(lambda ms: any(m.topic == f"{ROOT}/ups-b/health" for m in ms))
         deadline = time.monotonic() + 15
         while not any(event == "raised" for event, _ in alarms_of(probe.messages, "ups-b")):
@@ -222,7 +222,7 @@ def test_a_changed_device_polls_with_its_new_settings(
     try:
         probe.wait_for(lambda ms: any(m.topic == telemetry for m in ms))
         write_station(tmp_path, [device_fields("ups1", sim, interval=1)], mqtt=mqtt, telemetry=FULL)
-        agent.signal(signal.SIGHUP)
+        agent.send(signal.SIGHUP)
         # Every second now, not every minute (telemetry goes out in 5 s commit batches).
         probe.wait_for(lambda ms: len([m for m in ms if m.topic == telemetry]) >= 5, 15)
     finally:
