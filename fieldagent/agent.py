@@ -31,7 +31,7 @@ from fieldagent.checklist.desk import ChecklistDesk, Take
 from fieldagent.checklist.report import Report
 from fieldagent.checklist.runner import StationChecklist
 from fieldagent.checklist.service import AgentParts, ChecklistService
-from fieldagent.config import Config, ConfigError, DeviceSection
+from fieldagent.config import Config, ConfigError, DeviceSection, SerialDevice
 from fieldagent.devicelog import device_log
 from fieldagent.driver import Driver, TrapAction, row_key
 from fieldagent.liveness import Liveness, device_limits
@@ -361,6 +361,7 @@ class Agent:
         self._publish_events(self._engine.reconfigure(config, drivers, change.rejudged))
         self._clears.keep(t for i in change.added for t in self._device_topics(i))
         self._clears.add(t for i in change.removed for t in self._device_topics(i))
+        self._serial.keep_only(d for d in config.device if isinstance(d, SerialDevice))
         for device_id in change.added + change.changed:
             self._start_loop(device_id)
         self._liveness.watch_only(device_limits(config.device), change.added + change.changed)
