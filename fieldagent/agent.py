@@ -13,10 +13,11 @@ publishes no alarm events.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import sqlite3
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -30,7 +31,8 @@ from fieldagent.checklist.desk import ChecklistDesk, Take
 from fieldagent.checklist.report import Report
 from fieldagent.checklist.runner import StationChecklist
 from fieldagent.checklist.service import AgentParts, ChecklistService
-from fieldagent.config import Config, DeviceSection
+from fieldagent.config import Config, ConfigError, DeviceSection, SerialDevice
+from fieldagent.devicelog import device_log
 from fieldagent.driver import Driver, TrapAction, row_key
 from fieldagent.liveness import Liveness, device_limits
 from fieldagent.model import HealthState, PollResult, utc_now
@@ -40,8 +42,10 @@ from fieldagent.outgoing import MessageBuilder, json_value
 from fieldagent.payloads import OutboxInfo
 from fieldagent.poller import Poller
 from fieldagent.publisher import Incoming, Message, MqttPublisher
+from fieldagent.reload import ConfigDiff, diff_configs, effective
 from fieldagent.remote.dispatcher import RemoteCommands, RemoteParts, StationFigures
 from fieldagent.report_by_exception import DeviceReporter, deadbands_of
+from fieldagent.retainedclear import RetainedClears
 from fieldagent.scheduler import run_every
 from fieldagent.sdnotify import Notifier
 from fieldagent.state import StateDirLock, StateStoreError, set_aside_damaged, storage_problem
@@ -64,7 +68,8 @@ TICK_S = 1.0
 """How often time-based alarm rules (stale, maintenance expiry) are looked at."""
 
 GOODBYE_S = 5.0
-"""How long a stopping agent waits for the broker to take its offline status."""
+"""How long a `--once` run's caller waits by default; a daemon's stop uses
+`[agent] stop_flush_s` (the outbox's rows left unsent stay in state.db)."""
 
 
 @dataclass
@@ -123,6 +128,12 @@ class Agent:
         if drivers is None:
             drivers = checklist.drivers if checklist is not None else {}
         self._devices = {d.id: _Device.of(d, drivers.get(d.id)) for d in config.device}
+        self._loops: dict[str, asyncio.Task[None]] = {}
+        self._running = False
+        """Device loops run and a stop has not begun: the window in which a reload applies."""
+        self._clears = RetainedClears()
+        self._trap_start: asyncio.Task[None] | None = None
+        """The trap receiver's start after a reload (held: a task nobody holds may vanish)."""
         self._reporters = self._device_reporters() if config.telemetry.format == "compact" else {}
         self._retained_meta: dict[str, Draft] = {}
         self._alarm_keeper = AlarmKeeper(config.agent.state_dir)
@@ -172,14 +183,14 @@ class Agent:
         interval = self._config.telemetry.snapshot_interval_s
         count = len(self._devices)
         return {
-            device_id: DeviceReporter(
-                deadbands_of(d.driver, d.config.deadband),
-                interval,
-                interval * (index + 1) / count,
-                time.monotonic,
-            )
+            device_id: self._reporter(d, interval * (index + 1) / count)
             for index, (device_id, d) in enumerate(self._devices.items())
         }
+
+    def _reporter(self, device: _Device, first_snapshot_after_s: float) -> DeviceReporter:
+        interval = self._config.telemetry.snapshot_interval_s
+        deadbands = deadbands_of(device.driver, device.config.deadband)
+        return DeviceReporter(deadbands, interval, first_snapshot_after_s, time.monotonic)
 
     def _build_meta(self) -> None:
         """Compact telemetry's key, retained: each device's units, titles and deadbands.
@@ -219,7 +230,7 @@ class Agent:
     def _remote_commands(self) -> RemoteCommands:
         """cmd/NAME for central staff (fieldagent/remote/); cmd/checklist is handed on."""
         parts = RemoteParts(
-            devices=frozenset(self._devices),
+            devices=lambda: self._devices.keys(),
             figures=lambda: StationFigures(
                 self._station_worst(), len(self._devices), self._outbox.backlog_count()
             ),
@@ -253,14 +264,10 @@ class Agent:
         self._publisher.start(self._mqtt.host, self._mqtt.port)
         self._publish_events(self._engine.tick())  # what restoring the alarms changed
         await self._start_traps()
-        tasks = [
-            asyncio.create_task(
-                run_every(d.config.interval, partial(self._scheduled_poll, d), name=device_id),
-                name=device_id,
-            )
-            for device_id, d in self._devices.items()
-        ]
-        tasks.append(asyncio.create_task(run_every(TICK_S, self._tick, name="alarms")))
+        for device_id in self._devices:
+            self._start_loop(device_id)
+        self._running = True
+        tasks = [asyncio.create_task(run_every(TICK_S, self._tick, name="alarms"))]
         for device_id, limit in device_limits(self._config.device).items():
             self._liveness.watch(device_id, limit)
         self._notifier.ready(self.summary())
@@ -272,7 +279,12 @@ class Agent:
         try:
             await stop.wait()
         finally:
+            # The whole stop fits in stop_flush_s (plus closing): systemd's TimeoutStopSec
+            # must never find the agent still flushing to a slow or absent broker.
+            deadline = time.monotonic() + self._config.agent.stop_flush_s
+            self._running = False
             self._notifier.stopping()
+            tasks += self._loops.values()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -281,11 +293,122 @@ class Agent:
             if self._remote is not None:
                 await self._remote.stop()
             self._send(self._status(online=False))
-            if not await self._forwarder.drain(GOODBYE_S):
-                log.warning("stopping with %d messages in the outbox", self._outbox.backlog_count())
+            if not await self._forwarder.drain(max(0.0, deadline - time.monotonic())):
+                log.warning(
+                    "stopping with %d messages in the outbox (kept in state.db for the next"
+                    " start; agent.stop_flush_s = %g s)",
+                    self._outbox.backlog_count(),
+                    self._config.agent.stop_flush_s,
+                )
             await _cancel(forwarder)
             self._shutdown()
         return EXIT_OK
+
+    def _start_loop(self, device_id: str) -> None:
+        device = self._devices[device_id]
+        self._loops[device_id] = asyncio.create_task(
+            run_every(
+                device.config.interval, partial(self._scheduled_poll, device), name=device_id
+            ),
+            name=device_id,
+        )
+
+    def reload(self, load: Callable[[], StationChecklist]) -> bool:
+        """SIGHUP: read the station file again (`load`) and apply it; False if refused.
+
+        An unusable file changes nothing: each problem is logged, the agent runs on.
+        What changes is in fieldagent/reload.py; devices not touched keep their loops
+        and their alarm state (active alarms, delays in progress, maintenance).
+        """
+        if not self._running:
+            log.warning("reload ignored: the agent is starting or stopping")
+            return False
+        self._notifier.reloading()
+        try:
+            station = load()
+        except (ConfigError, OSError) as exc:
+            problems = exc.problems if isinstance(exc, ConfigError) else [str(exc)]
+            for problem in problems:
+                log.error("reload refused: %s", problem)
+            log.error("reload refused: the agent runs on with the station file it had")
+            self._notifier.ready(self.summary())
+            return False
+        old = {i: d.driver for i, d in self._devices.items()}
+        change = diff_configs(self._config, station.config, old, station.drivers)
+        for key in change.restart_keys:
+            log.warning("reload: %s changed: it applies at the next restart", key)
+        try:
+            self._apply(station, change)
+        except Exception:  # a bug here must not take the signal handler, or the agent, down
+            log.exception("reload failed part way: restart the agent to apply the file")
+        else:
+            log.info("reloaded: %s", change.summary())
+        self._notifier.ready(self.summary())
+        return True
+
+    def _apply(self, station: StationChecklist, change: ConfigDiff) -> None:
+        """Swap in the reloaded config: loops, reporters, alarms, liveness, traps, checklist."""
+        config = effective(self._config, station.config)
+        self._config = config
+        self._build = MessageBuilder(config, self._topics, self._mqtt.telemetry_qos)
+        for device_id in change.removed + change.changed:
+            loop = self._loops.pop(device_id, None)
+            if loop is not None:
+                loop.cancel()
+            self._devices.pop(device_id)
+            self._poller.forget(device_id)
+            self._reporters.pop(device_id, None)
+        for device_id in change.removed:
+            self._retained_meta.pop(device_id, None)
+            self._retained_health.pop(device_id, None)
+            self._health_signature.pop(device_id, None)
+            self._health_state.pop(device_id, None)
+        sections = {d.id: d for d in config.device}
+        for device_id in change.added + change.changed:
+            device = _Device.of(sections[device_id], station.drivers[device_id])
+            self._devices[device_id] = device
+            if config.telemetry.format == "compact":
+                interval = config.telemetry.snapshot_interval_s
+                self._reporters[device_id] = self._reporter(device, interval)
+                meta = self._build.meta(device.config, device.driver, interval)
+                self._retained_meta[device_id] = meta
+                self._send(meta)
+        self._devices = {i: self._devices[i] for i in sections}  # the file's order
+        for device_id in change.unchanged + change.limits:
+            self._devices[device_id].config = sections[device_id]
+        drivers = {i: d.driver for i, d in self._devices.items()}
+        self._publish_events(self._engine.reconfigure(config, drivers, change.rejudged))
+        self._clears.keep(t for i in change.added for t in self._device_topics(i))
+        self._clears.add(t for i in change.removed for t in self._device_topics(i))
+        self._serial.keep_only(d for d in config.device if isinstance(d, SerialDevice))
+        for device_id in change.added + change.changed:
+            self._start_loop(device_id)
+        self._liveness.watch_only(device_limits(config.device), change.added + change.changed)
+        if self._checklist is not None:
+            self._checklist.replace(dataclasses.replace(station, config=config))
+        if change.added or change.removed or change.changed:
+            self._restart_traps()
+        self._publish_status_if_changed(force=True)
+
+    def _device_topics(self, device_id: str) -> list[str]:
+        """The retained topics a device owns (emptied on the broker when it is removed)."""
+        return [self._topics.health(device_id), self._topics.meta(device_id)]
+
+    def _restart_traps(self) -> None:
+        """The trap receiver matches senders by device: a new device set, a new receiver."""
+        if self._traps is None:
+            return
+        from fieldagent.traps import TrapReceiver
+
+        self._traps.stop()
+        self._traps = TrapReceiver(
+            self._config.traps,
+            self._config.device,
+            {d.config.driver: d.driver for d in self._devices.values()},
+            self._on_trap,
+            self._on_flood,
+        )
+        self._trap_start = asyncio.get_running_loop().create_task(self._start_traps())
 
     async def run_once(self, ack_timeout: float) -> int:
         """Poll every device once, publish, wait for the broker's acknowledgements."""
@@ -430,8 +553,10 @@ class Agent:
             if confirming:
                 device.confirming = False  # from here on a trap needs a poll of its own
             result = await self._poller.poll(device.config, device.driver)
+        if not self._once and self._devices.get(device_id) is not device:
+            return result  # a reload removed or replaced the device meanwhile: not judged
         if result.error:
-            log.warning("%s: %s", device_id, result.error)
+            device_log(device_id).warning("%s", result.error)
         if self._checklist is not None:
             self._checklist.observed(result)
         self._publish_telemetry(device, result)
@@ -448,7 +573,7 @@ class Agent:
         requests = self._alarm_keeper.take_requests()
         for device_id, until in requests:
             if device_id in self._devices:
-                log.info("%s: maintenance %s", device_id, f"until {until}" if until else "off")
+                device_log(device_id).info("maintenance %s", f"until {until}" if until else "off")
                 events += self._engine.set_maintenance(device_id, until)
         if requests:
             self._alarm_keeper.record_maintenance(self._engine.maintenance_overrides)
@@ -459,10 +584,15 @@ class Agent:
             )
         if self._checklist is not None:
             self._checklist.tick()
+        for topic in self._clears.due(self._publisher.connected, self._outbox.backlog_count()):
+            self._publisher.publish(Message(topic, b"", 1, True))
 
     async def _poll_for_checklist(self, section: DeviceSection, driver: Driver) -> PollResult:
         """A checklist's fresh poll is a poll like any other: published and judged."""
-        return await self._poll_and_publish(self._devices[section.id])
+        device = self._devices.get(section.id)
+        if device is None:  # removed by a reload while the run went on: read, not judged
+            return await self._poller.poll(section, driver)
+        return await self._poll_and_publish(device)
 
     def _on_command(self, message: Incoming) -> None:
         """Called from paho's thread: the command is handled on the event loop."""
@@ -486,7 +616,8 @@ class Agent:
         self._alarm_keeper.record(events)
         for event in events:
             alarm = event.alarm
-            log.info("alarm %s %s: %s", event.transition, alarm.alarm_id, alarm.message_en)
+            speaker = log if alarm.device is None else device_log(alarm.device)
+            speaker.info("alarm %s %s: %s", event.transition, alarm.alarm_id, alarm.message_en)
             self._send(self._build.alarm(event))
         for device_id in {e.alarm.device for e in events if e.alarm.device is not None}:
             if device_id in self._devices:
@@ -522,7 +653,7 @@ class Agent:
         if self._health_signature.get(device_id) == signature:
             return
         if self._health_state.get(device_id) is not state:
-            log.info("%s: health %s", device_id, state)
+            device_log(device_id).info("health %s", state)
         self._health_signature[device_id] = signature
         self._health_state[device_id] = state
         draft = self._build.health(device_id, state, reason, alarms, ts)
@@ -599,6 +730,7 @@ class Agent:
         superseded) because a broker restarted without persistence lost them.
         """
         self._forwarder.connected()
+        self._clears.rearm()
         self._prepare_will()
         self._send(self._status(online=True))
         for draft in list(self._retained_meta.values()):

@@ -46,13 +46,10 @@ log = logging.getLogger("fieldagent")
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from fieldagent.logformat import configure
     from fieldagent.state import StateDirBusy, StateStoreError
 
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure(sys.stderr, logging.DEBUG if args.verbose else logging.INFO)
     handler: object = args.handler
     assert callable(handler)
     try:
@@ -526,14 +523,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     from fieldagent.agent import Agent
     from fieldagent.lifecycle import run_until_stopped
-    from fieldagent.secrecy import start_problems
 
-    station = load_station(args.config)
-    if not args.verbose:  # -v asks for everything, whatever the file says
-        logging.getLogger().setLevel(station.config.agent.log_level.value.upper())
-    exposed = start_problems(args.config, station.config)
-    if exposed:
-        raise ConfigError(exposed)
+    station = _station_to_run(args)
     if args.broker is not None:
         _check_broker_url(args.broker, station.config.mqtt)
     from fieldagent.sdnotify import Notifier
@@ -547,7 +538,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     if args.once:
         return asyncio.run(agent.run_once(args.ack_timeout))
-    return asyncio.run(run_until_stopped(agent.run_forever))
+
+    def reload() -> None:  # SIGHUP: `systemctl reload fieldagent`
+        log.info("SIGHUP: reloading %s", args.config)
+        agent.reload(lambda: _station_to_run(args))
+
+    return asyncio.run(run_until_stopped(agent.run_forever, on_hangup=reload))
+
+
+def _station_to_run(args: argparse.Namespace) -> StationChecklist:
+    """The station file as `run` takes it, at start and on SIGHUP: validated with its
+    profiles and checklist, its secrets' permissions checked; its log levels applied."""
+    from fieldagent.devicelog import set_debug_devices
+    from fieldagent.secrecy import start_problems
+
+    station = load_station(args.config)
+    exposed = start_problems(args.config, station.config)
+    if exposed:
+        raise ConfigError(exposed)
+    if not args.verbose:  # -v asks for everything, whatever the file says
+        logging.getLogger().setLevel(station.config.agent.log_level.value.upper())
+    set_debug_devices(station.config.agent.debug_devices)
+    return station
 
 
 def _check_broker_url(url: str, mqtt: MqttSection) -> None:

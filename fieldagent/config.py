@@ -165,9 +165,26 @@ class LogLevel(StrEnum):
     ERROR = "error"
 
 
+DEFAULT_STOP_FLUSH_S = 5.0
+"""How long a stopping agent sends its backlog: well under the unit's TimeoutStopSec (30 s)."""
+
+
 class AgentSection(_Strict):
     state_dir: Path = Path("/var/lib/fieldagent")
     log_level: LogLevel = LogLevel.INFO
+    debug_devices: list[TopicSafeId] = Field(
+        default_factory=list,
+        description="Device ids whose polls are logged at debug level (requests, answers,"
+        " decoded readings), whatever log_level says for the rest.",
+    )
+    stop_flush_s: float = Field(
+        default=DEFAULT_STOP_FLUSH_S,
+        ge=0,
+        le=20,
+        allow_inf_nan=False,
+        description="On SIGTERM, how long the outbox may still send before the agent exits;"
+        " what is left stays in state.db for the next start.",
+    )
 
 
 DEFAULT_OUTBOX_MB = 720
@@ -909,9 +926,23 @@ def parse_config(
         problems.extend(_station_limit_problems(f"{source}: limits", station_limits, known_drivers))
     if config is not None and known_drivers is not None and not problems:
         problems.extend(_merged_limit_problems(source, config, known_drivers))
+    if config is not None:
+        problems.extend(_debug_device_problems(source, config))
     if problems or config is None:
         raise ConfigError(problems)
     return config
+
+
+def _debug_device_problems(source: str, config: Config) -> list[str]:
+    """`[agent] debug_devices` names devices of this file (a typo would debug nothing)."""
+    ids = {device.id for device in config.device}
+    known = ", ".join(sorted(ids)) or "none"
+    return [
+        f"{source}: agent.debug_devices: no device {device_id!r} in the station file"
+        f" (devices: {known})"
+        for device_id in config.agent.debug_devices
+        if device_id not in ids
+    ]
 
 
 def _driver_problems(

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from fieldagent.config import DeviceSection, SerialDevice, SnmpDevice
@@ -75,6 +75,20 @@ class Liveness:
     def watch(self, device_id: str, limit: float) -> None:
         """Expect a poll of `device_id` at least every `limit` seconds, from now."""
         self._loops[device_id] = _Loop(limit, self._clock())
+
+    def watch_only(self, limits: Mapping[str, float], fresh: Iterable[str] = ()) -> None:
+        """A reloaded device set: watch exactly `limits`' devices, with those limits.
+
+        Devices no longer listed are forgotten; new ones, and those in `fresh` (their
+        loop started again), are counted from now; the others keep their last poll.
+        """
+        restarted = set(fresh)
+        self._loops = {
+            device_id: _Loop(limit, self._clock())
+            if device_id in restarted or device_id not in self._loops
+            else _Loop(limit, self._loops[device_id].last)
+            for device_id, limit in limits.items()
+        }
 
     def polled(self, device_id: str) -> None:
         """A poll of `device_id` finished."""

@@ -13,6 +13,7 @@ import time
 from datetime import datetime
 
 from fieldagent.config import DeviceSection, LocalDevice, SerialDevice
+from fieldagent.devicelog import device_log
 from fieldagent.driver import Driver, RawValue
 from fieldagent.model import PollResult, Quality, Reading, utc_now
 from fieldagent.rates import CounterRates
@@ -46,22 +47,42 @@ class Poller:
         self._rates: dict[str, CounterRates] = {}
         self._known_keys: dict[str, tuple[str, ...]] = {}
 
+    def forget(self, device_id: str) -> None:
+        """Drop a device's counter samples and keys (removed, or changed by a reload)."""
+        self._rates.pop(device_id, None)
+        self._known_keys.pop(device_id, None)
+
     async def poll(self, device: DeviceSection, driver: Driver) -> PollResult:
         started = time.monotonic()
         ts = utc_now()
+        debug = device_log(device.id)
         try:
+            if debug.isEnabledFor(logging.DEBUG):
+                debug.debug("request: %s", _request_summary(device, driver))
             objects = await self._read(device, driver)
             # Stamped when the answer is in: a first poll spends time on engine discovery
             # and address resolution, and a rate must divide by the time between reads.
             ts = utc_now()
+            if debug.isEnabledFor(logging.DEBUG):
+                answered = sum(1 for raw in objects.values() if raw is not None)
+                debug.debug(
+                    "answer: %d of %d objects in %.0f ms",
+                    answered,
+                    len(objects),
+                    (time.monotonic() - started) * 1000,
+                )
             readings = driver.decode(objects, ts)
             readings = self._rates.setdefault(device.id, CounterRates()).apply(driver, readings)
             self._known_keys[device.id] = tuple(r.key for r in readings)
             error = None
+            if debug.isEnabledFor(logging.DEBUG):
+                for reading in readings:
+                    debug.debug("decoded %s", _reading_text(reading))
         except TransportError as exc:
             readings, error = self._all_bad(device, driver, ts, str(exc)), str(exc)
+            debug.debug("no answer: %s", exc)
         except Exception as exc:  # a driver or transport bug must not stop polling
-            log.exception("%s: unexpected error while polling", device.id)
+            debug.exception("unexpected error while polling")
             readings, error = (
                 self._all_bad(device, driver, ts, repr(exc)),
                 f"internal error: {exc!r}",
@@ -111,3 +132,17 @@ class Poller:
         for oid in missing:
             if retried.get(oid[:-2]) is not None:
                 objects[oid] = retried[oid[:-2]]
+
+
+def _request_summary(device: DeviceSection, driver: Driver) -> str:
+    """What a poll asks for, in a technician's words (no community, no key)."""
+    if isinstance(device, LocalDevice | SerialDevice):
+        return f"{len(driver.metrics)} {driver.protocol} metrics"
+    scalars, walks = len(list(driver.scalar_oids())), len(list(driver.walks()))
+    return f"GET {scalars} scalars, walk {walks} columns at {device.host}:{device.port}"
+
+
+def _reading_text(reading: Reading) -> str:
+    unit = f" {reading.unit}" if reading.unit else ""
+    detail = f" ({reading.detail})" if reading.detail else ""
+    return f"{reading.key} = {reading.value!r}{unit} [{reading.quality}]{detail}"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Mapping
 
 log = logging.getLogger("fieldagent.sdnotify")
@@ -59,7 +60,10 @@ class Notifier:
         self.send("STOPPING=1")
 
     def reloading(self) -> None:
-        self.send("RELOADING=1")
+        """A reload starts; READY=1 ends it.  MONOTONIC_USEC= as sd_notify(3) asks of
+        Type=notify-reload (the clock systemd compares with the SIGHUP it sent)."""
+        usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+        self.send("RELOADING=1", f"MONOTONIC_USEC={usec}")
 
     def watchdog(self) -> None:
         if self.watchdog_period is not None:

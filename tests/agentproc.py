@@ -65,6 +65,14 @@ class AgentProcess:
         (line,) = [line for line in status.splitlines() if line.startswith("VmHWM:")]
         return int(line.split()[1])
 
+    def send(self, sig: signal.Signals) -> None:
+        """Send `sig` (SIGHUP: systemctl reload) and go on: the agent keeps running."""
+        self._process.send_signal(sig)
+
+    @property
+    def returncode(self) -> int | None:
+        return self._process.poll()
+
     def kill(self, sig: signal.Signals) -> None:
         self._process.send_signal(sig)
         self._process.wait(10)

@@ -33,11 +33,13 @@ def write_station(
     name: str = "Đài Truyền thanh - Truyền hình huyện Thử Nghiệm",
     state_dir: Path | None = None,
     telemetry: dict[str, Any] | None = None,
+    agent: dict[str, Any] | None = None,
 ) -> Path:
     """A complete station file with a state dir (inside `folder` by default); returns its path.
 
     `telemetry`: the `[telemetry]` section; FULL for a test that counts polls by their
-    telemetry or reads the v1 `metrics` (the default, compact, sends only changes)."""
+    telemetry or reads the v1 `metrics` (the default, compact, sends only changes).
+    `agent`: more keys of `[agent]` (stop_flush_s, debug_devices...)."""
     lines = [
         "[station]",
         f"id = {toml_value(station_id)}",
@@ -45,6 +47,7 @@ def write_station(
         "",
         "[agent]",
         f"state_dir = {toml_value(state_dir or folder / 'state')}",
+        *(f"{key} = {toml_value(value)}" for key, value in (agent or {}).items()),
         "",
         "[mqtt]",
     ]

@@ -1128,3 +1128,18 @@ def test_maintenance_until_needs_a_time_with_its_offset(
 def test_a_limit_given_as_a_value_instead_of_a_table(tmp_path: Path) -> None:
     [problem] = limits_problems(tmp_path, '[limits]\n"rf.vswr" = 1.5\n')
     assert problem.startswith("limits.rf.vswr: give a table of settings for the metric")
+
+
+def test_debug_devices_must_name_devices_of_the_station(tmp_path: Path) -> None:
+    text = station_toml(agent={"debug_devices": ["ups1", "ups9"]})
+    assert problems_of(write(tmp_path, text)) == [
+        f"{tmp_path / 'station.toml'}: agent.debug_devices: no device 'ups9' in the station"
+        " file (devices: ups1)"
+    ]
+
+
+def test_the_stop_flush_bound_stays_under_the_units_stop_timeout(tmp_path: Path) -> None:
+    [problem] = problems_of(write(tmp_path, station_toml(agent={"stop_flush_s": 60})))
+    assert "agent.stop_flush_s" in problem
+    config = load_config(write(tmp_path, station_toml(agent={"stop_flush_s": 0})), KNOWN)
+    assert config.agent.stop_flush_s == 0

@@ -101,3 +101,18 @@ def test_a_broker_outage_or_an_empty_outbox_is_not_a_stall() -> None:
         clock.advance(60)
         alive.outbox(connected=True, waiting=0, acked=0)
         assert alive.problems() == []
+
+
+def test_a_reloaded_device_set_is_watched_as_it_is_now() -> None:
+    clock = StepClock()
+    alive = Liveness(clock)
+    alive.watch("kept", 30)
+    alive.watch("changed", 30)
+    alive.watch("removed", 30)
+    clock.advance(25)
+    alive.watch_only({"kept": 40, "changed": 30, "added": 30}, fresh=["changed"])
+    clock.advance(20)  # kept: 45 s since its last poll, limit now 40; the others from the reload
+    assert [p.split(":")[0] for p in alive.problems()] == ["device kept"]
+    alive.polled("kept")
+    clock.advance(11)
+    assert [p.split(":")[0] for p in alive.problems()] == ["device changed", "device added"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -88,3 +89,16 @@ def test_a_failed_send_never_raises_and_is_logged_once(
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 1, warnings
     assert warnings[0].startswith("cannot notify systemd (NOTIFY_SOCKET)")
+
+
+def test_reloading_carries_the_monotonic_time_systemd_compares(
+    systemd: NotifySocket, socket_path: Path
+) -> None:
+    before = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+    Notifier(str(socket_path)).reloading()
+    after = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+    systemd.wait_for(lambda lines: "RELOADING=1" in lines, timeout=5)
+    [(reloading, stamp)] = [n.lines for n in systemd.notices]
+    assert reloading == "RELOADING=1"
+    key, _, usec = stamp.partition("=")
+    assert key == "MONOTONIC_USEC" and before <= int(usec) <= after, stamp

@@ -302,3 +302,17 @@ def test_the_agent_tells_systemd_when_it_is_ready_and_alive() -> None:
     assert _settings("NotifyAccess") == ["main"]
     [watchdog] = _settings("WatchdogSec")
     assert watchdog.endswith("s") and 30 <= int(watchdog.removesuffix("s")) <= 300, watchdog
+
+
+def test_reload_sends_sighup_and_the_stop_timeout_covers_the_flush_bound() -> None:
+    """`systemctl reload` is SIGHUP to the agent; TimeoutStopSec leaves room for the
+    largest `[agent] stop_flush_s` the station file accepts, plus closing."""
+    from fieldagent.config import AgentSection
+
+    assert _settings("ExecReload") == ["/bin/kill -HUP $MAINPID"]
+    [timeout] = _settings("TimeoutStopSec")
+    seconds = int(timeout.removesuffix("s"))
+    bound = AgentSection.model_fields["stop_flush_s"].metadata
+    largest = next(m.le for m in bound if getattr(m, "le", None) is not None)
+    assert seconds >= largest + 5, (seconds, largest)
+    assert AgentSection().stop_flush_s <= seconds / 3  # the default is well under it

@@ -351,6 +351,73 @@ class AlarmEngine:
         self._overrides[device_id] = MaintenanceOverride(until, device.maintenance_until, now)
         return self._take_pending() + self._reconcile(now)
 
+    def reconfigure(
+        self, config: Config, drivers: Mapping[str, Driver], rejudged: Iterable[str] = ()
+    ) -> list[AlarmEvent]:
+        """A reloaded station file: the events it takes, without losing what still holds.
+
+        A device no longer in the file ends each of its active alarms (and its
+        maintenance alarm) with a `cleared` event, reason REASON_REMOVED, and is
+        forgotten.  A device in `rejudged` (its settings, driver or station
+        limits changed) keeps its active alarms while its new rules can still
+        raise them (else `cleared`, REASON_NO_RULE), and its delays in progress
+        start again, under the new rules.  Every other device keeps everything:
+        active alarms, delays in progress, failure counts, maintenance.  Added
+        devices start as at start-up (their last answer counted from now).
+        """
+        now = self._clock()
+        events = self._take_pending()
+        book = RuleBook(config, drivers)
+        for device_id in [d for d in self._book.device_ids if not book.has_device(d)]:
+            events += self._forget(device_id, now)
+        self._config, self._book = config, book
+        for device_id in book.device_ids:
+            if device_id not in self._failures:
+                self._failures[device_id], self._last_error[device_id] = 0, ""
+                self._last_answer[device_id] = now
+        for device_id in rejudged:
+            if book.has_device(device_id):
+                events += self._rejudge(device_id, now)
+        return events + self._reconcile(now)
+
+    def _forget(self, device_id: str, now: datetime) -> list[AlarmEvent]:
+        """A device removed from the file: its alarms cleared, its state dropped."""
+        events: list[AlarmEvent] = []
+        keys = list(self._by_device.pop(device_id, {}))
+        keys.append(alarm_id(self._station, None, maintenance_rule(device_id), MAINTENANCE_ON))
+        for key in keys:
+            cond = self._conditions.pop(key, None)
+            if cond is not None and cond.device is None:
+                self._by_device.get(None, {}).pop(key, None)
+            alarm = self._alarms.pop(key, None)
+            if alarm is not None:
+                events.append(
+                    AlarmEvent(Transition.CLEARED, now, alarm.cleared(now), reason=REASON_REMOVED)
+                )
+        self._failures.pop(device_id, None)
+        self._last_error.pop(device_id, None)
+        self._last_answer.pop(device_id, None)
+        self._overrides.pop(device_id, None)
+        self._in_maintenance.pop(device_id, None)
+        return events
+
+    def _rejudge(self, device_id: str, now: datetime) -> list[AlarmEvent]:
+        """New rules for a device: timers start again, alarms no rule raises any more end."""
+        events: list[AlarmEvent] = []
+        for key, cond in list(self._by_device.get(device_id, {}).items()):
+            if cond.kind != _METRIC:
+                continue
+            cond.interrupt()
+            rule = self._book.rule(device_id, cond.rule)
+            levels = () if rule is None or not rule.watched else _levels_of(rule, cond.condition)
+            if levels:
+                cond.levels = levels
+                continue
+            cond.severity = None
+            events += self._publish(cond, now, REASON_NO_RULE)
+            del self._conditions[key], self._by_device[device_id][key]
+        return events
+
     # ------------------------------------------------------------------ queries
 
     def active(self, device_id: str | None = None) -> list[Alarm]:

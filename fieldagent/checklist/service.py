@@ -100,6 +100,12 @@ class ChecklistService:
         self._log_next_run()
         self._prune()  # reports `checklist run` archived while the daemon was down
 
+    def replace(self, checklist: StationChecklist) -> None:
+        """A reloaded station file: its items and devices from the next run on (a run in
+        progress finishes with the ones it started with)."""
+        self._checklist = checklist
+        self._keys = history_keys(checklist.items)
+
     def _log_next_run(self) -> None:
         settings = self._checklist.config.checklist
         if not settings.holiday:

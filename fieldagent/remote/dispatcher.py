@@ -71,7 +71,8 @@ class StationFigures:
 class RemoteParts:
     """What the commands use of the agent."""
 
-    devices: Collection[str]
+    devices: Callable[[], Collection[str]]
+    """The station's device ids now (a reload may add or remove some)."""
     figures: Callable[[], StationFigures]
     poll: Callable[[str], Awaitable[PollResult]]
     """A real poll of one device, judged and published like any other."""
@@ -167,7 +168,7 @@ class RemoteCommands:
         raise RequestRefused(f"unknown command {_shown(name)!r} (commands: {known})")
 
     def _known(self, device: str, request: Request, who: str | None) -> None:
-        if device not in self._parts.devices:
+        if device not in self._parts.devices():
             raise RequestRefused(
                 f"unknown device {device!r}: the station file has no such [[device]]",
                 request.request_id,

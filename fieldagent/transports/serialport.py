@@ -18,7 +18,7 @@ import os
 import termios
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,10 +88,15 @@ class SerialLine:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._call, request)
 
-    def close(self) -> None:
-        """Close the port and stop the worker thread (waits for a request in progress)."""
+    @property
+    def gap_s(self) -> float:
+        return self._gap_s
+
+    def close(self, wait: bool = True) -> None:
+        """Close the port and stop the worker thread; `wait`: for a request in progress
+        (without it the worker closes the port once that request is over)."""
         self._executor.submit(self._close_port)
-        self._executor.shutdown(wait=True)
+        self._executor.shutdown(wait=wait)
 
     def _call(self, request: Callable[[serial.Serial], T]) -> T:
         port = self._open()
@@ -214,6 +219,26 @@ class SerialLines:
                     "configured with other serial settings (baud, parity, ...): make them agree"
                 )
             return line
+
+    def keep_only(self, devices: Iterable[SerialDevice]) -> None:
+        """A reloaded station file: close each line no device uses any more, or whose
+        settings (baud, parity, gap, ...) changed; the next poll opens it as now set.
+
+        Does not wait for a request in progress: the event loop calls this.
+        """
+        wanted = {
+            device.serial_port: (SerialSettings.from_device(device), device.gap_ms / 1000)
+            for device in devices
+        }
+        with self._lock:
+            stale = [
+                path
+                for path, line in self._lines.items()
+                if wanted.get(path) != (line.settings, line.gap_s)
+            ]
+            lines = [self._lines.pop(path) for path in stale]
+        for line in lines:
+            line.close(wait=False)
 
     def close(self) -> None:
         with self._lock:

@@ -49,7 +49,7 @@ class Station:
     def parts(self) -> RemoteParts:
         config = parse_config(tomllib.loads('[station]\nid = "st"\nname = "S"\n'), "station")
         return RemoteParts(
-            devices={"ups1"},
+            devices=lambda: {"ups1"},
             figures=lambda: StationFigures(HealthState.WARNING, 1, 3),
             poll=self.poll,
             health=lambda device_id: HealthState.UNREACHABLE,
