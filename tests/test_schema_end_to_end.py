@@ -19,7 +19,7 @@ from tests.checklist.test_daemon import TEMPLATE
 from tests.mqtt_probe import MqttProbe, Received
 from tests.simrunner import SimRunner, device_fields
 from tests.stationfile import FULL, write_station
-from tests.support.contract import kind_of, problems, validate_all
+from tests.support.contract import kind_of, opened_problems, problems, validate_all
 from tests.support.demo import demo_copy, run_demo_once
 
 BASE = "bctv/v1/test-station"
@@ -55,6 +55,10 @@ def test_the_demo_stations_messages_are_valid_and_a_mutated_one_is_refused(
         assert problems("telemetry-compact", mutated), f"{what} was accepted"
     status = next(m.json() for m in messages if m.topic.endswith("/status"))
     assert problems("status", {**status, "state": "sleeping"})  # a closed enum
+    # Opened as the doc says for production: a field added within v1 passes, the rest holds.
+    assert opened_problems("telemetry-compact", {**snapshot, "colour": "red"}) == []
+    assert opened_problems("telemetry-compact", {**snapshot, "v": 3})
+    assert opened_problems("status", {**status, "state": "sleeping"})
 
 
 def send_unexplained_trap(source: str, port: int) -> None:
