@@ -243,3 +243,25 @@ def test_the_sample_mosquitto_conf_runs_with_tls_accounts_and_the_acl(tmp_path: 
         assert connack(sample.host, plain_port, "st-a", None) == "Success"
     finally:
         sample.stop()
+
+
+def test_central_consumers_share_a_subscription_under_the_same_rules(
+    acl_broker: LocalBroker,
+) -> None:
+    shared = "$share/archive/bctv/v1/+/status"
+    members = [probe(acl_broker, "central-monitor", shared) for _ in range(2)]
+    a_shared = probe(acl_broker, "st-a", "$share/archive/bctv/v1/st-b/#")
+    try:
+        for n in range(6):
+            publish(acl_broker, "st-b", "bctv/v1/st-b/status", f"b-{n}")
+        deadline = time.monotonic() + 10
+        while sum(len(m.messages) for m in members) < 6 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(QUIET_S)
+
+        seen = sorted(p for member in members for _, p in payloads(member.messages))
+        assert seen == [f"b-{n}" for n in range(6)]  # each message to one member only
+        assert payloads(a_shared.messages) == []  # a station shares nothing of another's
+    finally:
+        for client in (*members, a_shared):
+            client.close()
