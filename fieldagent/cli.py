@@ -905,9 +905,15 @@ def _cmd_schema(args: argparse.Namespace) -> int:
         return 2
     if args.out is not None:
         return _write_schema_folder(args)
+    if args.force:
+        print("error: --force replaces files written by --out DIR: give --out", file=sys.stderr)
+        return EXIT_USAGE
+    from fieldagent.schemafiles import schema_of
+
+    # The same schemas as the files of --out (and docs/schema/), $id and title included.
     kinds = [args.kind] if args.kind else list(PUBLISHED_MODELS)
-    schemas = {kind: PUBLISHED_MODELS[kind].model_json_schema() for kind in kinds}
-    print(json.dumps(schemas[kinds[0]] if args.kind else schemas, indent=2))
+    schemas = {kind: schema_of(kind) for kind in kinds}
+    print(json.dumps(schemas[kinds[0]] if args.kind else schemas, indent=2, sort_keys=True))
     return 0
 
 

@@ -3,7 +3,8 @@
 Central tools are written against files, not against this package: each payload's
 schema is one file with a stable name, `$id` and `title`, and an `index.json` says
 which topic carries it.  The text is deterministic (sorted keys, two-space indent,
-one trailing newline) so the committed copy can be compared byte for byte with what
+ASCII with JSON escapes, one trailing newline, as `fieldagent schema KIND` prints it)
+so the committed copy can be compared byte for byte with what
 the models say, and a drift fails a test instead of surprising a subscriber.
 """
 
@@ -47,7 +48,7 @@ def file_name(kind: str) -> str:
 
 
 def _text(data: Any) -> bytes:
-    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+    return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("ascii")
 
 
 def schema_of(kind: str) -> dict[str, Any]:

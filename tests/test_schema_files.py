@@ -103,3 +103,19 @@ def test_out_writes_nothing_through_a_symbolic_link(tmp_path: Path) -> None:
     assert done.returncode == 64 and "is a symbolic link" in done.stderr
     assert target.read_text(encoding="utf-8") == "precious\n"
     assert sorted(p.name for p in out.iterdir()) == [file_name("health")]
+
+
+def test_out_with_a_kind_or_force_without_out_is_a_usage_error(tmp_path: Path) -> None:
+    with_kind = fieldagent("schema", "status", "--out", str(tmp_path))
+    assert with_kind.returncode == 64
+    assert with_kind.stderr == "error: --out writes every kind: leave out KIND\n"
+    assert list(tmp_path.iterdir()) == []
+    forced = fieldagent("schema", "--force")
+    assert forced.returncode == 64 and forced.stdout == ""
+    assert forced.stderr == "error: --force replaces files written by --out DIR: give --out\n"
+
+
+def test_printing_one_kind_gives_the_text_of_its_file() -> None:
+    done = fieldagent("schema", "health")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (COMMITTED / file_name("health")).read_text(encoding="utf-8")
