@@ -119,3 +119,25 @@ def test_printing_one_kind_gives_the_text_of_its_file() -> None:
     done = fieldagent("schema", "health")
     assert done.returncode == 0, done.stderr
     assert done.stdout == (COMMITTED / file_name("health")).read_text(encoding="utf-8")
+
+
+def _open_objects(node: object, path: str) -> list[str]:
+    """Where an object with properties does not forbid others."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        if "properties" in node and node.get("additionalProperties") is not False:
+            found.append(path or "(top)")
+        for key, value in node.items():
+            found += _open_objects(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found += _open_objects(value, f"{path}/{i}")
+    return found
+
+
+def test_every_object_of_every_schema_is_closed_as_the_doc_says() -> None:
+    """docs/mqtt-topics.md (validating messages) promises closed files: the models forbid
+    unknown fields. A model that allowed them would make that advice wrong."""
+    for kind in PUBLISHED_MODELS:
+        schema = json.loads((COMMITTED / file_name(kind)).read_text(encoding="utf-8"))
+        assert _open_objects(schema, "") == [], kind
