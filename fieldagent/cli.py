@@ -270,6 +270,15 @@ def _parser() -> argparse.ArgumentParser:
         nargs="?",
         help="status, telemetry, telemetry-compact, meta, health, ... (default: all)",
     )
+    schema.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="write one KIND.schema.json per payload and index.json into this folder",
+    )
+    schema.add_argument(
+        "--force", action="store_true", help="with --out: replace the files already there"
+    )
     schema.set_defaults(handler=_cmd_schema)
 
     return parser
@@ -967,9 +976,34 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     if args.kind is not None and args.kind not in PUBLISHED_MODELS:
         print(f"unknown kind {args.kind!r} (known: {', '.join(PUBLISHED_MODELS)})", file=sys.stderr)
         return 2
+    if args.out is not None:
+        return _write_schema_folder(args)
+    if args.force:
+        print("error: --force replaces files written by --out DIR: give --out", file=sys.stderr)
+        return EXIT_USAGE
+    from fieldagent.schemafiles import schema_of
+
+    # The same schemas as the files of --out (and docs/schema/), $id and title included.
     kinds = [args.kind] if args.kind else list(PUBLISHED_MODELS)
-    schemas = {kind: PUBLISHED_MODELS[kind].model_json_schema() for kind in kinds}
-    print(json.dumps(schemas[kinds[0]] if args.kind else schemas, indent=2))
+    schemas = {kind: schema_of(kind) for kind in kinds}
+    print(json.dumps(schemas[kinds[0]] if args.kind else schemas, indent=2, sort_keys=True))
+    return 0
+
+
+def _write_schema_folder(args: argparse.Namespace) -> int:
+    """`schema --out DIR`: every payload's schema file and the index, or nothing."""
+    from fieldagent.outputfile import OutputFileError
+    from fieldagent.schemafiles import write_folder
+
+    if args.kind is not None:
+        print("error: --out writes every kind: leave out KIND", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        written = write_folder(args.out, args.force)
+    except OutputFileError as exc:
+        print(f"error: --out {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{args.out}: {len(written)} files written ({', '.join(written)})")
     return 0
 
 

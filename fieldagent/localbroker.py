@@ -48,16 +48,21 @@ class LocalBroker:
         port: int = 0,
         listener_options: tuple[str, ...] = ("allow_anonymous true",),
         persistence: bool = False,
+        config: str | None = None,
     ) -> None:
         """`listener_options` are mosquitto.conf lines for the listener (TLS, auth).
 
         With `persistence`, sessions, subscriptions, queued and retained messages
         survive a stop and start (saved in `workdir` at stop), like a real broker's.
+        `config` is a whole mosquitto.conf run as given instead (a shipped sample with
+        its paths and ports made local): it must listen on `host`:`port`, which
+        `start` waits for; the other options are then unused.
         """
         self.host = host
         self.port = port or free_port(host)
         self._listener_options = listener_options
         self._persistence = persistence
+        self._config = config
         self._workdir = workdir
         self._process: subprocess.Popen[bytes] | None = None
         self._binary = find_mosquitto()
@@ -73,21 +78,7 @@ class LocalBroker:
     def start(self, timeout: float = 10.0) -> None:
         self._workdir.mkdir(parents=True, exist_ok=True)
         conf = self._workdir / "mosquitto.conf"
-        conf.write_text(
-            f"listener {self.port} {self.host}\n"
-            + "".join(f"{line}\n" for line in self._listener_options)
-            # Started as root, mosquitto drops to user "mosquitto", which cannot read
-            # this private folder; stay the user who started it.
-            + f"user {getpass.getuser()}\n"
-            + (
-                f"persistence true\npersistence_location {self._workdir}/\n"
-                if self._persistence
-                else "persistence false\n"
-            )
-            + f"log_dest file {self.log_path}\n"
-            + "log_type error\nlog_type warning\nlog_type notice\n",
-            encoding="utf-8",
-        )
+        conf.write_text(self._config_text(), encoding="utf-8")
         self._process = subprocess.Popen(
             [self._binary, "-c", str(conf)],
             stdin=subprocess.DEVNULL,
@@ -108,6 +99,25 @@ class LocalBroker:
             time.sleep(0.05)
         self.stop()
         raise BrokerError(f"mosquitto did not listen on {self.host}:{self.port} within {timeout} s")
+
+    def _config_text(self) -> str:
+        """The mosquitto.conf to run: the one given, or a listener with the options."""
+        if self._config is not None:
+            return self._config
+        return (
+            f"listener {self.port} {self.host}\n"
+            + "".join(f"{line}\n" for line in self._listener_options)
+            # Started as root, mosquitto drops to user "mosquitto", which cannot read
+            # this private folder; stay the user who started it.
+            + f"user {getpass.getuser()}\n"
+            + (
+                f"persistence true\npersistence_location {self._workdir}/\n"
+                if self._persistence
+                else "persistence false\n"
+            )
+            + f"log_dest file {self.log_path}\n"
+            + "log_type error\nlog_type warning\nlog_type notice\n"
+        )
 
     def stop(self) -> None:
         if self._process is None:

@@ -35,9 +35,12 @@ class MqttProbe:
         topic_filter: str = "#",
         session: str | None = None,
         max_packet_bytes: int | None = None,
+        auth: tuple[str, str] | None = None,
+        ca_cert: str | None = None,
     ) -> None:
         """`session`: a client id whose persistent session keeps messages across reconnects.
-        `max_packet_bytes`: receive with the agent's BoundedClient, with this limit."""
+        `max_packet_bytes`: receive with the agent's BoundedClient, with this limit.
+        `auth`: (user name, password); `ca_cert`: connect over TLS, trusting this CA."""
         self.messages: list[Received] = []
         self.connects = 0
         self._filter = topic_filter
@@ -55,6 +58,10 @@ class MqttProbe:
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = lambda c, u, mid, rcs, p: self._subscribed.set()
         self._client.on_message = self._on_message
+        if auth is not None:
+            self._client.username_pw_set(*auth)
+        if ca_cert is not None:
+            self._client.tls_set(ca_certs=ca_cert)
         self._client.connect(host, port)
         self._client.loop_start()
         if not self._subscribed.wait(10):
