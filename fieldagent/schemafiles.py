@@ -38,6 +38,7 @@ TOPIC_OF: dict[str, tuple[str, str]] = {
     "trap": (_TOPICS.alarm, '`"event": "trap"`'),
     "checklist": (_TOPICS.checklist_report, "retained"),
     "checklist-reply": (_TOPICS.checklist_reply, "one per cmd/checklist request"),
+    "command-reply": (_TOPICS.command_reply("{name}"), "one per cmd/NAME request but checklist"),
 }
 """Payload kind -> (topic pattern, how to tell it on a topic that carries two kinds)."""
 

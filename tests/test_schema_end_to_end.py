@@ -98,8 +98,15 @@ def test_a_running_agents_alarm_trap_checklist_and_full_telemetry_are_valid(
             hostname=broker.host,
             port=broker.port,
         )
+        publish.single(
+            f"{BASE}/cmd/ping",
+            json.dumps({"request_id": "schema-ping"}),
+            qos=1,
+            hostname=broker.host,
+            port=broker.port,
+        )
         wanted = {"status", "telemetry", "health", "alarm", "trap", "checklist"}
-        wanted |= {"checklist-reply"}
+        wanted |= {"checklist-reply", "command-reply"}
         probe.wait_for(lambda ms: wanted <= kinds(ms), timeout=30)
     finally:
         code, stderr = agent.stop()

@@ -31,7 +31,9 @@ def kind_of(topic: str, payload: dict[str, Any]) -> str | None:
     assert parts[:2] == ["bctv", "v1"] and len(parts) >= 4, f"{topic}: outside the contract"
     tail = "/".join(parts[3:])
     if parts[3] == "cmd":
-        return "checklist-reply" if tail == "cmd/checklist/reply" else None
+        if tail == "cmd/checklist/reply":
+            return "checklist-reply"
+        return "command-reply" if len(parts) == 6 and parts[5] == "reply" else None
     if tail == "checklist/report":
         return "checklist"
     by_tail = {"status": "status", "alarm": "trap" if payload.get("event") == "trap" else "alarm"}
