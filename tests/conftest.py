@@ -40,11 +40,15 @@ def sims() -> Iterator[SimRunner]:
 
 @pytest.fixture
 def small_fs(tmp_path: Path) -> Iterator[Path]:
-    """A real 2 MiB tmpfs to fill up or make read-only (needs mount rights, as root in CI)."""
+    """A real 16 MiB tmpfs to fill up or make read-only (needs mount rights, as root in CI).
+
+    Larger than SQLite's write-ahead log grows before its automatic checkpoint (1,000
+    pages, 4 MiB): on a 2 MiB one an agent slow to start filled the disk by itself before
+    the test did."""
     mount_point = tmp_path / "small-fs"
     mount_point.mkdir()
     done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount_point)],
         capture_output=True,
         text=True,
         check=False,
