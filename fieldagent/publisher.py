@@ -38,6 +38,25 @@ class Message:
     retain: bool
 
 
+def secure_link(client: mqtt.Client, settings: MqttSection, password: str | None) -> None:
+    """Credentials, TLS and reconnect backoff as `[mqtt]` says: the agent's publisher and the
+    province's subscriber (fieldagent.province.subscriber) set up their link the same way."""
+    if settings.username is not None:
+        client.username_pw_set(settings.username, password)
+    if settings.tls:
+        client.tls_set(
+            ca_certs=str(settings.ca_file) if settings.ca_file else None,
+            certfile=str(settings.cert_file) if settings.cert_file else None,
+            keyfile=str(settings.key_file) if settings.key_file else None,
+            cert_reqs=ssl.CERT_REQUIRED if settings.tls_verify else ssl.CERT_NONE,
+        )
+        client.tls_insecure_set(not settings.tls_verify)
+    client.reconnect_delay_set(
+        min_delay=max(1, round(settings.reconnect_min_s)),
+        max_delay=max(1, round(settings.reconnect_max_s)),
+    )
+
+
 class MqttPublisher:
     """A connection to the province's broker: it publishes, and takes a few commands.
 
@@ -78,20 +97,7 @@ class MqttPublisher:
                 protocol=MQTTProtocolVersion.MQTTv311,
             )
         )
-        if settings.username is not None:
-            client.username_pw_set(settings.username, password)
-        if settings.tls:
-            client.tls_set(
-                ca_certs=str(settings.ca_file) if settings.ca_file else None,
-                certfile=str(settings.cert_file) if settings.cert_file else None,
-                keyfile=str(settings.key_file) if settings.key_file else None,
-                cert_reqs=ssl.CERT_REQUIRED if settings.tls_verify else ssl.CERT_NONE,
-            )
-            client.tls_insecure_set(not settings.tls_verify)
-        client.reconnect_delay_set(
-            min_delay=max(1, round(settings.reconnect_min_s)),
-            max_delay=max(1, round(settings.reconnect_max_s)),
-        )
+        secure_link(client, settings, password)
         # The forwarder never hands over more than max_inflight: paho queues nothing beyond.
         client.max_inflight_messages_set(settings.max_inflight)
         client.max_queued_messages_set(settings.max_inflight)
