@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from fieldagent.checklist.render_text import Wording, printable
 from fieldagent.checklist.report import ItemResult, Report, Status
+from fieldagent.checklist.show import Lang
 from fieldagent.inputfile import read_text
 from fieldagent.tomlfile import loads
 
@@ -68,10 +69,11 @@ class Entry:
     def verdict(self) -> Status | None:
         return None if self.report is None else self.report.status
 
-    def open_items(self, status: Status) -> list[OpenItem]:
+    def open_items(self, status: Status, lang: Lang = "vi") -> list[OpenItem]:
+        """The items of the report with `status`, their evidence in `lang`."""
         if self.report is None:
             return []
-        words = Wording.of(self.report, "vi")
+        words = Wording.of(self.report, lang)
         return [_open(item, words) for item in self.report.items if item.status is status]
 
 
@@ -308,7 +310,7 @@ def render_text(readiness: Readiness) -> str:
             f"  {printable(e.report.technician or '-')}"
         )
         for status in (Status.FAIL, Status.INCOMPLETE):
-            for item in e.open_items(status):
+            for item in e.open_items(status, "en"):
                 lines.append(f"    {status.value:<10} {item.id}: {printable(item.title_en)}")
                 lines += [f"        {line}" for line in item.evidence]
     return "\n".join(lines) + "\n"

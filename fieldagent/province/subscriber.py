@@ -75,21 +75,23 @@ class ProvinceSubscriber:
 
     def __init__(
         self,
-        settings: MqttSection,
+        settings: MqttSection,  # the link: URL, credentials, TLS, protocol, topic root
         on_message: Callable[[str, bytes, bool], None],
         client_id: str = "",
         station: str | None = None,
         share: str | None = None,
         password: str | None = None,
+        filters: list[str] | None = None,
     ) -> None:
         if share and settings.protocol != "5":
             raise ValueError("a shared subscription needs MQTT 5 (protocol = 5)")
-        self.filters = topic_filters(settings.topic_root, station, share)
+        self.filters = filters or topic_filters(settings.topic_root, station, share)
         self.shared = bool(share)
         self._settings = settings
         self._on_message = on_message
         self._settle = _Settle()
         self._last_error: str | None = None
+        self._stopping = False
         self._v5 = settings.protocol == "5"
         self._client = BoundedClient(
             MAX_PAYLOAD_BYTES,
@@ -123,6 +125,7 @@ class ProvinceSubscriber:
         self._client.loop_start()
 
     def stop(self) -> None:
+        self._stopping = True
         self._client.disconnect()
         self._client.loop_stop()
 
@@ -185,7 +188,8 @@ class ProvinceSubscriber:
         reason_code: ReasonCode,
         properties: object,
     ) -> None:
-        log.warning("disconnected from the broker (%s); reconnecting", reason_code)
+        if not self._stopping:
+            log.warning("disconnected from the broker (%s); reconnecting", reason_code)
 
     def _connect_failed(self, client: Client, userdata: object) -> None:
         exc = sys.exc_info()[1]
