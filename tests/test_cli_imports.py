@@ -85,6 +85,8 @@ def among(modules: set[str], packages: tuple[str, ...]) -> list[str]:
         ["checklist", "run", "--help"],
         ["profile", "new", "--help"],
         ["identify", "--help"],
+        ["monitor", "--help"],
+        ["readiness", "--help"],
     ],
 )
 def test_help_imports_only_the_parser(tmp_path: Path, args: list[str]) -> None:
