@@ -323,6 +323,11 @@ def _province_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     monitor.add_argument("--share", metavar="GROUP", help="MQTT 5 shared subscription group")
     monitor.add_argument("--archive", type=Path, metavar="DIR", help="keep every report seen")
+    monitor.add_argument(
+        "--no-telemetry",
+        action="store_true",
+        help="leave telemetry and meta out (less traffic; no gaps judged)",
+    )
     monitor.set_defaults(handler=_cmd_monitor)
 
     readiness = sub.add_parser(
@@ -987,6 +992,7 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
         share=args.share,
         archive=args.archive,
         timeout_s=args.timeout,
+        telemetry=not args.no_telemetry,
     )
     try:
         return run_monitor(settings, password, options, sys.stdout)

@@ -37,6 +37,7 @@ class Feed:
         share: str | None = None,
         filters: list[str] | None = None,
         on_message: Callable[[str, bytes, bool], None] | None = None,
+        telemetry: bool = True,
     ) -> None:
         self.view = view
         self._queue: queue.SimpleQueue[Message] = queue.SimpleQueue()
@@ -48,6 +49,7 @@ class Feed:
             share=share,
             password=password,
             filters=filters,
+            telemetry=telemetry,
         )
         self._url = settings.url
 

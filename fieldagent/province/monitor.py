@@ -48,6 +48,8 @@ class MonitorOptions:
     archive: Path | None = None
     quiet_s: float = 1.0
     timeout_s: float = 30.0
+    telemetry: bool = True
+    """Subscribe to telemetry and meta too: needed to judge gaps (and the usual heartbeat)."""
     duration_s: float | None = None
     """Live: stop after this long (tests, scripts); None: until interrupted."""
 
@@ -76,7 +78,8 @@ class _Archiver:
 def run_monitor(
     settings: MqttSection, password: str | None, options: MonitorOptions, out: TextIO
 ) -> int:
-    view = ProvinceView(settings.topic_root, options.silent_after_s)
+    whole = options.telemetry and not options.share  # every message of each station
+    view = ProvinceView(settings.topic_root, options.silent_after_s, judge_gaps=whole)
     narrow = options.station if options.station and not _is_glob(options.station) else None
     feed = Feed(
         view,
@@ -85,6 +88,7 @@ def run_monitor(
         station=narrow,
         share=options.share,
         on_message=_Archiver(options.archive) if options.archive else None,
+        telemetry=options.telemetry,
     )
     feed.start()
     try:

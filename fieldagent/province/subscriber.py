@@ -12,8 +12,10 @@ and packets over `MAX_PAYLOAD_BYTES` are never read into memory
 Which topics (`filters`): every numbered message of a station, because gaps can
 only be judged on the whole stream (a `prev` names the previous message of any
 kind): status, alarm, checklist/report, cmd/checklist/reply, and per device
-health, meta and telemetry.  `station` narrows them to one station (a name, not
-a pattern: MQTT has none).
+health, meta and telemetry.  Telemetry is most of the traffic (docs/mqtt-topics.md:
+about 16 MB a day per station in contract v2); `telemetry=False` leaves it and meta out,
+and gaps cannot be judged then.  `station` narrows them to one station (a name, not a
+pattern: MQTT has none).
 
 Shared subscriptions (MQTT 5, `share="GROUP"`): a broker sends retained
 messages on no shared subscription, so the retained topics (status, health,
@@ -51,11 +53,15 @@ LIVE_TOPICS = ("alarm", "+/telemetry", "cmd/checklist/reply")
 """Per station: events, never retained (share these)."""
 
 
-def topic_filters(root: str, station: str | None = None, share: str | None = None) -> list[str]:
-    """The subscription filters for every station (or one), live ones shared in `share`."""
+def topic_filters(
+    root: str, station: str | None = None, share: str | None = None, telemetry: bool = True
+) -> list[str]:
+    """The subscription filters for every station (or one), live ones shared in `share`;
+    without `telemetry`, no telemetry and meta (the bulk of the traffic; no gaps judged)."""
     base = f"{root}/{station or '+'}"
-    retained = [f"{base}/{tail}" for tail in RETAINED_TOPICS]
-    live = [f"{base}/{tail}" for tail in LIVE_TOPICS]
+    left_out = () if telemetry else ("+/telemetry", "+/meta")
+    retained = [f"{base}/{tail}" for tail in RETAINED_TOPICS if tail not in left_out]
+    live = [f"{base}/{tail}" for tail in LIVE_TOPICS if tail not in left_out]
     if share:
         live = [f"$share/{share}/{topic}" for topic in live]
     return retained + live
@@ -82,10 +88,11 @@ class ProvinceSubscriber:
         share: str | None = None,
         password: str | None = None,
         filters: list[str] | None = None,
+        telemetry: bool = True,
     ) -> None:
         if share and settings.protocol != "5":
             raise ValueError("a shared subscription needs MQTT 5 (protocol = 5)")
-        self.filters = filters or topic_filters(settings.topic_root, station, share)
+        self.filters = filters or topic_filters(settings.topic_root, station, share, telemetry)
         self.shared = bool(share)
         self._settings = settings
         self._on_message = on_message

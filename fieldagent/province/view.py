@@ -11,7 +11,7 @@ loop; it never blocks).
 
 API (small on purpose):
 
-- `ProvinceView(root="bctv/v1", silent_after_s=300.0, limits=Limits())`
+- `ProvinceView(root="bctv/v1", silent_after_s=300.0, limits=Limits(), judge_gaps=True)`
 - `feed(topic, payload, retained, now) -> bool`: True when the picture changed.
   Never raises on what a broker sends: a topic outside the contract, a payload
   that is not its model's JSON, an oversize payload or one whose station does
@@ -167,8 +167,12 @@ class ProvinceView:
         root: str = "bctv/v1",
         silent_after_s: float = 300.0,
         limits: Limits | None = None,
+        judge_gaps: bool = True,
     ) -> None:
         self.root = root.rstrip("/")
+        self.judge_gaps = judge_gaps
+        """False when the feed is not every message of each station (a shared subscription's
+        member, a subscription without telemetry): a gap there would be a false alarm."""
         self.silent_after = timedelta(seconds=silent_after_s)
         self.limits = limits or Limits()
         self.rejected: Counter[str] = Counter()
@@ -312,7 +316,7 @@ class ProvinceView:
         states = [d.state for d in devices] + [a.severity for a in station_alarms]
         if status is not None and online:
             states.append(status.worst)
-        gaps = tuple(station.old_gaps + station.sequence.gaps())
+        gaps = tuple(station.old_gaps + station.sequence.gaps()) if self.judge_gaps else ()
         heard = max(filter(None, (station.last_seen, self._started)), default=None)
         silent = online is not False and heard is not None and now - heard > self.silent_after
         return StationView(
