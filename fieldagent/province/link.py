@@ -39,6 +39,8 @@ def link_settings(args: argparse.Namespace) -> tuple[MqttSection, str | None]:
         for error in exc.errors(include_input=False):
             where = ".".join(str(p) for p in error["loc"]) or "broker"
             option = "--" + where.replace("_", "-").replace("url", "broker")
-            problems.append(f"{option}: {error['msg'].removeprefix('Value error, ')}")
+            text = error["msg"].removeprefix("Value error, ")
+            text = text.replace("set allow_plaintext = true", "give --allow-plaintext")
+            problems.append(f"{option}: {text}")
         raise ConfigError(problems) from None
     return settings, settings.resolved_password()
