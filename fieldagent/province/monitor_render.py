@@ -68,7 +68,8 @@ _HEADER = (
 
 def table(views: list[StationView], now: datetime, rejected: int = 0) -> str:
     """One row per station, worst first (the order `ProvinceView.stations` gives)."""
-    lines = [f"{len(views)} stations at {now:%Y-%m-%d %H:%M:%S}Z", _HEADER]
+    count = f"{len(views)} station" + ("" if len(views) == 1 else "s")
+    lines = [f"{count} at {now:%Y-%m-%d %H:%M:%S}Z", _HEADER]
     for view in views:
         counts = view.counts
         state = "OFFLINE" if view.online is False else view.worst.value.upper()
