@@ -285,7 +285,9 @@ def render_csv(readiness: Readiness) -> str:
 
 
 def _cell(text: str) -> str:
-    """A spreadsheet must not take a device's or person's text for a formula."""
+    """A spreadsheet must not take a device's or person's text for a formula, nor get
+    control characters."""
+    text = printable(text)
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
