@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from fieldagent.alarms.model import AlarmEvent, Transition
 from fieldagent.checklist.report import Status
 from fieldagent.model import HealthState
 from fieldagent.province.view import MAX_PAYLOAD_BYTES, Limits, ProvinceView
@@ -115,3 +117,18 @@ def test_memory_is_bounded_per_station() -> None:
     for name in ("s2", "s3"):
         feed(view, FakeStation(name).status())
     assert len(view.stations(NOW)) == 2 and view.rejected["too many stations"] == 1
+
+
+def test_station_alarms_and_alarm_events() -> None:
+    view = ProvinceView(limits=Limits(events=3))
+    station = FakeStation("bt-1")
+    flood = alarm("bt-1", "-", HealthState.WARNING, NOW)
+    flood = replace(flood, device=None, alarm_id="bt-1/-/traps.flood/flood", rule="traps.flood")
+    feed(view, station.number(station.build.status(True, HealthState.WARNING, [], [flood])))
+    for _ in range(5):
+        event = AlarmEvent(Transition.RAISED, NOW, alarm("bt-1", "ups", HealthState.CRITICAL, NOW))
+        feed(view, station.number(station.build.alarm(event)))
+    (seen,) = view.stations(NOW)
+    assert seen.worst is HealthState.WARNING  # events are history: health says what is active
+    assert [a.alarm_id for a in seen.active_alarms] == ["bt-1/-/traps.flood/flood"]
+    assert len(seen.events) == 3 and seen.events[-1].seq == station.seq  # the newest kept
