@@ -40,6 +40,7 @@ EXIT_CONFIG = 78
 EXIT_BUSY = 75  # sysexits EX_TEMPFAIL: another agent holds the state directory
 EXIT_OS_ERROR = 71  # sysexits EX_OSERR: a port in use, a file that cannot be written
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
+EXIT_UNAVAILABLE = 69  # sysexits EX_UNAVAILABLE: the broker did not answer (monitor, readiness)
 EXIT_USAGE = 64  # sysexits EX_USAGE: a bad option (a name, an --output that will not be written)
 log = logging.getLogger("fieldagent")
 
@@ -281,6 +282,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     schema.set_defaults(handler=_cmd_schema)
 
+    _province_commands(sub)
     return parser
 
 
@@ -341,6 +343,80 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     if not args.verbose:  # the publisher and the poller would log what the rows say
         logging.getLogger("fieldagent").setLevel(logging.CRITICAL)
     return run_doctor(args.config, options)
+def _broker_options(parser: argparse.ArgumentParser) -> None:
+    """The province's link to the broker, as `[mqtt]` gives the agent's (province/link.py)."""
+    parser.add_argument("--broker", metavar="URL", required=True, help="mqtt:// or mqtts:// URL")
+    parser.add_argument("--username", metavar="NAME", help="broker user name")
+    parser.add_argument(
+        "--password-file", type=Path, metavar="FILE", help="file holding the password (private)"
+    )
+    parser.add_argument("--ca-file", type=Path, metavar="FILE", help="CA certificate (mqtts)")
+    parser.add_argument("--cert-file", type=Path, metavar="FILE", help="client certificate")
+    parser.add_argument("--key-file", type=Path, metavar="FILE", help="client certificate's key")
+    parser.add_argument(
+        "--no-tls-verify", action="store_true", help="do not verify the broker's certificate"
+    )
+    parser.add_argument(
+        "--allow-plaintext", action="store_true", help="allow mqtt:// to another machine"
+    )
+    parser.add_argument("--mqtt5", action="store_true", help="speak MQTT 5 (--share implies it)")
+    parser.add_argument(
+        "--topic-root", default="bctv/v1", metavar="ROOT", help="topic root (default bctv/v1)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="how long to wait for the broker's retained messages (default 30)",
+    )
+
+
+def _province_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`monitor` and `readiness`: the province's side of the stations (docs/central.md)."""
+    monitor = sub.add_parser("monitor", help="every station's state from the province's broker")
+    _broker_options(monitor)
+    monitor.add_argument("--station", metavar="GLOB", help="these stations' devices and alarms")
+    monitor.add_argument("--once", action="store_true", help="print once the retained state is in")
+    monitor.add_argument("--json", action="store_true", help="machine output (docs/central.md)")
+    monitor.add_argument(
+        "--silent-after",
+        type=float,
+        default=300.0,
+        metavar="S",
+        help="flag a station SILENT after this long without a message (default 300)",
+    )
+    monitor.add_argument("--share", metavar="GROUP", help="MQTT 5 shared subscription group")
+    monitor.add_argument("--archive", type=Path, metavar="DIR", help="keep every report seen")
+    monitor.add_argument(
+        "--no-telemetry",
+        action="store_true",
+        help="leave telemetry and meta out (less traffic; no gaps judged)",
+    )
+    monitor.set_defaults(handler=_cmd_monitor)
+
+    readiness = sub.add_parser(
+        "readiness", help="the province's pre-holiday summary of checklist reports"
+    )
+    _broker_options(readiness)
+    readiness.add_argument("--holiday", required=True, metavar="NAME", help="e.g. 'Tết 2027'")
+    readiness.add_argument(
+        "--since",
+        metavar="DATE",
+        help="reports finished on or after this day count (default: 14 days ago)",
+    )
+    readiness.add_argument(
+        "--format", choices=("text", "html", "csv", "json"), default="text", help="default text"
+    )
+    readiness.add_argument("--archive", type=Path, metavar="DIR", help="the monitor's archive")
+    readiness.add_argument(
+        "--stations", type=Path, metavar="FILE", help="expected stations (TOML or one a line)"
+    )
+    readiness.add_argument("--output", type=Path, metavar="FILE", help="write here, not stdout")
+    readiness.add_argument("--force", action="store_true", help="replace an existing --output")
+    readiness.add_argument("--province", default="", metavar="TEXT", help="HTML masthead")
+    readiness.add_argument("--department", default="", metavar="TEXT", help="HTML masthead")
+    readiness.set_defaults(handler=_cmd_readiness)
 
 
 def _profile_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -1004,6 +1080,80 @@ def _write_schema_folder(args: argparse.Namespace) -> int:
         print(f"error: --out {exc}", file=sys.stderr)
         return EXIT_USAGE
     print(f"{args.out}: {len(written)} files written ({', '.join(written)})")
+    return 0
+
+
+def _cmd_monitor(args: argparse.Namespace) -> int:
+    from fieldagent.province.feed import BrokerUnavailable
+    from fieldagent.province.link import link_settings
+    from fieldagent.province.monitor import MonitorOptions, run_monitor
+
+    settings, password = link_settings(args)
+    options = MonitorOptions(
+        station=args.station,
+        once=args.once,
+        json=args.json,
+        silent_after_s=args.silent_after,
+        share=args.share,
+        archive=args.archive,
+        timeout_s=args.timeout,
+        telemetry=not args.no_telemetry,
+    )
+    try:
+        return run_monitor(settings, password, options, sys.stdout)
+    except BrokerUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+
+
+def _cmd_readiness(args: argparse.Namespace) -> int:
+    from datetime import date, timedelta
+
+    from fieldagent.outputfile import OutputFileError, refusal, write_output
+    from fieldagent.province.feed import BrokerUnavailable
+    from fieldagent.province.gather import ReadinessOptions, collect
+    from fieldagent.province.link import link_settings
+    from fieldagent.province.readiness import read_stations, render_csv, render_json, render_text
+    from fieldagent.province.readiness_html import readiness_html
+
+    if args.output is not None and (problem := refusal(args.output, args.force)):
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        since = date.fromisoformat(args.since) if args.since else date.today() - timedelta(days=14)
+    except ValueError:
+        print(
+            f"error: --since {args.since!r}: a date is expected, e.g. 2026-12-20", file=sys.stderr
+        )
+        return EXIT_USAGE
+    try:
+        stations = read_stations(args.stations) if args.stations else None
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    settings, password = link_settings(args)
+    options = ReadinessOptions(args.holiday, since, args.archive, stations, timeout_s=args.timeout)
+    try:
+        readiness = collect(settings, password, options)
+    except BrokerUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    if args.format == "html":
+        text = readiness_html(readiness, args.department, args.province)
+    elif args.format == "csv":
+        text = render_csv(readiness)
+    elif args.format == "json":
+        text = render_json(readiness)
+    else:
+        text = render_text(readiness)
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        write_output(args.output, text.encode(), args.force)
+    except OutputFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_OS_ERROR
     return 0
 
 

@@ -52,6 +52,19 @@ class Incoming:
         return next((value for key, value in self.user_properties if key == name), None)
 
 
+def secure_link(client: mqtt.Client, settings: MqttSection, password: str | None) -> None:
+    """Credentials, TLS and reconnect backoff as `[mqtt]` says: the agent's publisher and the
+    province's subscriber (fieldagent.province.subscriber) set up their link the same way."""
+    if settings.username is not None:
+        client.username_pw_set(settings.username, password)
+    if settings.tls:
+        client.tls_set_context(tls_context(settings))
+    client.reconnect_delay_set(
+        min_delay=max(1, round(settings.reconnect_min_s)),
+        max_delay=max(1, round(settings.reconnect_max_s)),
+    )
+
+
 class MqttPublisher:
     """A connection to the province's broker: it publishes, and takes a few commands.
 
@@ -93,14 +106,7 @@ class MqttPublisher:
                 protocol=MQTTProtocolVersion.MQTTv311,
             )
         )
-        if settings.username is not None:
-            client.username_pw_set(settings.username, password)
-        if settings.tls:
-            client.tls_set_context(tls_context(settings))
-        client.reconnect_delay_set(
-            min_delay=max(1, round(settings.reconnect_min_s)),
-            max_delay=max(1, round(settings.reconnect_max_s)),
-        )
+        secure_link(client, settings, password)
         # The forwarder never hands over more than max_inflight: paho queues nothing beyond.
         client.max_inflight_messages_set(settings.max_inflight)
         client.max_queued_messages_set(settings.max_inflight)

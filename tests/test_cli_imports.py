@@ -86,6 +86,8 @@ def among(modules: set[str], packages: tuple[str, ...]) -> list[str]:
         ["profile", "new", "--help"],
         ["identify", "--help"],
         ["doctor", "--help"],
+        ["monitor", "--help"],
+        ["readiness", "--help"],
     ],
 )
 def test_help_imports_only_the_parser(tmp_path: Path, args: list[str]) -> None:

@@ -159,6 +159,12 @@ def _e(text: str) -> str:
     return html.escape(printable(text))
 
 
+RECORD_CSS = _CSS
+"""The printed record's look, shared with the province's summary (fieldagent.province)."""
+escape = _e
+"""Public name of `_e`, for the documents that share this style."""
+
+
 def _cover(report: Report, words: Wording) -> str:
     """The first page: who issues the record, the national motto, the title and the basics."""
     labels = words.labels
