@@ -11,7 +11,7 @@ and packets over `MAX_PAYLOAD_BYTES` are never read into memory
 
 Which topics (`filters`): every numbered message of a station, because gaps can
 only be judged on the whole stream (a `prev` names the previous message of any
-kind): status, alarm, checklist/report, cmd/checklist/reply, and per device
+kind): status, alarm, checklist/report, cmd/+/reply, and per device
 health, meta and telemetry.  Telemetry is most of the traffic (docs/mqtt-topics.md:
 about 16 MB a day per station in contract v2); `telemetry=False` leaves it and meta out,
 and gaps cannot be judged then.  `station` narrows them to one station (a name, not a
@@ -49,7 +49,7 @@ log = logging.getLogger("fieldagent.province")
 
 RETAINED_TOPICS = ("status", "+/health", "+/meta", "checklist/report")
 """Per station: what the broker keeps and hands to a new subscriber."""
-LIVE_TOPICS = ("alarm", "+/telemetry", "cmd/checklist/reply")
+LIVE_TOPICS = ("alarm", "+/telemetry", "cmd/+/reply")
 """Per station: events, never retained (share these)."""
 
 

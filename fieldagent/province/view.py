@@ -45,6 +45,7 @@ from fieldagent.payloads import (
     AlarmPayload,
     ChecklistReplyPayload,
     ChecklistReportPayload,
+    CommandReplyPayload,
     Envelope,
     HealthPayload,
     MetaPayload,
@@ -66,6 +67,9 @@ class Topic(StrEnum):
     ALARM = "alarm"
     REPORT = "checklist/report"
     REPLY = "cmd/checklist/reply"
+    COMMAND_REPLY = "cmd/+/reply"
+    """Replies to the other commands (ping, poll, ...): numbered like the rest, so they
+    count for gaps and last seen."""
     HEALTH = "health"
     TELEMETRY = "telemetry"
     META = "meta"
@@ -248,6 +252,8 @@ class ProvinceView:
         for kind in STATION_TOPICS:
             if tail == kind.value:
                 return station, None, kind
+        if len(rest) == 4 and rest[1] == "cmd" and rest[2] and rest[3] == "reply":
+            return station, None, Topic.COMMAND_REPLY
         if len(rest) == 3 and rest[1] and rest[1] != "cmd":
             for kind in DEVICE_TOPICS:
                 if rest[2] == kind.value:
@@ -353,6 +359,7 @@ _MODELS: dict[Topic, type[Envelope]] = {
     Topic.HEALTH: HealthPayload,
     Topic.REPORT: ChecklistReportPayload,
     Topic.REPLY: ChecklistReplyPayload,
+    Topic.COMMAND_REPLY: CommandReplyPayload,
     Topic.META: MetaPayload,
 }
 

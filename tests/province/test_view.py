@@ -72,6 +72,19 @@ def test_a_lost_message_is_a_gap_and_a_resend_a_duplicate() -> None:
     assert view.rejected["duplicate"] == 1
 
 
+def test_a_reply_to_a_remote_command_is_part_of_the_stream() -> None:
+    """Replies on cmd/NAME/reply are numbered like the rest: a view that skipped them would
+    report a gap at every ping."""
+    view = ProvinceView()
+    station = FakeStation("bt-1")
+    reply = station.number(station.build.command_reply("ping", "r-1", error="not allowed"))
+    assert reply.topic.endswith("/cmd/ping/reply")
+    feed(view, station.status(), reply, station.health("ups-main"), retained=False)
+    (seen,) = view.stations(NOW)
+    assert seen.gaps == () and seen.missing == 0
+    assert view.accepted == 3 and not view.rejected
+
+
 def test_silence_is_judged_after_watching_that_long() -> None:
     view = ProvinceView(silent_after_s=60)
     station = FakeStation("bt-1")
