@@ -106,3 +106,30 @@ def test_off_by_default_nothing_is_published_under_the_prefix(
     under_prefix = {m.topic for m in probe.messages if m.topic.startswith(f"{PREFIX}/")}
     assert under_prefix == {f"{PREFIX}/status"}  # only what the test itself published
     assert not (tmp_path / "state" / "homeassistant.json").exists()
+
+
+def test_a_device_removed_while_the_agent_was_stopped_is_removed_at_the_next_start(
+    tmp_path: Path, broker: LocalBroker, probe: MqttProbe, sims: SimRunner
+) -> None:
+    keep = device_fields("keep", sims.serve("ups_rfc1628", "127.0.0.2"), interval=1)
+    gone = device_fields("gone", sims.serve("ups_rfc1628", "127.0.0.3"), interval=1)
+    mqtt: dict[str, Any] = {"url": broker.url, "homeassistant_discovery": True}
+    agent = AgentProcess("run", "-c", str(write_station(tmp_path, [keep, gone], mqtt=mqtt)))
+    try:
+        probe.wait_for(lambda ms: bool(configs_on(ms, "keep") and configs_on(ms, "gone")), 20)
+    finally:
+        code, stderr = agent.stop()
+    assert code == 0, stderr
+    # Home Assistant's birth message kept retained by the broker (a common setting).
+    publish.single(f"{PREFIX}/status", "online", 1, True, hostname=broker.host, port=broker.port)
+    agent = AgentProcess("run", "-c", str(write_station(tmp_path, [keep], mqtt=mqtt)))
+    try:
+        probe.wait_for(lambda ms: any(m.payload == b"" for m in configs_on(ms, "gone")), 20)
+        after = retained_snapshot(broker.host, broker.port, [config_topic("keep")])
+        assert config_topic("gone") not in after
+    finally:
+        code, stderr = agent.stop()
+    assert code == 0, stderr
+    assert "ignored a retained message" not in stderr, stderr  # a retained status is normal
+    state = json.loads((tmp_path / "state" / "homeassistant.json").read_text())
+    assert state == {"announced": [config_topic("keep")]}
