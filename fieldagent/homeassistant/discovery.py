@@ -11,8 +11,10 @@ driver marks `dashboard`, its device class only from the metric's declared
 `Quantity`, and a sensor for the device's health.  Values are read from the
 device's telemetry topic as it is: a compact (v2) message lists only what changed,
 so each template renders an empty string when its key is absent, which Home
-Assistant's MQTT sensor ignores (the entity keeps its state); a null value (no
-reading) renders ``None``, which makes the state unknown.
+Assistant's numeric MQTT sensor and binary sensor ignore (the entity keeps its
+state); an enum or text sensor, which would take the empty string as its state,
+renders its own state (``this.state``) instead.  A null value (no reading) renders
+``None``, which makes the state unknown.
 
 Each metric's entity is available only when both the station is online (its
 retained status) and the device answers (its retained health is not
@@ -176,4 +178,13 @@ def value_template(metric: Metric, telemetry: TelemetryFormat) -> str:
         shown = f"('None' if {value} is none else ('ON' if {value} else 'OFF'))"
     else:
         shown = value
-    return f"{{% if '{key}' in {holder} %}}{{{{ {shown} }}}}{{% endif %}}"
+    # Home Assistant drops an empty rendering only for a binary sensor and a numeric sensor;
+    # an enum or text sensor would take "" as its state, so it renders its own state again
+    # (`this`, which Home Assistant's MQTT value templates are given).
+    kept = "" if _ignores_empty(metric) else "{% else %}{{ this.state }}"
+    return f"{{% if '{key}' in {holder} %}}{{{{ {shown} }}}}{kept}{{% endif %}}"
+
+
+def _ignores_empty(metric: Metric) -> bool:
+    """Whether Home Assistant ignores an empty rendering for this metric's entity."""
+    return metric.type not in (ValueType.ENUM, ValueType.TEXT)

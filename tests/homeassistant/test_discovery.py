@@ -148,9 +148,15 @@ COMPACT = {
 }
 
 
+class EntityState:
+    """What Home Assistant gives a value template as `this`: the entity's state object."""
+
+    state = "kept"
+
+
 def render(component: dict[str, Any], message: dict[str, Any]) -> str:
     template = ImmutableSandboxedEnvironment().from_string(component["value_template"])
-    return template.render(value_json=message, value=json.dumps(message))
+    return template.render(value_json=message, value=json.dumps(message), this=EntityState())
 
 
 def test_templates_read_a_compact_message_and_keep_the_state_when_the_key_is_absent() -> None:
@@ -187,6 +193,8 @@ def test_templates_read_a_full_message() -> None:
     assert render(cmps["ups_output_source"], message) == "battery"
     assert "battery" in cmps["ups_output_source"]["options"]
     assert render(cmps["ups_input_voltage_v"], message) == ""
+    # An enum sensor would take "" as its state: it keeps the one it has.
+    assert render(cmps["ups_output_source"], {**message, "metrics": {}}) == "kept"
 
 
 def _driver(*metrics: Metric) -> Driver:
