@@ -13,7 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, MutableMapping
 
-from fieldagent.driver import AlarmClass, Expect, Limits, Metric, Scenario, ScenarioStep, ValueType
+from fieldagent.driver import (
+    AlarmClass,
+    Expect,
+    Limits,
+    Metric,
+    Quantity,
+    Scenario,
+    ScenarioStep,
+    ValueType,
+)
 from fieldagent.model import HealthState, Quality, Reading, Value
 
 FORWARD = "rf.forward_power_w"
@@ -90,6 +99,8 @@ def rf_metrics(
             valid=(0, MAX_POWER_W),
             limits=forward_limits(nominal_w),
             deadband=nominal_w * FORWARD_DEADBAND_FRACTION,
+            dashboard=True,
+            quantity=Quantity.POWER,
             alarm_class=AlarmClass.POWER,
         ),
         Metric(
@@ -101,6 +112,8 @@ def rf_metrics(
             valid=(0, MAX_POWER_W),
             limits=reflected_limits(nominal_w),
             deadband=nominal_w * REFLECTED_DEADBAND_FRACTION,
+            dashboard=True,
+            quantity=Quantity.POWER,
             alarm_class=AlarmClass.POWER,
         ),
         Metric(
@@ -137,6 +150,8 @@ def pa_temperature(oid: str, title: str, divisor: float) -> Metric:
         valid=(-40, 150),
         limits=Limits(warn_high=PA_TEMPERATURE_WARN_C, crit_high=PA_TEMPERATURE_CRIT_C),
         deadband=PA_TEMPERATURE_DEADBAND_C,
+        dashboard=True,
+        quantity=Quantity.TEMPERATURE,
         alarm_class=AlarmClass.TEMPERATURE,
     )
 

@@ -53,6 +53,7 @@ from fieldagent.driver import (
     LocalContext,
     Maturity,
     Metric,
+    Quantity,
     RawValue,
     SimModel,
     ValueType,
@@ -83,6 +84,8 @@ METRICS = (
         valid=(-40, 150),
         limits=Limits(warn_high=70, crit_high=80),
         deadband=2.0,
+        dashboard=True,
+        quantity=Quantity.TEMPERATURE,
         alarm_class=AlarmClass.TEMPERATURE,
     ),
     Metric(
@@ -146,6 +149,7 @@ METRICS = (
         valid=(0, 100),
         limits=_FREE_LIMITS,
         deadband=1.0,
+        dashboard=True,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(

@@ -55,6 +55,7 @@ from fieldagent.driver import (
     Limits,
     Maturity,
     Metric,
+    Quantity,
     Register,
     RegisterKind,
     RegisterType,
@@ -109,6 +110,7 @@ METRICS = (
         "Engine running",
         _discrete(0),
         type=ValueType.BOOL,
+        dashboard=True,
         alarm_class=AlarmClass.STATE,
     ),
     _metric(
@@ -141,6 +143,8 @@ METRICS = (
         limits=Limits(warn_high=95, crit_high=105),
         sentinels=S16_SENTINELS,
         deadband=2.0,
+        dashboard=True,
+        quantity=Quantity.TEMPERATURE,
         alarm_class=AlarmClass.TEMPERATURE,
     ),
     _metric(
@@ -153,6 +157,7 @@ METRICS = (
         limits=Limits(warn_low=50, crit_low=25),
         sentinels=U16_SENTINELS,
         deadband=1.0,
+        dashboard=True,
         alarm_class=AlarmClass.OTHER,
     ),
     _metric(
@@ -166,6 +171,8 @@ METRICS = (
         limits=Limits(warn_low=12.0, crit_low=11.5),
         sentinels=U16_SENTINELS,
         deadband=0.2,
+        dashboard=True,
+        quantity=Quantity.VOLTAGE,
         alarm_class=AlarmClass.POWER,
     ),
     _metric(

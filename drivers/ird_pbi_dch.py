@@ -74,6 +74,7 @@ from fieldagent.driver import (
     Metric,
     Objects,
     OidValue,
+    Quantity,
     RawValue,
     Scenario,
     SimModel,
@@ -135,6 +136,7 @@ METRICS = (
         "Tuner locked",
         ValueType.BOOL,
         states={False: HealthState.CRITICAL},
+        dashboard=True,
         alarm_class=AlarmClass.STATE,
     ),
     Metric(
@@ -147,6 +149,8 @@ METRICS = (
         sentinels=frozenset({0}),
         limits=Limits(warn_low=SIGNAL_RANGE_DBM[0], warn_high=SIGNAL_RANGE_DBM[1]),
         deadband=1.0,
+        dashboard=True,
+        quantity=Quantity.SIGNAL_LEVEL,
         alarm_class=AlarmClass.POWER,
     ),
     Metric(
@@ -164,6 +168,8 @@ METRICS = (
         scale=0.1,
         valid=(-10, 50),
         deadband=0.3,
+        dashboard=True,
+        quantity=Quantity.SIGNAL_LEVEL,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(

@@ -231,6 +231,7 @@ METRICS = (
         "Active HMS alarms (rows of currentAlarmTable)",
         valid=(0, None),
         limits=Limits(warn_high=0),
+        dashboard=True,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(

@@ -43,6 +43,7 @@ from fieldagent.driver import (
     Maturity,
     Metric,
     OidValue,
+    Quantity,
     Scenario,
     SimModel,
     TrapAction,
@@ -109,6 +110,8 @@ METRICS = (
         limits=Limits(warn_low=10, crit_low=5),
         sentinels=frozenset({-1}),
         deadband=1.0,
+        dashboard=True,
+        quantity=Quantity.DURATION,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(
@@ -120,6 +123,8 @@ METRICS = (
         limits=Limits(warn_low=50, crit_low=15),
         sentinels=frozenset({-1}),
         deadband=1.0,
+        dashboard=True,
+        quantity=Quantity.BATTERY_CHARGE,
         alarm_class=AlarmClass.OTHER,
     ),
     Metric(
@@ -141,6 +146,8 @@ METRICS = (
         # Cards without a battery sensor answer 0; at a station in Vietnam 0 °C is not real.
         sentinels=frozenset({-1, 0}),
         deadband=1.0,
+        dashboard=True,
+        quantity=Quantity.TEMPERATURE,
         alarm_class=AlarmClass.TEMPERATURE,
     ),
     Metric(
@@ -150,6 +157,8 @@ METRICS = (
         "Input voltage (line 1)",
         valid=(0, 600),
         deadband=5.0,
+        dashboard=True,
+        quantity=Quantity.VOLTAGE,
         alarm_class=AlarmClass.POWER,
     ),
     Metric(
@@ -173,6 +182,7 @@ METRICS = (
             "battery": HealthState.WARNING,
             "none": HealthState.CRITICAL,
         },
+        dashboard=True,
         alarm_class=AlarmClass.STATE,
     ),
     Metric(
@@ -182,6 +192,7 @@ METRICS = (
         "Output load (line 1)",
         valid=(0, 250),
         deadband=3.0,
+        dashboard=True,
         alarm_class=AlarmClass.OTHER,
     ),
 )

@@ -34,6 +34,8 @@ from fieldagent.checklist.service import AgentParts, ChecklistService
 from fieldagent.config import Config, ConfigError, DeviceSection, SerialDevice
 from fieldagent.devicelog import device_log
 from fieldagent.driver import Driver, TrapAction, row_key
+from fieldagent.homeassistant.announcer import Announcer
+from fieldagent.homeassistant.discovery import DeviceDiscovery, device_discovery
 from fieldagent.liveness import Liveness, device_limits
 from fieldagent.model import HealthState, PollResult, utc_now
 from fieldagent.outbox import Draft, Forwarder, Outbox
@@ -176,6 +178,12 @@ class Agent:
         self._remote = self._remote_commands() if not once else None
         if self._remote is not None:  # cmd/+: cmd/checklist and the remote commands
             self._publisher.subscribe_messages(self._topics.commands, self._on_command)
+        # Home Assistant discovery: also when off, to remove what an earlier run announced.
+        self._announcer = Announcer(config.agent.state_dir, time.monotonic) if not once else None
+        if self._announcer is not None and self._mqtt.homeassistant_discovery:
+            self._publisher.subscribe_messages(
+                self._mqtt.homeassistant_status_topic, self._on_ha_status, quiet_retained=True
+            )
         self._prepare_will()
 
     def _device_reporters(self) -> dict[str, DeviceReporter]:
@@ -261,6 +269,8 @@ class Agent:
         self._loop = asyncio.get_running_loop()
         forwarder = asyncio.create_task(self._forwarder.run(self._publisher), name="forwarder")
         self._build_meta()
+        if self._announcer is not None:
+            self._announcer.set_devices(self._discovery())
         self._publisher.start(self._mqtt.host, self._mqtt.port)
         self._publish_events(self._engine.tick())  # what restoring the alarms changed
         await self._start_traps()
@@ -388,7 +398,48 @@ class Agent:
             self._checklist.replace(dataclasses.replace(station, config=config))
         if change.added or change.removed or change.changed:
             self._restart_traps()
+        if self._announcer is not None:
+            self._announcer.set_devices(self._discovery())
+            self._announce()
         self._publish_status_if_changed(force=True)
+
+    def _discovery(self) -> dict[str, DeviceDiscovery]:
+        """Home Assistant's config per device; none when `homeassistant_discovery` is off."""
+        if not self._mqtt.homeassistant_discovery:
+            return {}
+        return {
+            device_id: device_discovery(
+                self._mqtt.homeassistant_prefix,
+                self._topics,
+                self._config.telemetry.format,
+                device.config,
+                device.driver,
+            )
+            for device_id, device in self._devices.items()
+        }
+
+    def _announce(self) -> None:
+        """Hand paho the discovery configs (and removals) that wait; the rest next tick.
+
+        Outside the outbox (fieldagent/homeassistant/announcer.py says why): paho
+        refuses a message while the forwarder's window fills its queue, and the
+        refused ones wait for the next try."""
+        if self._announcer is None or not self._publisher.connected:
+            return
+        for message in self._announcer.due():
+            if self._publisher.publish(message) is None:
+                return
+            self._announcer.published(message.topic)
+
+    def _on_ha_status(self, message: Incoming) -> None:
+        """Called from paho's thread: Home Assistant's status, judged on the event loop."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._ha_status, message.payload)
+
+    def _ha_status(self, payload: bytes) -> None:
+        if self._announcer is not None and self._announcer.home_assistant_status(payload):
+            log.info("Home Assistant is online: discovery sent again")
+            self._announce()
 
     def _device_topics(self, device_id: str) -> list[str]:
         """The retained topics a device owns (emptied on the broker when it is removed)."""
@@ -586,6 +637,7 @@ class Agent:
             self._checklist.tick()
         for topic in self._clears.due(self._publisher.connected, self._outbox.backlog_count()):
             self._publisher.publish(Message(topic, b"", 1, True))
+        self._announce()
 
     async def _poll_for_checklist(self, section: DeviceSection, driver: Driver) -> PollResult:
         """A checklist's fresh poll is a poll like any other: published and judged."""
@@ -737,6 +789,9 @@ class Agent:
             self._send(draft)
         for draft in list(self._retained_health.values()):
             self._send(draft)
+        if self._announcer is not None:
+            self._announcer.rearm()
+            self._announce()
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

@@ -274,6 +274,24 @@ class MqttSection(_Strict):
         le=0xFFFFFFFF,
         description="MQTT 5: how long the broker keeps a persistent session after a disconnect.",
     )
+    homeassistant_discovery: bool = Field(
+        default=False,
+        description="Announce each device to Home Assistant (MQTT device-based discovery).",
+    )
+    homeassistant_prefix: str = Field(
+        default="homeassistant", description="Home Assistant's discovery prefix."
+    )
+    homeassistant_status_topic: str = Field(
+        default="homeassistant/status",
+        description="Where Home Assistant says `online` when it starts: discovery is sent again.",
+    )
+
+    @field_validator("homeassistant_prefix", "homeassistant_status_topic")
+    @classmethod
+    def _homeassistant_topic(cls, value: str) -> str:
+        if not value or any(c in value for c in "+#\0") or value.startswith("/"):
+            raise ValueError(f"{value!r}: must be non-empty, without '+', '#' or a leading '/'")
+        return value.rstrip("/")
 
     @field_validator("url")
     @classmethod

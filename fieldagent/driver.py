@@ -146,6 +146,39 @@ class AlarmClass(enum.StrEnum):
     """Any other value."""
 
 
+class Quantity(enum.StrEnum):
+    """The physical quantity a number metric measures, when a driver declares one.
+
+    Declared, never inferred from a key or a unit: dashboards (Home Assistant's
+    device classes, `fieldagent/homeassistant/`) show a value by it.  Each quantity
+    goes with the units `QUANTITY_UNITS` lists; `quantity_problem` checks the pair.
+    """
+
+    POWER = "power"
+    VOLTAGE = "voltage"
+    CURRENT = "current"
+    TEMPERATURE = "temperature"
+    FREQUENCY = "frequency"
+    BATTERY_CHARGE = "battery_charge"
+    """A battery's state of charge, in %."""
+    DURATION = "duration"
+    SIGNAL_LEVEL = "signal_level"
+    """A received signal's level or ratio, in dB or dBm."""
+
+
+QUANTITY_UNITS: Mapping[Quantity, frozenset[str]] = {
+    Quantity.POWER: frozenset({"W", "kW"}),
+    Quantity.VOLTAGE: frozenset({"V", "mV"}),
+    Quantity.CURRENT: frozenset({"A", "mA"}),
+    Quantity.TEMPERATURE: frozenset({"°C"}),
+    Quantity.FREQUENCY: frozenset({"Hz", "kHz", "MHz"}),
+    Quantity.BATTERY_CHARGE: frozenset({"%"}),
+    Quantity.DURATION: frozenset({"s", "min", "h", "d"}),
+    Quantity.SIGNAL_LEVEL: frozenset({"dB", "dBm"}),
+}
+"""The units each quantity may be declared with (the units its dashboards accept)."""
+
+
 class ValueType(enum.StrEnum):
     NUMBER = "number"
     ENUM = "enum"
@@ -300,6 +333,18 @@ def source_problem(protocol: str, source: Source) -> str | None:
     return None if fits else f"{protocol} source must be {form}, not {source!r}"
 
 
+def quantity_problem(value_type: ValueType, unit: str, quantity: Quantity | None) -> str | None:
+    """Why `quantity` cannot be declared for a metric of this type and unit, or None."""
+    if quantity is None:
+        return None
+    if value_type is not ValueType.NUMBER:
+        return f"a {value_type} metric has no quantity (only numbers have one)"
+    units = QUANTITY_UNITS[quantity]
+    if unit not in units:
+        return f"quantity {quantity} goes with {', '.join(sorted(units))}, not {unit!r}"
+    return None
+
+
 def deadband_problem(value_type: ValueType, deadband: float | None) -> str | None:
     """Why `deadband` cannot be a metric's report deadband, or None when it can.
 
@@ -366,6 +411,12 @@ class Metric:
     fieldagent/alarms/messages.py (`TITLES_VI`), a profile gives its own."""
     deadband: float | None = field(default=None, kw_only=True)
     """Report-by-exception deadband, absolute, in `unit` (numbers only; None: any change)."""
+    dashboard: bool = field(default=False, kw_only=True)
+    """One of the device's main values (forward power, battery charge, fuel): what a
+    dashboard shows of it (Home Assistant discovery).  Scalars only: a table's rows
+    are not known before the device is read."""
+    quantity: Quantity | None = field(default=None, kw_only=True)
+    """What the number measures, when declared (see `Quantity`)."""
 
     @property
     def is_column(self) -> bool:
@@ -688,6 +739,16 @@ class Driver:
             f"{metric.key}: {problem}"
             for metric in self.metrics
             if (problem := deadband_problem(metric.type, metric.deadband)) is not None
+        ]
+        problems += [
+            f"{metric.key}: {problem}"
+            for metric in self.metrics
+            if (problem := quantity_problem(metric.type, metric.unit, metric.quantity)) is not None
+        ]
+        problems += [
+            f"{metric.key}: a dashboard metric must be a scalar, not a table column"
+            for metric in self.metrics
+            if metric.dashboard and metric.table is not None
         ]
         if problems:
             raise ValueError(f"driver {self.name}: " + "; ".join(problems))

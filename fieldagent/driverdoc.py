@@ -45,7 +45,10 @@ and the other drivers load. Either way most of it is a table (see `drivers/ups_r
    the default alarm delays, see configuration.md), and for a number its report
    `deadband` (absolute, in its unit: compact telemetry reports the value again once it
    moved further than that from the last one published; none reports any change; see
-   mqtt-topics.md).
+   mqtt-topics.md). `dashboard=True` marks the device's main values (what dashboards show:
+   Home Assistant discovery, homeassistant.md; scalars only) and `quantity` what a number
+   measures (`Quantity.POWER`, `VOLTAGE`, `TEMPERATURE`...; its unit must fit): declared,
+   never guessed from a key.
    A table column sets `table="input"`: the column is walked (GETBULK) and each row becomes
    a reading keyed `key[input=<row index>]`. A device that serves each row as its own
    scalar (one object per exciter, say) names them instead: `row_sources={"1": "<OID of
@@ -127,6 +130,13 @@ def _markdown(driver: Driver) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     lines += [_markdown_row(metric) for metric in driver.metrics]
+    dashboard = [
+        f"`{m.key}`" + (f" ({m.quantity})" if m.quantity else "")
+        for m in driver.metrics
+        if m.dashboard
+    ]
+    if dashboard:
+        lines += ["", f"Main values (dashboards, homeassistant.md): {', '.join(dashboard)}."]
     scenarios = ", ".join(
         f"`{s.name}` ({s.description})" for s in driver.simulator.scenarios.values()
     )

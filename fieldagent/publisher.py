@@ -117,6 +117,7 @@ class MqttPublisher:
         client.on_message = self._handle_message
         self._client = client
         self._commands: dict[str, Callable[[Incoming], None]] = {}
+        self._quiet_retained: set[str] = set()
 
     @property
     def connected(self) -> bool:
@@ -140,10 +141,18 @@ class MqttPublisher:
         connect on (subscriptions are made again on every connect)."""
         self._commands[topic] = lambda message: handler(message.payload)
 
-    def subscribe_messages(self, topic_filter: str, handler: Callable[[Incoming], None]) -> None:
+    def subscribe_messages(
+        self,
+        topic_filter: str,
+        handler: Callable[[Incoming], None],
+        quiet_retained: bool = False,
+    ) -> None:
         """As `subscribe`, for a topic filter (`+` allowed), with each message's topic and
-        MQTT 5 user properties."""
+        MQTT 5 user properties.  A retained message is dropped either way; with
+        `quiet_retained` without a warning (a status topic, where retained is normal)."""
         self._commands[topic_filter] = handler
+        if quiet_retained:
+            self._quiet_retained.add(topic_filter)
 
     def start(self, host: str, port: int) -> None:
         """Connect in the background; paho retries until the broker answers."""
@@ -250,11 +259,15 @@ class MqttPublisher:
     def _handle_message(
         self, client: mqtt.Client, userdata: object, message: mqtt.MQTTMessage
     ) -> None:
-        handler = self._commands.get(message.topic) or next(
-            (h for f, h in self._commands.items() if mqtt.topic_matches_sub(f, message.topic)),
-            None,
+        topic_filter = (
+            message.topic
+            if message.topic in self._commands
+            else next((f for f in self._commands if mqtt.topic_matches_sub(f, message.topic)), None)
         )
-        if handler is None:
+        if topic_filter is None:
+            return
+        handler = self._commands[topic_filter]
+        if message.retain and topic_filter in self._quiet_retained:
             return
         if message.retain:  # set only on a retained message sent because we (re)subscribed
             log.warning(

@@ -39,6 +39,7 @@ from fieldagent.driver import (
     ValueType,
     WordOrder,
     deadband_problem,
+    quantity_problem,
     source_problem,
     split_row_key,
 )
@@ -232,6 +233,11 @@ def _metric(
     deadband = deadband_problem(section.type, section.deadband)
     if deadband is not None:
         problems.add(f"{path}.deadband", deadband)
+    quantity = quantity_problem(section.type, section.unit, section.quantity)
+    if quantity is not None:
+        problems.add(f"{path}.quantity", quantity)
+    if section.dashboard and section.table is not None:
+        problems.add(f"{path}.dashboard", "a dashboard metric must be a scalar, not a table column")
     row_sources = _row_sources(section, path, protocol, oid, problems)
     if len(problems.lines) > before or source is None:
         return None
@@ -255,6 +261,8 @@ def _metric(
         alarm_class=section.alarm_class,
         title_vi=section.title_vi,
         deadband=section.deadband,
+        dashboard=section.dashboard,
+        quantity=section.quantity,
     )
 
 

@@ -14,7 +14,7 @@ The TOML layout, one table per concept::
     [[metric]]           key, title, title_vi, source, unit, type, scale, divisor,
                          decimals, enum, valid_min, valid_max, limits, states,
                          sentinels, table, row_sources, counter_bits, alarm_class,
-                         deadband, register_type, word_order (Modbus)
+                         deadband, dashboard, quantity, register_type, word_order (Modbus)
     [[rows_in_use]]      table, column, values
     [[trap]]             oid, alarm, action, severity, message_vi, message_en,
                          value_oid, instance_oid, when, cleared_by
@@ -33,6 +33,7 @@ from fieldagent.driver import (
     AlarmClass,
     LineFault,
     Maturity,
+    Quantity,
     RegisterType,
     TrapAction,
     ValueType,
@@ -134,6 +135,10 @@ class MetricSection(Strict):
     deadband: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     """How far a number moves, in its unit, before compact telemetry reports it again
     (None: any change)."""
+    dashboard: bool = False
+    """One of the device's main values, shown on dashboards (Home Assistant discovery)."""
+    quantity: Quantity | None = None
+    """What the number measures (power, voltage, temperature, ...), when it is one of them."""
     register_type: RegisterType | None = None
     word_order: WordOrder | None = None
 

@@ -1,0 +1,1 @@
+"""Home Assistant MQTT discovery (`[mqtt] homeassistant_discovery`, off by default)."""
