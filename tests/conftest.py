@@ -12,6 +12,7 @@ import pytest
 from fieldagent.localbroker import LocalBroker
 from tests.mqtt_probe import MqttProbe
 from tests.simrunner import SimRunner
+from tests.tlsfiles import make_tls_files
 
 
 @pytest.fixture
@@ -36,6 +37,24 @@ def sims() -> Iterator[SimRunner]:
     runner = SimRunner()
     yield runner
     runner.close()
+
+
+@pytest.fixture
+def tls_broker(tmp_path: Path) -> Iterator[tuple[LocalBroker, Path]]:
+    """A mosquitto with a TLS listener only, and the CA file that verifies it."""
+    files = make_tls_files(tmp_path / "tls")
+    broker = LocalBroker(
+        tmp_path / "tls-broker",
+        listener_options=(
+            "allow_anonymous true",
+            f"cafile {files.ca_cert}",
+            f"certfile {files.server_cert}",
+            f"keyfile {files.server_key}",
+        ),
+    )
+    broker.start()
+    yield broker, files.ca_cert
+    broker.stop()
 
 
 @pytest.fixture

@@ -21,24 +21,6 @@ from tests.mqtt_probe import MqttProbe
 from tests.simrunner import SimRunner, device_fields
 from tests.stationfile import write_station
 from tests.test_end_to_end import ROOT_TOPIC
-from tests.tlsfiles import make_tls_files
-
-
-@pytest.fixture
-def tls_broker(tmp_path: Path) -> Iterator[tuple[LocalBroker, Path]]:
-    files = make_tls_files(tmp_path / "tls")
-    broker = LocalBroker(
-        tmp_path / "tls-broker",
-        listener_options=(
-            "allow_anonymous true",
-            f"cafile {files.ca_cert}",
-            f"certfile {files.server_cert}",
-            f"keyfile {files.server_key}",
-        ),
-    )
-    broker.start()
-    yield broker, files.ca_cert
-    broker.stop()
 
 
 def test_tls_with_the_station_ca_publishes(

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import shutil
 import signal
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from drivers.ups_rfc1628 import MINUTES_REMAINING, TRAP_ON_BATTERY
 from fieldagent.alarms.engine import REASON_REMOVED
 from fieldagent.localbroker import LocalBroker, free_port
 from tests.agentproc import AgentProcess
@@ -20,6 +18,7 @@ from tests.mqtt_probe import MqttProbe, Received, retained_snapshot
 from tests.notifysocket import NotifySocket
 from tests.simrunner import SimRunner, device_fields
 from tests.stationfile import FULL, write_station
+from tests.support.snmptrap import ups_on_battery
 
 ROOT = "bctv/v1/test-station"
 
@@ -179,34 +178,12 @@ def test_a_device_added_by_a_reload_is_a_known_trap_sender(
         while not any(event == "raised" for event, _ in alarms_of(probe.messages, "ups-b")):
             # The receiver is bound again after the reload: send until it answers.
             assert time.monotonic() < deadline, probe.messages[-5:]
-            snmptrap_on_battery("127.0.0.3", trap_port)
+            ups_on_battery("127.0.0.3", trap_port)
             time.sleep(0.5)
     finally:
         code, stderr = agent.stop()
     assert code == 0, stderr
     assert "trap receiver not started" not in stderr, stderr
-
-
-def snmptrap_on_battery(source: str, port: int) -> None:
-    subprocess.run(
-        [
-            "snmptrap",
-            "-v",
-            "2c",
-            "-c",
-            "public",
-            f"--clientaddr={source}",
-            f"udp:127.0.0.1:{port}",
-            "",
-            TRAP_ON_BATTERY,
-            MINUTES_REMAINING,
-            "i",
-            "35",
-        ],
-        check=True,
-        timeout=10,
-        capture_output=True,
-    )
 
 
 def test_a_changed_device_polls_with_its_new_settings(

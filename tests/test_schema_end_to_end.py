@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
 from pathlib import Path
 
 import paho.mqtt.publish as publish
@@ -21,6 +20,7 @@ from tests.simrunner import SimRunner, device_fields
 from tests.stationfile import FULL, write_station
 from tests.support.contract import kind_of, opened_problems, problems, validate_all
 from tests.support.demo import demo_copy, run_demo_once
+from tests.support.snmptrap import send_v2c_trap
 
 BASE = "bctv/v1/test-station"
 UNEXPLAINED_TRAP = "1.3.6.1.4.1.99999.0.7"
@@ -61,15 +61,6 @@ def test_the_demo_stations_messages_are_valid_and_a_mutated_one_is_refused(
     assert opened_problems("status", {**status, "state": "sleeping"})
 
 
-def send_unexplained_trap(source: str, port: int) -> None:
-    """net-snmp's snmptrap, from the device's own address, with a trap no rule knows."""
-    subprocess.run(
-        ["snmptrap", "-v", "2c", "-c", "public", f"--clientaddr={source}",
-         f"udp:127.0.0.1:{port}", "", UNEXPLAINED_TRAP, "1.3.6.1.2.1.1.5.0", "s", "ups"],
-        check=True, timeout=10, capture_output=True,
-    )  # fmt: skip
-
-
 def kinds(messages: list[Received]) -> set[str]:
     return {k for m in messages if (k := kind_of(m.topic, m.json())) is not None}
 
@@ -90,7 +81,7 @@ def test_a_running_agents_alarm_trap_checklist_and_full_telemetry_are_valid(
     try:
         probe.wait_for(lambda ms: any(m.topic == f"{BASE}/ups-main/health" for m in ms), 20)
         ups.device.play("battery_low")
-        send_unexplained_trap("127.0.0.2", trap_port)
+        send_v2c_trap("127.0.0.2", trap_port, UNEXPLAINED_TRAP, "1.3.6.1.2.1.1.5.0", "s", "ups")
         publish.single(
             f"{BASE}/cmd/checklist",
             json.dumps({"request_id": "schema-check"}),

@@ -5,7 +5,6 @@ alarm whose clearing trap never comes is cleared by the polls, for each driver's
 from __future__ import annotations
 
 import socket
-import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,10 +18,8 @@ from drivers.ups_rfc1628 import (
     ALARM_DESCR,
     ALARM_LOW_BATTERY,
     ALARM_ON_BATTERY,
-    MINUTES_REMAINING,
     TRAP_ALARM_ADDED,
     TRAP_ALARM_REMOVED,
-    TRAP_ON_BATTERY,
 )
 from fieldagent.alarms.engine import REASON_CAUSE_OVER
 from fieldagent.driver import OidValue, RawValue
@@ -32,32 +29,13 @@ from tests.agentproc import AgentProcess
 from tests.mqtt_probe import MqttProbe, Received
 from tests.simrunner import SimRunner, device_fields
 from tests.stationfile import FULL, write_station
+from tests.support.snmptrap import ups_on_battery
 
 ROOT_TOPIC = "bctv/v1/test-station"
 
 
 def alarm_messages(messages: list[Received]) -> list[dict[str, object]]:
     return [m.json() for m in messages if m.topic == f"{ROOT_TOPIC}/alarm"]
-
-
-def snmptrap(source: str, port: int, *varbind: str) -> None:
-    subprocess.run(
-        [
-            "snmptrap",
-            "-v",
-            "2c",
-            "-c",
-            "public",
-            f"--clientaddr={source}",
-            f"udp:127.0.0.1:{port}",
-            "",
-            TRAP_ON_BATTERY,
-            *varbind,
-        ],
-        check=True,
-        timeout=10,
-        capture_output=True,
-    )
 
 
 def agent_with_traps(
@@ -88,11 +66,11 @@ def test_traps_from_a_known_device_reach_the_broker_as_alarms(
         # Garbage and a stranger first: neither may publish anything.
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as junk:
             junk.sendto(b"\x30\x03\x02\x01garbage", ("127.0.0.1", trap_port))
-        snmptrap("127.0.0.9", trap_port, f"{MINUTES_REMAINING}", "i", "12")
+        ups_on_battery("127.0.0.9", trap_port, 12)
         # A real peer from the device's own address: net-snmp's snmptrap.
         sent = time.monotonic()
         sent_at = datetime.now(UTC)
-        snmptrap("127.0.0.2", trap_port, f"{MINUTES_REMAINING}", "i", "35")
+        ups_on_battery("127.0.0.2", trap_port)
         messages = probe.wait_for(
             lambda ms: any(a["event"] == "raised" for a in alarm_messages(ms)), timeout=10
         )
@@ -198,7 +176,7 @@ def test_a_trap_alarm_whose_clearing_trap_is_lost_is_cleared_by_the_polls(
     try:
         probe.wait_for(lambda ms: any(m.topic.endswith("/dev/health") for m in ms))
         if trap is None:  # a real peer: net-snmp's snmptrap from the UPS's address
-            snmptrap(host, trap_port, MINUTES_REMAINING, "i", "35")
+            ups_on_battery(host, trap_port)
         else:
             sims.call(sim.send_trap(("127.0.0.1", trap_port), *trap))
         messages = probe.wait_for(lambda ms: len(events(ms)) >= 2, timeout=30)
@@ -218,7 +196,7 @@ def captured_trap(source: str) -> bytes:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as capture:
         capture.bind(("127.0.0.1", 0))
         capture.settimeout(10)
-        snmptrap(source, capture.getsockname()[1], MINUTES_REMAINING, "i", "35")
+        ups_on_battery(source, capture.getsockname()[1])
         return capture.recv(65535)
 
 

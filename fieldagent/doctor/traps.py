@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import errno
-import os
 import socket
 from pathlib import Path
 
 from fieldagent.config import TrapsSection
 from fieldagent.doctor.result import Finding, Status, finding
+from fieldagent.procholders import PROC, holders
+from fieldagent.procholders import named as named_holders
 
 
 def trap_finding(traps: TrapsSection, state_dir: Path) -> Finding | None:
@@ -35,11 +36,11 @@ def _refused(exc: OSError, address: str, port: int, state_dir: Path) -> Finding:
     if exc.errno == errno.EADDRINUSE:
         from fieldagent.state import running_agent
 
-        holders = udp_port_holders(port)
+        found = udp_port_holders(port)
         agent = running_agent(state_dir)
-        if agent is not None and agent in holders:
+        if agent is not None and agent in found:
             return finding("traps", "", Status.PASS, "trap_agent", address=address, pid=agent)
-        named = ", ".join(f"pid {pid} ({command})" for pid, command in holders.items())
+        named = named_holders(found)
         return finding(
             "traps",
             "",
@@ -51,7 +52,7 @@ def _refused(exc: OSError, address: str, port: int, state_dir: Path) -> Finding:
     return finding("traps", "", Status.FAIL, "trap_error", address=address, error=exc.strerror)
 
 
-def udp_port_holders(port: int, proc: Path = Path("/proc")) -> dict[str, str]:
+def udp_port_holders(port: int, proc: Path = PROC) -> dict[str, str]:
     """pid → command of the processes holding a UDP socket bound to `port` (what /proc
     shows this user: another user's descriptors stay hidden without root)."""
     inodes = set()
@@ -64,35 +65,4 @@ def udp_port_holders(port: int, proc: Path = Path("/proc")) -> dict[str, str]:
             fields = line.split()
             if len(fields) > 9 and int(fields[1].rsplit(":", 1)[1], 16) == port:
                 inodes.add(f"socket:[{fields[9]}]")
-    holders: dict[str, str] = {}
-    if not inodes:
-        return holders
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        if _links(entry / "fd") & inodes:
-            holders[entry.name] = _command(entry)
-    return holders
-
-
-def _links(fd_dir: Path) -> set[str]:
-    """What a process's descriptors point at; a descriptor closed meanwhile (the one that
-    lists the folder, say) is left out, a process that ended or is not ours gives none."""
-    found: set[str] = set()
-    try:
-        descriptors = list(fd_dir.iterdir())
-    except OSError:
-        return found
-    for fd in descriptors:
-        try:
-            found.add(os.readlink(fd))
-        except OSError:
-            continue
-    return found
-
-
-def _command(proc_entry: Path) -> str:
-    try:
-        return (proc_entry / "comm").read_text(encoding="utf-8").strip()
-    except OSError:
-        return "?"
+    return holders(inodes, include_self=True, proc=proc)

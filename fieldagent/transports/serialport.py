@@ -28,6 +28,7 @@ import serial
 import serial.rs485
 
 from fieldagent.config import SerialDevice
+from fieldagent.procholders import holders, named
 from fieldagent.transports import TransportError
 
 T = TypeVar("T")
@@ -175,28 +176,7 @@ def port_holders(path: Path, include_self: bool = False) -> str:
         target = os.path.realpath(path)
     except OSError:
         return ""
-    found = []
-    me = os.getpid()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or (int(entry.name) == me and not include_self):
-            continue
-        if _has_open(entry / "fd", target):
-            found.append(f"pid {entry.name} ({_command(entry)})")
-    return ", ".join(found)
-
-
-def _has_open(fd_dir: Path, target: str) -> bool:
-    try:
-        return any(os.readlink(fd) == target for fd in fd_dir.iterdir())
-    except OSError:  # the process ended, or is not ours to look at
-        return False
-
-
-def _command(proc: Path) -> str:
-    try:
-        return (proc / "comm").read_text(encoding="utf-8").strip()
-    except OSError:
-        return "?"
+    return named(holders({target}, include_self=include_self))
 
 
 class SerialLines:

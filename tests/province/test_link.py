@@ -12,26 +12,8 @@ import pytest
 
 from fieldagent.localbroker import LocalBroker
 from tests.agentproc import fieldagent
-from tests.tlsfiles import make_tls_files
 
 SECRET = "đúng-mật-khẩu"
-
-
-@pytest.fixture
-def tls_broker(tmp_path: Path) -> Iterator[tuple[LocalBroker, Path]]:
-    files = make_tls_files(tmp_path / "tls")
-    broker = LocalBroker(
-        tmp_path / "tls-broker",
-        listener_options=(
-            "allow_anonymous true",
-            f"cafile {files.ca_cert}",
-            f"certfile {files.server_cert}",
-            f"keyfile {files.server_key}",
-        ),
-    )
-    broker.start()
-    yield broker, files.ca_cert
-    broker.stop()
 
 
 def test_tls_with_the_province_ca_and_verification_by_default(
