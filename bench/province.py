@@ -34,21 +34,9 @@ sys.path.insert(0, str(ROOT))
 
 from fieldagent.config import MqttSection  # noqa: E402
 from fieldagent.localbroker import LocalBroker, free_port  # noqa: E402
-from fieldagent.model import HealthState  # noqa: E402
 from fieldagent.province.feed import Feed  # noqa: E402
 from fieldagent.province.view import ProvinceView  # noqa: E402
-from tests.support.stations import FakeStation, Link, Wire, alarm, checklist_report  # noqa: E402
-
-
-def retained_set(stations: int, devices: int) -> tuple[list[FakeStation], list[Wire]]:
-    made = [FakeStation(f"st-{n:03d}") for n in range(stations)]
-    now = datetime.now(UTC)
-    wires = []
-    for station in made:
-        wires.append(station.status())
-        wires += [station.health(f"dev-{d:02d}") for d in range(devices)]
-        wires.append(station.report(checklist_report(station.id, now, failed=True)))
-    return made, wires
+from tests.support.stations import Link, alarm_burst, province  # noqa: E402
 
 
 def run(argv: list[str]) -> tuple[float, int, str]:
@@ -83,7 +71,7 @@ def main() -> None:
             listener_options=("allow_anonymous true", "max_queued_messages 0"),
         ) as broker,
     ):
-        made, wires = retained_set(args.stations, args.devices)
+        made, wires = province(args.stations, args.devices)
         link = Link(broker.host, broker.port)
         link.publish(*wires)
         size = sum(len(w.payload) for w in wires)
@@ -133,15 +121,7 @@ def main() -> None:
         feed = Feed(view, MqttSection(url=broker.url), None)
         feed.start()
         feed.settle()
-        burst = []
-        now = datetime.now(UTC)
-        for station in made:
-            alarms = [
-                alarm(station.id, f"dev-{d:02d}", HealthState.CRITICAL, now)
-                for d in range(args.alarms)
-            ]
-            for d, one in enumerate(alarms):
-                burst.append(station.health(f"dev-{d:02d}", HealthState.CRITICAL, [one]))
+        burst = alarm_burst(made, args.alarms)
         start = time.monotonic()
         link.publish(*burst)
         expected = args.stations * args.alarms

@@ -182,6 +182,33 @@ class FakeStation:
         return self.number(self.build.checklist_report(report))
 
 
+def province(stations: int, devices: int) -> tuple[list[FakeStation], list[Wire]]:
+    """A province's retained state: per station its status, `devices` devices' health and a
+    (failed) checklist report, as agents publish them."""
+    made = [FakeStation(f"st-{n:03d}") for n in range(stations)]
+    now = datetime.now(UTC)
+    wires = []
+    for station in made:
+        wires.append(station.status())
+        wires += [station.health(f"dev-{d:02d}") for d in range(devices)]
+        wires.append(station.report(checklist_report(station.id, now, failed=True)))
+    return made, wires
+
+
+def alarm_burst(made: list[FakeStation], per_station: int) -> list[Wire]:
+    """`per_station` devices of every station turn critical, an alarm each."""
+    now = datetime.now(UTC)
+    return [
+        station.health(
+            f"dev-{d:02d}",
+            HealthState.CRITICAL,
+            [alarm(station.id, f"dev-{d:02d}", HealthState.CRITICAL, now)],
+        )
+        for station in made
+        for d in range(per_station)
+    ]
+
+
 class Link:
     """A paho client publishing as a station's agent: QoS and retain as the draft says."""
 
