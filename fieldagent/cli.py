@@ -1166,7 +1166,7 @@ def _cmd_web(args: argparse.Namespace) -> int:
 
 
 def _cmd_web_passwd(args: argparse.Namespace) -> int:
-    from fieldagent.web.command import run_passwd
+    from fieldagent.web.passwd import run_passwd
 
     return run_passwd(args.file, args.user, sys.stdin, sys.stderr)
 

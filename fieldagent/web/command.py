@@ -10,13 +10,11 @@ event streams end at once).
 from __future__ import annotations
 
 import asyncio
-import getpass
 import signal
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
 
 from aiohttp import web
 
@@ -26,7 +24,7 @@ from fieldagent.province.monitor import _Archiver as Archiver
 from fieldagent.province.subscriber import ProvinceSubscriber
 from fieldagent.province.view import ProvinceView
 from fieldagent.web.app import Settings, build_app
-from fieldagent.web.passwords import Hashed, read_passwords, set_password
+from fieldagent.web.passwords import Hashed, read_passwords
 from fieldagent.web.state import WebState
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
@@ -89,7 +87,7 @@ async def _serve(
             users,
             station_glob=glob,
             cookie_secure=options.cookie_secure,
-            note=f"{settings.url}",
+            note=f"MQTT {settings.host}:{settings.port}",
         )
     )
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
@@ -105,7 +103,10 @@ async def _serve(
         loop.add_signal_handler(signum, stop.set)
     subscriber.start()
     shown = f"[{host}]" if ":" in host else host
-    print(f"web: serving http://{shown}:{port}/ (broker {settings.url})", file=sys.stderr)
+    print(
+        f"web: serving http://{shown}:{port}/ (broker {settings.host}:{settings.port})",
+        file=sys.stderr,
+    )
     settling = asyncio.create_task(_settled(subscriber, state))
     try:
         await stop.wait()
@@ -127,24 +128,3 @@ async def _settled(subscriber: ProvinceSubscriber, state: WebState) -> None:
     await asyncio.sleep(0)  # the messages handed over before the quiet second, fed
     count = len(state.view.stations(datetime.now(UTC)))
     print(f"web: settled: {count} station{'' if count == 1 else 's'} known", file=sys.stderr)
-
-
-def run_passwd(path: Path, user: str, stdin: TextIO, stderr: TextIO) -> int:
-    """`fieldagent web passwd FILE USER`: the password from a prompt, or stdin's first line."""
-    if stdin.isatty():
-        first = getpass.getpass(f"password for {user}: ")
-        if getpass.getpass("again: ") != first:
-            print("error: the two passwords differ; nothing changed", file=stderr)
-            return 1
-    else:
-        first = stdin.readline().rstrip("\r\n")
-    try:
-        new = set_password(path, user, first)
-    except ValueError as exc:
-        print(f"error: {path}: {exc}", file=stderr)
-        return 1
-    except OSError as exc:
-        print(f"error: {path}: {exc.strerror}", file=stderr)
-        return 1
-    print(f"{path}: {'added' if new else 'changed the password of'} {user}", file=stderr)
-    return 0

@@ -223,9 +223,19 @@ def _readings_table(readings: Readings | None, lang: Lang) -> str:
             f"<td>{_e(shown)}</td></tr>"
         )
     head = "".join(f"<th>{_e(words[k])}</th>" for k in ("metric", "value", "quality"))
-    when = f'<p class="ts">{_e(readings.ts or "")}</p>'
+    when = f'<p class="ts">{_e(_stamp(readings.ts))}</p>'
     table = f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
     return f'{when}<table class="readings">{table}</table>'
+
+
+def _stamp(ts: str | None) -> str:
+    """An ISO time from the payload as the page shows times; the text itself if it is not one."""
+    if not ts:
+        return ""
+    try:
+        return f"{datetime.fromisoformat(ts.replace('Z', '+00:00')):%Y-%m-%d %H:%M:%S}Z"
+    except ValueError:
+        return ts
 
 
 def _value(value: Any) -> str:
