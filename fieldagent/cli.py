@@ -1161,6 +1161,7 @@ def _cmd_web(args: argparse.Namespace) -> int:
         archive=args.archive,
         silent_after_s=args.silent_after,
         cookie_secure=args.cookie_secure,
+        settle_s=args.timeout,
     )
     return run_web(settings, password, options)
 

@@ -112,8 +112,8 @@ async def _headers(request: web.Request, response: web.StreamResponse) -> None:
 
 async def _closing(app: web.Application) -> None:
     app[SETTINGS].closing = True
-    app[SETTINGS].state.version += 1
-    await app[SETTINGS].state._wake()
+    app[SETTINGS].state.bump()
+    await asyncio.sleep(0)
 
 
 def language(request: web.Request) -> Lang:
@@ -232,15 +232,15 @@ async def login(request: web.Request) -> web.Response:
     settings, lang = request.app[SETTINGS], language(request)
     client = request.remote or "?"
     if not settings.limit.allow(client):
-        log.warning("web: login refused for %s: too many attempts", client)
+        log.warning("login refused for %s: too many attempts", client)
         return _html(render.login_html(lang, LABELS[lang]["too_many"]), status=429)
     form = await request.post()
     user, password = str(form.get("user", ""))[:64], str(form.get("password", ""))[:1024]
     loop = asyncio.get_running_loop()
     if not await loop.run_in_executor(None, check_password, settings.users, user, password):
-        log.warning("web: failed login for user %r from %s", user, client)
+        log.warning("failed login for user %r from %s", user, client)
         return _html(render.login_html(lang, LABELS[lang]["wrong"]), status=401)
-    log.info("web: %r logged in from %s", user, client)
+    log.info("%r logged in from %s", user, client)
     response = web.HTTPFound("/")
     response.set_cookie(
         SESSION_COOKIE,

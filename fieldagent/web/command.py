@@ -28,7 +28,6 @@ from fieldagent.web.passwords import Hashed, read_passwords
 from fieldagent.web.state import WebState
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
-SETTLE_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +39,8 @@ class WebOptions:
     archive: Path | None = None
     silent_after_s: float = 300.0
     cookie_secure: bool = False
+    settle_s: float = 30.0
+    """How long to wait for the retained burst before saying the broker is not there yet."""
 
 
 def listen_address(text: str) -> tuple[str, int]:
@@ -107,7 +108,7 @@ async def _serve(
         f"web: serving http://{shown}:{port}/ (broker {settings.host}:{settings.port})",
         file=sys.stderr,
     )
-    settling = asyncio.create_task(_settled(subscriber, state))
+    settling = asyncio.create_task(_settled(subscriber, state, options.settle_s))
     try:
         await stop.wait()
     finally:
@@ -117,10 +118,10 @@ async def _serve(
     return 0
 
 
-async def _settled(subscriber: ProvinceSubscriber, state: WebState) -> None:
+async def _settled(subscriber: ProvinceSubscriber, state: WebState, settle_s: float) -> None:
     """Say once when the broker's retained state is in (or why it is not yet)."""
     loop = asyncio.get_running_loop()
-    while not await loop.run_in_executor(None, subscriber.wait_settled, 1.0, SETTLE_S):
+    while not await loop.run_in_executor(None, subscriber.wait_settled, 1.0, settle_s):
         print(
             f"web: no subscription yet: {subscriber.last_error or 'no answer'}; still trying",
             file=sys.stderr,

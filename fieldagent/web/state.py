@@ -56,6 +56,7 @@ class WebState:
         self._full: dict[tuple[str, str], TelemetryPayload] = {}
         self._per_station: Counter[str] = Counter()
         self._changed = asyncio.Condition()
+        self._waking = False
 
     def feed(self, topic: str, payload: bytes, retained: bool) -> None:
         """One message from the broker (on the event loop)."""
@@ -66,10 +67,17 @@ class WebState:
         kind = topic.rsplit("/", 1)[-1]
         if kind in ("telemetry", "meta"):
             self._readings(topic, payload)
+        self.bump()
+
+    def bump(self) -> None:
+        """Count a change and wake the waiting streams (one wake-up for a burst)."""
         self.version += 1
-        asyncio.get_running_loop().create_task(self._wake())
+        if not self._waking:
+            self._waking = True
+            asyncio.get_running_loop().create_task(self._wake())
 
     async def _wake(self) -> None:
+        self._waking = False
         async with self._changed:
             self._changed.notify_all()
 
