@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +48,8 @@ STREAM_MIN_S = 0.2
 """The live fragment is sent at most this often: a burst of messages makes one update."""
 STREAM_REFRESH_S = 5.0
 """And at least this often, so ages, silence and the clock on the page move."""
+LINE_ENDS = re.compile(r"\r\n|\r|\n")
+"""What ends a line in an event stream: each piece of the fragment gets its own `data:`."""
 STATIC = {"web.js": "text/javascript", "web.css": "text/css"}
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
@@ -203,7 +206,7 @@ async def events(request: web.Request) -> web.StreamResponse:
             fragment = _fragment(settings, station, lang)
             if fragment is None:
                 break
-            data = "".join(f"data: {line}\n" for line in fragment.split("\n"))
+            data = "".join(f"data: {line}\n" for line in LINE_ENDS.split(fragment))
             await response.write(f"event: update\n{data}\n".encode())
             sent_at = time.monotonic()
     except (ConnectionResetError, asyncio.CancelledError):

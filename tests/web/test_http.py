@@ -245,3 +245,36 @@ def test_security_headers(server: WebServer) -> None:
             assert "<script>" not in await answer.text()  # no inline script
 
     run(body)
+
+
+def test_the_event_stream_sends_a_new_alarm(
+    broker: LocalBroker, province: dict[str, FakeStation], server: WebServer
+) -> None:
+    bac = province["st-bac"]
+    raised = alarm(bac.id, "ups-main", HealthState.WARNING, NOW)
+
+    async def body(session: aiohttp.ClientSession) -> None:
+        await log_in(session, server.url)
+        async with session.get(server.url + "/events?station=st-bac&lang=en") as stream:
+            assert stream.status == 200
+            assert stream.content_type == "text/event-stream"
+            link = Link(broker.host, broker.port)
+            link.publish(bac.health("ups-main", HealthState.WARNING, [raised]))
+            link.close()
+            event: list[str] = []
+            async with asyncio.timeout(WAIT_S):
+                while True:
+                    line = (await stream.content.readline()).decode().rstrip("\n")
+                    if line:
+                        event.append(line)
+                        continue
+                    if any(raised.alarm_id in part for part in event):
+                        break
+                    event = []
+        assert event[0] == "event: update"
+        assert all(part.startswith("data: ") for part in event[1:])
+        fragment = "\n".join(part.removeprefix("data: ") for part in event[1:])
+        assert "Low estimated charge remaining" in fragment  # English, as asked
+        assert 'data-device="ups-main"' in fragment and "st-nam" not in fragment
+
+    run(body)
