@@ -44,6 +44,7 @@ RECORD_CSP = (
     " frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 """The printed record carries its own style sheet inline (checklist/render_html.py), no script."""
+RECORD_ROUTE = "record"
 STREAM_MIN_S = 0.2
 """The live fragment is sent at most this often: a burst of messages makes one update."""
 STREAM_REFRESH_S = 5.0
@@ -75,8 +76,8 @@ def build_app(settings: Settings) -> web.Application:
     app.on_shutdown.append(_closing)
     app.router.add_get("/", stations_page)
     app.router.add_get("/station/{station}", station_page)
-    app.router.add_get("/station/{station}/report", report_page)
-    app.router.add_get("/events", events)
+    app.router.add_get("/station/{station}/report", report_page, name=RECORD_ROUTE)
+    app.router.add_get("/events", events, allow_head=False)  # a stream: GET alone
     app.router.add_get("/static/{name}", static)
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login)
@@ -104,7 +105,8 @@ async def _gate(request: web.Request, handler: Any) -> web.StreamResponse:
 
 
 async def _headers(request: web.Request, response: web.StreamResponse) -> None:
-    record = request.path.endswith("/report") and response.status == 200
+    route = request.match_info.route
+    record = route.name == RECORD_ROUTE and response.status == 200
     response.headers["Content-Security-Policy"] = RECORD_CSP if record else PAGE_CSP
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
