@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from fieldagent.checklist.render_html import escape
 from fieldagent.checklist.render_text import QUALITY_WORDS, STATUS_WORDS
+from fieldagent.driver import base_key
 from fieldagent.model import HealthState
 from fieldagent.payloads import AlarmItem
 from fieldagent.province.view import StationView
@@ -217,8 +218,11 @@ def _readings_table(readings: Readings | None, lang: Lang) -> str:
         if detail:
             shown = f"{shown} ({detail})"
         css = "off" if metric.get("in_use") is False else quality
+        title, title_vi = readings.titles.get(base_key(key), ("", None))
+        named = (title_vi or title) if lang == "vi" else title
+        label = f'{_e(named)} <span class="key">{_e(key)}</span>' if named else _e(key)
         rows.append(
-            f'<tr class="{_e(css)}"><td>{_e(key)}</td>'
+            f'<tr class="{_e(css)}"><td>{label}</td>'
             f'<td class="n">{_e(_value(metric.get("value")))} {_e(metric.get("unit") or "")}</td>'
             f"<td>{_e(shown)}</td></tr>"
         )

@@ -19,7 +19,7 @@ import contextlib
 import json
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +39,9 @@ class Readings:
     ts: str | None
     error: str | None
     metrics: dict[str, dict[str, Any]]
+    titles: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    """By metric key without a row index: the English title and the Vietnamese one (v2's
+    meta carries them; v1 telemetry has none)."""
 
 
 class WebState:
@@ -94,7 +97,11 @@ class WebState:
         full = self._full.get((station, device))
         compact = self._compact.devices.get((station, device))
         if compact is not None and compact.seq and (full is None or compact.seq > full.seq):
-            return Readings(compact.ts, compact.error, compact.metrics())
+            meta = compact.meta
+            titles = (
+                {} if meta is None else {k: (m.title, m.title_vi) for k, m in meta.metrics.items()}
+            )
+            return Readings(compact.ts, compact.error, compact.metrics(), titles)
         if full is not None:
             metrics = {k: v.model_dump(mode="json") for k, v in full.metrics.items()}
             return Readings(full.ts.isoformat(), full.error, metrics)

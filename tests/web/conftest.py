@@ -61,7 +61,12 @@ FM_META = {
     "interval_s": 10.0,
     "snapshot_interval_s": 600.0,
     "metrics": {
-        "tx.forward_power_w": {"unit": "W", "title": "Forward power", "type": "number"},
+        "tx.forward_power_w": {
+            "unit": "W",
+            "title": "Forward power",
+            "title_vi": "Công suất phát",
+            "type": "number",
+        },
         "tx.reflected_power_w": {"unit": "W", "title": "Reflected power", "type": "number"},
     },
 }

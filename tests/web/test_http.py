@@ -111,6 +111,7 @@ def test_a_session_shows_the_stations_until_logout(server: WebServer) -> None:
 
         nam = await page(session, server.url + "/station/st-nam", until="tx.forward_power_w")
         assert "1984.5 W" in nam and "12.25 W" in nam  # v2 rebuilt, units from the meta
+        assert "Công suất phát" in nam and "Reflected power" in nam  # titles from the meta
         assert "st-nam/ups-main/ups.battery.charge_pct/low" in nam
         bac = await page(session, server.url + "/station/st-bac", until="ups.battery.charge_pct")
         assert "97 %" in bac or "97.0 %" in bac  # v1 telemetry
