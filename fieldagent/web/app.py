@@ -15,6 +15,7 @@ import fnmatch
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -66,6 +67,8 @@ class Settings:
     sessions: Sessions = field(default_factory=Sessions)
     limit: LoginLimit = field(default_factory=LoginLimit)
     note: str = ""
+    link_error: Callable[[], str | None] = lambda: None
+    """Why the broker is not reached now (shown above the stations), None when it is."""
     closing: bool = False
 
 
@@ -150,7 +153,9 @@ def _html(text: str, status: int = 200) -> web.Response:
 def _fragment(settings: Settings, station: str | None, lang: Lang) -> str | None:
     now = datetime.now(UTC)
     if station is None:
-        return render.stations_html(_shown(settings, now), now, lang, settings.note)
+        error = settings.link_error()
+        note = settings.note if error is None else f"{settings.note}: {error}"
+        return render.stations_html(_shown(settings, now), now, lang, note)
     view = _station(settings, station, now)
     if view is None:
         return None

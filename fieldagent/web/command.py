@@ -89,6 +89,7 @@ async def _serve(
             station_glob=glob,
             cookie_secure=options.cookie_secure,
             note=f"MQTT {settings.host}:{settings.port}",
+            link_error=lambda: subscriber.last_error,
         )
     )
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)

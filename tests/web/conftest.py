@@ -141,7 +141,15 @@ def make_passwords(path: Path) -> Path:
     return path
 
 
-def start_web(broker: LocalBroker, passwords: Path, log: Path, *extra: str) -> WebServer:
+def start_web(
+    broker: LocalBroker | str,
+    passwords: Path,
+    log: Path,
+    *extra: str,
+    ready: str = "web: settled",
+) -> WebServer:
+    """`fieldagent web` on a free port, returned once its log says `ready`."""
+    url = broker if isinstance(broker, str) else broker.url
     port = free_port()
     out = log.open("w")
     process = subprocess.Popen(
@@ -151,7 +159,7 @@ def start_web(broker: LocalBroker, passwords: Path, log: Path, *extra: str) -> W
             "fieldagent",
             "web",
             "--broker",
-            broker.url,
+            url,
             "--listen",
             f"127.0.0.1:{port}",
             "--passwords",
@@ -170,7 +178,7 @@ def start_web(broker: LocalBroker, passwords: Path, log: Path, *extra: str) -> W
     while True:
         if process.poll() is not None:
             raise AssertionError(f"fieldagent web exited {process.returncode}: {server.said()}")
-        if "web: settled" in server.said():
+        if ready in server.said():
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
             return server
         if time.monotonic() > deadline:

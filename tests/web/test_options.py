@@ -4,11 +4,12 @@ the readings the page keeps beside the province's view."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import aiohttp
 
-from fieldagent.localbroker import LocalBroker
+from fieldagent.localbroker import LocalBroker, free_port
 from tests.support.stations import FakeStation
 from tests.web.conftest import make_passwords, start_web, stop_web
 from tests.web.test_http import log_in, page, run
@@ -41,6 +42,26 @@ def test_a_glob_narrows_the_page_and_the_archive_keeps_reports(
         stop_web(server)
     kept = sorted(p.parent.name.rsplit("-", 1)[0] for p in archive.glob("*/*.json"))
     assert kept == ["st-bac", "st-nam"]  # the archive keeps what the broker sent, as monitor's
+
+
+def test_the_page_says_when_the_broker_is_not_reached(tmp_path: Path) -> None:
+    passwords = make_passwords(tmp_path / "users")
+    closed = f"mqtt://127.0.0.1:{free_port()}"
+    server = start_web(closed, passwords, tmp_path / "web.log", "--timeout", "1", ready="serving")
+    try:
+
+        async def body(session: aiohttp.ClientSession) -> None:
+            await log_in(session, server.url)
+            listing = await page(session, server.url + "/", until="cannot connect")
+            assert f"cannot connect to {closed}" in listing and "0 đài" in listing
+
+        run(body)
+        deadline = time.monotonic() + 10.0  # said after --timeout without a subscription
+        while "web: no subscription yet" not in server.said() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop_web(server)
+    assert "web: no subscription yet: cannot connect to" in server.said()
 
 
 def test_the_state_keeps_v1_readings_and_rebuilds_v2() -> None:
