@@ -343,9 +343,13 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     if not args.verbose:  # the publisher and the poller would log what the rows say
         logging.getLogger("fieldagent").setLevel(logging.CRITICAL)
     return run_doctor(args.config, options)
-def _broker_options(parser: argparse.ArgumentParser) -> None:
+
+
+def _broker_options(parser: argparse.ArgumentParser, required: bool = True) -> None:
     """The province's link to the broker, as `[mqtt]` gives the agent's (province/link.py)."""
-    parser.add_argument("--broker", metavar="URL", required=True, help="mqtt:// or mqtts:// URL")
+    parser.add_argument(
+        "--broker", metavar="URL", required=required, help="mqtt:// or mqtts:// URL"
+    )
     parser.add_argument("--username", metavar="NAME", help="broker user name")
     parser.add_argument(
         "--password-file", type=Path, metavar="FILE", help="file holding the password (private)"
@@ -372,6 +376,37 @@ def _broker_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _web_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`web`: the read-only live page (fieldagent/web/); `web passwd` its password file."""
+    page = sub.add_parser("web", help="the province's read-only live page (needs a login)")
+    _broker_options(page, required=False)
+    page.add_argument(
+        "--listen", default="127.0.0.1:8080", metavar="ADDR:PORT", help="default 127.0.0.1:8080"
+    )
+    page.add_argument("--passwords", type=Path, metavar="FILE", help="users (web passwd)")
+    page.add_argument("--station", metavar="GLOB", help="only these stations")
+    page.add_argument("--share", metavar="GROUP", help="MQTT 5 shared subscription group")
+    page.add_argument("--archive", type=Path, metavar="DIR", help="keep every report seen")
+    page.add_argument(
+        "--silent-after",
+        type=float,
+        default=300.0,
+        metavar="S",
+        help="flag a station SILENT after this long without a message (default 300)",
+    )
+    page.add_argument(
+        "--cookie-secure",
+        action="store_true",
+        help="mark the session cookie Secure (behind a reverse proxy doing TLS)",
+    )
+    page.set_defaults(handler=_cmd_web)
+    tools = page.add_subparsers(dest="web_command", metavar="passwd")
+    passwd = tools.add_parser("passwd", help="add a user or change a password (asked, or stdin)")
+    passwd.add_argument("file", type=Path, metavar="FILE")
+    passwd.add_argument("user", metavar="USER")
+    passwd.set_defaults(handler=_cmd_web_passwd)
+
+
 def _province_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """`monitor` and `readiness`: the province's side of the stations (docs/central.md)."""
     monitor = sub.add_parser("monitor", help="every station's state from the province's broker")
@@ -394,6 +429,7 @@ def _province_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         help="leave telemetry and meta out (less traffic; no gaps judged)",
     )
     monitor.set_defaults(handler=_cmd_monitor)
+    _web_command(sub)
 
     readiness = sub.add_parser(
         "readiness", help="the province's pre-holiday summary of checklist reports"
@@ -1104,6 +1140,36 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     except BrokerUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE
+
+
+def _cmd_web(args: argparse.Namespace) -> int:
+    missing = [o for o, v in (("--broker", args.broker), ("--passwords", args.passwords)) if not v]
+    if missing:
+        needed = " and ".join(missing)
+        raise ConfigError(
+            [f"web: {needed} needed (a password file: fieldagent web passwd FILE USER)"]
+        )
+    from fieldagent.province.link import link_settings
+    from fieldagent.web.command import WebOptions, run_web
+
+    settings, password = link_settings(args)
+    options = WebOptions(
+        passwords=args.passwords,
+        listen=args.listen,
+        station=args.station,
+        share=args.share,
+        archive=args.archive,
+        silent_after_s=args.silent_after,
+        cookie_secure=args.cookie_secure,
+        settle_s=args.timeout,
+    )
+    return run_web(settings, password, options)
+
+
+def _cmd_web_passwd(args: argparse.Namespace) -> int:
+    from fieldagent.web.passwd import run_passwd
+
+    return run_passwd(args.file, args.user, sys.stdin, sys.stderr)
 
 
 def _cmd_readiness(args: argparse.Namespace) -> int:

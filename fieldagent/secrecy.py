@@ -53,6 +53,13 @@ def start_problems(path: Path, config: Config) -> list[str]:
     return problems
 
 
+def exposure(path: Path, what: str) -> list[str]:
+    """Why a file holding a secret (`what` it holds) must not be used as it is: readable by
+    others, changeable by anyone but its owner; each with its fix. Other commands' secrets
+    (the web page's password file) are judged by the same rule."""
+    return _exposed(path, what)
+
+
 def _exposed(path: Path, what: str) -> list[str]:
     try:
         mode = path.stat().st_mode

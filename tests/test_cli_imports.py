@@ -23,8 +23,9 @@ from tests.simrunner import V3_SHA256, SimRunner, device_fields
 from tests.stationfile import write_station
 from tests.support.demo import demo_copy
 
-TRANSPORTS = ("pysnmp", "pyasn1", "pysmi", "paho", "pymodbus", "serial")
-"""Loaded by the poller, the trap receiver and the publisher: never to read a file."""
+TRANSPORTS = ("pysnmp", "pyasn1", "pysmi", "paho", "pymodbus", "serial", "aiohttp")
+"""Loaded by the poller, the trap receiver, the publisher and the web page's server: never
+to read a file."""
 
 NOT_TO_PARSE = (
     *TRANSPORTS,
@@ -88,6 +89,8 @@ def among(modules: set[str], packages: tuple[str, ...]) -> list[str]:
         ["doctor", "--help"],
         ["monitor", "--help"],
         ["readiness", "--help"],
+        ["web", "--help"],
+        ["web", "passwd", "--help"],
     ],
 )
 def test_help_imports_only_the_parser(tmp_path: Path, args: list[str]) -> None:
@@ -102,6 +105,24 @@ def test_a_bad_option_is_refused_by_the_parser_alone(tmp_path: Path) -> None:
     assert code == 2
     assert "unrecognized arguments: --no-such-option" in printed
     assert among(modules, NOT_TO_PARSE) == []
+
+
+def test_web_passwd_loads_no_web_library(tmp_path: Path) -> None:
+    """The password file is made on any machine: no aiohttp, no MQTT client for it."""
+    out = tmp_path / "modules.json"
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(out), "web", "passwd", str(tmp_path / "users"), "ops"],
+        input="a long enough password\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        check=False,
+    )
+    found = json.loads(out.read_text(encoding="utf-8"))
+    assert found["code"] == 0, done.stderr
+    assert among(set(found["modules"]), TRANSPORTS) == []
+    assert (tmp_path / "users").stat().st_mode & 0o777 == 0o600
 
 
 def test_check_config_validates_without_transports_or_mqtt(tmp_path: Path) -> None:

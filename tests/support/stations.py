@@ -10,10 +10,12 @@ will is registered as the agent registers it (a number outside the chain) and
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -180,6 +182,17 @@ class FakeStation:
 
     def report(self, report: Report) -> Wire:
         return self.number(self.build.checklist_report(report))
+
+    def message(self, tail: str, body: dict[str, Any], retain: bool = False) -> Wire:
+        """A message written by hand (telemetry, meta, a hostile device id), numbered in the
+        chain like the others: `tail` is the topic after the station, `body` the payload
+        without the envelope (station, seq, prev, ts are added)."""
+        self.seq += 1
+        envelope = {"station": self.id, "seq": self.seq, "prev": self.last}
+        envelope["ts"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        self.last = self.seq
+        payload = json.dumps({**envelope, **body}, ensure_ascii=False).encode()
+        return Wire(f"{self.root}/{self.id}/{tail}", payload, 1, retain)
 
 
 def province(stations: int, devices: int) -> tuple[list[FakeStation], list[Wire]]:

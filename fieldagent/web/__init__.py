@@ -1,0 +1,1 @@
+"""`fieldagent web`: the province's read-only live page (docs/central.md, "Web page")."""
