@@ -16,6 +16,7 @@ import hashlib
 import logging
 import os
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from fieldagent.checklist.report import Report
+from fieldagent.payloads import ChecklistReportPayload
 
 log = logging.getLogger("fieldagent.province")
 
@@ -75,3 +77,25 @@ class ReportArchive:
                 yield Report.model_validate_json(path.read_bytes())
             except (OSError, ValidationError, ValueError) as exc:
                 log.warning("%s: not a checklist report, skipped (%s)", path, type(exc).__name__)
+
+
+class ReportKeeper:
+    """A feed's `on_message`: stores each checklist report seen; a folder that cannot be
+    written is said once, not per report."""
+
+    def __init__(self, folder: Path) -> None:
+        self._archive = ReportArchive(folder)
+        self._failed = False
+
+    def __call__(self, topic: str, payload: bytes, retained: bool) -> None:
+        if not topic.endswith("/checklist/report"):
+            return
+        try:
+            report = ChecklistReportPayload.model_validate_json(payload).report
+            self._archive.store(report)
+        except ValidationError:
+            return
+        except OSError as exc:
+            if not self._failed:
+                print(f"error: archive {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
+            self._failed = True

@@ -14,19 +14,15 @@ from __future__ import annotations
 import fnmatch
 import json
 import logging
-import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from pydantic import ValidationError
-
 from fieldagent.config import MqttSection
-from fieldagent.payloads import ChecklistReportPayload
 from fieldagent.province import monitor_render
-from fieldagent.province.archive import ReportArchive
+from fieldagent.province.archive import ReportKeeper
 from fieldagent.province.feed import Feed
 from fieldagent.province.view import ProvinceView, StationView
 
@@ -54,27 +50,6 @@ class MonitorOptions:
     """Live: stop after this long (tests, scripts); None: until interrupted."""
 
 
-class _Archiver:
-    """Stores each report seen; a folder that cannot be written is said once, not per report."""
-
-    def __init__(self, folder: Path) -> None:
-        self._archive = ReportArchive(folder)
-        self._failed = False
-
-    def __call__(self, topic: str, payload: bytes, retained: bool) -> None:
-        if not topic.endswith("/checklist/report"):
-            return
-        try:
-            report = ChecklistReportPayload.model_validate_json(payload).report
-            self._archive.store(report)
-        except ValidationError:
-            return
-        except OSError as exc:
-            if not self._failed:
-                print(f"error: archive {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
-            self._failed = True
-
-
 def run_monitor(
     settings: MqttSection, password: str | None, options: MonitorOptions, out: TextIO
 ) -> int:
@@ -87,7 +62,7 @@ def run_monitor(
         password,
         station=narrow,
         share=options.share,
-        on_message=_Archiver(options.archive) if options.archive else None,
+        on_message=ReportKeeper(options.archive) if options.archive else None,
         telemetry=options.telemetry,
     )
     feed.start()

@@ -20,7 +20,7 @@ from aiohttp import web
 
 from fieldagent.config import MqttSection
 from fieldagent.configbase import ConfigError
-from fieldagent.province.monitor import _Archiver as Archiver
+from fieldagent.province.archive import ReportKeeper
 from fieldagent.province.subscriber import ProvinceSubscriber
 from fieldagent.province.view import ProvinceView
 from fieldagent.web.app import Settings, build_app
@@ -68,7 +68,7 @@ async def _serve(
 ) -> int:
     loop = asyncio.get_running_loop()
     view = ProvinceView(settings.topic_root, options.silent_after_s, judge_gaps=not options.share)
-    state = WebState(view, Archiver(options.archive) if options.archive else None)
+    state = WebState(view, ReportKeeper(options.archive) if options.archive else None)
     glob = options.station
     narrow = glob if glob and not any(c in glob for c in "*?[") else None
 
