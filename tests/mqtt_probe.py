@@ -101,10 +101,11 @@ class MqttProbe:
 
 
 def retained_snapshot(
-    host: str, port: int, topics: list[str], timeout: float = 10.0
+    host: str, port: int, topics: list[str], timeout: float = 10.0, topic_filter: str = "#"
 ) -> dict[str, Any]:
-    """What a newly arriving subscriber sees: the retained message of each topic."""
-    probe = MqttProbe(host, port, "#")
+    """What a newly arriving subscriber of `topic_filter` sees: the retained message of each
+    topic, once every one of `topics` has come (each payload read as JSON)."""
+    probe = MqttProbe(host, port, topic_filter)
     try:
         probe.wait_for(lambda ms: set(topics) <= {m.topic for m in ms if m.retained}, timeout)
         return {m.topic: m.json() for m in probe.messages if m.retained}

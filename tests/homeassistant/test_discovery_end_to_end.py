@@ -59,7 +59,9 @@ def test_configs_are_retained_sent_again_for_home_assistant_and_removed_on_reloa
         agent.send(signal.SIGHUP)
         probe.wait_for(lambda ms: any(m.payload == b"" for m in configs_on(ms, "gone")), 20)
         # A subscriber arriving now (Home Assistant starting) finds "keep" only.
-        after = retained_snapshot(broker.host, broker.port, [config_topic("keep")])
+        after = retained_snapshot(
+            broker.host, broker.port, [config_topic("keep")], topic_filter=f"{PREFIX}/device/#"
+        )
         assert config_topic("gone") not in after
     finally:
         code, stderr = agent.stop()
@@ -125,7 +127,9 @@ def test_a_device_removed_while_the_agent_was_stopped_is_removed_at_the_next_sta
     agent = AgentProcess("run", "-c", str(write_station(tmp_path, [keep], mqtt=mqtt)))
     try:
         probe.wait_for(lambda ms: any(m.payload == b"" for m in configs_on(ms, "gone")), 20)
-        after = retained_snapshot(broker.host, broker.port, [config_topic("keep")])
+        after = retained_snapshot(
+            broker.host, broker.port, [config_topic("keep")], topic_filter=f"{PREFIX}/device/#"
+        )
         assert config_topic("gone") not in after
     finally:
         code, stderr = agent.stop()
