@@ -15,6 +15,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import tomllib
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -370,18 +371,31 @@ def test_without_root_it_refuses_in_one_line(tmp_path: Path) -> None:
     """On the machine itself (no --root) only root may install; run as an ordinary user
     (nobody, when the tests run as root), which could not change the system anyway."""
     as_user: list[str] = []
+    script = INSTALL
     if os.geteuid() == 0:
         if shutil.which("runuser") is None:
             pytest.skip("runuser is not installed")
         as_user = ["runuser", "-u", "nobody", "--"]
-    done = subprocess.run(
-        [*as_user, "bash", str(INSTALL), "--upgrade"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-        check=False,
-    )
+        # nobody may not read the checkout (a fresh clone in a private temporary folder)
+        # nor tmp_path: the script is run from a copy in a folder anyone can read.
+        shared = Path(tempfile.mkdtemp(prefix="fieldagent-install-"))
+        shared.chmod(0o755)
+        (shared / "scripts").mkdir(mode=0o755)
+        script = shared / "scripts" / "install.sh"
+        shutil.copy(INSTALL, script)
+        script.chmod(0o755)
+    try:
+        done = subprocess.run(
+            [*as_user, "bash", str(script), "--upgrade"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=script.parent,
+            check=False,
+        )
+    finally:
+        if script is not INSTALL:
+            shutil.rmtree(script.parent.parent)
     assert done.returncode == 1
     [line] = done.stderr.strip().splitlines()
     assert line.startswith("fieldagent install: error: run it as root: sudo "), line
