@@ -11,8 +11,11 @@ need_apt=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)
 command -v mosquitto_sub >/dev/null 2>&1 || need_apt+=(mosquitto-clients)
 command -v snmpget >/dev/null 2>&1 || need_apt+=(snmp)
-# The web page's browser tests (tests/web/) drive Debian's chromium headless.
-command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+# The web page's browser tests (tests/web/) drive Debian's chromium headless: only the test
+# command (test.sh sets setup_browser=1) needs it, not the demo.
+if [ "${setup_browser:-0}" = 1 ]; then
+    command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+fi
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
     sudo=""

@@ -3,6 +3,7 @@
 # Extra arguments go to pytest (e.g. -k snmp, or -n 0 for one process).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+setup_browser=1 # tests/web/ drive a real browser
 source "$root/scripts/setup.sh"
 cd "$root"
 echo "== ruff" && .venv/bin/ruff check fieldagent drivers tests bench

@@ -53,7 +53,7 @@ async def log_in(page: Page, url: str) -> None:
     await page.wait_for("location.pathname === '/' && document.readyState === 'complete'")
 
 
-@pytest.mark.skipif(chromium_path() is None, reason="chromium missing: run scripts/setup.sh")
+@pytest.mark.skipif(chromium_path() is None, reason="no chromium: scripts/test.sh installs it")
 def test_the_page_is_live_in_a_browser(
     broker: LocalBroker, province: dict[str, FakeStation], server: WebServer, tmp_path: Path
 ) -> None:
