@@ -22,7 +22,7 @@ malformed input raises `BerError` naming the byte offset and what was expected t
 from __future__ import annotations
 
 import enum
-from collections import OrderedDict
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -184,13 +184,9 @@ def build_template(
     )
 
 
-_TemplateKey = tuple[Version, bytes, PduKind, tuple[str, ...], int, int]
-
 TEMPLATE_CACHE_SIZE = 1024
 """Request shapes kept: a station's GETs and the first step of its walks repeat every poll;
 a walk's later steps move on and fall out first."""
-
-_templates: OrderedDict[_TemplateKey, RequestTemplate] = OrderedDict()
 
 
 def request_template(
@@ -203,16 +199,19 @@ def request_template(
 ) -> RequestTemplate:
     """The encoded shape of a request, built once and kept while it is among the
     `TEMPLATE_CACHE_SIZE` most recently used."""
-    key = (version, community, kind, tuple(oids), non_repeaters, max_repetitions)
-    template = _templates.get(key)
-    if template is None:
-        template = build_template(*key)
-        _templates[key] = template
-        if len(_templates) > TEMPLATE_CACHE_SIZE:
-            _templates.popitem(last=False)
-    else:
-        _templates.move_to_end(key)
-    return template
+    return _kept_template(version, community, kind, tuple(oids), non_repeaters, max_repetitions)
+
+
+@functools.lru_cache(maxsize=TEMPLATE_CACHE_SIZE)
+def _kept_template(
+    version: Version,
+    community: bytes,
+    kind: PduKind,
+    oids: tuple[str, ...],
+    non_repeaters: int,
+    max_repetitions: int,
+) -> RequestTemplate:
+    return build_template(version, community, kind, oids, non_repeaters, max_repetitions)
 
 
 # -- decoding -----------------------------------------------------------------------------

@@ -95,7 +95,7 @@ def test_a_request_shape_is_encoded_once_and_only_its_request_id_changes() -> No
 def test_the_template_cache_is_bounded() -> None:
     for n in range(snmpwire.TEMPLATE_CACHE_SIZE + 50):
         request_template(Version.V2C, b"public", PduKind.GET, [f"1.3.6.1.4.1.99999.{n}.0"])
-    assert len(snmpwire._templates) == snmpwire.TEMPLATE_CACHE_SIZE
+    assert snmpwire._kept_template.cache_info().currsize == snmpwire.TEMPLATE_CACHE_SIZE
 
 
 def test_no_write_request_can_be_encoded() -> None:
