@@ -30,6 +30,16 @@ def configs_on(messages: list[Received], device_id: str) -> list[Received]:
     return [m for m in messages if m.topic == config_topic(device_id)]
 
 
+def wait_until_gone_is_removed(broker: LocalBroker, probe: MqttProbe) -> None:
+    """ "gone"'s config is emptied, and a subscriber arriving now (Home Assistant starting)
+    finds "keep"'s only."""
+    probe.wait_for(lambda ms: any(m.payload == b"" for m in configs_on(ms, "gone")), 20)
+    after = retained_snapshot(
+        broker.host, broker.port, [config_topic("keep")], topic_filter=f"{PREFIX}/device/#"
+    )
+    assert config_topic("gone") not in after
+
+
 def test_configs_are_retained_sent_again_for_home_assistant_and_removed_on_reload(
     tmp_path: Path, broker: LocalBroker, probe: MqttProbe, sims: SimRunner
 ) -> None:
@@ -57,12 +67,7 @@ def test_configs_are_retained_sent_again_for_home_assistant_and_removed_on_reloa
 
         write_station(tmp_path, [keep], mqtt=mqtt)
         agent.send(signal.SIGHUP)
-        probe.wait_for(lambda ms: any(m.payload == b"" for m in configs_on(ms, "gone")), 20)
-        # A subscriber arriving now (Home Assistant starting) finds "keep" only.
-        after = retained_snapshot(
-            broker.host, broker.port, [config_topic("keep")], topic_filter=f"{PREFIX}/device/#"
-        )
-        assert config_topic("gone") not in after
+        wait_until_gone_is_removed(broker, probe)
     finally:
         code, stderr = agent.stop()
     assert code == 0, stderr
@@ -126,11 +131,7 @@ def test_a_device_removed_while_the_agent_was_stopped_is_removed_at_the_next_sta
     publish.single(f"{PREFIX}/status", "online", 1, True, hostname=broker.host, port=broker.port)
     agent = AgentProcess("run", "-c", str(write_station(tmp_path, [keep], mqtt=mqtt)))
     try:
-        probe.wait_for(lambda ms: any(m.payload == b"" for m in configs_on(ms, "gone")), 20)
-        after = retained_snapshot(
-            broker.host, broker.port, [config_topic("keep")], topic_filter=f"{PREFIX}/device/#"
-        )
-        assert config_topic("gone") not in after
+        wait_until_gone_is_removed(broker, probe)
     finally:
         code, stderr = agent.stop()
     assert code == 0, stderr
