@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import getpass
 import re
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from fieldagent.localbroker import LocalBroker, free_port
 from tests.agentproc import ROOT
 from tests.mqtt_probe import MqttProbe, Received
+from tests.support.passwords import password_file
 from tests.tlsfiles import make_tls_files
 
 SAMPLE = ROOT / "config" / "mosquitto"
@@ -37,21 +37,6 @@ QUIET_S = 1.0
 """How long a message the acl forbids is waited for after the one that must follow it."""
 
 
-def password_file(folder: Path) -> Path:
-    """A mosquitto password file holding ACCOUNTS, made as docs/broker.md says."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "passwd"
-    path.touch(mode=0o600)
-    for user, password in ACCOUNTS.items():
-        subprocess.run(
-            ["mosquitto_passwd", "-b", str(path), user, password],
-            check=True,
-            capture_output=True,
-            timeout=30,
-        )
-    return path
-
-
 @pytest.fixture
 def acl_broker(tmp_path: Path) -> Iterator[LocalBroker]:
     """mosquitto on a plain loopback listener with the shipped acl, no anonymous access."""
@@ -59,7 +44,7 @@ def acl_broker(tmp_path: Path) -> Iterator[LocalBroker]:
         tmp_path / "broker",
         listener_options=(
             "allow_anonymous false",
-            f"password_file {password_file(tmp_path / 'accounts')}",
+            f"password_file {password_file(tmp_path / 'accounts' / 'passwd', ACCOUNTS)}",
             f"acl_file {SAMPLE / 'acl'}",
         ),
     )
@@ -194,7 +179,7 @@ def connack(host: str, port: int, user: str | None, ca_cert: str | None) -> str:
 def local_sample(tmp_path: Path, tls_port: int, plain_port: int) -> str:
     """The shipped mosquitto.conf with its paths, ports and user made this test's own."""
     tls = make_tls_files(tmp_path / "tls")
-    accounts = password_file(tmp_path / "accounts")
+    accounts = password_file(tmp_path / "accounts" / "passwd", ACCOUNTS)
     (tmp_path / "data").mkdir()
     text = (SAMPLE / "mosquitto.conf").read_text(encoding="utf-8")
     swaps = {

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 import signal
-import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +18,7 @@ from tests.agentproc import AgentProcess, fieldagent
 from tests.mqtt_probe import MqttProbe
 from tests.simrunner import SimRunner, device_fields
 from tests.stationfile import write_station
+from tests.support.passwords import password_file
 from tests.test_end_to_end import ROOT_TOPIC
 
 
@@ -55,12 +54,10 @@ def test_tls_verification_is_on_by_default(
 
 @pytest.fixture
 def auth_broker(tmp_path: Path) -> Iterator[LocalBroker]:
-    passwd = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
-    password_file = tmp_path / "passwd"
-    subprocess.run([passwd, "-c", "-b", str(password_file), "station", "đúng-mật-khẩu"], check=True)
+    users = password_file(tmp_path / "passwd", {"station": "đúng-mật-khẩu"})
     broker = LocalBroker(
         tmp_path / "auth-broker",
-        listener_options=("allow_anonymous false", f"password_file {password_file}"),
+        listener_options=("allow_anonymous false", f"password_file {users}"),
     )
     broker.start()
     yield broker

@@ -8,8 +8,6 @@ every log line is then searched for every secret of the station file.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from tests.agentproc import AgentProcess, fieldagent
 from tests.mqtt_probe import MqttProbe
 from tests.simrunner import V3_SHA256, SimRunner, device_fields
 from tests.stationfile import write_station
+from tests.support.passwords import password_file
 from tests.test_end_to_end import ROOT_TOPIC
 
 BROKER_USER = "station"
@@ -40,13 +39,10 @@ DEVICES = ("ups-dead", "ups-community", "ups-v3")
 @pytest.fixture
 def auth_broker(tmp_path: Path) -> Iterator[LocalBroker]:
     """Anonymous subscribers welcome; a client that gives a user name needs its password."""
-    passwd = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
-    password_file = tmp_path / "passwd"
-    command = [passwd, "-c", "-b", str(password_file), BROKER_USER, BROKER_PASSWORD]
-    subprocess.run(command, check=True)
+    users = password_file(tmp_path / "passwd", {BROKER_USER: BROKER_PASSWORD})
     broker = LocalBroker(
         tmp_path / "broker",
-        listener_options=("allow_anonymous true", f"password_file {password_file}"),
+        listener_options=("allow_anonymous true", f"password_file {users}"),
     )
     broker.start()
     yield broker

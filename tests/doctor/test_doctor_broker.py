@@ -4,8 +4,6 @@ here, a password file made with mosquitto_passwd, an ACL file."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import pytest
 
 from fieldagent.localbroker import LocalBroker, free_port
 from tests.doctor.doctorrun import Report, doctor, station
+from tests.support.passwords import password_file
 from tests.tlsfiles import TlsFiles, make_tls_files
 
 BrokerFactory = Callable[..., LocalBroker]
@@ -115,9 +114,7 @@ def test_an_unverified_tls_link_is_warned_about_but_used(
 
 
 def _password_broker(tmp_path: Path, brokers: BrokerFactory, acl: str | None) -> LocalBroker:
-    passwd = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
-    users = tmp_path / "passwd"
-    subprocess.run([passwd, "-c", "-b", str(users), "station", "dung-mat-khau"], check=True)
+    users = password_file(tmp_path / "passwd", {"station": "dung-mat-khau"})
     options = ["allow_anonymous false", f"password_file {users}"]
     if acl is not None:
         acl_file = tmp_path / "acl"

@@ -3,8 +3,6 @@ and refuse a link they cannot use in one line naming the option, without the sec
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import pytest
 
 from fieldagent.localbroker import LocalBroker
 from tests.agentproc import fieldagent
+from tests.support.passwords import password_file
 
 SECRET = "đúng-mật-khẩu"
 
@@ -31,12 +30,10 @@ def test_tls_with_the_province_ca_and_verification_by_default(
 
 @pytest.fixture
 def auth_broker(tmp_path: Path) -> Iterator[LocalBroker]:
-    passwd = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
-    password_file = tmp_path / "passwd"
-    subprocess.run([passwd, "-c", "-b", str(password_file), "central", SECRET], check=True)
+    users = password_file(tmp_path / "passwd", {"central": SECRET})
     broker = LocalBroker(
         tmp_path / "auth-broker",
-        listener_options=("allow_anonymous false", f"password_file {password_file}"),
+        listener_options=("allow_anonymous false", f"password_file {users}"),
     )
     broker.start()
     yield broker
